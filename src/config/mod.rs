@@ -1,0 +1,3 @@
+//! Configuration files and where drconsole keeps its files.
+
+pub mod source_file;

@@ -1,0 +1,6 @@
+//! The DR vocabulary: objectives, tiers, what was observed, and posture.
+
+pub mod environment;
+pub mod objectives;
+pub mod posture;
+pub mod snapshot;

@@ -1,0 +1,279 @@
+//! Posture: can each service still meet its objectives right now?
+//!
+//! Pure functions of a service's spec, the merged observations and the
+//! current time, so they are tested without a provider or a terminal.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::environment::{Replication, ServiceSpec};
+use super::objectives::{DrTier, Objectives};
+use super::snapshot::{BackupObs, ClusterRole, FailoverRole, Health, Snapshot};
+
+/// Share of the RPO above which exposure counts as at risk.
+pub const AT_RISK_FRACTION: f64 = 0.5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ok,
+    AtRisk,
+    Unknown,
+    Breach,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::AtRisk => "AT RISK",
+            Verdict::Unknown => "UNKNOWN",
+            Verdict::Breach => "BREACH",
+        }
+    }
+
+    /// Exposure against an objective.
+    pub fn of(exposure: Option<Duration>, objective: Duration) -> Verdict {
+        match exposure {
+            None => Verdict::Unknown,
+            Some(e) if e > objective => Verdict::Breach,
+            Some(e) if e.as_secs_f64() > objective.as_secs_f64() * AT_RISK_FRACTION => {
+                Verdict::AtRisk
+            }
+            Some(_) => Verdict::Ok,
+        }
+    }
+}
+
+/// Where the RPO exposure figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExposureSource {
+    ReplicationLag,
+    BackupAge,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Posture {
+    pub service_id: String,
+    pub service_name: String,
+    pub tier: DrTier,
+    pub objectives: Objectives,
+    /// How much data would be lost if the serving region died now.
+    #[serde(with = "humantime_serde")]
+    pub rpo_exposure: Option<Duration>,
+    pub exposure_source: ExposureSource,
+    pub rpo: Verdict,
+    pub tier_meets_rto: bool,
+    pub primary_health: Health,
+    pub dr_health: Health,
+    pub serving_region: Option<String>,
+    pub overall: Verdict,
+}
+
+impl Posture {
+    pub fn within_objectives(&self) -> bool {
+        matches!(self.overall, Verdict::Ok | Verdict::AtRisk)
+    }
+}
+
+pub fn assess(service: &ServiceSpec, snap: &Snapshot, now: DateTime<Utc>) -> Posture {
+    let (rpo_exposure, exposure_source) = exposure(service, snap, now);
+    let rpo = Verdict::of(rpo_exposure, service.objectives.rpo);
+    let tier_meets_rto = service.tier.can_meet_rto(service.objectives.rto);
+    let overall = if tier_meets_rto { rpo } else { Verdict::Breach };
+    Posture {
+        service_id: service.id.clone(),
+        service_name: service.name.clone(),
+        tier: service.tier,
+        objectives: service.objectives,
+        rpo_exposure,
+        exposure_source,
+        rpo,
+        tier_meets_rto,
+        primary_health: region_health(service, snap, &service.primary_region),
+        dr_health: region_health(service, snap, &service.dr_region),
+        serving_region: serving_region(service, snap),
+        overall,
+    }
+}
+
+/// Age of the newest restorable point: PITR if enabled, else the newest snapshot.
+pub fn backup_age(backup: &BackupObs, now: DateTime<Utc>) -> Option<Duration> {
+    let newest = backup.latest_restorable.or(backup.newest_snapshot)?;
+    Some((now - newest).to_std().unwrap_or(Duration::ZERO))
+}
+
+fn exposure(
+    service: &ServiceSpec,
+    snap: &Snapshot,
+    now: DateTime<Utc>,
+) -> (Option<Duration>, ExposureSource) {
+    match &service.replication {
+        Replication::AuroraGlobal {
+            primary_cluster,
+            secondary_cluster,
+            ..
+        } => {
+            let replicating = [primary_cluster, secondary_cluster].iter().all(|id| {
+                snap.db_clusters
+                    .iter()
+                    .any(|c| &c.id == *id && c.role != ClusterRole::Standalone)
+            });
+            if replicating {
+                return (
+                    lag_of(snap, secondary_cluster),
+                    ExposureSource::ReplicationLag,
+                );
+            }
+            // Replication is broken (detached or failed over and not yet
+            // rejoined): only backups of the writer protect the data now.
+            let writer = snap.db_clusters.iter().find(|c| {
+                (&c.id == primary_cluster || &c.id == secondary_cluster)
+                    && c.role != ClusterRole::Secondary
+            });
+            (
+                writer.and_then(|c| backup_age(&c.backup, now)),
+                ExposureSource::BackupAge,
+            )
+        }
+        Replication::RdsReplica {
+            source_instance,
+            replica_instance,
+        } => {
+            let replica = snap.db_instances.iter().find(|i| &i.id == replica_instance);
+            match replica {
+                Some(r) if r.replica_source.is_some() => (
+                    lag_of(snap, replica_instance),
+                    ExposureSource::ReplicationLag,
+                ),
+                _ => {
+                    // Promoted (or gone): the writer is whichever instance stands alone.
+                    let writer = replica
+                        .or_else(|| snap.db_instances.iter().find(|i| &i.id == source_instance));
+                    (
+                        writer.and_then(|i| backup_age(&i.backup, now)),
+                        ExposureSource::BackupAge,
+                    )
+                }
+            }
+        }
+        Replication::S3 {
+            destination_bucket, ..
+        } => (
+            lag_of(snap, destination_bucket),
+            ExposureSource::ReplicationLag,
+        ),
+        Replication::Backup {
+            clusters,
+            instances,
+        } => {
+            let ages: Vec<Option<Duration>> = snap
+                .db_clusters
+                .iter()
+                .filter(|c| clusters.contains(&c.id))
+                .map(|c| backup_age(&c.backup, now))
+                .chain(
+                    snap.db_instances
+                        .iter()
+                        .filter(|i| instances.contains(&i.id))
+                        .map(|i| backup_age(&i.backup, now)),
+                )
+                .collect();
+            let expected = clusters.len() + instances.len();
+            if ages.len() < expected || ages.iter().any(Option::is_none) || expected == 0 {
+                return (None, ExposureSource::None);
+            }
+            (ages.into_iter().flatten().max(), ExposureSource::BackupAge)
+        }
+    }
+}
+
+fn lag_of(snap: &Snapshot, resource_id: &str) -> Option<Duration> {
+    snap.lags
+        .iter()
+        .find(|l| l.resource_id == resource_id)
+        .and_then(|l| match (l.lag, l.rpo_lag) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        })
+}
+
+/// Health of a region as the service's health checks there see it.
+pub fn region_health(service: &ServiceSpec, snap: &Snapshot, region: &str) -> Health {
+    let mut statuses = service
+        .health_checks
+        .iter()
+        .filter(|h| h.region == region)
+        .filter_map(|h| snap.health_checks.iter().find(|o| o.id == h.id))
+        .map(|o| o.status)
+        .peekable();
+    if statuses.peek().is_none() {
+        return Health::Unknown;
+    }
+    let mut any_unknown = false;
+    for s in statuses {
+        match s {
+            Health::Unhealthy => return Health::Unhealthy,
+            Health::Unknown => any_unknown = true,
+            Health::Healthy => {}
+        }
+    }
+    if any_unknown {
+        Health::Unknown
+    } else {
+        Health::Healthy
+    }
+}
+
+/// Which region DNS sends users to right now.
+///
+/// For a failover pair, Route 53 answers with the PRIMARY record while its
+/// health check passes and with the SECONDARY otherwise; for a plain record
+/// the target names the region.
+pub fn serving_region(service: &ServiceSpec, snap: &Snapshot) -> Option<String> {
+    let dns = service.dns.as_ref()?;
+    let records: Vec<_> = snap
+        .dns_records
+        .iter()
+        .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
+        .collect();
+    let region_of_target = |target: &str| {
+        if same_name(target, &dns.primary_target) {
+            Some(service.primary_region.clone())
+        } else if same_name(target, &dns.secondary_target) {
+            Some(service.dr_region.clone())
+        } else {
+            None
+        }
+    };
+    let primary = records
+        .iter()
+        .find(|r| r.failover == Some(FailoverRole::Primary));
+    let secondary = records
+        .iter()
+        .find(|r| r.failover == Some(FailoverRole::Secondary));
+    match (primary, secondary) {
+        (Some(p), Some(s)) => {
+            let primary_up = match &p.health_check_id {
+                Some(id) => snap
+                    .health_checks
+                    .iter()
+                    .find(|h| &h.id == id)
+                    .is_none_or(|h| h.status != Health::Unhealthy),
+                None => true,
+            };
+            region_of_target(if primary_up { &p.target } else { &s.target })
+        }
+        _ => records.first().and_then(|r| region_of_target(&r.target)),
+    }
+}
+
+/// DNS names compare without case and without the root dot.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}

@@ -1,0 +1,5 @@
+//! drconsole: a terminal console for disaster recovery on AWS.
+
+pub mod config;
+pub mod domain;
+pub mod provider;

@@ -1,0 +1,87 @@
+//! Providers: where observations come from and where actions go.
+//!
+//! The read half ([`Observe`]) and the acting half ([`Act`]) are separate
+//! traits so a read-only session never holds anything that can mutate:
+//! [`Provider::act`] is `None` and no acting client is ever built.
+
+pub mod action;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::snapshot::{SourceError, SourceReading};
+pub use action::{Action, ApiCall};
+
+/// The read half: polled by the monitor task, never by the UI loop.
+#[async_trait]
+pub trait Observe: Send + Sync {
+    /// One poll of every source. Never fails as a whole: each source's
+    /// failure is reported in its own reading.
+    async fn observe(&self) -> Vec<SourceReading>;
+
+    /// The provider's clock. The simulator's runs faster than real time.
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Route 53 change propagation (`GetChange`).
+    async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError>;
+}
+
+/// The acting half: only built for sessions allowed to mutate.
+#[async_trait]
+pub trait Act: Send + Sync {
+    /// Make the one API call the action stands for.
+    async fn execute(&self, action: &Action) -> Result<Receipt, SourceError>;
+
+    /// Re-read the target and tell whether the action's effect is already in
+    /// place, so a resumed run never repeats a mutation blindly.
+    async fn already_applied(&self, action: &Action) -> Result<bool, SourceError>;
+}
+
+/// What an accepted action call returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub request_id: Option<String>,
+    /// Route 53 change to wait on until INSYNC.
+    pub change_id: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeStatus {
+    Pending,
+    Insync,
+}
+
+/// A session's provider: always an observer, an actor only when allowed.
+#[derive(Clone)]
+pub struct Provider {
+    pub observe: Arc<dyn Observe>,
+    pub act: Option<Arc<dyn Act>>,
+    pub kind: ProviderKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    Demo,
+    Aws,
+}
+
+impl ProviderKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProviderKind::Demo => "demo",
+            ProviderKind::Aws => "aws",
+        }
+    }
+}
+
+impl Provider {
+    pub fn read_only(&self) -> bool {
+        self.act.is_none()
+    }
+}
