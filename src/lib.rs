@@ -6,3 +6,4 @@ pub mod domain;
 pub mod format;
 pub mod logging;
 pub mod provider;
+pub mod runbook;
