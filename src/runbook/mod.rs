@@ -3,7 +3,10 @@
 
 pub mod condition;
 pub mod diagnostic;
+pub mod engine;
 pub mod format;
+pub mod http;
+pub mod journal;
 pub mod plan;
 pub mod validate;
 pub mod vars;
