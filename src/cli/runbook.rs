@@ -8,8 +8,9 @@ use clap::Subcommand;
 
 use crate::domain::environment::Environment;
 use crate::provider::Provider;
+use crate::runbook::journal::RunOutcome;
 use crate::runbook::vars::Variables;
-use crate::runbook::{format, plan, validate};
+use crate::runbook::{format, plan, runner, validate};
 
 #[derive(Debug, Subcommand)]
 pub enum RunbookCommand {
@@ -25,6 +26,23 @@ pub enum RunbookCommand {
         /// A parameter value, NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
         params: Vec<(String, String)>,
+    },
+    /// Run a runbook on this terminal, asking for every confirmation on stdin.
+    Run {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// A parameter value, NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// Directory for the run's journal (default: the data directory).
+        #[arg(long, value_name = "DIR")]
+        journal: Option<PathBuf>,
+        /// Continue the unfinished run recorded in this journal file.
+        #[arg(long, value_name = "JOURNAL", conflicts_with = "new")]
+        resume: Option<PathBuf>,
+        /// Start a new run even though an unfinished one exists.
+        #[arg(long)]
+        new: bool,
     },
 }
 
@@ -54,7 +72,83 @@ pub async fn execute(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
     match cmd {
         RunbookCommand::Check { files } => Ok(check(&files, &ctx)),
         RunbookCommand::Plan { file, params } => plan(&file, params, &ctx),
+        RunbookCommand::Run {
+            file,
+            params,
+            journal,
+            resume,
+            new,
+        } => {
+            let options = RunOptions {
+                params,
+                journal_dir: journal.unwrap_or_else(|| ctx.journal_dir.clone()),
+                resume,
+                new,
+            };
+            run(&file, options, ctx).await
+        }
     }
+}
+
+struct RunOptions {
+    params: Vec<(String, String)>,
+    journal_dir: PathBuf,
+    resume: Option<PathBuf>,
+    new: bool,
+}
+
+async fn run(
+    file: &std::path::Path,
+    options: RunOptions,
+    ctx: RunbookContext,
+) -> anyhow::Result<ExitCode> {
+    let Some(runbook) = load_valid(file, &ctx) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let provider = ctx
+        .provider
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("this session has no provider to run against"))?;
+    let service = ctx
+        .environment
+        .service(&runbook.service)
+        .ok_or_else(|| anyhow::anyhow!("service `{}` is not in the environment", runbook.service))?
+        .clone();
+    if options.resume.is_none() && !options.new {
+        let unfinished = runner::resumable(&options.journal_dir, &runbook.service);
+        if !unfinished.is_empty() {
+            eprintln!(
+                "an unfinished run on `{}` exists; continue it or start afresh:",
+                runbook.service
+            );
+            for path in &unfinished {
+                eprintln!("  --resume {}", path.display());
+            }
+            eprintln!("  --new");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let mut builtins = ctx.builtins.clone();
+    builtins.insert("operator".into(), ctx.operator.clone());
+    builtins.insert("service".into(), runbook.service.clone());
+    let supplied: Variables = options.params.into_iter().collect();
+    let vars = plan::parameter_values(&runbook, &supplied, &builtins)?;
+    let spec = runner::RunSpec {
+        runbook,
+        service,
+        vars,
+        operator: ctx.operator.clone(),
+        session: format!("cli-{}", std::process::id()),
+        journal_dir: options.journal_dir,
+        lock_dir: ctx.lock_dir.clone(),
+        resume: options.resume,
+    };
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let end = runner::run_headless(spec, provider, stdin, std::io::stdout()).await?;
+    Ok(match end {
+        runner::RunEnd::Finished(RunOutcome::Completed { .. }) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
 }
 
 fn check(files: &[PathBuf], ctx: &RunbookContext) -> ExitCode {

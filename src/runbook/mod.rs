@@ -9,5 +9,6 @@ pub mod http;
 pub mod journal;
 pub mod lock;
 pub mod plan;
+pub mod runner;
 pub mod validate;
 pub mod vars;

@@ -12,6 +12,8 @@ use drconsole::domain::snapshot::{
 };
 use drconsole::runbook::format::{self, Runbook};
 
+pub mod fake;
+
 pub fn env() -> Environment {
     load_toml(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runbook-env.toml"))
         .unwrap()
