@@ -321,3 +321,193 @@ fn change_label(status: ChangeStatus) -> &'static str {
         ChangeStatus::Insync => "INSYNC",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::environment::{DnsSpec, HealthCheckSpec, Replication};
+    use crate::domain::objectives::{DrTier, Objectives};
+    use crate::domain::snapshot::{
+        BackupObs, DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, GlobalMember,
+        HealthCheckObs, LagKind, LagObs,
+    };
+
+    fn service() -> ServiceSpec {
+        ServiceSpec {
+            id: "orders".into(),
+            name: "Orders".into(),
+            tier: DrTier::WarmStandby,
+            objectives: Objectives {
+                rto: Duration::from_secs(900),
+                rpo: Duration::from_secs(300),
+            },
+            primary_region: "us-east-1".into(),
+            dr_region: "us-west-2".into(),
+            replication: Replication::AuroraGlobal {
+                global_cluster: "orders-global".into(),
+                primary_cluster: "orders-primary".into(),
+                secondary_cluster: "orders-secondary".into(),
+            },
+            health_checks: vec![HealthCheckSpec {
+                id: "hc-orders-use1".into(),
+                region: "us-east-1".into(),
+                fqdn: "api.us-east-1.example.com".into(),
+                failure_threshold: 3,
+            }],
+            dns: Some(DnsSpec {
+                zone_id: "Z0DEMO00000001".into(),
+                record: "api.example.com.".into(),
+                primary_target: "api.us-east-1.example.com".into(),
+                secondary_target: "api.us-west-2.example.com".into(),
+                ttl: 60,
+            }),
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            health_checks: vec![HealthCheckObs {
+                id: "hc-orders-use1".into(),
+                region: "us-east-1".into(),
+                fqdn: "api.us-east-1.example.com".into(),
+                status: Health::Unhealthy,
+                checkers_healthy: 2,
+                checkers_total: 16,
+                failure_threshold: 3,
+                disabled: false,
+                inverted: false,
+            }],
+            global_clusters: vec![GlobalClusterObs {
+                id: "orders-global".into(),
+                engine: "aurora-postgresql".into(),
+                status: "available".into(),
+                members: vec![GlobalMember {
+                    cluster_id: "orders-secondary".into(),
+                    cluster_arn: "arn:aws:rds:us-west-2:1:cluster:orders-secondary".into(),
+                    region: "us-west-2".into(),
+                    is_writer: true,
+                    synchronization_status: None,
+                }],
+            }],
+            db_clusters: vec![DbClusterObs {
+                id: "orders-secondary".into(),
+                arn: "arn:aws:rds:us-west-2:1:cluster:orders-secondary".into(),
+                region: "us-west-2".into(),
+                engine: "aurora-postgresql".into(),
+                engine_version: "15.4".into(),
+                status: "modifying".into(),
+                role: ClusterRole::Primary,
+                global_cluster_id: Some("orders-global".into()),
+                endpoint: None,
+                backup: BackupObs::default(),
+            }],
+            db_instances: vec![DbInstanceObs {
+                id: "billing-replica".into(),
+                arn: "arn:aws:rds:us-west-2:1:db:billing-replica".into(),
+                region: "us-west-2".into(),
+                engine: "postgres".into(),
+                status: "available".into(),
+                replica_source: Some("billing-db".into()),
+                replicas: vec![],
+                endpoint: None,
+                backup: BackupObs::default(),
+            }],
+            lags: vec![LagObs {
+                resource_id: "orders-secondary".into(),
+                region: "us-west-2".into(),
+                kind: LagKind::AuroraGlobal,
+                lag: Some(Duration::from_millis(800)),
+                rpo_lag: Some(Duration::from_secs(2)),
+                pending_operations: None,
+            }],
+            dns_records: vec![DnsRecordObs {
+                zone_id: "Z0DEMO00000001".into(),
+                name: "api.example.com.".into(),
+                record_type: "CNAME".into(),
+                set_identifier: None,
+                failover: None,
+                target: "api.us-west-2.example.com".into(),
+                ttl: Some(60),
+                health_check_id: None,
+            }],
+        }
+    }
+
+    fn eval(yaml: &str) -> Evaluation {
+        eval_with(yaml, None)
+    }
+
+    fn eval_with(yaml: &str, change: Option<(&str, ChangeStatus)>) -> Evaluation {
+        let condition: Condition = serde_saphyr::from_str(yaml).unwrap();
+        let (service, snapshot) = (service(), snapshot());
+        condition.evaluate(&Observed {
+            service: &service,
+            snapshot: &snapshot,
+            change,
+        })
+    }
+
+    #[test]
+    fn health_by_region_and_by_check() {
+        assert!(eval("region_health: { region: us-east-1, is: unhealthy }").holds);
+        let e = eval("region_health: { region: us-west-2, is: healthy }");
+        assert_eq!(e, Evaluation::new(false, "region us-west-2 is unknown"));
+        assert!(eval("health_check: { id: hc-orders-use1, is: unhealthy }").holds);
+        assert_eq!(
+            eval("health_check: { id: hc-x, is: healthy }").observed,
+            "health check hc-x not observed"
+        );
+    }
+
+    #[test]
+    fn cluster_status_and_role_accept_ids_or_arns() {
+        let e = eval("cluster_available: { cluster: orders-secondary }");
+        assert_eq!(
+            e,
+            Evaluation::new(false, "cluster orders-secondary is modifying")
+        );
+        assert!(
+            eval("cluster_role: { cluster: 'arn:aws:rds:us-west-2:1:cluster:orders-secondary', is: writer }")
+                .holds
+        );
+        assert!(eval("cluster_role: { cluster: orders-secondary, is: primary }").holds);
+        assert!(!eval("cluster_role: { cluster: orders-secondary, is: secondary }").holds);
+        assert!(
+            eval("global_writer_in: { global_cluster: orders-global, region: us-west-2 }").holds
+        );
+    }
+
+    #[test]
+    fn lag_uses_the_worse_of_the_two_metrics() {
+        assert!(!eval("replication_lag_below: { resource: orders-secondary, max: 1s }").holds);
+        let e = eval("replication_lag_below: { resource: orders-secondary, max: 5s }");
+        assert_eq!(
+            e,
+            Evaluation::new(true, "replication lag of orders-secondary is 2s")
+        );
+    }
+
+    #[test]
+    fn dns_serving_target_and_change() {
+        assert!(eval("dns_serving: { region: us-west-2 }").holds);
+        assert!(
+            eval("dns_target: { zone_id: Z0DEMO00000001, name: API.example.com, target: api.us-west-2.example.com. }")
+                .holds
+        );
+        assert!(!eval("dns_change_insync").holds);
+        assert!(eval_with("dns_change_insync", Some(("C1", ChangeStatus::Insync))).holds);
+        assert_eq!(
+            eval_with("dns_change_insync", Some(("C1", ChangeStatus::Pending))).observed,
+            "change C1 is PENDING"
+        );
+    }
+
+    #[test]
+    fn a_replica_is_promoted_only_once_it_stands_alone() {
+        let e = eval("replica_promoted: { instance: billing-replica }");
+        assert_eq!(
+            e,
+            Evaluation::new(false, "billing-replica still replicates (available)")
+        );
+    }
+}

@@ -256,10 +256,21 @@ fn syntax(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
             line: l.line() as usize,
             column: l.column() as usize,
         });
-    let message = UserMessageFormatter
-        .format_message(err.without_snippet())
-        .into_owned();
-    Diagnostic::error(path, pos, message)
+    let message = UserMessageFormatter.format_message(err.without_snippet());
+    Diagnostic::error(path, pos, plain_words(&message))
+}
+
+/// Rewords the parser's terser structural messages for someone editing YAML.
+fn plain_words(message: &str) -> String {
+    let reworded = match message {
+        "expected mapping start" => "expected a mapping (`key: value` lines) here",
+        "expected sequence start" => "expected a list (`- item` lines) here",
+        "expected string scalar" => "expected a plain text value here",
+        "invalid u16" => "expected a whole number from 0 to 65535",
+        "invalid u32" => "expected a whole number from 0 to 4294967295",
+        other => other,
+    };
+    reworded.to_string()
 }
 
 fn lower(path: &Path, raw: RawRunbook) -> Result<Runbook, Vec<Diagnostic>> {

@@ -1,0 +1,170 @@
+//! `runbook check` as a user meets it: the binary, its exit status, and
+//! malformed files of every sort, none of which may panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::NaiveDate;
+use drconsole::runbook::{format, validate};
+use proptest::prelude::*;
+
+fn drconsole() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drconsole"));
+    cmd.arg("--env")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runbook-env.toml"));
+    cmd
+}
+
+fn shipped() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn check_passes_the_shipped_runbooks() {
+    let out = drconsole()
+        .args(["runbook", "check"])
+        .args(shipped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("5 file(s) checked: 0 error(s)"), "{stderr}");
+}
+
+#[test]
+fn check_fails_with_file_line_column_on_a_broken_runbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: x\nservice: orders\nobjectives: { rto: 15m, rpo: 5m }\nowner: me\nlast_tested: 2026-11-01\nsteps:\n  - id: a\n    title: A\n    action:\n      type: promote-read-replica\n      region: us-west-2\n      instance: billing-db-typo\n    confirm: typed\n",
+    )
+    .unwrap();
+    let out = drconsole()
+        .args(["runbook", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:7:5: error: step `a`: instance `billing-db-typo` is not in the environment (known: billing-db, billing-replica)",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plan_prints_the_calls_without_making_them() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/orders-planned-switchover.yaml");
+    let out = drconsole()
+        .args(["runbook", "plan"])
+        .arg(&file)
+        .args(["--param", "app_url=http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rds SwitchoverGlobalCluster (us-west-2)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("GET http://127.0.0.1:1/health"), "{stdout}");
+}
+
+fn diagnostics(text: &str) -> Vec<drconsole::runbook::diagnostic::Diagnostic> {
+    let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    match format::parse(Path::new("fuzz.yaml"), text) {
+        Ok(rb) => validate::validate(&rb, &common::env(), today),
+        Err(d) => d,
+    }
+}
+
+/// Malformed files of kinds the validator has no special case for: each
+/// must give an error that points into the file, never a panic.
+#[test]
+fn odd_files_give_located_errors() {
+    let header = "name: x\nservice: orders\nobjectives: { rto: 15m, rpo: 5m }\nowner: me\nlast_tested: 2026-11-01\n";
+    let cases = [
+        "\t- tabs are not indentation".to_string(),
+        "[1, 2, 3]".to_string(),
+        "name: x\nname: y\n".to_string(),
+        "--- a\n--- b\n".to_string(),
+        format!("{header}steps: {{}}\n"),
+        format!("{header}steps:\n  - 42\n"),
+        format!(
+            "{header}steps:\n  - id: a\n    title: A\n    expect_within: soon\n    notify: x\n"
+        ),
+        format!(
+            "{header}steps:\n  - id: a\n    title: A\n    wait: {{ until: [], timeout: 0s }}\n"
+        ),
+        format!("{header}steps:\n  - id: a\n    title: A\n    http: {{ url: x, method: FETCH }}\n"),
+        format!(
+            "{header}steps:\n  - id: a\n    title: A\n    http: {{ url: x, expect: {{ status: 999999 }} }}\n"
+        ),
+        format!(
+            "{header}steps:\n  - id: a\n    title: A\n    check: [{{ region_health: {{ region: us-east-1, is: sideways }} }}]\n"
+        ),
+        format!("{header}steps:\n  - &a {{ id: a, title: A, notify: x }}\n  - *a\n"),
+        format!("{header}last_tested: yesterday\nsteps: []\n"),
+        format!(
+            "{header}steps:\n  - id: a\n    title: A\n    action:\n      type: upsert-record\n      zone_id: Z0DEMO00000001\n      name: api.example.com.\n      record: {{ kind: txt, value: x }}\n"
+        ),
+    ];
+    for text in cases {
+        let d = diagnostics(&text);
+        let errors: Vec<_> = d.iter().filter(|d| d.is_error()).collect();
+        assert!(!errors.is_empty(), "no error for:\n{text}\n{d:?}");
+        let lines = text.lines().count().max(1);
+        for e in errors {
+            assert!(
+                e.pos.line >= 1 && e.pos.line <= lines + 1 && e.pos.column >= 1,
+                "{e} points outside:\n{text}"
+            );
+            assert!(!e.message.is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn garbage_never_panics(text in "\\PC{0,300}") {
+        let _ = diagnostics(&text);
+    }
+
+    #[test]
+    fn damaged_runbooks_never_panic_and_point_into_the_file(
+        file in 0usize..5,
+        start in 0usize..4000,
+        len in 0usize..40,
+        insert in "[ :\\-\\[\\]{}#&*!|>'\"%@`a-z0-9\\n\\t$]{0,8}",
+    ) {
+        let text = std::fs::read_to_string(&shipped()[file]).unwrap();
+        let mut start = start.min(text.len());
+        while !text.is_char_boundary(start) { start -= 1; }
+        let mut end = (start + len).min(text.len());
+        while !text.is_char_boundary(end) { end -= 1; }
+        let damaged = format!("{}{}{}", &text[..start], insert, &text[end..]);
+        let lines = damaged.lines().count().max(1);
+        for d in diagnostics(&damaged) {
+            prop_assert!(d.pos.line >= 1 && d.pos.line <= lines + 1, "{}", d);
+        }
+    }
+}
