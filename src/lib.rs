@@ -7,3 +7,4 @@ pub mod format;
 pub mod logging;
 pub mod monitor;
 pub mod provider;
+pub mod theme;
