@@ -8,3 +8,4 @@ pub mod logging;
 pub mod monitor;
 pub mod provider;
 pub mod theme;
+pub mod tui;
