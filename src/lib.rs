@@ -1,5 +1,8 @@
 //! drconsole: a terminal console for disaster recovery on AWS.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod format;
+pub mod logging;
 pub mod provider;

@@ -277,3 +277,227 @@ pub fn same_name(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::environment::{DnsSpec, HealthCheckSpec};
+    use crate::domain::snapshot::{
+        BackupObs, DbClusterObs, DnsRecordObs, HealthCheckObs, LagKind, LagObs,
+    };
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn mins(m: u64) -> Duration {
+        Duration::from_secs(m * 60)
+    }
+
+    fn orders() -> ServiceSpec {
+        ServiceSpec {
+            id: "orders".into(),
+            name: "Orders API".into(),
+            tier: DrTier::WarmStandby,
+            objectives: Objectives {
+                rto: mins(15),
+                rpo: mins(5),
+            },
+            primary_region: "us-east-1".into(),
+            dr_region: "us-west-2".into(),
+            replication: Replication::AuroraGlobal {
+                global_cluster: "orders-global".into(),
+                primary_cluster: "orders-primary".into(),
+                secondary_cluster: "orders-secondary".into(),
+            },
+            health_checks: vec![
+                HealthCheckSpec {
+                    id: "hc-east".into(),
+                    region: "us-east-1".into(),
+                    fqdn: "api.us-east-1.example.com".into(),
+                    failure_threshold: 3,
+                },
+                HealthCheckSpec {
+                    id: "hc-west".into(),
+                    region: "us-west-2".into(),
+                    fqdn: "api.us-west-2.example.com".into(),
+                    failure_threshold: 3,
+                },
+            ],
+            dns: Some(DnsSpec {
+                zone_id: "Z1".into(),
+                record: "api.example.com.".into(),
+                primary_target: "api.us-east-1.example.com".into(),
+                secondary_target: "api.us-west-2.example.com".into(),
+                ttl: 60,
+            }),
+        }
+    }
+
+    fn cluster(id: &str, region: &str, role: ClusterRole, pitr_age: Duration) -> DbClusterObs {
+        DbClusterObs {
+            id: id.into(),
+            arn: format!("arn:aws:rds:{region}:123456789012:cluster:{id}"),
+            region: region.into(),
+            engine: "aurora-postgresql".into(),
+            engine_version: "15.4".into(),
+            status: "available".into(),
+            role,
+            global_cluster_id: Some("orders-global".into()),
+            endpoint: None,
+            backup: BackupObs {
+                latest_restorable: Some(now() - chrono::Duration::from_std(pitr_age).unwrap()),
+                retention_days: 35,
+                newest_snapshot: None,
+                cross_region_copy: false,
+            },
+        }
+    }
+
+    fn check(id: &str, region: &str, status: Health) -> HealthCheckObs {
+        HealthCheckObs {
+            id: id.into(),
+            region: region.into(),
+            fqdn: format!("api.{region}.example.com"),
+            status,
+            checkers_healthy: if status == Health::Healthy { 16 } else { 0 },
+            checkers_total: 16,
+            failure_threshold: 3,
+            disabled: false,
+            inverted: false,
+        }
+    }
+
+    fn record(role: FailoverRole, target: &str, hc: &str) -> DnsRecordObs {
+        DnsRecordObs {
+            zone_id: "Z1".into(),
+            name: "api.example.com.".into(),
+            record_type: "CNAME".into(),
+            set_identifier: Some(format!("{role:?}")),
+            failover: Some(role),
+            target: target.into(),
+            ttl: Some(60),
+            health_check_id: Some(hc.into()),
+        }
+    }
+
+    fn healthy_world(lag: Duration) -> Snapshot {
+        Snapshot {
+            health_checks: vec![
+                check("hc-east", "us-east-1", Health::Healthy),
+                check("hc-west", "us-west-2", Health::Healthy),
+            ],
+            db_clusters: vec![
+                cluster("orders-primary", "us-east-1", ClusterRole::Primary, mins(4)),
+                cluster(
+                    "orders-secondary",
+                    "us-west-2",
+                    ClusterRole::Secondary,
+                    mins(4),
+                ),
+            ],
+            lags: vec![LagObs {
+                resource_id: "orders-secondary".into(),
+                region: "us-west-2".into(),
+                kind: LagKind::AuroraGlobal,
+                lag: Some(lag),
+                rpo_lag: None,
+                pending_operations: None,
+            }],
+            dns_records: vec![
+                record(
+                    FailoverRole::Primary,
+                    "api.us-east-1.example.com",
+                    "hc-east",
+                ),
+                record(
+                    FailoverRole::Secondary,
+                    "api.us-west-2.example.com",
+                    "hc-west",
+                ),
+            ],
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn sub_second_lag_is_well_within_a_five_minute_rpo() {
+        let p = assess(&orders(), &healthy_world(Duration::from_millis(400)), now());
+        assert_eq!(p.rpo_exposure, Some(Duration::from_millis(400)));
+        assert_eq!(p.exposure_source, ExposureSource::ReplicationLag);
+        assert_eq!(p.rpo, Verdict::Ok);
+        assert_eq!(p.overall, Verdict::Ok);
+        assert_eq!(p.serving_region.as_deref(), Some("us-east-1"));
+        assert!(p.within_objectives());
+    }
+
+    #[test]
+    fn lag_over_half_the_rpo_is_at_risk_and_over_it_a_breach() {
+        let at_risk = assess(&orders(), &healthy_world(mins(3)), now());
+        assert_eq!(at_risk.rpo, Verdict::AtRisk);
+        assert!(at_risk.within_objectives());
+        let breach = assess(&orders(), &healthy_world(mins(6)), now());
+        assert_eq!(breach.rpo, Verdict::Breach);
+        assert!(!breach.within_objectives());
+    }
+
+    #[test]
+    fn missing_lag_metric_is_unknown_not_ok() {
+        let mut world = healthy_world(Duration::ZERO);
+        world.lags.clear();
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.rpo_exposure, None);
+        assert_eq!(p.overall, Verdict::Unknown);
+        assert!(!p.within_objectives());
+    }
+
+    #[test]
+    fn after_detach_exposure_is_the_writers_backup_age() {
+        let mut world = healthy_world(Duration::from_millis(200));
+        world.db_clusters = vec![
+            cluster(
+                "orders-primary",
+                "us-east-1",
+                ClusterRole::Standalone,
+                mins(30),
+            ),
+            cluster(
+                "orders-secondary",
+                "us-west-2",
+                ClusterRole::Standalone,
+                mins(2),
+            ),
+        ];
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
+        assert_eq!(p.rpo_exposure, Some(mins(30)));
+        assert_eq!(p.rpo, Verdict::Breach);
+    }
+
+    #[test]
+    fn unhealthy_primary_sends_traffic_to_the_secondary_record() {
+        let mut world = healthy_world(Duration::ZERO);
+        world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.primary_health, Health::Unhealthy);
+        assert_eq!(p.dr_health, Health::Healthy);
+        assert_eq!(p.serving_region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn a_tier_too_slow_for_the_rto_breaches_whatever_the_lag() {
+        let mut spec = orders();
+        spec.tier = DrTier::PilotLight;
+        let p = assess(&spec, &healthy_world(Duration::ZERO), now());
+        assert!(!p.tier_meets_rto);
+        assert_eq!(p.rpo, Verdict::Ok);
+        assert_eq!(p.overall, Verdict::Breach);
+    }
+
+    #[test]
+    fn dns_names_match_without_root_dot_or_case() {
+        assert!(same_name("API.example.com.", "api.example.com"));
+        assert!(!same_name("api.example.com", "api.example.org"));
+    }
+}

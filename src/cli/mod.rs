@@ -1,0 +1,4 @@
+//! Command-line entry points; `main.rs` only dispatches to these.
+
+pub mod args;
+pub mod status;

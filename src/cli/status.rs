@@ -1,0 +1,147 @@
+//! `drconsole status`: the posture once, as a table or JSON, for scripts.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::posture::{ExposureSource, Posture};
+use crate::domain::snapshot::{Health, SourceError, SourceId};
+use crate::format::short_duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+/// What one poll found, ready to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub environment: String,
+    pub provider: String,
+    pub observed_at: DateTime<Utc>,
+    pub within_objectives: bool,
+    pub services: Vec<Posture>,
+    /// Sources whose poll failed: their parts of the report are missing.
+    pub failed_sources: Vec<FailedSource>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedSource {
+    pub source: SourceId,
+    pub error: SourceError,
+}
+
+impl StatusReport {
+    pub fn new(
+        environment: &str,
+        provider: &str,
+        observed_at: DateTime<Utc>,
+        services: Vec<Posture>,
+        failed_sources: Vec<FailedSource>,
+    ) -> Self {
+        Self {
+            environment: environment.to_string(),
+            provider: provider.to_string(),
+            observed_at,
+            within_objectives: services.iter().all(Posture::within_objectives),
+            services,
+            failed_sources,
+        }
+    }
+
+    /// Non-zero when any service is outside its objectives (or cannot be
+    /// shown to be inside them), so scripts and CI can gate on it.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.within_objectives {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+
+    pub fn render(&self, format: StatusFormat) -> String {
+        match format {
+            StatusFormat::Json => {
+                let mut s = serde_json::to_string_pretty(self)
+                    .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"));
+                s.push('\n');
+                s
+            }
+            StatusFormat::Table => self.table(),
+        }
+    }
+
+    fn table(&self) -> String {
+        let header = [
+            "SERVICE", "TIER", "RTO", "RPO", "EXPOSURE", "FROM", "PRIMARY", "DR", "SERVING",
+            "RTO-FIT", "POSTURE",
+        ];
+        let rows: Vec<[String; 11]> = self
+            .services
+            .iter()
+            .map(|p| {
+                [
+                    p.service_id.clone(),
+                    p.tier.label().to_string(),
+                    short_duration(p.objectives.rto),
+                    short_duration(p.objectives.rpo),
+                    p.rpo_exposure.map_or("?".into(), short_duration),
+                    match p.exposure_source {
+                        ExposureSource::ReplicationLag => "lag",
+                        ExposureSource::BackupAge => "backup",
+                        ExposureSource::None => "-",
+                    }
+                    .to_string(),
+                    health_label(p.primary_health).to_string(),
+                    health_label(p.dr_health).to_string(),
+                    p.serving_region.clone().unwrap_or_else(|| "?".into()),
+                    if p.tier_meets_rto { "yes" } else { "NO" }.to_string(),
+                    p.overall.label().to_string(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} ({}) at {}",
+            self.environment,
+            self.provider,
+            self.observed_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
+            let text: Vec<String> = cells.zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let _ = writeln!(out, "{}", text.join("  ").trim_end());
+        };
+        line(&mut header.iter().copied(), &mut out);
+        for row in &rows {
+            line(&mut row.iter().map(String::as_str), &mut out);
+        }
+        for failed in &self.failed_sources {
+            let _ = writeln!(out, "source {} failed: {}", failed.source, failed.error);
+        }
+        let verdict = if self.within_objectives {
+            "all services within objectives"
+        } else {
+            "SOME SERVICES OUTSIDE OBJECTIVES"
+        };
+        let _ = writeln!(out, "{verdict}");
+        out
+    }
+}
+
+fn health_label(h: Health) -> &'static str {
+    match h {
+        Health::Healthy => "healthy",
+        Health::Unhealthy => "UNHEALTHY",
+        Health::Unknown => "unknown",
+    }
+}
