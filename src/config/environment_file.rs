@@ -256,12 +256,15 @@ fn synthetic_service(n: usize, primary: &str, dr: &str) -> ServiceSpec {
     };
     let with_traffic = !matches!(replication, Replication::Backup { .. });
     let health_checks = if with_traffic {
-        vec![HealthCheckSpec {
-            id: format!("hc-{id}-{primary}"),
-            region: primary.to_string(),
-            fqdn: format!("{id}.{primary}.example.com"),
-            failure_threshold: 3,
-        }]
+        [primary, dr]
+            .iter()
+            .map(|region| HealthCheckSpec {
+                id: format!("hc-{id}-{region}"),
+                region: region.to_string(),
+                fqdn: format!("{id}.{region}.example.com"),
+                failure_threshold: 3,
+            })
+            .collect()
     } else {
         Vec::new()
     };
