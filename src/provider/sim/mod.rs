@@ -5,6 +5,7 @@
 //! a [`Provider`], building the acting half only when allowed to act.
 
 mod actions;
+mod app;
 mod backup;
 mod clock;
 mod faults;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use app::serve_demo_app;
 pub use faults::Fault;
 pub use world::{RegionDatabase, SimWorld};
 
