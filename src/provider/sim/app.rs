@@ -63,26 +63,46 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn unavailable(message: String) -> Response {
-    answer(
-        StatusCode::SERVICE_UNAVAILABLE,
-        json!({ "status": "unavailable", "error": message }),
-    )
+/// Why a request is turned away.
+struct Refusal {
+    status: StatusCode,
+    message: String,
 }
 
-/// The region's application tier answers, or the error response to send.
-fn region_up(app: &App, region: &str) -> Result<(), Response> {
-    match app.world.region_up(region) {
-        Some(true) => Ok(()),
-        Some(false) => Err(unavailable(format!("{region} is not responding"))),
-        None => Err(answer(
-            StatusCode::NOT_FOUND,
-            json!({ "error": format!("no region {region}") }),
-        )),
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let state = if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            "unavailable"
+        } else {
+            "refused"
+        };
+        answer(
+            self.status,
+            json!({ "status": state, "error": self.message }),
+        )
     }
 }
 
-fn database_up(app: &App, region: &str) -> Result<bool, Response> {
+fn unavailable(message: String) -> Refusal {
+    Refusal {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message,
+    }
+}
+
+/// The region's application tier answers, or the error response to send.
+fn region_up(app: &App, region: &str) -> Result<(), Refusal> {
+    match app.world.region_up(region) {
+        Some(true) => Ok(()),
+        Some(false) => Err(unavailable(format!("{region} is not responding"))),
+        None => Err(Refusal {
+            status: StatusCode::NOT_FOUND,
+            message: format!("no region {region}"),
+        }),
+    }
+}
+
+fn database_up(app: &App, region: &str) -> Result<bool, Refusal> {
     region_up(app, region)?;
     match app.world.region_database(region) {
         Some(db) if db.available => Ok(db.writable),
@@ -91,25 +111,25 @@ fn database_up(app: &App, region: &str) -> Result<bool, Response> {
     }
 }
 
-fn signed_in(app: &App, headers: &HeaderMap) -> Result<String, Response> {
+fn signed_in(app: &App, headers: &HeaderMap) -> Result<String, Refusal> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let sessions = app.sessions.lock().unwrap_or_else(|p| p.into_inner());
-    token.and_then(|t| sessions.get(t).cloned()).ok_or_else(|| {
-        answer(
-            StatusCode::UNAUTHORIZED,
-            json!({ "error": "missing or unknown bearer token" }),
-        )
-    })
+    token
+        .and_then(|t| sessions.get(t).cloned())
+        .ok_or_else(|| Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            message: "missing or unknown bearer token".into(),
+        })
 }
 
 async fn health(State(app): State<App>, Path(region): Path<String>) -> Response {
     match region_up(&app, &region) {
         Ok(()) => answer(StatusCode::OK, json!({ "status": "ok", "region": region })),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -119,7 +139,7 @@ async fn db_health(State(app): State<App>, Path(region): Path<String>) -> Respon
             StatusCode::OK,
             json!({ "status": "ok", "region": region, "writable": writable }),
         ),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -134,14 +154,15 @@ async fn login(
     Path(region): Path<String>,
     Json(credentials): Json<Credentials>,
 ) -> Response {
-    if let Err(response) = database_up(&app, &region) {
-        return response;
+    if let Err(refusal) = database_up(&app, &region) {
+        return refusal.into_response();
     }
     if !credentials.email.contains('@') || credentials.password.is_empty() {
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            json!({ "error": "invalid email or password" }),
-        );
+        return Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            message: "invalid email or password".into(),
+        }
+        .into_response();
     }
     let token = format!("demo-{:032x}", rand::random::<u128>());
     app.sessions
@@ -152,27 +173,28 @@ async fn login(
 }
 
 async fn me(State(app): State<App>, Path(region): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(response) = database_up(&app, &region) {
-        return response;
+    if let Err(refusal) = database_up(&app, &region) {
+        return refusal.into_response();
     }
     match signed_in(&app, &headers) {
         Ok(email) => answer(StatusCode::OK, json!({ "email": email, "region": region })),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 async fn write(State(app): State<App>, Path(region): Path<String>, headers: HeaderMap) -> Response {
     let writable = match database_up(&app, &region) {
         Ok(writable) => writable,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
-    if let Err(response) = signed_in(&app, &headers) {
-        return response;
+    if let Err(refusal) = signed_in(&app, &headers) {
+        return refusal.into_response();
     }
     if !writable {
         return unavailable(format!(
             "database in {region} is read-only (a replica or mid-promotion); writes go to the primary"
-        ));
+        ))
+        .into_response();
     }
     answer(StatusCode::OK, json!({ "written": true, "region": region }))
 }
