@@ -3,6 +3,7 @@
 
 use rand::Rng;
 
+use super::clock::later;
 use super::model::{
     Change, Completion, GlobalOperation, GlobalOperationKind, Membership, Model,
     PROMOTED_RETENTION_DAYS, Record, Sync,
@@ -425,7 +426,7 @@ fn upsert_record(model: &mut Model, action: &Action) -> Result<(String, String),
     let propagation = model.duration_between(30, 60);
     model.changes.push(Change {
         id: id.clone(),
-        insync_at: model.time + propagation,
+        insync_at: later(model.time, propagation),
     });
     Ok((summary, id))
 }

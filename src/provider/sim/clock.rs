@@ -27,8 +27,10 @@ impl SimClock {
                 scale,
             } => {
                 let elapsed = real_origin.elapsed().as_secs_f64() * scale;
-                *sim_origin
-                    + to_chrono(Duration::try_from_secs_f64(elapsed).unwrap_or(Duration::MAX))
+                later(
+                    *sim_origin,
+                    to_chrono(Duration::try_from_secs_f64(elapsed).unwrap_or(Duration::MAX)),
+                )
             }
         }
     }
@@ -36,8 +38,8 @@ impl SimClock {
     /// Jumps the clock forward, on top of whatever it does by itself.
     pub(super) fn skip(&mut self, by: Duration) {
         match self {
-            SimClock::Manual { now } => *now += to_chrono(by),
-            SimClock::Scaled { sim_origin, .. } => *sim_origin += to_chrono(by),
+            SimClock::Manual { now } => *now = later(*now, to_chrono(by)),
+            SimClock::Scaled { sim_origin, .. } => *sim_origin = later(*sim_origin, to_chrono(by)),
         }
     }
 
@@ -57,6 +59,11 @@ impl SimClock {
     }
 }
 
+/// `t + d`, stopping at the end of representable time instead of panicking.
+pub(super) fn later(t: DateTime<Utc>, d: chrono::Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Saturates instead of failing: a simulated clock ten thousand years ahead
 /// is a bad input, not a reason to panic.
 pub(super) fn to_chrono(d: Duration) -> chrono::Duration {
@@ -74,6 +81,14 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.skip(Duration::from_secs(90));
         assert_eq!(clock.now(), start + chrono::Duration::seconds(90));
+    }
+
+    #[test]
+    fn an_absurd_skip_saturates() {
+        let mut clock = SimClock::Manual { now: Utc::now() };
+        clock.skip(Duration::MAX);
+        clock.skip(Duration::MAX);
+        assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::backup::BackupPlan;
+use super::clock::later;
 use super::health::HealthCheck;
 use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
@@ -443,7 +444,7 @@ impl Model {
 
     pub(super) fn schedule(&mut self, after: Duration, completion: Completion) {
         self.pending.push(Pending {
-            due: self.time + after,
+            due: later(self.time, after),
             completion,
         });
     }
@@ -454,8 +455,10 @@ impl Model {
         if behind > MAX_CATCH_UP_SECONDS {
             self.time = now - Duration::seconds(MAX_CATCH_UP_SECONDS);
         }
-        while self.time + Duration::seconds(1) <= now {
-            self.time += Duration::seconds(1);
+        while let Some(next) = self.time.checked_add_signed(Duration::seconds(1))
+            && next <= now
+        {
+            self.time = next;
             self.complete_due();
             self.tick();
         }

@@ -670,6 +670,17 @@ fn a_long_jump_catches_up_without_replaying_every_second() {
     assert!(lag_of(&snap, "production-secondary").is_some());
 }
 
+#[test]
+fn the_end_of_time_is_bad_input_not_a_panic() {
+    let world = demo();
+    world.advance(Duration::MAX);
+    world.advance(Duration::MAX);
+    assert_eq!(world.now(), DateTime::<Utc>::MAX_UTC);
+    assert_eq!(world.observe().len(), 5);
+    world.execute(&failover(true)).unwrap();
+    world.advance(secs(60));
+}
+
 #[tokio::test]
 async fn a_read_only_provider_has_no_acting_half() {
     let world = Arc::new(demo());

@@ -47,10 +47,15 @@ impl SimWorld {
     /// A world whose clock runs from the present at `env.sim.time_scale`.
     pub fn live(env: &Environment) -> Self {
         let start = Utc::now();
+        let scale = env.sim.time_scale;
         let clock = SimClock::Scaled {
             real_origin: Instant::now(),
             sim_origin: start,
-            scale: env.sim.time_scale,
+            scale: if scale.is_finite() && scale > 0.0 {
+                scale
+            } else {
+                1.0
+            },
         };
         Self::with_clock(env, start, clock)
     }
