@@ -18,8 +18,10 @@ pub(super) const CHECKERS: u32 = 16;
 pub(super) const REQUEST_INTERVAL: i64 = 10;
 /// Share of checkers that must see the endpoint healthy.
 const HEALTHY_SHARE: f64 = 0.18;
-/// Chance that one probe of a healthy endpoint fails anyway (network noise).
-const SPURIOUS_FAILURE: f64 = 0.01;
+/// Chance per probe that the network between one checker and the endpoint
+/// degrades for [`BLIP_SECONDS`], so that checker alone sees failures.
+const BLIP_CHANCE: f64 = 1.0 / 2500.0;
+const BLIP_SECONDS: i64 = 60;
 /// Checkers see an outage at different moments, up to this many seconds late.
 const MAX_NOTICE_DELAY: i64 = 20;
 
@@ -40,6 +42,8 @@ struct Checker {
     notice_delay: i64,
     healthy: bool,
     streak: u32,
+    /// This checker's own network trouble lasts until this second.
+    blip_until: i64,
 }
 
 impl HealthCheck {
@@ -56,6 +60,7 @@ impl HealthCheck {
                 notice_delay: rng.random_range(0..=MAX_NOTICE_DELAY),
                 healthy: true,
                 streak: 0,
+                blip_until: i64::MIN,
             })
             .collect();
         Self {
@@ -84,7 +89,10 @@ impl HealthCheck {
             }
             let reachable =
                 down_since.is_none_or(|since| (now - since).num_seconds() < checker.notice_delay);
-            let ok = reachable && rng.random::<f64>() >= SPURIOUS_FAILURE;
+            if rng.random::<f64>() < BLIP_CHANCE {
+                checker.blip_until = second.saturating_add(BLIP_SECONDS);
+            }
+            let ok = reachable && second >= checker.blip_until;
             if ok == checker.healthy {
                 checker.streak = 0;
             } else {
@@ -156,6 +164,19 @@ mod tests {
 
         run(&mut check, 400, 60, None, &mut rng);
         assert_eq!(check.status(), Health::Healthy);
+    }
+
+    #[test]
+    fn single_checkers_blip_without_changing_the_status() {
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 3, &mut rng);
+        let mut fewest = CHECKERS;
+        for minute in 0..600 {
+            run(&mut check, minute * 60, 60, None, &mut rng);
+            fewest = fewest.min(check.checkers_healthy());
+            assert_eq!(check.status(), Health::Healthy);
+        }
+        assert!((CHECKERS - 3..CHECKERS).contains(&fewest), "{fewest}");
     }
 
     #[test]
