@@ -7,4 +7,5 @@ pub mod format;
 pub mod logging;
 pub mod monitor;
 pub mod provider;
+pub mod session;
 pub mod theme;
