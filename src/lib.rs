@@ -7,5 +7,6 @@ pub mod format;
 pub mod logging;
 pub mod monitor;
 pub mod provider;
+pub mod session;
 pub mod theme;
 pub mod tui;
