@@ -25,12 +25,13 @@ pub struct ConsoleContext {
     pub provider: Provider,
     pub theme: Theme,
     pub poll_interval: Duration,
-    /// Shown in the header: `demo`, `aws`, `aws (profile dr)`, ...
+    /// Shown in the header: `demo`, `aws · read-only`, ...
     pub mode_label: String,
 }
 
 impl ConsoleContext {
-    /// A context whose mode label is the provider kind's.
+    /// A context labelled with the provider kind, and `read-only` when the
+    /// provider cannot act.
     pub fn new(
         environment: Environment,
         provider: Provider,
@@ -38,7 +39,11 @@ impl ConsoleContext {
         poll_interval: Duration,
     ) -> Self {
         Self {
-            mode_label: provider.kind.label().to_string(),
+            mode_label: if provider.read_only() {
+                format!("{} · read-only", provider.kind.label())
+            } else {
+                provider.kind.label().to_string()
+            },
             environment,
             provider,
             theme,
@@ -56,7 +61,6 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         ctx.environment,
         ctx.theme,
         ctx.mode_label,
-        ctx.provider.act.is_none(),
         MonitorState::new(ctx.poll_interval),
         observe.now(),
     );

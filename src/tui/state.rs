@@ -40,9 +40,8 @@ pub enum Update {
 pub struct App {
     pub environment: Environment,
     pub theme: Theme,
-    /// `demo`, `aws`, ...: shown in the header.
+    /// `demo`, `aws · read-only`, ...: shown in the header.
     pub mode_label: String,
-    pub read_only: bool,
     pub monitor: MonitorState,
     /// The provider's clock at the last update.
     pub now: DateTime<Utc>,
@@ -68,7 +67,6 @@ impl App {
         environment: Environment,
         theme: Theme,
         mode_label: impl Into<String>,
-        read_only: bool,
         monitor: MonitorState,
         now: DateTime<Utc>,
     ) -> Self {
@@ -76,7 +74,6 @@ impl App {
             environment,
             theme,
             mode_label: mode_label.into(),
-            read_only,
             monitor,
             now,
             rows: Vec::new(),

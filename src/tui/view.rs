@@ -36,6 +36,9 @@ pub struct RegionCell {
     pub checkers_healthy: u32,
     pub checkers_total: u32,
     pub failure_threshold: Option<u32>,
+    /// Health checks the environment names for this region.
+    pub configured_checks: usize,
+    /// Those of them observed.
     pub checks: Vec<HealthCheckObs>,
 }
 
@@ -169,10 +172,13 @@ fn region_cell(
     } else {
         return None;
     };
-    let checks: Vec<HealthCheckObs> = service
+    let configured: Vec<_> = service
         .health_checks
         .iter()
         .filter(|h| h.region == region)
+        .collect();
+    let checks: Vec<HealthCheckObs> = configured
+        .iter()
         .filter_map(|h| index.checks.get(h.id.as_str()).map(|o| (*o).clone()))
         .collect();
     Some(RegionCell {
@@ -182,6 +188,7 @@ fn region_cell(
         checkers_healthy: checks.iter().map(|c| c.checkers_healthy).sum(),
         checkers_total: checks.iter().map(|c| c.checkers_total).sum(),
         failure_threshold: checks.iter().map(|c| c.failure_threshold).max(),
+        configured_checks: configured.len(),
         checks,
     })
 }

@@ -66,8 +66,9 @@ pub fn stale_label(f: &Freshness) -> String {
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Lag history as bars, newest on the right, each bar coloured by where it
-/// stood against the RPO. Scaled to the window's peak (at least a second,
-/// so sub-second jitter does not look like a wall); `width` bars at most.
+/// stood against the RPO. Scaled to the window's peak, but never to less
+/// than a fiftieth of the RPO (and a second), so jitter far below the
+/// objective stays low instead of filling the cell; `width` bars at most.
 pub fn sparkline(
     theme: &Theme,
     history: Option<&LagHistory>,
@@ -79,7 +80,8 @@ pub fn sparkline(
         return Vec::new();
     };
     let samples: Vec<f64> = history.newest(width).map(|s| s.seconds).collect();
-    let peak = samples.iter().copied().fold(1.0_f64, f64::max);
+    let floor = (rpo.as_secs_f64() / 50.0).max(1.0);
+    let peak = samples.iter().copied().fold(floor, f64::max);
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut run = String::new();
     let mut run_style = None;

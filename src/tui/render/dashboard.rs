@@ -63,7 +63,7 @@ impl Columns {
                 compact: false,
             };
         }
-        let medium: Vec<(Column, u16)> = [(Column::Service, 16)]
+        let medium: Vec<(Column, u16)> = [(Column::Service, 18)]
             .into_iter()
             .chain(wide_regions)
             .chain([
@@ -81,7 +81,7 @@ impl Columns {
                 compact: false,
             };
         }
-        let narrow = [(Column::Service, 14)]
+        let narrow = [(Column::Service, 16)]
             .into_iter()
             .chain((0..regions).map(|i| (Column::Region(i), 10)))
             .chain([
@@ -144,7 +144,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let rows: Vec<Row> = shown
         .filter_map(|(pos, i)| app.rows.get(*i).map(|r| (pos, r)))
         .map(|(pos, r)| {
-            let row = Row::new(cols.iter().map(|(c, _)| cell(app, r, *c, &columns)));
+            let row = Row::new(
+                cols.iter()
+                    .map(|(c, _)| cell(app, r, pos == app.selected, *c, &columns)),
+            );
             if pos == app.selected {
                 row.style(style.selection)
             } else {
@@ -200,7 +203,7 @@ fn title(app: &App) -> Line<'static> {
 
 fn heading(app: &App, column: Column) -> Cell<'static> {
     let text = match column {
-        Column::Service => "Service".to_string(),
+        Column::Service => "  Service".to_string(),
         Column::Tier => "Tier".to_string(),
         Column::Rto => "RTO".to_string(),
         Column::Region(i) => app.environment.regions.get(i).cloned().unwrap_or_default(),
@@ -213,7 +216,13 @@ fn heading(app: &App, column: Column) -> Cell<'static> {
     Cell::from(text)
 }
 
-fn cell(app: &App, row: &ServiceRow, column: Column, columns: &Columns) -> Cell<'static> {
+fn cell(
+    app: &App,
+    row: &ServiceRow,
+    selected: bool,
+    column: Column,
+    columns: &Columns,
+) -> Cell<'static> {
     let theme = &app.theme;
     let style = &theme.style;
     let stale = row.freshness.stale;
@@ -223,7 +232,13 @@ fn cell(app: &App, row: &ServiceRow, column: Column, columns: &Columns) -> Cell<
     let p = &row.posture;
     let rpo = p.objectives.rpo;
     match column {
-        Column::Service => Cell::from(Span::styled(p.service_name.clone(), style.text)),
+        Column::Service => {
+            let marker = if selected { "▶ " } else { "  " };
+            Cell::from(Span::styled(
+                format!("{marker}{}", p.service_name),
+                style.text,
+            ))
+        }
         Column::Tier => Cell::from(Span::styled(p.tier.label(), style.text)),
         Column::Rto => {
             let (mark, s) = if p.tier_meets_rto {
@@ -242,6 +257,10 @@ fn cell(app: &App, row: &ServiceRow, column: Column, columns: &Columns) -> Cell<
                 let mut spans = Vec::with_capacity(4);
                 if !columns.compact {
                     spans.push(Span::styled(format!("{:<3}", r.role.short()), style.muted));
+                }
+                if r.configured_checks == 0 {
+                    spans.push(Span::styled("no check", style.muted));
+                    return Cell::from(Line::from(spans));
                 }
                 spans.push(Span::styled(
                     health_label(r.health),

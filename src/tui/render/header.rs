@@ -9,6 +9,9 @@ use ratatui::widgets::Paragraph;
 use crate::format::short_duration;
 use crate::tui::state::App;
 
+/// From this width the header names the stale source and shows the date.
+const WIDE: u16 = 120;
+
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme.style;
     let sep = || Span::styled(" │ ", theme.header);
@@ -19,13 +22,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         sep(),
         Span::styled(app.mode_label.clone(), theme.header),
     ];
-    if app.read_only {
-        spans.push(sep());
-        spans.push(Span::styled("read-only", theme.header));
-    }
     spans.push(sep());
+    // Narrow terminals drop the date so the staleness warning still fits.
+    let wide = area.width >= WIDE;
+    let clock = if wide {
+        "%Y-%m-%d %H:%M:%S UTC"
+    } else {
+        "%H:%M:%S UTC"
+    };
     spans.push(Span::styled(
-        app.now.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        app.now.format(clock).to_string(),
         theme.header,
     ));
     spans.push(sep());
@@ -40,7 +46,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
-    if let Some(first) = stale.first() {
+    if !wide && !stale.is_empty() {
+        spans.push(Span::styled(" ", theme.header));
+        spans.push(Span::styled(
+            format!(" {} STALE ", stale.len()),
+            theme.stale.add_modifier(Modifier::REVERSED),
+        ));
+    } else if let Some(first) = stale.first() {
         spans.push(Span::styled(" ", theme.header));
         let why = first.error.map_or("no new data", |k| k.label());
         let age = first

@@ -311,8 +311,7 @@ fn app_after(polls: i64, world: impl Fn(i64) -> World) -> App {
     App::new(
         environment(),
         Theme::default(),
-        "demo",
-        true,
+        "demo · read-only",
         monitor,
         at(polls),
     )
@@ -411,7 +410,6 @@ fn before_the_first_poll() {
         environment(),
         Theme::default(),
         "aws",
-        false,
         MonitorState::new(Duration::from_secs(30)),
         at(0),
     );
