@@ -9,3 +9,4 @@ pub mod monitor;
 pub mod provider;
 pub mod session;
 pub mod theme;
+pub mod tui;
