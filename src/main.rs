@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
+use drconsole::cli::runbook::{self, RunbookContext};
 use drconsole::cli::status::{FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
 use drconsole::config::user_config::UserConfig;
@@ -61,6 +62,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Runbook(cmd)) => {
+            let ctx = RunbookContext {
+                environment: session.environment,
+                provider: Some(session.provider),
+                journal_dir: paths.journal_dir(),
+                lock_dir: paths.lock_dir(),
+                builtins: session.builtins,
+                operator: operator_name(),
+                today: chrono::Utc::now().date_naive(),
+            };
+            runbook::execute(cmd, ctx).await
+        }
         Some(Command::Status { format }) => {
             let state =
                 monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)
@@ -94,4 +107,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(report.exit_code())
         }
     }
+}
+
+/// Who is at the keyboard, for the journal.
+fn operator_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".to_string())
 }
