@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
+use drconsole::cli::runbook::{self, RunbookContext};
 use drconsole::cli::status::{FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
-use drconsole::{logging, monitor, session};
+use drconsole::tui::{self, ConsoleContext};
+use drconsole::{logging, monitor, session, theme};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,7 +41,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let _log_guard = logging::init(&paths.log_dir())?;
     let session = session::open(&cli.session, &config).await?;
     match cli.command {
-        None => anyhow::bail!("the console screen is not wired yet; try `drconsole status`"),
+        None => {
+            let theme_name = cli
+                .session
+                .theme
+                .or(config.theme)
+                .unwrap_or_else(|| "dark".into());
+            let mut theme = theme::load(&theme_name, Some(&paths.user_themes_dir()))?;
+            if theme::no_color_requested() {
+                theme = theme.without_colors();
+            }
+            let mode_label = session.mode_label();
+            tui::run(ConsoleContext {
+                environment: session.environment,
+                provider: session.provider,
+                theme,
+                poll_interval: session.poll_interval,
+                mode_label,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Runbook(cmd)) => {
+            let ctx = RunbookContext {
+                environment: session.environment,
+                provider: Some(session.provider),
+                journal_dir: paths.journal_dir(),
+                lock_dir: paths.lock_dir(),
+                builtins: session.builtins,
+                operator: operator_name(),
+                today: chrono::Utc::now().date_naive(),
+            };
+            runbook::execute(cmd, ctx).await
+        }
         Some(Command::Status { format }) => {
             let state =
                 monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)
@@ -73,4 +107,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(report.exit_code())
         }
     }
+}
+
+/// Who is at the keyboard, for the journal.
+fn operator_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".to_string())
 }

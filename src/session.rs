@@ -3,6 +3,7 @@
 //! The one place that decides between the demo and AWS, and between a
 //! session that may act and one that may only watch.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::config::user_config::{DEFAULT_DEMO_POLL, UserConfig};
 use crate::domain::environment::Environment;
 use crate::provider::Provider;
 use crate::provider::sim::{self, SimWorld};
+use crate::runbook::vars::Variables;
 
 pub struct Session {
     pub environment: Environment,
@@ -19,6 +21,8 @@ pub struct Session {
     pub poll_interval: Duration,
     /// The simulated world, in demo sessions.
     pub world: Option<Arc<SimWorld>>,
+    /// Values runbooks may use as `${name}`, e.g. the demo application's URL.
+    pub builtins: Variables,
 }
 
 impl Session {
@@ -44,7 +48,13 @@ pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Ses
         None => demo_environment(),
     };
     let world = Arc::new(SimWorld::live(&environment));
+    // The demo application answers the runbooks' smoke tests the way the
+    // simulated world dictates; it listens on loopback only.
+    let (app_addr, _server) =
+        sim::serve_demo_app(Arc::clone(&world), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let builtins = Variables::from([("demo_app_url".to_string(), format!("http://{app_addr}"))]);
     Ok(Session {
+        builtins,
         provider: sim::provider(Arc::clone(&world), args.read_only),
         poll_interval: config.demo_poll_interval.unwrap_or(DEFAULT_DEMO_POLL),
         environment,

@@ -1,4 +1,5 @@
 //! Command-line entry points; `main.rs` only dispatches to these.
 
 pub mod args;
+pub mod runbook;
 pub mod status;

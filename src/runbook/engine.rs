@@ -1,0 +1,1022 @@
+//! The runbook state machine: pure, no I/O, no clock of its own.
+//!
+//! The runner feeds it [`Event`]s (what the operator did, what the provider
+//! answered, that time passed) with the current time, and carries out the
+//! [`Command`]s it returns, in order: journal records first, so an action's
+//! intent is on disk before the call is made.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::condition::{Condition, Observed};
+use super::format::{Confirm, HttpSpec, Runbook, StepKind};
+use super::http::{self, HttpResponse};
+use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
+use super::vars::{self, Variables};
+use crate::domain::environment::ServiceSpec;
+use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
+use crate::provider::{Action, ApiCall, ChangeStatus, Receipt};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The operator confirmed the awaited action (with the typed target for
+    /// `confirm: typed`) or ticked the manual step.
+    Confirm {
+        typed: Option<String>,
+    },
+    /// The operator ticked a manual step.
+    Tick,
+    /// The operator refused the awaited action.
+    Decline,
+    Skip {
+        reason: String,
+    },
+    Retry,
+    Abort {
+        reason: String,
+    },
+    Observed {
+        step: String,
+        snapshot: Snapshot,
+        /// Status of the change the latest action made, when one was asked for.
+        change: Option<ChangeStatus>,
+    },
+    ActionAccepted {
+        step: String,
+        receipt: Receipt,
+    },
+    ActionFailed {
+        step: String,
+        error: SourceError,
+    },
+    Verified {
+        step: String,
+        applied: bool,
+    },
+    VerifyFailed {
+        step: String,
+        error: SourceError,
+    },
+    HttpDone {
+        step: String,
+        result: Result<HttpResponse, String>,
+    },
+    /// Time passed with nothing else happening: wait timeouts may expire.
+    TimePassed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Append to the journal (and fsync) before carrying out what follows.
+    Journal(Record),
+    Execute {
+        step: String,
+        action: Action,
+    },
+    /// Ask whether the action's effect is already in place.
+    Verify {
+        step: String,
+        action: Action,
+    },
+    /// Take a snapshot after `after` and send [`Event::Observed`]; ask for
+    /// the change's status too when `change_id` is set.
+    Observe {
+        step: String,
+        after: Duration,
+        change_id: Option<String>,
+    },
+    Http {
+        step: String,
+        spec: HttpSpec,
+    },
+    Finished(RunOutcome),
+}
+
+/// Why an operator's input was not accepted; the run is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the run has ended")]
+    Ended,
+    #[error("cannot {what} now: step `{step}` is {state}")]
+    NotNow {
+        what: &'static str,
+        step: String,
+        state: &'static str,
+    },
+    #[error("type `{expected}` exactly to confirm")]
+    TypedMismatch { expected: String },
+    #[error("a reason is required")]
+    ReasonRequired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    #[error("that run already ended")]
+    Finished,
+    #[error("the journal is of runbook `{journal}`, not `{runbook}`")]
+    OtherRunbook { journal: String, runbook: String },
+    #[error("the journal has step `{0}`, which this runbook does not")]
+    UnknownStep(String),
+}
+
+/// What the operator is asked, if anything.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "prompt", rename_all = "kebab-case")]
+pub enum Prompt {
+    Tick {
+        step: String,
+        title: String,
+        instructions: String,
+    },
+    ConfirmAction {
+        step: String,
+        title: String,
+        call: ApiCall,
+        /// The identifier to type when `typed` is set.
+        target: String,
+        typed: bool,
+        /// Why the confirmation is asked again, when it is.
+        note: Option<String>,
+    },
+    /// Retry, skip with a reason, or abort.
+    Failed {
+        step: String,
+        title: String,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRun {
+    pub state: StepState,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What the latest evaluation, call or request saw.
+    pub observed: Option<String>,
+    pub attempts: u32,
+}
+
+impl StepRun {
+    fn new() -> Self {
+        Self {
+            state: StepState::Pending,
+            started_at: None,
+            finished_at: None,
+            observed: None,
+            attempts: 0,
+        }
+    }
+}
+
+/// One step as a screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub title: String,
+    pub kind: &'static str,
+    #[serde(with = "humantime_serde")]
+    pub budget: Option<Duration>,
+    #[serde(flatten)]
+    pub run: StepRun,
+}
+
+impl StepView {
+    /// Time spent on the step so far (or in all, once it has settled).
+    pub fn elapsed(&self, now: DateTime<Utc>) -> Option<Duration> {
+        let start = self.run.started_at?;
+        let end = self.run.finished_at.unwrap_or(now);
+        Some((end - start).to_std().unwrap_or_default())
+    }
+
+    pub fn over_budget(&self, now: DateTime<Utc>) -> bool {
+        matches!((self.budget, self.elapsed(now)), (Some(b), Some(e)) if e > b)
+    }
+}
+
+/// Everything a screen or a headless printer needs to show a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunView {
+    pub runbook: String,
+    pub service: String,
+    pub started_at: DateTime<Utc>,
+    #[serde(with = "humantime_serde")]
+    pub rto_objective: Duration,
+    pub steps: Vec<StepView>,
+    pub current: Option<usize>,
+    pub prompt: Option<Prompt>,
+    pub outcome: Option<RunOutcome>,
+    pub read_only: bool,
+}
+
+impl RunView {
+    /// The run's RTO clock.
+    pub fn rto_elapsed(&self, now: DateTime<Utc>) -> Duration {
+        match &self.outcome {
+            Some(RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. }) => {
+                *elapsed
+            }
+            None => (now - self.started_at).to_std().unwrap_or_default(),
+        }
+    }
+}
+
+/// The resolved content of the step being worked on.
+#[derive(Debug, Clone, PartialEq)]
+enum Active {
+    Manual {
+        instructions: String,
+    },
+    Conditions {
+        conditions: Vec<Condition>,
+        /// Set for waits: failing after this instant.
+        deadline: Option<DateTime<Utc>>,
+        poll: Duration,
+    },
+    Action {
+        action: Action,
+        confirm: Confirm,
+        /// The call may have taken effect: look before calling again.
+        verify_first: bool,
+        note: Option<String>,
+    },
+    Http(HttpSpec),
+}
+
+pub struct Engine {
+    runbook: Runbook,
+    service: ServiceSpec,
+    read_only: bool,
+    steps: Vec<StepRun>,
+    current: usize,
+    active: Option<Active>,
+    vars: Variables,
+    started_at: DateTime<Utc>,
+    /// The Route 53 change the latest action made, to wait on.
+    change_id: Option<String>,
+    outcome: Option<RunOutcome>,
+}
+
+impl Engine {
+    /// Starts a run: journals its start and begins the first step.
+    pub fn start(
+        runbook: Runbook,
+        service: ServiceSpec,
+        read_only: bool,
+        meta: RunMeta,
+        vars: Variables,
+        now: DateTime<Utc>,
+    ) -> (Engine, Vec<Command>) {
+        let mut engine = Engine::new(runbook, service, read_only, vars, now);
+        let mut cmds = Vec::new();
+        engine.journal(
+            now,
+            Entry::RunStarted {
+                meta,
+                params: engine.vars.clone(),
+            },
+            &mut cmds,
+        );
+        engine.begin(0, now, &mut cmds);
+        (engine, cmds)
+    }
+
+    /// Continues a run from its journal. The RTO clock keeps the original
+    /// start; a step whose action intent has no outcome is verified against
+    /// the real state instead of being executed again.
+    pub fn resume(
+        runbook: Runbook,
+        service: ServiceSpec,
+        read_only: bool,
+        run: &RecoveredRun,
+        operator: &str,
+        session: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Engine, Vec<Command>), ResumeError> {
+        if run.finished.is_some() {
+            return Err(ResumeError::Finished);
+        }
+        if run.meta.runbook != runbook.name {
+            return Err(ResumeError::OtherRunbook {
+                journal: run.meta.runbook.clone(),
+                runbook: runbook.name.clone(),
+            });
+        }
+        if let Some(unknown) = run
+            .steps
+            .keys()
+            .chain(run.open_intents.keys())
+            .find(|id| !runbook.steps.iter().any(|s| &s.id == *id))
+        {
+            return Err(ResumeError::UnknownStep(unknown.clone()));
+        }
+        let mut engine = Engine::new(
+            runbook,
+            service,
+            read_only,
+            run.vars.clone(),
+            run.started_at,
+        );
+        for (i, step) in engine.runbook.steps.iter().enumerate() {
+            let times = run.times.get(&step.id);
+            let run_state = &mut engine.steps[i];
+            run_state.started_at = times.and_then(|t| t.started_at);
+            if let Some(state) = run.steps.get(&step.id).filter(|s| s.is_settled()) {
+                run_state.state = state.clone();
+                run_state.finished_at = times.and_then(|t| t.finished_at);
+            }
+        }
+        let mut cmds = Vec::new();
+        engine.journal(
+            now,
+            Entry::Resumed {
+                operator: operator.to_string(),
+                session: session.to_string(),
+            },
+            &mut cmds,
+        );
+        let next = engine
+            .steps
+            .iter()
+            .position(|s| !s.state.is_settled())
+            .unwrap_or(engine.steps.len());
+        let step = engine.runbook.steps.get(next);
+        let intent = step.and_then(|s| run.open_intents.get(&s.id).map(|a| (s, a)));
+        match intent {
+            Some((step, action)) => {
+                let confirm = match &step.kind {
+                    StepKind::Action { confirm, .. } => *confirm,
+                    _ => Confirm::Typed,
+                };
+                engine.current = next;
+                engine.active = Some(Active::Action {
+                    action: action.clone(),
+                    confirm,
+                    verify_first: true,
+                    note: None,
+                });
+                engine.verify(now, &mut cmds);
+            }
+            None => engine.begin(next, now, &mut cmds),
+        }
+        Ok((engine, cmds))
+    }
+
+    fn new(
+        runbook: Runbook,
+        service: ServiceSpec,
+        read_only: bool,
+        vars: Variables,
+        started_at: DateTime<Utc>,
+    ) -> Engine {
+        let steps = runbook.steps.iter().map(|_| StepRun::new()).collect();
+        Engine {
+            runbook,
+            service,
+            read_only,
+            steps,
+            current: 0,
+            active: None,
+            vars,
+            started_at,
+            change_id: None,
+            outcome: None,
+        }
+    }
+
+    pub fn runbook(&self) -> &Runbook {
+        &self.runbook
+    }
+
+    pub fn outcome(&self) -> Option<&RunOutcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn vars(&self) -> &Variables {
+        &self.vars
+    }
+
+    pub fn view(&self) -> RunView {
+        RunView {
+            runbook: self.runbook.name.clone(),
+            service: self.runbook.service.clone(),
+            started_at: self.started_at,
+            rto_objective: self.runbook.objectives.rto,
+            steps: self
+                .runbook
+                .steps
+                .iter()
+                .zip(&self.steps)
+                .map(|(s, r)| StepView {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    kind: s.kind.label(),
+                    budget: s.expect_within,
+                    run: r.clone(),
+                })
+                .collect(),
+            current: (self.current < self.steps.len()).then_some(self.current),
+            prompt: self.prompt(),
+            outcome: self.outcome.clone(),
+            read_only: self.read_only,
+        }
+    }
+
+    pub fn prompt(&self) -> Option<Prompt> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let step = self.runbook.steps.get(self.current)?;
+        let run = &self.steps[self.current];
+        if let StepState::Failed { error } = &run.state {
+            return Some(Prompt::Failed {
+                step: step.id.clone(),
+                title: step.title.clone(),
+                error: error.clone(),
+            });
+        }
+        match (&run.state, self.active.as_ref()?) {
+            (StepState::AwaitingConfirmation, Active::Manual { instructions }) => {
+                Some(Prompt::Tick {
+                    step: step.id.clone(),
+                    title: step.title.clone(),
+                    instructions: instructions.clone(),
+                })
+            }
+            (
+                StepState::AwaitingConfirmation,
+                Active::Action {
+                    action,
+                    confirm,
+                    note,
+                    ..
+                },
+            ) => Some(Prompt::ConfirmAction {
+                step: step.id.clone(),
+                title: step.title.clone(),
+                call: action.describe(),
+                target: action.target().to_string(),
+                typed: *confirm == Confirm::Typed,
+                note: note.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Applies one event. Operator inputs that do not fit the run's state
+    /// are refused; provider answers for a step the run has left are ignored.
+    pub fn handle(&mut self, event: Event, now: DateTime<Utc>) -> Result<Vec<Command>, Refusal> {
+        let mut cmds = Vec::new();
+        if self.outcome.is_some() {
+            return match event {
+                Event::Confirm { .. }
+                | Event::Tick
+                | Event::Decline
+                | Event::Skip { .. }
+                | Event::Retry
+                | Event::Abort { .. } => Err(Refusal::Ended),
+                _ => Ok(cmds),
+            };
+        }
+        match event {
+            Event::Confirm { typed } => self.confirm(typed, false, now, &mut cmds)?,
+            Event::Tick => self.confirm(None, true, now, &mut cmds)?,
+            Event::Decline => self.decline(now, &mut cmds)?,
+            Event::Skip { reason } => self.skip(reason, now, &mut cmds)?,
+            Event::Retry => self.retry(now, &mut cmds)?,
+            Event::Abort { reason } => self.abort(reason, now, &mut cmds)?,
+            Event::Observed {
+                step,
+                snapshot,
+                change,
+            } => {
+                if self.is_current(&step) {
+                    self.observed(&snapshot, change, now, &mut cmds);
+                }
+            }
+            Event::ActionAccepted { step, receipt } => {
+                if self.is_current(&step) && self.state() == &StepState::Running {
+                    self.accepted(receipt, now, &mut cmds);
+                }
+            }
+            Event::ActionFailed { step, error } => {
+                if self.is_current(&step) && self.state() == &StepState::Running {
+                    self.action_failed(error, now, &mut cmds);
+                }
+            }
+            Event::Verified { step, applied } => {
+                if self.is_current(&step) && self.state() == &StepState::Verifying {
+                    self.verified(applied, now, &mut cmds);
+                }
+            }
+            Event::VerifyFailed { step, error } => {
+                if self.is_current(&step) && self.state() == &StepState::Verifying {
+                    self.fail(
+                        format!("could not check whether the action took effect: {error}; retry checks again"),
+                        now,
+                        &mut cmds,
+                    );
+                }
+            }
+            Event::HttpDone { step, result } => {
+                if self.is_current(&step) && self.state() == &StepState::Running {
+                    self.http_done(result, now, &mut cmds);
+                }
+            }
+            Event::TimePassed => self.time_passed(now, &mut cmds),
+        }
+        Ok(cmds)
+    }
+
+    fn is_current(&self, step: &str) -> bool {
+        self.runbook
+            .steps
+            .get(self.current)
+            .is_some_and(|s| s.id == step)
+    }
+
+    fn state(&self) -> &StepState {
+        &self.steps[self.current].state
+    }
+
+    fn step_id(&self) -> String {
+        self.runbook.steps[self.current].id.clone()
+    }
+
+    /// Variables as of `now`, with the RTO clock filled in.
+    fn vars_at(&self, now: DateTime<Utc>) -> Variables {
+        let mut vars = self.vars.clone();
+        let elapsed = (now - self.started_at).to_std().unwrap_or_default();
+        let whole = Duration::from_secs(elapsed.as_secs());
+        vars.insert(
+            "run_elapsed".to_string(),
+            humantime::format_duration(whole).to_string(),
+        );
+        vars
+    }
+
+    fn journal(&self, now: DateTime<Utc>, entry: Entry, cmds: &mut Vec<Command>) {
+        cmds.push(Command::Journal(Record { at: now, entry }));
+    }
+
+    fn transition(&mut self, state: StepState, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        let run = &mut self.steps[self.current];
+        run.state = state.clone();
+        if state.is_settled() {
+            run.finished_at = Some(now);
+        }
+        let step = self.step_id();
+        self.journal(now, Entry::Step { step, state }, cmds);
+    }
+
+    fn fail(&mut self, error: String, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.transition(StepState::Failed { error }, now, cmds);
+    }
+
+    fn settle(&mut self, state: StepState, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.transition(state, now, cmds);
+        self.active = None;
+        self.begin(self.current + 1, now, cmds);
+    }
+
+    fn begin(&mut self, index: usize, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.current = index;
+        self.active = None;
+        let Some(step) = self.runbook.steps.get(index).cloned() else {
+            let elapsed = (now - self.started_at).to_std().unwrap_or_default();
+            self.finish(RunOutcome::Completed { elapsed }, now, cmds);
+            return;
+        };
+        let run = &mut self.steps[index];
+        run.started_at.get_or_insert(now);
+        run.finished_at = None;
+        run.attempts += 1;
+        let vars = self.vars_at(now);
+        match &step.kind {
+            StepKind::Manual { instructions } => {
+                let instructions = vars::substitute(instructions, &vars, false)
+                    .unwrap_or_else(|_| instructions.clone());
+                self.active = Some(Active::Manual { instructions });
+                self.transition(StepState::AwaitingConfirmation, now, cmds);
+            }
+            StepKind::Check { conditions } => {
+                self.begin_conditions(conditions, None, &vars, now, cmds);
+            }
+            StepKind::Wait(wait) => {
+                self.begin_conditions(&wait.until, Some(wait), &vars, now, cmds);
+            }
+            StepKind::Action { action, confirm } => {
+                if self.read_only {
+                    self.fail(
+                        "this session is read-only: actions are disabled (skip with a reason, or run without --read-only)".into(),
+                        now,
+                        cmds,
+                    );
+                    return;
+                }
+                match vars::resolve(action, &vars, true) {
+                    Ok(action) => {
+                        self.active = Some(Active::Action {
+                            action,
+                            confirm: *confirm,
+                            verify_first: false,
+                            note: None,
+                        });
+                        self.transition(StepState::AwaitingConfirmation, now, cmds);
+                    }
+                    Err(e) => self.fail(e.to_string(), now, cmds),
+                }
+            }
+            StepKind::Http(spec) => match vars::resolve(spec, &vars, true) {
+                Ok(spec) => {
+                    self.active = Some(Active::Http(spec.clone()));
+                    self.transition(StepState::Running, now, cmds);
+                    cmds.push(Command::Http {
+                        step: step.id.clone(),
+                        spec,
+                    });
+                }
+                Err(e) => self.fail(e.to_string(), now, cmds),
+            },
+            StepKind::Notify { message } => match vars::substitute(message, &vars, true) {
+                Ok(message) => {
+                    self.steps[index].observed = Some(message.clone());
+                    self.journal(
+                        now,
+                        Entry::Notified {
+                            step: step.id.clone(),
+                            message,
+                        },
+                        cmds,
+                    );
+                    self.settle(StepState::Done, now, cmds);
+                }
+                Err(name) => self.fail(vars::ResolveError::Undefined(name).to_string(), now, cmds),
+            },
+        }
+    }
+
+    fn begin_conditions(
+        &mut self,
+        conditions: &[Condition],
+        wait: Option<&super::format::WaitSpec>,
+        vars: &Variables,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) {
+        let conditions = match vars::resolve(&conditions.to_vec(), vars, true) {
+            Ok(c) => c,
+            Err(e) => return self.fail(e.to_string(), now, cmds),
+        };
+        let needs_change = conditions.contains(&Condition::DnsChangeInsync);
+        if needs_change && self.change_id.is_none() {
+            return self.fail(
+                "there is no Route 53 change id to wait on (no earlier action returned one in this session); check propagation by hand, then skip with a reason".into(),
+                now,
+                cmds,
+            );
+        }
+        let deadline =
+            wait.map(|w| now + chrono::Duration::from_std(w.timeout).unwrap_or_default());
+        let poll = wait.map_or(Duration::ZERO, |w| w.poll);
+        self.active = Some(Active::Conditions {
+            conditions,
+            deadline,
+            poll,
+        });
+        let state = if wait.is_some() {
+            StepState::Waiting
+        } else {
+            StepState::Running
+        };
+        self.transition(state, now, cmds);
+        cmds.push(Command::Observe {
+            step: self.step_id(),
+            after: Duration::ZERO,
+            change_id: needs_change.then(|| self.change_id.clone()).flatten(),
+        });
+    }
+
+    fn observed(
+        &mut self,
+        snapshot: &Snapshot,
+        change: Option<ChangeStatus>,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) {
+        let waiting = match self.state() {
+            StepState::Waiting => true,
+            StepState::Running => false,
+            _ => return,
+        };
+        let Some(Active::Conditions {
+            conditions,
+            deadline,
+            poll,
+        }) = self.active.clone()
+        else {
+            return;
+        };
+        let observed = Observed {
+            service: &self.service,
+            snapshot,
+            change: self.change_id.as_deref().zip(change),
+        };
+        let evaluations: Vec<_> = conditions
+            .iter()
+            .map(|c| (c, c.evaluate(&observed)))
+            .collect();
+        self.steps[self.current].observed = Some(
+            evaluations
+                .iter()
+                .map(|(_, e)| e.observed.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        let unmet: Vec<_> = evaluations.iter().filter(|(_, e)| !e.holds).collect();
+        if unmet.is_empty() {
+            return self.settle(StepState::Done, now, cmds);
+        }
+        let explain = unmet
+            .iter()
+            .map(|(c, e)| format!("expected {}, observed {}", c.describe(), e.observed))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !waiting {
+            return self.fail(explain, now, cmds);
+        }
+        match deadline {
+            Some(d) if now >= d => self.fail(self.timeout_message(&explain), now, cmds),
+            _ => cmds.push(Command::Observe {
+                step: self.step_id(),
+                after: poll,
+                change_id: conditions
+                    .contains(&Condition::DnsChangeInsync)
+                    .then(|| self.change_id.clone())
+                    .flatten(),
+            }),
+        }
+    }
+
+    fn timeout_message(&self, explain: &str) -> String {
+        let timeout = match &self.runbook.steps[self.current].kind {
+            StepKind::Wait(w) => humantime::format_duration(w.timeout).to_string(),
+            _ => String::new(),
+        };
+        format!("timed out after {timeout}: {explain}")
+    }
+
+    fn time_passed(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        if self.state() != &StepState::Waiting {
+            return;
+        }
+        if let Some(Active::Conditions {
+            deadline: Some(d), ..
+        }) = &self.active
+            && now >= *d
+        {
+            let last = self.steps[self.current]
+                .observed
+                .clone()
+                .unwrap_or_else(|| "nothing observed yet".into());
+            let message = self.timeout_message(&format!("last observed {last}"));
+            self.fail(message, now, cmds);
+        }
+    }
+
+    fn confirm(
+        &mut self,
+        typed: Option<String>,
+        tick: bool,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) -> Result<(), Refusal> {
+        let what = if tick { "tick" } else { "confirm" };
+        if self.state() != &StepState::AwaitingConfirmation {
+            return Err(self.not_now(what));
+        }
+        let step = self.step_id();
+        match self.active.clone() {
+            Some(Active::Manual { .. }) => {
+                self.journal(now, Entry::Confirmed { step, typed: false }, cmds);
+                self.settle(StepState::Done, now, cmds);
+            }
+            Some(Active::Action {
+                action, confirm, ..
+            }) if !tick => {
+                let typed_ok = typed.as_deref().map(str::trim) == Some(action.target());
+                if confirm == Confirm::Typed && !typed_ok {
+                    return Err(Refusal::TypedMismatch {
+                        expected: action.target().to_string(),
+                    });
+                }
+                self.journal(
+                    now,
+                    Entry::Confirmed {
+                        step: step.clone(),
+                        typed: confirm == Confirm::Typed,
+                    },
+                    cmds,
+                );
+                self.journal(
+                    now,
+                    Entry::Intent {
+                        step: step.clone(),
+                        call: action.describe(),
+                        action: action.clone(),
+                    },
+                    cmds,
+                );
+                self.transition(StepState::Running, now, cmds);
+                cmds.push(Command::Execute { step, action });
+            }
+            _ => return Err(self.not_now(what)),
+        }
+        Ok(())
+    }
+
+    fn not_now(&self, what: &'static str) -> Refusal {
+        Refusal::NotNow {
+            what,
+            step: self.step_id(),
+            state: self.state().label(),
+        }
+    }
+
+    fn decline(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) -> Result<(), Refusal> {
+        let awaiting_action = self.state() == &StepState::AwaitingConfirmation
+            && matches!(self.active, Some(Active::Action { .. }));
+        if !awaiting_action {
+            return Err(self.not_now("decline"));
+        }
+        let step = self.step_id();
+        self.journal(now, Entry::Declined { step }, cmds);
+        self.fail("declined by the operator".into(), now, cmds);
+        Ok(())
+    }
+
+    fn skip(
+        &mut self,
+        reason: String,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) -> Result<(), Refusal> {
+        let reason = reason.trim().to_string();
+        if reason.is_empty() {
+            return Err(Refusal::ReasonRequired);
+        }
+        let call_in_flight = self.state() == &StepState::Running
+            && matches!(self.active, Some(Active::Action { .. }));
+        if call_in_flight || self.state() == &StepState::Verifying {
+            return Err(self.not_now("skip"));
+        }
+        self.settle(StepState::Skipped { reason }, now, cmds);
+        Ok(())
+    }
+
+    fn retry(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) -> Result<(), Refusal> {
+        if !matches!(self.state(), StepState::Failed { .. }) {
+            return Err(self.not_now("retry"));
+        }
+        match &self.active {
+            Some(Active::Action {
+                verify_first: true, ..
+            }) => {
+                self.steps[self.current].attempts += 1;
+                self.verify(now, cmds);
+            }
+            _ => self.begin(self.current, now, cmds),
+        }
+        Ok(())
+    }
+
+    fn abort(
+        &mut self,
+        reason: String,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) -> Result<(), Refusal> {
+        let call_in_flight = matches!(self.state(), StepState::Running | StepState::Verifying)
+            && matches!(self.active, Some(Active::Action { .. }));
+        if call_in_flight {
+            return Err(self.not_now("abort"));
+        }
+        let reason = match reason.trim() {
+            "" => "aborted by the operator".to_string(),
+            r => r.to_string(),
+        };
+        let elapsed = (now - self.started_at).to_std().unwrap_or_default();
+        self.finish(RunOutcome::Aborted { reason, elapsed }, now, cmds);
+        Ok(())
+    }
+
+    fn finish(&mut self, outcome: RunOutcome, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.outcome = Some(outcome.clone());
+        self.journal(
+            now,
+            Entry::Finished {
+                outcome: outcome.clone(),
+            },
+            cmds,
+        );
+        cmds.push(Command::Finished(outcome));
+    }
+
+    fn verify(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        let Some(Active::Action { action, .. }) = &self.active else {
+            return;
+        };
+        let action = action.clone();
+        self.steps[self.current].started_at.get_or_insert(now);
+        self.transition(StepState::Verifying, now, cmds);
+        cmds.push(Command::Verify {
+            step: self.step_id(),
+            action,
+        });
+    }
+
+    fn accepted(&mut self, receipt: Receipt, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.change_id = receipt.change_id.clone();
+        self.steps[self.current].observed = Some(receipt.summary.clone());
+        let step = self.step_id();
+        self.journal(now, Entry::ActionDone { step, receipt }, cmds);
+        self.settle(StepState::Done, now, cmds);
+    }
+
+    fn action_failed(&mut self, error: SourceError, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        let outcome_unknown = matches!(error.kind, ErrorKind::Timeout | ErrorKind::Network);
+        let step = self.step_id();
+        self.journal(
+            now,
+            Entry::ActionFailed {
+                step,
+                error: error.to_string(),
+                outcome_unknown,
+            },
+            cmds,
+        );
+        if let Some(Active::Action { verify_first, .. }) = &mut self.active {
+            *verify_first = outcome_unknown;
+        }
+        let message = if outcome_unknown {
+            format!("{error}; the call may have taken effect, so retry checks before calling again")
+        } else {
+            error.to_string()
+        };
+        self.fail(message, now, cmds);
+    }
+
+    fn verified(&mut self, applied: bool, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        let step = self.step_id();
+        self.journal(now, Entry::Verified { step, applied }, cmds);
+        if applied {
+            // The receipt, and any change id in it, was lost with the crash.
+            self.change_id = None;
+            self.steps[self.current].observed = Some("already in effect: not called again".into());
+            return self.settle(StepState::Done, now, cmds);
+        }
+        if let Some(Active::Action {
+            verify_first, note, ..
+        }) = &mut self.active
+        {
+            *verify_first = false;
+            *note = Some("the earlier call did not take effect; confirm to make it now".into());
+        }
+        self.transition(StepState::AwaitingConfirmation, now, cmds);
+    }
+
+    fn http_done(
+        &mut self,
+        result: Result<HttpResponse, String>,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) {
+        let Some(Active::Http(spec)) = &self.active else {
+            return;
+        };
+        match http::judge(spec, result) {
+            Ok(pass) => {
+                let step = self.step_id();
+                for (name, value) in pass.captures {
+                    self.vars.insert(name.clone(), value.clone());
+                    self.journal(
+                        now,
+                        Entry::Captured {
+                            step: step.clone(),
+                            name,
+                            value,
+                        },
+                        cmds,
+                    );
+                }
+                self.steps[self.current].observed = Some(pass.observed);
+                self.settle(StepState::Done, now, cmds);
+            }
+            Err(error) => {
+                self.steps[self.current].observed = Some(error.clone());
+                self.fail(error, now, cmds);
+            }
+        }
+    }
+}

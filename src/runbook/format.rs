@@ -1,0 +1,351 @@
+//! Runbook files: what an operator writes in YAML, parsed into typed steps
+//! that remember where in the file they came from.
+//!
+//! The file is read in two passes. Serde (serde-saphyr) turns the text into
+//! `Raw*` shapes and reports unknown keys, unknown variants and missing
+//! fields with their line and column; lowering then turns those shapes into
+//! [`Runbook`], where each step has exactly one kind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+
+use super::condition::Condition;
+use super::diagnostic::{Diagnostic, Pos};
+use crate::domain::objectives::Objectives;
+use crate::provider::Action;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runbook {
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    /// Id of the service in the environment this runbook recovers.
+    pub service: String,
+    pub service_pos: Pos,
+    pub objectives: Objectives,
+    pub owner: String,
+    pub last_tested: NaiveDate,
+    pub last_tested_pos: Pos,
+    pub parameters: Vec<Parameter>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub description: Option<String>,
+    /// May itself use `${builtin}` variables.
+    pub default: Option<String>,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// The planned budget for this step (the seed's T+N), shown against actual time.
+    pub expect_within: Option<Duration>,
+    pub kind: StepKind,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// A person does something and ticks it off.
+    Manual {
+        instructions: String,
+    },
+    /// Observed state must satisfy every condition, now.
+    Check {
+        conditions: Vec<Condition>,
+    },
+    /// One mutating provider call, after the operator confirms it.
+    Action {
+        action: Action,
+        confirm: Confirm,
+    },
+    Wait(WaitSpec),
+    Http(HttpSpec),
+    /// A message written to the journal.
+    Notify {
+        message: String,
+    },
+}
+
+impl StepKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            StepKind::Manual { .. } => "manual",
+            StepKind::Check { .. } => "check",
+            StepKind::Action { .. } => "action",
+            StepKind::Wait(_) => "wait",
+            StepKind::Http(_) => "http",
+            StepKind::Notify { .. } => "notify",
+        }
+    }
+}
+
+/// How an operator confirms an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confirm {
+    /// An explicit yes.
+    #[default]
+    Yes,
+    /// Type the action's target identifier.
+    Typed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitSpec {
+    /// Every condition must hold.
+    pub until: Vec<Condition>,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    #[serde(with = "humantime_serde", default = "default_poll")]
+    pub poll: Duration,
+}
+
+fn default_poll() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    #[serde(default = "default_method")]
+    pub method: HttpMethod,
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Sent as the request body with `Content-Type: application/json`.
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    #[serde(default)]
+    pub expect: HttpExpect,
+    #[serde(with = "humantime_serde", default = "default_http_timeout")]
+    pub timeout: Duration,
+    /// Variable name -> JSON pointer into the response body (e.g. `/token`).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Head,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::Head => "HEAD",
+        }
+    }
+}
+
+fn default_method() -> HttpMethod {
+    HttpMethod::Get
+}
+
+fn default_http_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpExpect {
+    /// Expected status; any 2xx when absent.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Text the response body must contain.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+}
+
+// ---- the YAML shapes -------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRunbook {
+    name: String,
+    #[serde(default)]
+    description: String,
+    service: Spanned<String>,
+    objectives: Objectives,
+    owner: String,
+    last_tested: Spanned<NaiveDate>,
+    #[serde(default)]
+    parameters: BTreeMap<String, Spanned<RawParameter>>,
+    steps: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParameter {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    default: Option<String>,
+}
+
+/// A step names its kind by which one of the kind keys it has.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    expect_within: Option<Duration>,
+    #[serde(default)]
+    manual: Option<String>,
+    #[serde(default)]
+    check: Option<Vec<Condition>>,
+    #[serde(default)]
+    action: Option<Action>,
+    #[serde(default)]
+    confirm: Option<Confirm>,
+    #[serde(default)]
+    wait: Option<WaitSpec>,
+    #[serde(default)]
+    http: Option<HttpSpec>,
+    #[serde(default)]
+    notify: Option<String>,
+}
+
+const STEP_KINDS: &str = "manual, check, action, wait, http, notify";
+
+pub fn load(path: &Path) -> Result<Runbook, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::error(
+            path,
+            Pos::START,
+            format!("cannot read: {e}"),
+        )]
+    })?;
+    parse(path, &text)
+}
+
+pub fn parse(path: &Path, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
+    let raw: RawRunbook = serde_saphyr::from_str(text).map_err(|e| vec![syntax(path, &e)])?;
+    lower(path, raw)
+}
+
+fn syntax(path: &Path, err: &serde_saphyr::Error) -> Diagnostic {
+    let pos = err
+        .location()
+        .filter(|l| l.line() > 0)
+        .map_or(Pos::START, |l| Pos {
+            line: l.line() as usize,
+            column: l.column() as usize,
+        });
+    let message = UserMessageFormatter
+        .format_message(err.without_snippet())
+        .into_owned();
+    Diagnostic::error(path, pos, message)
+}
+
+fn lower(path: &Path, raw: RawRunbook) -> Result<Runbook, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut steps = Vec::with_capacity(raw.steps.len());
+    for spanned in raw.steps {
+        let pos = Pos::of(&spanned.referenced);
+        match lower_step(spanned.value, pos) {
+            Ok(step) => steps.push(step),
+            Err(message) => errors.push(Diagnostic::error(path, pos, message)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Runbook {
+        path: path.to_path_buf(),
+        name: raw.name,
+        description: raw.description,
+        service: raw.service.value,
+        service_pos: Pos::of(&raw.service.referenced),
+        objectives: raw.objectives,
+        owner: raw.owner,
+        last_tested: raw.last_tested.value,
+        last_tested_pos: Pos::of(&raw.last_tested.referenced),
+        parameters: raw
+            .parameters
+            .into_iter()
+            .map(|(name, p)| Parameter {
+                name,
+                description: p.value.description,
+                default: p.value.default,
+                pos: Pos::of(&p.referenced),
+            })
+            .collect(),
+        steps,
+    })
+}
+
+fn lower_step(raw: RawStep, pos: Pos) -> Result<Step, String> {
+    let mut kinds = Vec::new();
+    if let Some(instructions) = raw.manual {
+        kinds.push(StepKind::Manual { instructions });
+    }
+    if let Some(conditions) = raw.check {
+        kinds.push(StepKind::Check { conditions });
+    }
+    if let Some(action) = raw.action {
+        kinds.push(StepKind::Action {
+            action,
+            confirm: raw.confirm.unwrap_or_default(),
+        });
+    } else if raw.confirm.is_some() {
+        return Err(format!(
+            "step `{}`: `confirm` belongs to action steps only",
+            raw.id
+        ));
+    }
+    if let Some(wait) = raw.wait {
+        kinds.push(StepKind::Wait(wait));
+    }
+    if let Some(http) = raw.http {
+        kinds.push(StepKind::Http(http));
+    }
+    if let Some(message) = raw.notify {
+        kinds.push(StepKind::Notify { message });
+    }
+    if kinds.len() != 1 {
+        let found: Vec<&str> = kinds.iter().map(StepKind::label).collect();
+        return Err(format!(
+            "step `{}` must have exactly one of {STEP_KINDS}; found {}",
+            raw.id,
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
+        ));
+    }
+    let kind = kinds.remove(0);
+    Ok(Step {
+        id: raw.id,
+        title: raw.title,
+        description: raw.description,
+        expect_within: raw.expect_within,
+        kind,
+        pos,
+    })
+}

@@ -1,0 +1,12 @@
+//! Recovery runbooks: the YAML format, validation against the environment,
+//! plans, the step engine, its journal, the per-service lock and the runner.
+
+pub mod condition;
+pub mod diagnostic;
+pub mod engine;
+pub mod format;
+pub mod http;
+pub mod journal;
+pub mod plan;
+pub mod validate;
+pub mod vars;

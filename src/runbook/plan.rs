@@ -1,0 +1,261 @@
+//! `runbook plan`: every step in words and, for each action, the exact API
+//! call it would make, with parameters filled in. Nothing is called.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::format::{Runbook, Step, StepKind};
+use super::vars::{self, Variables};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("parameter `{0}` has no default; pass it with --param {0}=VALUE")]
+    Missing(String),
+    #[error("the runbook has no parameter `{name}` (it has: {known})")]
+    Unknown { name: String, known: String },
+    #[error(
+        "the default of parameter `{param}` uses `${{{builtin}}}`, which this session does not supply; pass --param {param}=VALUE"
+    )]
+    BuiltinMissing { param: String, builtin: String },
+}
+
+/// The variables a run starts with: builtins, then each parameter's
+/// supplied value or its default.
+pub fn parameter_values(
+    rb: &Runbook,
+    supplied: &Variables,
+    builtins: &Variables,
+) -> Result<Variables, ParamError> {
+    if let Some(name) = supplied
+        .keys()
+        .find(|name| !rb.parameters.iter().any(|p| &p.name == *name))
+    {
+        let known: Vec<&str> = rb.parameters.iter().map(|p| p.name.as_str()).collect();
+        return Err(ParamError::Unknown {
+            name: name.clone(),
+            known: if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            },
+        });
+    }
+    let mut values = builtins.clone();
+    for p in &rb.parameters {
+        let value = match (supplied.get(&p.name), &p.default) {
+            (Some(v), _) => v.clone(),
+            (None, Some(default)) => {
+                vars::substitute(default, builtins, true).map_err(|builtin| {
+                    ParamError::BuiltinMissing {
+                        param: p.name.clone(),
+                        builtin,
+                    }
+                })?
+            }
+            (None, None) => return Err(ParamError::Missing(p.name.clone())),
+        };
+        values.insert(p.name.clone(), value);
+    }
+    Ok(values)
+}
+
+/// The plan as text. Values captured during the run (say, a login token)
+/// are shown as `${name}`.
+pub fn render(rb: &Runbook, vars: &Variables) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} [service {}]", rb.name, rb.service);
+    if !rb.description.trim().is_empty() {
+        for line in rb.description.trim().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  RTO {} · RPO {} · owner {} · last tested {}",
+        human(rb.objectives.rto),
+        human(rb.objectives.rpo),
+        rb.owner,
+        rb.last_tested
+    );
+    if !rb.parameters.is_empty() {
+        let shown: Vec<String> = rb
+            .parameters
+            .iter()
+            .map(|p| {
+                let value = vars.get(&p.name).map_or("(unset)", String::as_str);
+                format!("{} = {value}", p.name)
+            })
+            .collect();
+        let _ = writeln!(out, "  parameters: {}", shown.join(", "));
+    }
+    for (n, step) in rb.steps.iter().enumerate() {
+        let _ = writeln!(out);
+        render_step(&mut out, n + 1, step, vars);
+    }
+    let planned: Duration = rb.steps.iter().filter_map(|s| s.expect_within).sum();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{} steps · planned {} against an RTO of {}",
+        rb.steps.len(),
+        human(planned),
+        human(rb.objectives.rto)
+    );
+    out
+}
+
+fn render_step(out: &mut String, n: usize, step: &Step, vars: &Variables) {
+    let budget = step
+        .expect_within
+        .map(|d| format!(" · within {}", human(d)))
+        .unwrap_or_default();
+    let confirm = match &step.kind {
+        StepKind::Action {
+            action, confirm, ..
+        } => {
+            let target = vars::resolve(action, vars, false)
+                .map(|a| a.target().to_string())
+                .unwrap_or_else(|_| action.target().to_string());
+            match confirm {
+                super::format::Confirm::Yes => " · confirm: yes".to_string(),
+                super::format::Confirm::Typed => format!(" · confirm: type `{target}`"),
+            }
+        }
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "{n:>2}. {} [{}{confirm}{budget}]",
+        step.id,
+        step.kind.label()
+    );
+    let _ = writeln!(out, "    {}", step.title);
+    if let Some(d) = &step.description {
+        for line in d.trim().lines() {
+            let _ = writeln!(out, "    {}", line.trim_end());
+        }
+    }
+    let fill = |s: &str| vars::substitute(s, vars, false).unwrap_or_else(|_| s.to_string());
+    match &step.kind {
+        StepKind::Manual { instructions } => {
+            let _ = writeln!(out, "    do: {}", fill(instructions));
+        }
+        StepKind::Check { conditions } => {
+            for c in conditions {
+                let c = vars::resolve(c, vars, false).unwrap_or_else(|_| c.clone());
+                let _ = writeln!(out, "    requires: {}", c.describe());
+            }
+        }
+        StepKind::Wait(wait) => {
+            for c in &wait.until {
+                let c = vars::resolve(c, vars, false).unwrap_or_else(|_| c.clone());
+                let _ = writeln!(out, "    until: {}", c.describe());
+            }
+            let _ = writeln!(
+                out,
+                "    timeout {}, polling every {}",
+                human(wait.timeout),
+                human(wait.poll)
+            );
+        }
+        StepKind::Action { action, .. } => match vars::resolve(action, vars, false) {
+            Ok(action) => {
+                for line in action.describe().to_string().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "    cannot render the call: {e}");
+            }
+        },
+        StepKind::Http(http) => {
+            let http = vars::resolve(http, vars, false).unwrap_or_else(|_| http.clone());
+            let _ = writeln!(out, "    {} {}", http.method.as_str(), http.url);
+            for (name, value) in &http.headers {
+                let _ = writeln!(out, "    {name}: {value}");
+            }
+            if let Some(body) = &http.json {
+                let _ = writeln!(out, "    body: {body}");
+            }
+            let status = http
+                .expect
+                .status
+                .map_or("any 2xx".to_string(), |s| s.to_string());
+            let mut expect = format!("    expect {status}");
+            if let Some(fragment) = &http.expect.body_contains {
+                let _ = write!(expect, " with body containing {fragment:?}");
+            }
+            let _ = writeln!(out, "{expect} within {}", human(http.timeout));
+            for (name, pointer) in &http.capture {
+                let _ = writeln!(out, "    capture ${{{name}}} from {pointer}");
+            }
+        }
+        StepKind::Notify { message } => {
+            let _ = writeln!(out, "    notify: {}", fill(message));
+        }
+    }
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::runbook::format;
+
+    fn runbook(name: &str) -> Runbook {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("runbooks")
+            .join(name);
+        format::load(&path).unwrap()
+    }
+
+    fn builtins() -> Variables {
+        [
+            ("demo_app_url", "http://127.0.0.1:8080"),
+            ("operator", "alice"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn failover_plan_shows_each_api_call_with_parameters_filled_in() {
+        let rb = runbook("orders-unplanned-failover.yaml");
+        let vars = parameter_values(&rb, &Variables::new(), &builtins()).unwrap();
+        insta::assert_snapshot!(render(&rb, &vars));
+    }
+
+    #[test]
+    fn supplied_parameters_override_defaults() {
+        let rb = runbook("orders-unplanned-failover.yaml");
+        let supplied = [("dr_region".to_string(), "eu-west-1".to_string())].into();
+        let vars = parameter_values(&rb, &supplied, &builtins()).unwrap();
+        assert!(render(&rb, &vars).contains("rds FailoverGlobalCluster (eu-west-1)"));
+    }
+
+    #[test]
+    fn parameter_problems_are_explained() {
+        let rb = runbook("orders-unplanned-failover.yaml");
+        let unknown = [("region".to_string(), "x".to_string())].into();
+        assert_eq!(
+            parameter_values(&rb, &unknown, &builtins())
+                .unwrap_err()
+                .to_string(),
+            "the runbook has no parameter `region` (it has: app_url, dr_region, primary_region)"
+        );
+        let err = parameter_values(&rb, &Variables::new(), &Variables::new()).unwrap_err();
+        assert_eq!(
+            err,
+            ParamError::BuiltinMissing {
+                param: "app_url".into(),
+                builtin: "demo_app_url".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,862 @@
+//! The runbook engine driven directly: no terminal, no provider, no clock.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{orders, runbook, world};
+use drconsole::domain::snapshot::{ErrorKind, SourceError};
+use drconsole::provider::{Action, ChangeStatus, Receipt};
+use drconsole::runbook::engine::{Command, Engine, Event, Prompt, Refusal, ResumeError};
+use drconsole::runbook::format::Runbook;
+use drconsole::runbook::http::HttpResponse;
+use drconsole::runbook::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
+use drconsole::runbook::vars::Variables;
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+fn meta() -> RunMeta {
+    RunMeta {
+        run_id: "r1".into(),
+        runbook: "test runbook".into(),
+        file: PathBuf::from("test.yaml"),
+        service: "orders".into(),
+        operator: "alice".into(),
+        session: "s1".into(),
+        host: "laptop".into(),
+    }
+}
+
+fn vars() -> Variables {
+    [("dr", "us-west-2"), ("app", "http://app")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn start(rb: Runbook) -> (Engine, Vec<Command>) {
+    Engine::start(rb, orders(), false, meta(), vars(), t(0))
+}
+
+fn entries(cmds: &[Command]) -> Vec<&Entry> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Journal(r) => Some(&r.entry),
+            _ => None,
+        })
+        .collect()
+}
+
+fn records(cmds: &[Command]) -> Vec<Record> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Journal(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn states(engine: &Engine) -> Vec<String> {
+    engine
+        .view()
+        .steps
+        .iter()
+        .map(|s| s.run.state.label().to_string())
+        .collect()
+}
+
+const FAILOVER: &str = r#"  - id: down
+    title: Primary is down
+    check:
+      - region_health: { region: us-east-1, is: unhealthy }
+  - id: failover
+    title: Fail over
+    expect_within: 2m
+    action:
+      type: failover-global-cluster
+      region: ${dr}
+      global_cluster: orders-global
+      target_cluster: orders-secondary
+      allow_data_loss: true
+    confirm: typed
+  - id: writable
+    title: Writable
+    wait:
+      until:
+        - cluster_role: { cluster: orders-secondary, is: writer }
+      timeout: 5m
+      poll: 10s
+  - id: login
+    title: Login
+    http:
+      method: POST
+      url: ${app}/auth/login
+      capture: { token: /token }
+  - id: write
+    title: Write
+    http:
+      method: POST
+      url: ${app}/api/test/write
+      headers: { Authorization: "Bearer ${token}" }
+  - id: rto
+    title: RTO
+    notify: recovered in ${run_elapsed}
+"#;
+
+#[test]
+fn a_failover_runs_from_check_to_notify() {
+    let (mut engine, cmds) = start(runbook(FAILOVER));
+    assert!(matches!(entries(&cmds)[0], Entry::RunStarted { .. }));
+    assert_eq!(
+        cmds.last(),
+        Some(&Command::Observe {
+            step: "down".into(),
+            after: Duration::ZERO,
+            change_id: None
+        })
+    );
+
+    let cmds = engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(5),
+        )
+        .unwrap();
+    assert_eq!(states(&engine)[..2], ["done", "awaiting confirmation"]);
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    let Some(Prompt::ConfirmAction {
+        call,
+        target,
+        typed,
+        ..
+    }) = engine.prompt()
+    else {
+        panic!("{:?}", engine.prompt())
+    };
+    assert_eq!(call.operation, "FailoverGlobalCluster");
+    assert_eq!(call.region, "us-west-2", "parameters are substituted");
+    assert_eq!((target.as_str(), typed), ("orders-global", true));
+
+    let cmds = engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(20),
+        )
+        .unwrap();
+    // The intent is journaled before the call is made.
+    let intent = cmds
+        .iter()
+        .position(|c| {
+            matches!(
+                c,
+                Command::Journal(Record {
+                    entry: Entry::Intent { .. },
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    let execute = cmds
+        .iter()
+        .position(|c| matches!(c, Command::Execute { .. }))
+        .unwrap();
+    assert!(intent < execute);
+    assert_eq!(states(&engine)[1], "running");
+
+    let cmds = engine
+        .handle(
+            Event::ActionAccepted {
+                step: "failover".into(),
+                receipt: Receipt {
+                    summary: "failover started".into(),
+                    ..Receipt::default()
+                },
+            },
+            t(30),
+        )
+        .unwrap();
+    assert_eq!(states(&engine)[2], "waiting");
+    assert!(matches!(cmds.last(), Some(Command::Observe { after, .. }) if after.is_zero()));
+
+    // Not yet writable: poll again after the poll interval.
+    let cmds = engine
+        .handle(
+            Event::Observed {
+                step: "writable".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(31),
+        )
+        .unwrap();
+    assert!(
+        matches!(cmds.last(), Some(Command::Observe { after, .. }) if *after == Duration::from_secs(10))
+    );
+    let cmds = engine
+        .handle(
+            Event::Observed {
+                step: "writable".into(),
+                snapshot: world(false, true),
+                change: None,
+            },
+            t(90),
+        )
+        .unwrap();
+    let Some(Command::Http { spec, .. }) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(spec.url, "http://app/auth/login");
+
+    let cmds = engine
+        .handle(
+            Event::HttpDone {
+                step: "login".into(),
+                result: Ok(HttpResponse {
+                    status: 200,
+                    body: r#"{"token":"t0k"}"#.into(),
+                }),
+            },
+            t(95),
+        )
+        .unwrap();
+    let Some(Command::Http { spec, .. }) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        spec.headers["Authorization"], "Bearer t0k",
+        "captured token is used"
+    );
+
+    let cmds = engine
+        .handle(
+            Event::HttpDone {
+                step: "write".into(),
+                result: Ok(HttpResponse {
+                    status: 201,
+                    body: String::new(),
+                }),
+            },
+            t(125),
+        )
+        .unwrap();
+    let notified = entries(&cmds).into_iter().find_map(|e| match e {
+        Entry::Notified { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert_eq!(notified.as_deref(), Some("recovered in 2m 5s"));
+    let done = RunOutcome::Completed {
+        elapsed: Duration::from_secs(125),
+    };
+    assert_eq!(cmds.last(), Some(&Command::Finished(done.clone())));
+    assert_eq!(engine.outcome(), Some(&done));
+    assert!(states(&engine).iter().all(|s| s == "done"));
+
+    let view = engine.view();
+    let failover = &view.steps[1];
+    assert_eq!(failover.elapsed(t(999)), Some(Duration::from_secs(25)));
+    assert!(!failover.over_budget(t(999)));
+    assert_eq!(view.rto_elapsed(t(999)), Duration::from_secs(125));
+    assert_eq!(
+        engine.handle(Event::Retry, t(200)),
+        Err(Refusal::Ended),
+        "a finished run takes no more input"
+    );
+}
+
+fn at_failover() -> Engine {
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    engine
+}
+
+#[test]
+fn typed_confirmation_must_match_and_declining_fails_the_step() {
+    let mut engine = at_failover();
+    for wrong in [None, Some("orders"), Some("")] {
+        let r = engine.handle(
+            Event::Confirm {
+                typed: wrong.map(String::from),
+            },
+            t(2),
+        );
+        assert_eq!(
+            r,
+            Err(Refusal::TypedMismatch {
+                expected: "orders-global".into()
+            })
+        );
+    }
+    assert_eq!(states(&engine)[1], "awaiting confirmation");
+    assert_eq!(
+        engine.handle(Event::Tick, t(2)).unwrap_err().to_string(),
+        "cannot tick now: step `failover` is awaiting confirmation"
+    );
+
+    let cmds = engine.handle(Event::Decline, t(3)).unwrap();
+    assert!(matches!(entries(&cmds)[0], Entry::Declined { .. }));
+    assert!(matches!(
+        engine.prompt(),
+        Some(Prompt::Failed { ref error, .. }) if error == "declined by the operator"
+    ));
+    engine.handle(Event::Retry, t(4)).unwrap();
+    assert!(matches!(
+        engine.prompt(),
+        Some(Prompt::ConfirmAction { .. })
+    ));
+    let cmds = engine
+        .handle(
+            Event::Confirm {
+                typed: Some(" orders-global ".into()),
+            },
+            t(5),
+        )
+        .unwrap();
+    assert!(matches!(cmds.last(), Some(Command::Execute { .. })));
+}
+
+#[test]
+fn a_failed_check_explains_itself_and_a_skip_needs_a_reason() {
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(true, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert_eq!(
+        error,
+        "expected region us-east-1 is unhealthy, observed region us-east-1 is healthy"
+    );
+    assert_eq!(
+        engine.handle(
+            Event::Skip {
+                reason: "  ".into()
+            },
+            t(2)
+        ),
+        Err(Refusal::ReasonRequired)
+    );
+    let cmds = engine
+        .handle(
+            Event::Skip {
+                reason: "checks are flapping; status page confirms outage".into(),
+            },
+            t(2),
+        )
+        .unwrap();
+    assert_eq!(
+        entries(&cmds)[0],
+        &Entry::Step {
+            step: "down".into(),
+            state: StepState::Skipped {
+                reason: "checks are flapping; status page confirms outage".into()
+            }
+        }
+    );
+    assert_eq!(states(&engine)[..2], ["skipped", "awaiting confirmation"]);
+}
+
+fn at_wait() -> Engine {
+    let mut engine = at_failover();
+    engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(2),
+        )
+        .unwrap();
+    engine
+        .handle(
+            Event::ActionAccepted {
+                step: "failover".into(),
+                receipt: Receipt::default(),
+            },
+            t(10),
+        )
+        .unwrap();
+    engine
+}
+
+#[test]
+fn a_wait_times_out_by_observation_or_by_time_alone() {
+    let mut engine = at_wait();
+    let not_yet = || Event::Observed {
+        step: "writable".into(),
+        snapshot: world(false, false),
+        change: None,
+    };
+    engine.handle(not_yet(), t(100)).unwrap();
+    assert_eq!(states(&engine)[2], "waiting");
+    engine.handle(Event::TimePassed, t(309)).unwrap();
+    assert_eq!(states(&engine)[2], "waiting");
+    engine.handle(Event::TimePassed, t(310)).unwrap();
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert_eq!(
+        error,
+        "timed out after 5m: last observed cluster orders-secondary is secondary"
+    );
+
+    let mut engine = at_wait();
+    engine.handle(not_yet(), t(400)).unwrap();
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(
+        error.starts_with("timed out after 5m: expected cluster orders-secondary is writer"),
+        "{error}"
+    );
+    // Retry starts a fresh wait with a fresh deadline.
+    let cmds = engine.handle(Event::Retry, t(401)).unwrap();
+    assert!(matches!(cmds.last(), Some(Command::Observe { .. })));
+    assert_eq!(states(&engine)[2], "waiting");
+    assert_eq!(engine.view().steps[2].run.attempts, 2);
+}
+
+#[test]
+fn answers_for_a_step_the_run_has_left_are_ignored() {
+    let mut engine = at_wait();
+    let before = engine.view();
+    let cmds = engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(true, false),
+                change: None,
+            },
+            t(50),
+        )
+        .unwrap();
+    assert!(cmds.is_empty());
+    let cmds = engine
+        .handle(
+            Event::ActionAccepted {
+                step: "failover".into(),
+                receipt: Receipt::default(),
+            },
+            t(50),
+        )
+        .unwrap();
+    assert!(cmds.is_empty());
+    assert_eq!(engine.view(), before);
+}
+
+#[test]
+fn an_action_that_timed_out_is_verified_before_any_retry() {
+    let mut engine = at_failover();
+    engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(2),
+        )
+        .unwrap();
+    assert!(
+        matches!(
+            engine.handle(
+                Event::Abort {
+                    reason: String::new()
+                },
+                t(3)
+            ),
+            Err(Refusal::NotNow { .. })
+        ),
+        "no abort while the call is in flight"
+    );
+    let cmds = engine
+        .handle(
+            Event::ActionFailed {
+                step: "failover".into(),
+                error: SourceError::new(ErrorKind::Timeout, "no answer in 30s"),
+            },
+            t(40),
+        )
+        .unwrap();
+    assert!(matches!(
+        entries(&cmds)[0],
+        Entry::ActionFailed {
+            outcome_unknown: true,
+            ..
+        }
+    ));
+    let cmds = engine.handle(Event::Retry, t(41)).unwrap();
+    assert!(
+        matches!(cmds.last(), Some(Command::Verify { .. })),
+        "{cmds:?}"
+    );
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    engine
+        .handle(
+            Event::Verified {
+                step: "failover".into(),
+                applied: true,
+            },
+            t(42),
+        )
+        .unwrap();
+    assert_eq!(states(&engine)[..3], ["done", "done", "waiting"]);
+}
+
+#[test]
+fn a_rejected_action_is_retried_with_a_new_confirmation() {
+    let mut engine = at_failover();
+    engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(2),
+        )
+        .unwrap();
+    engine
+        .handle(
+            Event::ActionFailed {
+                step: "failover".into(),
+                error: SourceError::new(ErrorKind::InvalidState, "cluster is not a secondary"),
+            },
+            t(3),
+        )
+        .unwrap();
+    let cmds = engine.handle(Event::Retry, t(4)).unwrap();
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Command::Execute { .. } | Command::Verify { .. }))
+    );
+    assert!(matches!(
+        engine.prompt(),
+        Some(Prompt::ConfirmAction { .. })
+    ));
+}
+
+/// The journal of a run that died between the intent and the outcome.
+fn crashed_at_failover() -> Vec<Record> {
+    let (mut engine, mut cmds) = start(runbook(FAILOVER));
+    cmds.extend(
+        engine
+            .handle(
+                Event::Observed {
+                    step: "down".into(),
+                    snapshot: world(false, false),
+                    change: None,
+                },
+                t(1),
+            )
+            .unwrap(),
+    );
+    cmds.extend(
+        engine
+            .handle(
+                Event::Confirm {
+                    typed: Some("orders-global".into()),
+                },
+                t(2),
+            )
+            .unwrap(),
+    );
+    records(&cmds)
+}
+
+fn resume(records: &[Record]) -> (Engine, Vec<Command>) {
+    let run = RecoveredRun::from_records(&PathBuf::from("j.jsonl"), records).unwrap();
+    assert_eq!(run.open_intents.len(), 1);
+    Engine::resume(runbook(FAILOVER), orders(), false, &run, "bob", "s2", t(60)).unwrap()
+}
+
+#[test]
+fn resume_verifies_an_open_intent_and_does_not_repeat_an_applied_action() {
+    let (mut engine, cmds) = resume(&crashed_at_failover());
+    assert!(matches!(entries(&cmds)[0], Entry::Resumed { .. }));
+    let Some(Command::Verify { action, .. }) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert!(matches!(action, Action::FailoverGlobalCluster { .. }));
+    assert_eq!(states(&engine)[..2], ["done", "verifying"]);
+    assert!(engine.prompt().is_none());
+    assert_eq!(
+        engine.view().rto_elapsed(t(60)),
+        Duration::from_secs(60),
+        "the RTO clock keeps the original start"
+    );
+    let cmds = engine
+        .handle(
+            Event::Verified {
+                step: "failover".into(),
+                applied: true,
+            },
+            t(61),
+        )
+        .unwrap();
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    assert_eq!(states(&engine)[..3], ["done", "done", "waiting"]);
+}
+
+#[test]
+fn resume_asks_again_before_making_a_call_that_never_took_effect() {
+    let (mut engine, _) = resume(&crashed_at_failover());
+    engine
+        .handle(
+            Event::Verified {
+                step: "failover".into(),
+                applied: false,
+            },
+            t(61),
+        )
+        .unwrap();
+    let Some(Prompt::ConfirmAction { note, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(note.unwrap().contains("did not take effect"));
+    let cmds = engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(62),
+        )
+        .unwrap();
+    assert!(matches!(cmds.last(), Some(Command::Execute { .. })));
+}
+
+#[test]
+fn resume_refuses_finished_runs_and_other_runbooks() {
+    let mut records = crashed_at_failover();
+    let path = PathBuf::from("j.jsonl");
+    let run = RecoveredRun::from_records(&path, &records).unwrap();
+    let other = runbook("  - id: x\n    title: X\n    notify: hi\n");
+    let mut renamed = other.clone();
+    renamed.name = "another".into();
+    assert!(matches!(
+        Engine::resume(renamed, orders(), false, &run, "b", "s", t(9)),
+        Err(ResumeError::OtherRunbook { .. })
+    ));
+    assert!(matches!(
+        Engine::resume(other, orders(), false, &run, "b", "s", t(9)),
+        Err(ResumeError::UnknownStep(_))
+    ));
+    records.push(Record {
+        at: t(9),
+        entry: Entry::Finished {
+            outcome: RunOutcome::Aborted {
+                reason: "x".into(),
+                elapsed: Duration::from_secs(9),
+            },
+        },
+    });
+    let run = RecoveredRun::from_records(&path, &records).unwrap();
+    assert!(matches!(
+        Engine::resume(runbook(FAILOVER), orders(), false, &run, "b", "s", t(9)),
+        Err(ResumeError::Finished)
+    ));
+}
+
+#[test]
+fn a_read_only_session_never_asks_to_confirm_an_action() {
+    let (mut engine, _) = Engine::start(runbook(FAILOVER), orders(), true, meta(), vars(), t(0));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(error.contains("read-only"), "{error}");
+    assert!(matches!(
+        engine.handle(
+            Event::Confirm {
+                typed: Some("orders-global".into())
+            },
+            t(2)
+        ),
+        Err(Refusal::NotNow { .. })
+    ));
+}
+
+const DNS: &str = "  - id: upsert
+    title: Point DNS at DR
+    action:
+      type: upsert-record
+      zone_id: Z0DEMO00000001
+      name: api.example.com.
+      record: { kind: cname, value: api.us-west-2.example.com, ttl: 60 }
+  - id: insync
+    title: Wait for INSYNC
+    wait: { until: [dns_change_insync], timeout: 2m, poll: 5s }
+  - id: ticked
+    title: Tell the team
+    manual: Post in ${dr}
+";
+
+#[test]
+fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
+    let (mut engine, _) = start(runbook(DNS));
+    engine.handle(Event::Confirm { typed: None }, t(1)).unwrap();
+    let cmds = engine
+        .handle(
+            Event::ActionAccepted {
+                step: "upsert".into(),
+                receipt: Receipt {
+                    change_id: Some("C123".into()),
+                    ..Receipt::default()
+                },
+            },
+            t(2),
+        )
+        .unwrap();
+    assert_eq!(
+        cmds.last(),
+        Some(&Command::Observe {
+            step: "insync".into(),
+            after: Duration::ZERO,
+            change_id: Some("C123".into())
+        })
+    );
+    engine
+        .handle(
+            Event::Observed {
+                step: "insync".into(),
+                snapshot: world(false, true),
+                change: Some(ChangeStatus::Pending),
+            },
+            t(3),
+        )
+        .unwrap();
+    assert_eq!(
+        engine.view().steps[1].run.observed.as_deref(),
+        Some("change C123 is PENDING")
+    );
+    engine
+        .handle(
+            Event::Observed {
+                step: "insync".into(),
+                snapshot: world(false, true),
+                change: Some(ChangeStatus::Insync),
+            },
+            t(30),
+        )
+        .unwrap();
+    let Some(Prompt::Tick { instructions, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert_eq!(instructions, "Post in us-west-2");
+    let cmds = engine.handle(Event::Tick, t(40)).unwrap();
+    assert!(matches!(
+        entries(&cmds)[0],
+        Entry::Confirmed { typed: false, .. }
+    ));
+    assert!(matches!(
+        cmds.last(),
+        Some(Command::Finished(RunOutcome::Completed { .. }))
+    ));
+}
+
+#[test]
+fn a_dns_wait_with_no_change_id_fails_at_once_instead_of_waiting_out_its_timeout() {
+    let records = {
+        let (mut engine, mut cmds) = start(runbook(DNS));
+        cmds.extend(engine.handle(Event::Confirm { typed: None }, t(1)).unwrap());
+        records(&cmds)
+    };
+    let run = RecoveredRun::from_records(&PathBuf::from("j"), &records).unwrap();
+    let (mut engine, _) =
+        Engine::resume(runbook(DNS), orders(), false, &run, "b", "s", t(5)).unwrap();
+    engine
+        .handle(
+            Event::Verified {
+                step: "upsert".into(),
+                applied: true,
+            },
+            t(6),
+        )
+        .unwrap();
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(error.contains("no Route 53 change id"), "{error}");
+}
+
+#[test]
+fn abort_ends_the_run_with_its_reason_and_elapsed_time() {
+    let mut engine = at_failover();
+    let cmds = engine
+        .handle(
+            Event::Abort {
+                reason: "primary came back".into(),
+            },
+            t(90),
+        )
+        .unwrap();
+    let outcome = RunOutcome::Aborted {
+        reason: "primary came back".into(),
+        elapsed: Duration::from_secs(90),
+    };
+    assert_eq!(cmds.last(), Some(&Command::Finished(outcome.clone())));
+    assert_eq!(engine.view().outcome, Some(outcome));
+    assert!(engine.prompt().is_none());
+}
+
+#[test]
+fn steps_over_their_budget_are_flagged() {
+    let mut engine = at_failover();
+    let view = engine.view();
+    assert!(!view.steps[1].over_budget(t(100)));
+    assert!(view.steps[1].over_budget(t(122)));
+    engine
+        .handle(
+            Event::Confirm {
+                typed: Some("orders-global".into()),
+            },
+            t(2),
+        )
+        .unwrap();
+    engine
+        .handle(
+            Event::ActionAccepted {
+                step: "failover".into(),
+                receipt: Receipt::default(),
+            },
+            t(50),
+        )
+        .unwrap();
+    let view = engine.view();
+    assert_eq!(view.steps[1].elapsed(t(500)), Some(Duration::from_secs(49)));
+    assert!(
+        !view.steps[1].over_budget(t(500)),
+        "a settled step's clock stops"
+    );
+}
