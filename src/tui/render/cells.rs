@@ -55,6 +55,17 @@ pub fn maybe_duration(d: Option<Duration>) -> String {
     d.map_or_else(|| "—".to_string(), short_duration)
 }
 
+/// How old data is, in whole seconds: a label that does not flicker
+/// between `999ms` and `1.0s` as polls and clock ticks interleave.
+pub fn age_label(age: Duration) -> String {
+    let seconds = age.as_secs_f64().round();
+    if seconds < 1.0 {
+        "now".to_string()
+    } else {
+        short_duration(Duration::from_secs_f64(seconds))
+    }
+}
+
 /// `STALE 45s` (or `STALE` when there never was data).
 pub fn stale_label(f: &Freshness) -> String {
     match f.age {
@@ -117,6 +128,13 @@ mod tests {
 
     use super::*;
     use crate::monitor::LagSample;
+
+    #[test]
+    fn ages_are_whole_seconds() {
+        assert_eq!(age_label(Duration::from_millis(400)), "now");
+        assert_eq!(age_label(Duration::from_millis(999)), "1.0s");
+        assert_eq!(age_label(Duration::from_millis(61_400)), "1m01s");
+    }
 
     #[test]
     fn objectives_read_as_people_say_them() {

@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::cells::{
-    health_label, health_style, maybe_duration, objective, sparkline, stale_label, verdict_style,
+    age_label, health_label, health_style, maybe_duration, objective, sparkline, stale_label,
+    verdict_style,
 };
 use crate::domain::environment::Replication;
 use crate::domain::posture::{ExposureSource, Verdict};
@@ -157,11 +158,21 @@ fn data(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         }
     } else {
         spans.push(Span::styled(
-            format!("current, {} old", maybe_duration(f.age)),
+            match f.age {
+                Some(age) => format!("current, taken {}", age_ago(age)),
+                None => "no data yet".to_string(),
+            },
             style.text,
         ));
     }
     out.push(Line::from(spans));
+}
+
+fn age_ago(age: std::time::Duration) -> String {
+    match age_label(age).as_str() {
+        "now" => "just now".to_string(),
+        label => format!("{label} ago"),
+    }
 }
 
 fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
