@@ -17,6 +17,8 @@ pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 pub enum AppEvent {
     Input(Event),
     Monitor(MonitorEvent),
+    /// The poll task ended: it only does so by panicking.
+    MonitorStopped,
     Tick,
     /// The terminal input ended or failed; the loop cannot go on.
     InputClosed(Option<std::io::Error>),
@@ -27,7 +29,6 @@ pub enum AppEvent {
 pub struct Events {
     input: EventStream,
     monitor: mpsc::Receiver<MonitorEvent>,
-    monitor_open: bool,
     clock: Interval,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
@@ -44,7 +45,6 @@ impl Events {
         Ok(Self {
             input: EventStream::new(),
             monitor,
-            monitor_open: true,
             clock,
             #[cfg(unix)]
             terminate: signal(SignalKind::terminate())?,
@@ -69,13 +69,9 @@ impl Events {
                 Some(Err(e)) => AppEvent::InputClosed(Some(e)),
                 None => AppEvent::InputClosed(None),
             },
-            poll = self.monitor.recv(), if self.monitor_open => match poll {
+            poll = self.monitor.recv() => match poll {
                 Some(event) => AppEvent::Monitor(event),
-                None => {
-                    // The poller ended; keep showing the data as it ages.
-                    self.monitor_open = false;
-                    AppEvent::Tick
-                }
+                None => AppEvent::MonitorStopped,
             },
             _ = self.clock.tick() => AppEvent::Tick,
             () = signals => AppEvent::Terminate,

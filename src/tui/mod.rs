@@ -64,16 +64,37 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         MonitorState::new(ctx.poll_interval),
         observe.now(),
     );
-    let result = event_loop(&mut app, polls, observe.as_ref()).await;
+    let exit = event_loop(&mut app, polls, observe.as_ref()).await;
     poller.abort();
-    result
+    match exit? {
+        Exit::Quit => Ok(()),
+        Exit::MonitorStopped => match poller.await {
+            Err(e) if e.is_panic() => {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                anyhow::bail!("the monitor task panicked: {message}")
+            }
+            _ => anyhow::bail!("the monitor task stopped"),
+        },
+    }
+}
+
+/// Why the event loop ended.
+enum Exit {
+    Quit,
+    /// The poll task died; the console would only show ageing data.
+    MonitorStopped,
 }
 
 async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
     observe: &dyn crate::provider::Observe,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Exit> {
     let mut events = Events::new(polls)?;
     let mut tui = Tui::enter()?;
     let mut dirty = true;
@@ -93,8 +114,12 @@ async fn event_loop(
                 tui.exit()?;
                 return match error {
                     Some(e) => Err(anyhow::Error::new(e).context("reading terminal input")),
-                    None => Ok(()),
+                    None => Ok(Exit::Quit),
                 };
+            }
+            AppEvent::MonitorStopped => {
+                tui.exit()?;
+                return Ok(Exit::MonitorStopped);
             }
             AppEvent::Terminate => Update::Quit,
         };
@@ -105,5 +130,5 @@ async fn event_loop(
         }
     }
     tui.exit()?;
-    Ok(())
+    Ok(Exit::Quit)
 }

@@ -454,22 +454,15 @@ fn stale_values_are_not_coloured_as_current() {
     let app = troubled();
     let terminal = draw(&app, 160, 45);
     let buffer = terminal.backend().buffer();
-    let assets_row = (0..buffer.area.height)
-        .find(|y| {
-            (0..buffer.area.width)
-                .map(|x| buffer[(x, *y)].symbol())
-                .collect::<String>()
-                .contains("Static assets")
-        })
-        .unwrap();
-    let line: String = (0..buffer.area.width)
-        .map(|x| buffer[(x, assets_row)].symbol())
-        .collect();
-    let stale_at = line.find("STALE").unwrap();
-    let col = u16::try_from(line[..stale_at].chars().count()).unwrap();
+    let (x, y) = find(buffer, "STALE 21s").unwrap();
+    assert_eq!(buffer[(x, y)].fg, app.theme.style.stale.fg.unwrap());
+    let (_, assets_row) = find(buffer, "Static assets").unwrap();
+    assert_eq!(assets_row, y, "the stale service is Static assets");
+    let (lag_x, _) = find(buffer, "    35s").unwrap();
     assert_eq!(
-        buffer[(col, assets_row)].fg,
-        app.theme.style.stale.fg.unwrap()
+        buffer[(lag_x + 5, y)].fg,
+        app.theme.style.stale.fg.unwrap(),
+        "its lag keeps its value but not its verdict colour"
     );
 }
 
@@ -503,15 +496,7 @@ fn a_click_selects_the_row_under_it() {
     let mut app = healthy();
     let screen = Rect::new(0, 0, 160, 45);
     let terminal = draw(&app, 160, 45);
-    let buffer = terminal.backend().buffer();
-    let billing_row = (0..45)
-        .find(|y| {
-            (0..160)
-                .map(|x| buffer[(x, *y)].symbol())
-                .collect::<String>()
-                .contains("Billing")
-        })
-        .unwrap();
+    let (_, billing_row) = find(terminal.backend().buffer(), "Billing").unwrap();
     let click = |row| MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: 5,
@@ -522,4 +507,43 @@ fn a_click_selects_the_row_under_it() {
     assert_eq!(app.selected, 1);
     assert_eq!(app.on_mouse(click(44), screen), Update::Nothing);
     assert_eq!(app.selected, 1);
+}
+
+#[test]
+fn no_color_draws_without_any_colour() {
+    let mut app = troubled();
+    app.theme = Theme::default().without_colors();
+    press(&mut app, KeyCode::Enter);
+    let terminal = draw(&app, 160, 45);
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+}
+
+#[test]
+fn every_built_in_theme_draws_breach_in_its_breach_style() {
+    for (name, _) in crate::theme::BUILT_IN {
+        let mut app = troubled();
+        app.theme = crate::theme::load(name, None).unwrap();
+        let terminal = draw(&app, 160, 45);
+        let buffer = terminal.backend().buffer();
+        let (x, y) = find(buffer, "BREACH").unwrap();
+        assert_eq!(
+            buffer[(x, y)].fg,
+            app.theme.style.breach.fg.unwrap_or_default(),
+            "{name}"
+        );
+    }
+}
+
+/// Column and row of the first cell of `text` on screen.
+fn find(buffer: &ratatui::buffer::Buffer, text: &str) -> Option<(u16, u16)> {
+    (0..buffer.area.height).find_map(|y| {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        let at = line.find(text)?;
+        Some((u16::try_from(line[..at].chars().count()).ok()?, y))
+    })
 }
