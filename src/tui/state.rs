@@ -98,7 +98,10 @@ impl App {
         self.apply_filter();
     }
 
+    /// Recomputes which rows pass the filter, keeping the selected service
+    /// selected when it still passes.
     fn apply_filter(&mut self) {
+        let selected_row = self.visible.get(self.selected).copied();
         let needle = self.filter.to_lowercase();
         self.visible = self
             .rows
@@ -111,7 +114,10 @@ impl App {
             })
             .map(|(i, _)| i)
             .collect();
-        self.selected = self.selected.min(self.visible.len().saturating_sub(1));
+        self.selected = selected_row
+            .and_then(|row| self.visible.iter().position(|i| *i == row))
+            .unwrap_or(self.selected)
+            .min(self.visible.len().saturating_sub(1));
     }
 
     pub fn selected_row(&self) -> Option<&ServiceRow> {
@@ -206,7 +212,6 @@ impl App {
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 self.filter.push(c);
-                self.selected = 0;
                 self.apply_filter();
             }
             _ => return Update::Nothing,
@@ -245,7 +250,8 @@ impl App {
         Update::Redraw
     }
 
-    /// A click selects the row under it; the wheel moves the selection.
+    /// A click selects the row under it or focuses the detail pane; the
+    /// wheel moves the selection (or scrolls the focused detail pane).
     /// `screen` is the terminal's whole area, as the last frame was drawn.
     pub fn on_mouse(&mut self, mouse: MouseEvent, screen: Rect) -> Update {
         if self.help_open {
@@ -254,15 +260,20 @@ impl App {
         match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 let at = Position::new(mouse.column, mouse.row);
-                match render::app::row_at(screen, self, at) {
-                    Some(i) => {
-                        self.selected = i;
-                        self.focus = Focus::Table;
-                        self.detail_scroll = 0;
-                        Update::Redraw
-                    }
-                    None => Update::Nothing,
+                if let Some(i) = render::app::row_at(screen, self, at) {
+                    self.selected = i;
+                    self.focus = Focus::Table;
+                    self.detail_scroll = 0;
+                    return Update::Redraw;
                 }
+                let in_detail = render::app::areas(screen, self)
+                    .and_then(|a| a.detail)
+                    .is_some_and(|d| d.contains(at));
+                if in_detail && self.focus != Focus::Detail {
+                    self.focus = Focus::Detail;
+                    return Update::Redraw;
+                }
+                Update::Nothing
             }
             MouseEventKind::ScrollDown => self.step(1),
             MouseEventKind::ScrollUp => self.step(-1),

@@ -130,7 +130,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             style.border
         })
-        .title(title(app));
+        .title(title(app))
+        .title_top(position(app));
     let body = body_area(area);
     let columns = Columns::fitting(body.width, app.environment.regions.len());
     let cols = &columns.list;
@@ -199,6 +200,20 @@ fn title(app: &App) -> Line<'static> {
         spans.push(Span::styled(format!(" {stale} stale "), style.stale));
     }
     Line::from(spans)
+}
+
+/// `3/250` at the top right, so a long list shows where it is.
+fn position(app: &App) -> Line<'static> {
+    let shown = if app.visible.is_empty() {
+        0
+    } else {
+        app.selected + 1
+    };
+    let mut text = format!(" {shown}/{} ", app.visible.len());
+    if app.visible.len() != app.rows.len() {
+        text = format!(" {shown}/{} of {} ", app.visible.len(), app.rows.len());
+    }
+    Line::styled(text, app.theme.style.muted).right_aligned()
 }
 
 fn heading(app: &App, column: Column) -> Cell<'static> {

@@ -507,6 +507,27 @@ fn a_click_selects_the_row_under_it() {
     assert_eq!(app.selected, 1);
     assert_eq!(app.on_mouse(click(44), screen), Update::Nothing);
     assert_eq!(app.selected, 1);
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.on_mouse(click(40), screen), Update::Redraw);
+    assert_eq!(
+        app.focus,
+        Focus::Detail,
+        "a click in the detail pane focuses it"
+    );
+    assert_eq!(app.on_mouse(click(billing_row), screen), Update::Redraw);
+    assert_eq!((app.focus, app.selected), (Focus::Table, 1));
+}
+
+#[test]
+fn the_filter_keeps_the_selected_service() {
+    let mut app = healthy();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "assets");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "assets");
 }
 
 #[test]
