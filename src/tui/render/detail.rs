@@ -96,7 +96,7 @@ fn objectives(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
     ]));
     let source = match p.exposure_source {
         ExposureSource::ReplicationLag => "from replication lag",
-        ExposureSource::BackupAge => "from backup age (no live replica)",
+        ExposureSource::BackupAge => "from backup age (no replica)",
         ExposureSource::None => "no measurement",
     };
     let share = p
@@ -225,10 +225,12 @@ fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
             ]));
         }
         if region.checks.is_empty() {
-            out.push(Line::from(vec![
-                indent(),
-                Span::styled("  no health check observed", style.muted),
-            ]));
+            let why = if region.configured_checks == 0 {
+                "  no health check configured"
+            } else {
+                "  health checks not observed"
+            };
+            out.push(Line::from(vec![indent(), Span::styled(why, style.muted)]));
         }
     }
 }

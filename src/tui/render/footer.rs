@@ -21,8 +21,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             keys.push((
                 "Tab",
                 match app.focus {
-                    Focus::Table => "focus detail",
-                    Focus::Detail => "focus table",
+                    Focus::Table => "to detail",
+                    Focus::Detail => "to table",
                 },
             ));
             keys.push(("Esc", "close"));
