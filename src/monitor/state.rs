@@ -1,7 +1,7 @@
 //! What the monitor knows: per-source last good data, errors and staleness,
 //! the merged view of all sources, and lag history.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -165,6 +165,10 @@ impl MonitorState {
                 self.origins.entry(key).or_insert_with(|| source.clone());
             }
         }
+        // History follows the resources still shown, so an estate whose
+        // resources come and go does not grow it without bound.
+        let shown: HashSet<&str> = merged.lags.iter().map(|l| l.resource_id.as_str()).collect();
+        self.lag_history.retain(|id, _| shown.contains(id.as_str()));
         self.merged = merged;
     }
 
@@ -607,6 +611,15 @@ mod tests {
         let h = m.lag_history("assets-usw2").unwrap();
         assert_eq!(h.len(), 5);
         assert_eq!(h.latest().unwrap().seconds, 19.0);
+    }
+
+    #[test]
+    fn history_of_a_resource_no_longer_reported_is_dropped() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![good("cw", 0, lags(vec![lag("old-bucket", 1.0)]))]);
+        m.apply(vec![good("cw", 1, lags(vec![lag("new-bucket", 1.0)]))]);
+        assert!(m.lag_history("old-bucket").is_none());
+        assert_eq!(m.lag_history("new-bucket").unwrap().len(), 1);
     }
 
     #[test]

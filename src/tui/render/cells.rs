@@ -76,8 +76,8 @@ pub fn stale_label(f: &Freshness) -> String {
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// Lag history as bars, newest on the right, each bar coloured by where it
-/// stood against the RPO. Scaled to the window's peak, but never to less
+/// Lag history as bars, newest on the right: in the sparkline colour while
+/// within the RPO, in the at-risk or breach colour where it was not. Scaled to the window's peak, but never to less
 /// than a fiftieth of the RPO (and a second), so jitter far below the
 /// objective stays low instead of filling the cell; `width` bars at most.
 pub fn sparkline(
@@ -102,10 +102,10 @@ pub fn sparkline(
         let style = if stale {
             theme.style.stale
         } else {
-            verdict_style(
-                theme,
-                Verdict::of(Some(Duration::from_secs_f64(seconds.max(0.0))), rpo),
-            )
+            match Verdict::of(Some(Duration::from_secs_f64(seconds.max(0.0))), rpo) {
+                Verdict::Ok => theme.style.sparkline,
+                verdict => verdict_style(theme, verdict),
+            }
         };
         if run_style.is_some_and(|s| s != style) {
             spans.push(Span::styled(
