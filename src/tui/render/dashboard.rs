@@ -115,10 +115,11 @@ pub fn body_area(table: Rect) -> Rect {
     }
 }
 
-/// The first row shown so the selected one is in view.
+/// The first row shown: the list scrolls a page at a time, so the rows stay
+/// put while the selection moves within a page, in either direction.
 pub fn first_shown(selected: usize, height: u16) -> usize {
     let height = usize::from(height.max(1));
-    (selected + 1).saturating_sub(height)
+    selected - selected % height
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {

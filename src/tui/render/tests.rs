@@ -520,6 +520,51 @@ fn a_click_selects_the_row_under_it() {
 }
 
 #[test]
+fn a_long_list_scrolls_by_pages_and_clicks_follow() {
+    use super::dashboard::first_shown;
+    assert_eq!(first_shown(0, 10), 0);
+    assert_eq!(first_shown(9, 10), 0);
+    assert_eq!(first_shown(10, 10), 10);
+    assert_eq!(first_shown(25, 10), 20);
+    assert_eq!(first_shown(3, 0), 3, "no room: no division by zero");
+
+    let mut env = environment();
+    let template = env.services[0].clone();
+    env.services = (0..40)
+        .map(|n| ServiceSpec {
+            id: format!("svc-{n:02}"),
+            name: format!("Service {n:02}"),
+            ..template.clone()
+        })
+        .collect();
+    let mut app = App::new(
+        env,
+        Theme::default(),
+        "demo",
+        MonitorState::new(Duration::from_secs(1)),
+        at(0),
+    );
+    for _ in 0..25 {
+        press(&mut app, KeyCode::Down);
+    }
+    let terminal = draw(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let (_, y) = find(buffer, "▶ Service 25").expect("the selection is in view");
+    assert!(
+        find(buffer, "Service 00").is_none(),
+        "the first page scrolled away"
+    );
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row: y + 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(click, Rect::new(0, 0, 80, 24));
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "svc-26");
+}
+
+#[test]
 fn the_filter_keeps_the_selected_service() {
     let mut app = healthy();
     press(&mut app, KeyCode::Char('G'));
