@@ -29,29 +29,6 @@ pub struct ConsoleContext {
     pub mode_label: String,
 }
 
-impl ConsoleContext {
-    /// A context labelled with the provider kind, and `read-only` when the
-    /// provider cannot act.
-    pub fn new(
-        environment: Environment,
-        provider: Provider,
-        theme: Theme,
-        poll_interval: Duration,
-    ) -> Self {
-        Self {
-            mode_label: if provider.read_only() {
-                format!("{} · read-only", provider.kind.label())
-            } else {
-                provider.kind.label().to_string()
-            },
-            environment,
-            provider,
-            theme,
-            poll_interval,
-        }
-    }
-}
-
 /// Runs the console until the user quits. The terminal is restored on
 /// every way out, including errors and panics.
 pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
