@@ -101,7 +101,11 @@ impl ConfirmDialog {
     }
 
     pub fn render(&self, frame: &mut Frame, theme: &Theme, screen: Rect) {
-        let area = centered(screen, 84, 26);
+        let params = serde_json::to_string_pretty(&self.call.params)
+            .unwrap_or_else(|_| self.call.params.to_string());
+        let note_lines = if self.note.is_some() { 2 } else { 0 };
+        let height = params.lines().count() as u16 + note_lines + 2 + 4 + 2;
+        let area = centered(screen, 84, height);
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -131,8 +135,6 @@ impl ConfirmDialog {
             lines.push(Line::from(Span::styled(note.as_str(), theme.style.at_risk)));
             lines.push(Line::default());
         }
-        let params = serde_json::to_string_pretty(&self.call.params)
-            .unwrap_or_else(|_| self.call.params.to_string());
         lines.extend(
             params
                 .lines()

@@ -27,7 +27,8 @@ use crate::theme::Theme;
 
 pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc>, area: Rect) {
     let prompt = prompt_lines(theme, run);
-    let prompt_height = (prompt.len() as u16 + 2).min(area.height / 2).max(3);
+    // Room for the prompt's lines, plus one more when its first line wraps.
+    let prompt_height = (prompt.len() as u16 + 3).min(area.height / 2).max(3);
     let [steps_area, prompt_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
 
@@ -209,5 +210,162 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
                 None => text("Starting…".into()),
             })]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use serde_json::json;
+
+    use super::*;
+    use crate::provider::ApiCall;
+    use crate::runbook::engine::StepView;
+    use crate::runbook::journal::StepState;
+    use crate::tui::popups::confirm::ConfirmDialog;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    fn step(id: &str, title: &str, kind: &'static str, budget: u64) -> StepView {
+        StepView {
+            id: id.into(),
+            title: title.into(),
+            kind,
+            budget: Some(Duration::from_secs(budget)),
+            run: crate::runbook::engine::StepRun {
+                state: StepState::Pending,
+                started_at: None,
+                finished_at: None,
+                observed: None,
+                attempts: 0,
+            },
+        }
+    }
+
+    fn settle(s: &mut StepView, state: StepState, from: i64, to: Option<i64>, note: &str) {
+        s.run.state = state;
+        s.run.started_at = Some(at(from));
+        s.run.finished_at = to.map(at);
+        s.run.observed = (!note.is_empty()).then(|| note.to_string());
+    }
+
+    fn failover_call() -> ApiCall {
+        ApiCall {
+            service: "rds".into(),
+            region: "us-west-2".into(),
+            operation: "FailoverGlobalCluster".into(),
+            params: json!({
+                "GlobalClusterIdentifier": "production-global",
+                "TargetDbClusterIdentifier": "production-secondary",
+                "AllowDataLoss": true,
+            }),
+        }
+    }
+
+    /// A failover run three minutes in, waiting for the operator to confirm.
+    fn awaiting_confirmation() -> RunView {
+        let mut steps = vec![
+            step(
+                "confirm-outage",
+                "Confirm the primary region is unhealthy",
+                "check",
+                60,
+            ),
+            step(
+                "announce",
+                "Tell stakeholders the failover is starting",
+                "notify",
+                30,
+            ),
+            step(
+                "failover-database",
+                "Fail the global database over",
+                "action",
+                120,
+            ),
+            step(
+                "database-writable",
+                "Wait until the DR cluster accepts writes",
+                "wait",
+                300,
+            ),
+        ];
+        settle(
+            &mut steps[0],
+            StepState::Done,
+            0,
+            Some(95),
+            "us-east-1 unhealthy (0/16 checkers)",
+        );
+        settle(&mut steps[1], StepState::Done, 95, Some(96), "");
+        settle(&mut steps[2], StepState::AwaitingConfirmation, 96, None, "");
+        RunView {
+            runbook: "Orders — unplanned regional failover".into(),
+            service: "orders".into(),
+            started_at: at(0),
+            rto_objective: Duration::from_secs(15 * 60),
+            steps,
+            current: Some(2),
+            prompt: Some(Prompt::ConfirmAction {
+                step: "failover-database".into(),
+                title: "Fail the global database over".into(),
+                call: failover_call(),
+                target: "production-global".into(),
+                typed: true,
+                note: None,
+            }),
+            outcome: None,
+            read_only: false,
+        }
+    }
+
+    fn draw(run: &RunView, dialog: Option<&ConfirmDialog>) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(110, 30)).unwrap();
+        let theme = Theme::default();
+        terminal
+            .draw(|f| {
+                render(f, &theme, run, at(190), f.area());
+                if let Some(d) = dialog {
+                    d.render(f, &theme, f.area());
+                }
+            })
+            .unwrap();
+        terminal
+    }
+
+    #[test]
+    fn run_awaiting_confirmation() {
+        insta::assert_snapshot!(draw(&awaiting_confirmation(), None).backend());
+    }
+
+    #[test]
+    fn typed_confirmation_dialog_shows_the_exact_call() {
+        let run = awaiting_confirmation();
+        let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap()).unwrap();
+        dialog.input = "production-gl".into();
+        insta::assert_snapshot!(draw(&run, Some(&dialog)).backend());
+    }
+
+    #[test]
+    fn completed_run_reports_the_actual_rto() {
+        let mut run = awaiting_confirmation();
+        for (i, s) in run.steps.iter_mut().enumerate() {
+            let from = 100 * i as i64;
+            settle(s, StepState::Done, from, Some(from + 90), "");
+        }
+        run.steps[3].run.state = StepState::Skipped {
+            reason: "cluster already writable".into(),
+        };
+        run.prompt = None;
+        run.outcome = Some(RunOutcome::Completed {
+            elapsed: Duration::from_secs(12 * 60 + 4),
+        });
+        insta::assert_snapshot!(draw(&run, None).backend());
     }
 }
