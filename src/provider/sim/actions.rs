@@ -6,7 +6,7 @@ use rand::Rng;
 use super::clock::later;
 use super::model::{
     Change, Completion, GlobalOperation, GlobalOperationKind, Membership, Model,
-    PROMOTED_RETENTION_DAYS, Record, Sync,
+    PROMOTED_RETENTION_DAYS, Record, SyncStatus,
 };
 use crate::domain::snapshot::{ErrorKind, SourceError};
 use crate::provider::action::{Action, RecordValue};
@@ -181,7 +181,7 @@ fn change_global_writer(
                 "InvalidDBClusterStateFault: The target cluster {target} is already the primary cluster of global cluster {global_id}."
             )));
         }
-        Membership::Secondary(Sync::PendingResync) => {
+        Membership::Secondary(SyncStatus::PendingResync) => {
             return Err(invalid(format!(
                 "InvalidDBClusterStateFault: The target cluster {target} is not synchronized with global cluster {global_id} (pending-resync)."
             )));

@@ -42,7 +42,7 @@ pub(super) struct Region {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Membership {
     Writer,
-    Secondary(Sync),
+    Secondary(SyncStatus),
     /// On its own; `detached` when it used to replicate.
     Standalone {
         detached: bool,
@@ -51,7 +51,7 @@ pub(super) enum Membership {
 
 /// `SynchronizationStatus` of a global cluster's secondary member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Sync {
+pub(super) enum SyncStatus {
     Connected,
     /// Demoted old primary that has yet to catch up with the new writer.
     PendingResync,
@@ -245,7 +245,7 @@ impl Model {
                     secondary_cluster,
                     dr,
                     Some(global),
-                    Membership::Secondary(Sync::Connected),
+                    Membership::Secondary(SyncStatus::Connected),
                 );
                 self.globals.push(GlobalCluster {
                     id: global_cluster.clone(),
@@ -506,13 +506,15 @@ impl Model {
             } => {
                 if let Some(old) = self.writer_of(global) {
                     let sync = if allow_data_loss {
-                        Sync::PendingResync
+                        SyncStatus::PendingResync
                     } else {
-                        Sync::Connected
+                        SyncStatus::Connected
                     };
                     self.clusters[old].membership = Membership::Secondary(sync);
                     self.clusters[old].operation = None;
-                    if sync == Sync::PendingResync && !self.region_down(self.clusters[old].region) {
+                    if sync == SyncStatus::PendingResync
+                        && !self.region_down(self.clusters[old].region)
+                    {
                         self.schedule_resync(old);
                     }
                 }
@@ -545,8 +547,8 @@ impl Model {
             }
             Completion::Resynced { cluster } => {
                 let c = &mut self.clusters[cluster];
-                if c.membership == Membership::Secondary(Sync::PendingResync) {
-                    c.membership = Membership::Secondary(Sync::Connected);
+                if c.membership == Membership::Secondary(SyncStatus::PendingResync) {
+                    c.membership = Membership::Secondary(SyncStatus::Connected);
                 }
             }
         }
@@ -579,7 +581,8 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                c.region == region && c.membership == Membership::Secondary(Sync::PendingResync)
+                c.region == region
+                    && c.membership == Membership::Secondary(SyncStatus::PendingResync)
             })
             .map(|(i, _)| i)
             .collect();

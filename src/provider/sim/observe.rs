@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::health::CHECKERS;
 use super::model::{
     AURORA_ENGINE, AURORA_VERSION, Cluster, Membership, Model, RDS_ENGINE, S3_WRITES_PER_SECOND,
-    Sync,
+    SyncStatus,
 };
 use crate::domain::snapshot::{
     ClusterRole, DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, GlobalMember,
@@ -62,8 +62,10 @@ pub(super) fn rds(model: &Model, region: usize) -> Snapshot {
                         region: model.regions[cluster.region].name.clone(),
                         is_writer: cluster.membership == Membership::Writer,
                         synchronization_status: match cluster.membership {
-                            Membership::Secondary(Sync::Connected) => Some("connected".into()),
-                            Membership::Secondary(Sync::PendingResync) => {
+                            Membership::Secondary(SyncStatus::Connected) => {
+                                Some("connected".into())
+                            }
+                            Membership::Secondary(SyncStatus::PendingResync) => {
                                 Some("pending-resync".into())
                             }
                             _ => None,
@@ -149,7 +151,7 @@ pub(super) fn cloudwatch(model: &Model, region: usize) -> Snapshot {
         };
         let writer_region = model.writer_of(global).map(|w| model.clusters[w].region);
         let writer_region: &[usize] = writer_region.as_slice();
-        let lag = (sync == Sync::Connected && !model.region_down(region))
+        let lag = (sync == SyncStatus::Connected && !model.region_down(region))
             .then(|| seconds(stalled(model, writer_region, cluster.lag.seconds())));
         lags.push(LagObs {
             resource_id: cluster.id.clone(),
