@@ -191,6 +191,9 @@ pub(super) struct Model {
     pub records: Vec<Record>,
     pub changes: Vec<Change>,
     pub pending: Vec<Pending>,
+    /// Replication lag each promoted cluster or instance had when it became
+    /// writable: the data its promotion lost. Newest last.
+    pub data_loss: Vec<(String, std::time::Duration)>,
     pub rng: SmallRng,
     /// Simulated time up to which the world has been advanced.
     pub time: DateTime<Utc>,
@@ -216,6 +219,7 @@ impl Model {
             records: Vec::new(),
             changes: Vec::new(),
             pending: Vec::new(),
+            data_loss: Vec::new(),
             rng: SmallRng::seed_from_u64(env.sim.seed),
             time: start,
         };
@@ -504,6 +508,12 @@ impl Model {
                 target,
                 allow_data_loss,
             } => {
+                let lost = if allow_data_loss {
+                    self.secondary_lag(&self.clusters[target], global)
+                } else {
+                    0.0
+                };
+                self.record_data_loss(&self.clusters[target].id.clone(), lost);
                 if let Some(old) = self.writer_of(global) {
                     let sync = if allow_data_loss {
                         SyncStatus::PendingResync
@@ -523,6 +533,10 @@ impl Model {
                 self.globals[global].operation = None;
             }
             Completion::Detach { global, cluster } => {
+                if matches!(self.clusters[cluster].membership, Membership::Secondary(_)) {
+                    let lost = self.secondary_lag(&self.clusters[cluster], global);
+                    self.record_data_loss(&self.clusters[cluster].id.clone(), lost);
+                }
                 self.globals[global].members.retain(|&c| c != cluster);
                 let c = &mut self.clusters[cluster];
                 c.global = None;
@@ -534,6 +548,10 @@ impl Model {
                 retention_days,
             } => {
                 let now = self.time;
+                if let Some(source) = self.instances[instance].replica_of {
+                    let lost = self.replica_lag(&self.instances[instance], source);
+                    self.record_data_loss(&self.instances[instance].id.clone(), lost);
+                }
                 let after = self.duration_between(60, 120);
                 let i = &mut self.instances[instance];
                 i.replica_of = None;
@@ -588,6 +606,37 @@ impl Model {
             .collect();
         for cluster in waiting {
             self.schedule_resync(cluster);
+        }
+    }
+
+    fn record_data_loss(&mut self, resource: &str, seconds: f64) {
+        let lost = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
+            .unwrap_or(std::time::Duration::MAX);
+        self.data_loss.push((resource.to_string(), lost));
+    }
+
+    /// Lag of a global cluster's secondary behind its writer, in seconds.
+    pub(super) fn secondary_lag(&self, cluster: &Cluster, global: usize) -> f64 {
+        let writer_region = self.writer_of(global).map(|w| self.clusters[w].region);
+        self.stalled_lag(writer_region.as_slice(), cluster.lag.seconds())
+    }
+
+    /// Lag of a read replica behind its source instance, in seconds.
+    pub(super) fn replica_lag(&self, replica: &Instance, source: usize) -> f64 {
+        self.stalled_lag(&[self.instances[source].region], replica.lag.seconds())
+    }
+
+    /// Lag once a region replication depends on has been down for a while:
+    /// everything written since it failed is missing, so the lag grows with
+    /// the outage.
+    pub(super) fn stalled_lag(&self, regions: &[usize], lag: f64) -> f64 {
+        let since = regions
+            .iter()
+            .filter_map(|&r| self.regions[r].down_since)
+            .min();
+        match since {
+            Some(since) => lag + (self.time - since).num_milliseconds().max(0) as f64 / 1000.0,
+            None => lag,
         }
     }
 }

@@ -303,6 +303,11 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
         Some("pending-resync")
     );
     assert!(world.region_database("us-west-2").unwrap().writable);
+    // Everything written between the outage (60 s before the call) and the
+    // end of the failover is lost.
+    let lost = world.data_loss("production-secondary").unwrap();
+    assert!(lost > secs(100) && lost < secs(200), "{lost:?}");
+    assert_eq!(world.data_loss("production-primary"), None);
 
     // The old primary rejoins as a secondary once its region is back.
     world.clear(&outage("us-east-1")).unwrap();
@@ -490,6 +495,7 @@ fn promoting_the_read_replica_stops_replication_after_a_few_minutes() {
     assert_eq!(promoted.status, "backing-up");
     assert_eq!(promoted.backup.retention_days, 7);
     assert!(lag_of(&snap, "billing-replica").is_none());
+    assert!(world.data_loss("billing-replica").unwrap() < secs(120));
     assert!(
         snap.db_instances
             .iter()
