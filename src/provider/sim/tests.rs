@@ -687,6 +687,23 @@ fn the_end_of_time_is_bad_input_not_a_panic() {
     world.advance(secs(60));
 }
 
+#[test]
+fn a_live_world_runs_from_the_present_and_can_be_pushed_ahead() {
+    let before = Utc::now();
+    let world = SimWorld::live(&demo_environment());
+    assert!(world.now() >= before);
+    world.set_time_scale(60.0);
+    world.advance(secs(3600));
+    assert!(world.now() >= before + chrono::Duration::hours(1));
+    let readings = world.observe();
+    assert!(
+        readings
+            .iter()
+            .all(|r| r.taken_at >= before + chrono::Duration::hours(1))
+    );
+    assert_eq!(world.sources().len(), readings.len());
+}
+
 #[tokio::test]
 async fn a_read_only_provider_has_no_acting_half() {
     let world = Arc::new(demo());
