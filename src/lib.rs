@@ -5,4 +5,8 @@ pub mod config;
 pub mod domain;
 pub mod format;
 pub mod logging;
+pub mod monitor;
 pub mod provider;
+pub mod session;
+pub mod theme;
+pub mod tui;
