@@ -111,8 +111,8 @@ fn every_source_reports_once_at_simulated_now() {
     assert_eq!(snap.global_clusters.len(), 1);
     assert_eq!(snap.db_clusters.len(), 2);
     assert_eq!(snap.db_instances.len(), 3);
-    assert_eq!(snap.health_checks.len(), 4);
-    assert_eq!(snap.dns_records.len(), 4);
+    assert_eq!(snap.health_checks.len(), 7);
+    assert_eq!(snap.dns_records.len(), 6);
     assert_eq!(snap.lags.len(), 3);
     assert_eq!(writer(&snap), "production-primary");
     assert_eq!(
