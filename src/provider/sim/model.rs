@@ -31,6 +31,9 @@ const BACKUP_WINDOW_START: i64 = 3 * 3600;
 pub(super) const S3_WRITES_PER_SECOND: f64 = 4.0;
 /// A long absence is not replayed second by second; only its last hour is.
 const MAX_CATCH_UP_SECONDS: i64 = 3600;
+/// The world runs this long before it starts, so its first observation
+/// already shows lags in motion rather than their resting values.
+const WARM_UP_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone)]
 pub(super) struct Region {
@@ -221,11 +224,12 @@ impl Model {
             pending: Vec::new(),
             data_loss: Vec::new(),
             rng: SmallRng::seed_from_u64(env.sim.seed),
-            time: start,
+            time: start - Duration::seconds(WARM_UP_SECONDS),
         };
         for service in &env.services {
             model.add_service(service);
         }
+        model.advance_to(start);
         model
     }
 
