@@ -328,6 +328,31 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
 }
 
 #[test]
+fn failback_switches_over_once_the_old_primary_has_resynced() {
+    let world = demo();
+    world.inject(outage("us-east-1")).unwrap();
+    world.advance(secs(60));
+    world.execute(&failover(true)).unwrap();
+    world.advance(secs(90));
+    world.clear(&outage("us-east-1")).unwrap();
+    let back = Action::SwitchoverGlobalCluster {
+        region: "us-east-1".into(),
+        global_cluster: "production-global".into(),
+        target_cluster: "production-primary".into(),
+    };
+    let err = world.execute(&back).unwrap_err();
+    assert!(err.message.contains("pending-resync"), "{err}");
+    world.advance(secs(600));
+    world.execute(&back).unwrap();
+    world.advance(secs(150));
+    let snap = snapshot(&world);
+    assert_eq!(writer(&snap), "production-primary");
+    assert!(lag_of(&snap, "production-secondary").is_some());
+    assert!(world.region_database("us-east-1").unwrap().writable);
+    assert!(!world.region_database("us-west-2").unwrap().writable);
+}
+
+#[test]
 fn failover_without_data_loss_needs_the_old_primary_reachable() {
     let world = demo();
     world.inject(outage("us-east-1")).unwrap();
