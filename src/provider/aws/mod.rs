@@ -10,6 +10,7 @@ pub mod act;
 pub mod arn;
 pub mod clients;
 pub mod cloudwatch;
+pub mod discover;
 pub mod errors;
 pub mod observe;
 pub mod rds;
@@ -43,17 +44,30 @@ pub async fn provider(
     env: Option<Environment>,
 ) -> anyhow::Result<(Provider, Environment)> {
     let config = sdk_config::load(opts.profile.as_deref(), opts.region.as_deref()).await;
-    let env = match env {
-        Some(env) => env,
-        None => anyhow::bail!("an environment file is required"),
+    let (env, watch) = match env {
+        Some(env) => {
+            let watch = Watch::from_environment(&env);
+            (env, watch)
+        }
+        None => {
+            let found = discover::discover(&config)
+                .await
+                .map_err(|e| anyhow::anyhow!("discovering the environment: {e}"))?;
+            let watch = found.watch();
+            (found.environment, watch)
+        }
     };
-    Ok((from_sdk_config(&config, &env, opts.read_only), env))
+    Ok((build(&config, watch, opts.read_only), env))
 }
 
 /// The provider on an already loaded SDK configuration. With `read_only`
 /// no acting client is created at all.
 pub fn from_sdk_config(config: &SdkConfig, env: &Environment, read_only: bool) -> Provider {
-    let watch = Watch::from_environment(env);
+    build(config, Watch::from_environment(env), read_only)
+}
+
+/// The provider reading exactly `watch`.
+pub fn build(config: &SdkConfig, watch: Watch, read_only: bool) -> Provider {
     let act = (!read_only)
         .then(|| Arc::new(AwsActor::new(ActClients::new(config, &watch.regions))) as Arc<dyn Act>);
     let observe = Arc::new(AwsObserver::new(

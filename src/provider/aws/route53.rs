@@ -17,6 +17,8 @@ pub const HEALTHY_CHECKER_SHARE: f64 = 0.18;
 const RECORDS_PAGE: i32 = 100;
 /// A name with more record sets than this many pages is not a failover record.
 const MAX_RECORD_PAGES: usize = 5;
+/// Pages of one zone read during discovery.
+pub const MAX_ZONE_PAGES: usize = 50;
 
 pub async fn read_health_check(
     client: &Client,
@@ -166,6 +168,46 @@ pub async fn read_records(
         });
     }
     Ok(found)
+}
+
+/// Every record set of a zone, up to [`MAX_ZONE_PAGES`] pages (discovery).
+pub async fn read_all_records(
+    client: &Client,
+    zone_id: &str,
+) -> Result<Vec<ResourceRecordSet>, SourceError> {
+    let mut sets = Vec::new();
+    let mut next: Option<(String, Option<RrType>, Option<String>)> = None;
+    for _ in 0..MAX_ZONE_PAGES {
+        let (start_name, start_type, start_id) = match next.take() {
+            Some((n, t, i)) => (Some(n), t, i),
+            None => (None, None, None),
+        };
+        let page = client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .set_start_record_name(start_name)
+            .set_start_record_type(start_type)
+            .set_start_record_identifier(start_id)
+            .max_items(RECORDS_PAGE)
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListResourceRecordSets", e))?;
+        sets.extend_from_slice(page.resource_record_sets());
+        if !page.is_truncated() {
+            break;
+        }
+        next = page.next_record_name().map(|n| {
+            (
+                n.to_string(),
+                page.next_record_type().cloned(),
+                page.next_record_identifier().map(str::to_string),
+            )
+        });
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(sets)
 }
 
 pub fn failover_role(f: Option<&ResourceRecordSetFailover>) -> Option<FailoverRole> {
