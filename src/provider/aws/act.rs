@@ -413,3 +413,75 @@ fn receipt(request_id: Option<&str>, change_id: Option<String>, operation: Strin
         summary: format!("{operation} accepted"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cname(value: &str, ttl: u32) -> ResourceRecordSet {
+        record_set(
+            "api.example.com.",
+            &RecordValue::Cname {
+                value: value.into(),
+                ttl,
+            },
+            Some("primary"),
+            Some(FailoverRole::Primary),
+            Some("hc-1"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_upsert_is_in_place_when_the_zone_serves_the_same_set() {
+        let wanted = cname("api.us-west-2.example.com", 60);
+        let served = record_set(
+            "API.example.com",
+            &RecordValue::Cname {
+                value: "api.us-west-2.example.com.".into(),
+                ttl: 60,
+            },
+            Some("primary"),
+            Some(FailoverRole::Primary),
+            Some("hc-1"),
+        )
+        .unwrap();
+        assert!(record_in_place(&wanted, &[served]));
+        assert!(!record_in_place(
+            &wanted,
+            &[cname("api.us-east-1.example.com", 60)]
+        ));
+        assert!(!record_in_place(
+            &wanted,
+            &[cname("api.us-west-2.example.com", 300)]
+        ));
+        assert!(!record_in_place(&wanted, &[]));
+    }
+
+    #[test]
+    fn aliases_compare_target_and_zone() {
+        let alias = |zone: &str| {
+            record_set(
+                "api.example.com.",
+                &RecordValue::Alias {
+                    record_type: "A".into(),
+                    dns_name: "lb.us-west-2.elb.amazonaws.com".into(),
+                    hosted_zone_id: zone.into(),
+                    evaluate_target_health: true,
+                },
+                None,
+                None,
+                None,
+            )
+            .unwrap()
+        };
+        assert!(record_in_place(&alias("Z2"), &[alias("Z2")]));
+        assert!(!record_in_place(&alias("Z2"), &[alias("Z3")]));
+    }
+
+    #[test]
+    fn change_ids_lose_their_prefix() {
+        assert_eq!(bare_change_id("/change/C123"), "C123");
+        assert_eq!(bare_change_id("C123"), "C123");
+    }
+}

@@ -295,3 +295,117 @@ pub fn build_lags(queries: &[LagQuery], results: &[MetricDataResult]) -> Vec<Lag
     }
     lags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch() -> Watch {
+        Watch {
+            regions: vec!["us-east-1".into(), "us-west-2".into()],
+            lag_targets: vec![
+                LagTarget::AuroraCluster {
+                    cluster: "orders".into(),
+                    region: "us-east-1".into(),
+                },
+                LagTarget::AuroraCluster {
+                    cluster: "orders-dr".into(),
+                    region: "us-west-2".into(),
+                },
+                LagTarget::ReplicaInstance {
+                    instance: "billing-dr".into(),
+                    region: "us-west-2".into(),
+                },
+                LagTarget::S3 {
+                    source_bucket: "assets".into(),
+                    source_region: "us-east-1".into(),
+                    destination_bucket: "assets-dr".into(),
+                    destination_region: "us-west-2".into(),
+                },
+            ],
+            ..Watch::default()
+        }
+    }
+
+    #[test]
+    fn queries_go_to_the_region_that_publishes_the_metric() {
+        let west = queries_for(&watch(), "us-west-2");
+        let ids: Vec<&str> = west.iter().map(|q| q.id.as_str()).collect();
+        assert_eq!(ids, vec!["q0", "q1", "q2"]);
+        assert!(west.iter().all(|q| q.resource_id != "assets-dr"));
+        let east = queries_for(&watch(), "us-east-1");
+        let s3: Vec<&LagQuery> = east.iter().filter(|q| q.kind == LagKind::S3).collect();
+        assert_eq!(s3.len(), 2, "S3 metrics live in the source bucket's region");
+        assert_eq!(s3[0].resource_id, "assets-dr");
+        assert_eq!(s3[0].resource_region, "us-west-2");
+        let QuerySpec::Expression(expr) = &s3[0].spec else {
+            panic!("S3 queries search across rule ids");
+        };
+        assert!(expr.contains("SourceBucket=\"assets\""), "{expr}");
+        assert!(queries_for(&watch(), "eu-west-1").is_empty());
+    }
+
+    #[test]
+    fn sdk_queries_carry_stat_period_and_dimension() {
+        let q = &queries_for(&watch(), "us-west-2")[2];
+        let sdk = to_sdk(q);
+        let stat = sdk.metric_stat().unwrap();
+        assert_eq!(stat.metric().unwrap().metric_name(), Some("ReplicaLag"));
+        assert_eq!(
+            stat.metric().unwrap().dimensions()[0].value(),
+            Some("billing-dr")
+        );
+        assert_eq!(stat.period(), Some(PERIOD_SECS));
+        assert_eq!(stat.stat(), Some("Maximum"));
+    }
+
+    fn result(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
+        points
+            .iter()
+            .fold(MetricDataResult::builder().id(id), |b, (t, v)| {
+                b.timestamps(aws_smithy_types::DateTime::from_secs(*t))
+                    .values(*v)
+            })
+            .build()
+    }
+
+    #[test]
+    fn newest_datapoint_wins_whatever_the_order() {
+        let values = newest_values(&[result("q0", &[(10, 1.0), (30, 3.0), (20, 2.0)])]);
+        assert_eq!(values.get("q0"), Some(&3.0));
+    }
+
+    #[test]
+    fn lags_convert_units_and_drop_meaningless_values() {
+        let queries = queries_for(&watch(), "us-west-2");
+        let lags = build_lags(
+            &queries,
+            &[result("q0", &[(10, 250.0)]), result("q2", &[(10, -1.0)])],
+        );
+        let aurora = lags.iter().find(|l| l.resource_id == "orders-dr").unwrap();
+        assert_eq!(aurora.lag, Some(Duration::from_millis(250)));
+        assert_eq!(aurora.rpo_lag, None, "no datapoint");
+        let replica = lags.iter().find(|l| l.resource_id == "billing-dr").unwrap();
+        assert_eq!(
+            replica.lag, None,
+            "ReplicaLag -1 means replication is not running"
+        );
+
+        let east = queries_for(&watch(), "us-east-1");
+        let s3_ids: Vec<&str> = east
+            .iter()
+            .filter(|q| q.kind == LagKind::S3)
+            .map(|q| q.id.as_str())
+            .collect();
+        let lags = build_lags(
+            &east,
+            &[
+                result(s3_ids[0], &[(1, 12.0)]),
+                result(s3_ids[1], &[(1, 41.6)]),
+            ],
+        );
+        let s3 = lags.iter().find(|l| l.kind == LagKind::S3).unwrap();
+        assert_eq!(s3.lag, Some(Duration::from_secs(12)));
+        assert_eq!(s3.pending_operations, Some(42));
+    }
+}

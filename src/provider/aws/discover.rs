@@ -483,3 +483,294 @@ fn replica_services(reads: &[(String, RegionRead)]) -> Vec<ServiceSpec> {
     }
     services
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_rds::types::{
+        DbCluster, DbClusterMember, DbInstance, GlobalCluster, GlobalClusterMember,
+    };
+    use aws_sdk_route53::types::{
+        HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSetFailover, RrType,
+    };
+
+    const WRITER: &str = "arn:aws:rds:us-east-1:1:cluster:orders";
+    const SECONDARY: &str = "arn:aws:rds:us-west-2:1:cluster:orders-dr";
+
+    #[test]
+    fn default_objectives_are_promises_the_tier_can_keep() {
+        for tier in DrTier::ALL {
+            let o = default_objectives(tier);
+            assert!(tier.can_meet_rto(o.rto), "{tier}");
+            assert!(tier.best_case_rpo() <= o.rpo, "{tier}");
+        }
+    }
+
+    #[test]
+    fn regions_are_read_from_host_names() {
+        assert_eq!(region_in("api.us-west-2.example.com"), Some("us-west-2"));
+        assert_eq!(
+            region_in("db.us-gov-west-1.example.com"),
+            Some("us-gov-west-1")
+        );
+        assert_eq!(region_in("api.example.com"), None);
+        assert_eq!(region_in("my-app-name.example.com"), None);
+    }
+
+    fn global(members: &[(&str, bool)]) -> GlobalCluster {
+        members
+            .iter()
+            .fold(
+                GlobalCluster::builder().global_cluster_identifier("orders-global"),
+                |b, (arn, w)| {
+                    b.global_cluster_members(
+                        GlobalClusterMember::builder()
+                            .db_cluster_arn(*arn)
+                            .is_writer(*w)
+                            .build(),
+                    )
+                },
+            )
+            .build()
+    }
+
+    fn reads(global: GlobalCluster, secondary_instances: usize) -> Vec<(String, RegionRead)> {
+        let secondary = (0..secondary_instances)
+            .fold(
+                DbCluster::builder()
+                    .db_cluster_identifier("orders-dr")
+                    .db_cluster_arn(SECONDARY)
+                    .endpoint("orders-dr.cluster-x.us-west-2.rds.amazonaws.com"),
+                |b, n| {
+                    b.db_cluster_members(
+                        DbClusterMember::builder()
+                            .db_instance_identifier(format!("i{n}"))
+                            .build(),
+                    )
+                },
+            )
+            .build();
+        vec![
+            (
+                "us-east-1".into(),
+                RegionRead {
+                    global_clusters: vec![global],
+                    clusters: vec![
+                        DbCluster::builder()
+                            .db_cluster_identifier("orders")
+                            .db_cluster_arn(WRITER)
+                            .endpoint("orders.cluster-x.us-east-1.rds.amazonaws.com")
+                            .build(),
+                    ],
+                    instances: vec![
+                        DbInstance::builder()
+                            .db_instance_identifier("billing")
+                            .read_replica_db_instance_identifiers(
+                                "arn:aws:rds:eu-west-1:1:db:billing-dr",
+                            )
+                            .build(),
+                    ],
+                    ..RegionRead::default()
+                },
+            ),
+            (
+                "us-west-2".into(),
+                RegionRead {
+                    clusters: vec![secondary],
+                    ..RegionRead::default()
+                },
+            ),
+            (
+                "eu-west-1".into(),
+                RegionRead {
+                    instances: vec![
+                        DbInstance::builder()
+                            .db_instance_identifier("billing-dr")
+                            .read_replica_source_db_instance_identifier(
+                                "arn:aws:rds:us-east-1:1:db:billing",
+                            )
+                            .build(),
+                        DbInstance::builder()
+                            .db_instance_identifier("reports")
+                            .read_replica_source_db_instance_identifier("reports-main")
+                            .build(),
+                    ],
+                    ..RegionRead::default()
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn related_regions_come_from_members_and_replicas() {
+        let r = reads(global(&[(WRITER, true), (SECONDARY, false)]), 1);
+        assert_eq!(
+            related_regions(&r[0].1),
+            vec!["us-east-1", "us-west-2", "eu-west-1"]
+        );
+    }
+
+    fn regions() -> Vec<String> {
+        vec!["us-east-1".into(), "us-west-2".into(), "eu-west-1".into()]
+    }
+
+    #[test]
+    fn services_come_from_global_clusters_and_cross_region_replicas() {
+        let found = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 2),
+            &[],
+            &[],
+        );
+        let services = &found.environment.services;
+        assert_eq!(
+            services.len(),
+            2,
+            "the same-region replica is no DR service"
+        );
+        assert_eq!(services[0].tier, DrTier::WarmStandby);
+        assert_eq!(services[0].dr_region, "us-west-2");
+        assert_eq!(
+            services[1].replication,
+            Replication::RdsReplica {
+                source_instance: "billing".into(),
+                replica_instance: "billing-dr".into(),
+            }
+        );
+        assert_eq!(
+            (
+                services[1].primary_region.as_str(),
+                services[1].dr_region.as_str()
+            ),
+            ("us-east-1", "eu-west-1")
+        );
+
+        let headless = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 0),
+            &[],
+            &[],
+        );
+        assert_eq!(headless.environment.services[0].tier, DrTier::PilotLight);
+
+        let lonely = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true)]), 0),
+            &[],
+            &[],
+        );
+        assert_eq!(lonely.environment.services[0].tier, DrTier::BackupRestore);
+        assert_eq!(
+            lonely.environment.services[0].replication,
+            Replication::Backup {
+                clusters: vec!["orders".into()],
+                instances: vec![]
+            }
+        );
+    }
+
+    fn set(
+        name: &str,
+        role: ResourceRecordSetFailover,
+        target: &str,
+        hc: &str,
+    ) -> (String, ResourceRecordSet) {
+        (
+            "Z1".into(),
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(30)
+                .failover(role)
+                .health_check_id(hc)
+                .resource_records(ResourceRecord::builder().value(target).build().unwrap())
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn check(id: &str, fqdn: &str) -> HealthCheck {
+        HealthCheck::builder()
+            .id(id)
+            .caller_reference(id)
+            .health_check_version(1)
+            .health_check_config(
+                HealthCheckConfig::builder()
+                    .r#type(HealthCheckType::Https)
+                    .fully_qualified_domain_name(fqdn)
+                    .failure_threshold(2)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn failover_pairs_attach_by_endpoint_and_the_rest_is_still_watched() {
+        let sets = [
+            set(
+                "db.example.com.",
+                ResourceRecordSetFailover::Primary,
+                "orders.cluster-x.us-east-1.rds.amazonaws.com",
+                "hc-a",
+            ),
+            set(
+                "db.example.com.",
+                ResourceRecordSetFailover::Secondary,
+                "orders-dr.cluster-x.us-west-2.rds.amazonaws.com",
+                "hc-b",
+            ),
+            set(
+                "www.example.com.",
+                ResourceRecordSetFailover::Primary,
+                "www.us-east-1.example.com",
+                "hc-c",
+            ),
+        ];
+        let checks = [
+            check("hc-a", "db.us-east-1.example.com"),
+            check("hc-b", "db.us-west-2.example.com"),
+            check("hc-c", "www.eu-west-1.example.com"),
+        ];
+        let found = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 1),
+            &checks,
+            &sets,
+        );
+        let orders = &found.environment.services[0];
+        let dns = orders
+            .dns
+            .as_ref()
+            .expect("pair attached to the global database");
+        assert_eq!(dns.record, "db.example.com.");
+        assert_eq!(
+            dns.secondary_target,
+            "orders-dr.cluster-x.us-west-2.rds.amazonaws.com"
+        );
+        assert_eq!(dns.ttl, 30);
+        let regions: Vec<(&str, &str, u32)> = orders
+            .health_checks
+            .iter()
+            .map(|h| (h.id.as_str(), h.region.as_str(), h.failure_threshold))
+            .collect();
+        assert_eq!(
+            regions,
+            vec![("hc-a", "us-east-1", 2), ("hc-b", "us-west-2", 2)]
+        );
+        assert_eq!(
+            found.unattached_records,
+            vec![("Z1".to_string(), "www.example.com.".to_string())]
+        );
+        assert_eq!(found.unattached_health_checks.len(), 1);
+        assert_eq!(found.unattached_health_checks[0].region, "eu-west-1");
+        let watch = found.watch();
+        assert_eq!(watch.health_checks.len(), 3);
+        assert_eq!(watch.records.len(), 2);
+    }
+}

@@ -217,3 +217,108 @@ impl Observe for AwsObserver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::ErrorKind;
+    use aws_sdk_rds::types::{
+        DbInstance, DbInstanceAutomatedBackup, GlobalCluster, GlobalClusterMember,
+    };
+
+    fn global() -> GlobalCluster {
+        GlobalCluster::builder()
+            .global_cluster_identifier("g")
+            .global_cluster_members(
+                GlobalClusterMember::builder()
+                    .db_cluster_arn("arn:aws:rds:us-east-1:1:cluster:a")
+                    .is_writer(true)
+                    .build(),
+            )
+            .global_cluster_members(
+                GlobalClusterMember::builder()
+                    .db_cluster_arn("arn:aws:rds:us-west-2:1:cluster:b")
+                    .is_writer(false)
+                    .build(),
+            )
+            .build()
+    }
+
+    fn ok(
+        region: &str,
+        read: RegionRead,
+    ) -> (String, DateTime<Utc>, Result<RegionRead, SourceError>) {
+        (region.to_string(), Utc::now(), Ok(read))
+    }
+
+    fn globals_of(readings: &[SourceReading], source: &str) -> Vec<String> {
+        readings
+            .iter()
+            .find(|r| r.source == source)
+            .and_then(|r| r.result.as_ref().ok())
+            .map(|s| s.global_clusters.iter().map(|g| g.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_global_cluster_is_reported_once_by_the_first_answering_member_region() {
+        let with_global = || RegionRead {
+            global_clusters: vec![global()],
+            ..RegionRead::default()
+        };
+        let both = assemble_rds(
+            vec![
+                ok("eu-west-1", with_global()),
+                ok("us-east-1", with_global()),
+                ok("us-west-2", with_global()),
+            ],
+            &HashSet::new(),
+        );
+        assert_eq!(globals_of(&both, "rds:eu-west-1"), Vec::<String>::new());
+        assert_eq!(globals_of(&both, "rds:us-east-1"), vec!["g"]);
+        assert_eq!(globals_of(&both, "rds:us-west-2"), Vec::<String>::new());
+
+        let east_down = assemble_rds(
+            vec![
+                (
+                    "us-east-1".into(),
+                    Utc::now(),
+                    Err(SourceError::new(ErrorKind::Timeout, "down")),
+                ),
+                ok("us-west-2", with_global()),
+            ],
+            &HashSet::new(),
+        );
+        assert_eq!(globals_of(&east_down, "rds:us-west-2"), vec!["g"]);
+        assert!(east_down[0].result.is_err());
+    }
+
+    #[test]
+    fn backups_replicated_into_another_region_mark_their_source() {
+        let source_arn = "arn:aws:rds:us-east-1:1:db:billing";
+        let east = RegionRead {
+            instances: vec![
+                DbInstance::builder()
+                    .db_instance_identifier("billing")
+                    .db_instance_arn(source_arn)
+                    .build(),
+            ],
+            ..RegionRead::default()
+        };
+        let west = RegionRead {
+            automated_backups: vec![
+                DbInstanceAutomatedBackup::builder()
+                    .region("us-east-1")
+                    .db_instance_arn(source_arn)
+                    .build(),
+            ],
+            ..RegionRead::default()
+        };
+        let readings = assemble_rds(
+            vec![ok("us-east-1", east), ok("us-west-2", west)],
+            &HashSet::new(),
+        );
+        let billing = &readings[0].result.as_ref().unwrap().db_instances[0];
+        assert!(billing.backup.cross_region_copy);
+    }
+}

@@ -316,3 +316,234 @@ pub fn map_region(
         .collect();
     (clusters, instances)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_rds::types::{
+        DbInstanceAutomatedBackupsReplication, Endpoint, GlobalClusterMember,
+        GlobalClusterMemberSynchronizationStatus,
+    };
+
+    const WRITER: &str = "arn:aws:rds:us-east-1:123456789012:cluster:orders";
+    const READER: &str = "arn:aws:rds:us-west-2:123456789012:cluster:orders-dr";
+
+    fn t(secs: i64) -> aws_smithy_types::DateTime {
+        aws_smithy_types::DateTime::from_secs(secs)
+    }
+
+    fn global() -> GlobalCluster {
+        GlobalCluster::builder()
+            .global_cluster_identifier("orders-global")
+            .engine("aurora-postgresql")
+            .global_cluster_members(
+                GlobalClusterMember::builder()
+                    .db_cluster_arn(WRITER)
+                    .is_writer(true)
+                    .build(),
+            )
+            .global_cluster_members(
+                GlobalClusterMember::builder()
+                    .db_cluster_arn(READER)
+                    .synchronization_status(GlobalClusterMemberSynchronizationStatus::from(
+                        "resyncing-in-a-future-way",
+                    ))
+                    .build(),
+            )
+            .global_cluster_members(GlobalClusterMember::builder().is_writer(false).build())
+            .build()
+    }
+
+    #[test]
+    fn global_cluster_members_keep_unknown_states_and_drop_nameless_ones() {
+        let g = map_global_cluster(&global()).unwrap();
+        assert_eq!(g.status, "unknown", "missing status");
+        assert_eq!(g.members.len(), 2, "the member without an ARN is dropped");
+        assert_eq!(g.writer().unwrap().cluster_id, "orders");
+        let reader = &g.members[1];
+        assert_eq!(reader.region, "us-west-2");
+        assert!(!reader.is_writer, "missing IsWriter reads as a reader");
+        assert_eq!(
+            reader.synchronization_status.as_deref(),
+            Some("resyncing-in-a-future-way")
+        );
+        assert_eq!(map_global_cluster(&GlobalCluster::builder().build()), None);
+    }
+
+    fn cluster(id: &str, arn: &str) -> aws_sdk_rds::types::builders::DbClusterBuilder {
+        DbCluster::builder()
+            .db_cluster_identifier(id)
+            .db_cluster_arn(arn)
+    }
+
+    #[test]
+    fn roles_follow_membership_then_replication_source_then_history() {
+        let plain = cluster("orders", WRITER).build();
+        assert_eq!(cluster_role(&plain, Some(true), true), ClusterRole::Primary);
+        assert_eq!(
+            cluster_role(&plain, Some(false), true),
+            ClusterRole::Secondary
+        );
+        assert_eq!(cluster_role(&plain, None, true), ClusterRole::Standalone);
+        assert_eq!(cluster_role(&plain, None, false), ClusterRole::Primary);
+        let replica = cluster("orders-dr", READER)
+            .replication_source_identifier(WRITER)
+            .build();
+        assert_eq!(cluster_role(&replica, None, false), ClusterRole::Secondary);
+        let left_global = cluster("orders-dr", READER)
+            .global_cluster_identifier("orders-global")
+            .build();
+        assert_eq!(
+            cluster_role(&left_global, None, false),
+            ClusterRole::Standalone,
+            "AWS still names a global cluster that no longer lists it"
+        );
+    }
+
+    #[test]
+    fn clusters_map_with_missing_and_odd_fields() {
+        let membership = global_membership(&[global()]);
+        let c = cluster("orders-dr", READER)
+            .backup_retention_period(-1)
+            .latest_restorable_time(t(1_700_000_000))
+            .build();
+        let obs = map_cluster("us-west-2", &c, &membership, &HashSet::new(), None).unwrap();
+        assert_eq!(obs.role, ClusterRole::Secondary);
+        assert_eq!(obs.global_cluster_id.as_deref(), Some("orders-global"));
+        assert_eq!(obs.status, "unknown");
+        assert_eq!(
+            obs.backup.retention_days, 0,
+            "negative retention is no retention"
+        );
+        assert_eq!(
+            obs.backup.latest_restorable,
+            DateTime::from_timestamp(1_700_000_000, 0)
+        );
+        assert_eq!(obs.endpoint, None);
+        assert_eq!(
+            map_cluster(
+                "us-west-2",
+                &DbCluster::builder().build(),
+                &membership,
+                &HashSet::new(),
+                None
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn instances_name_replicas_by_identifier_and_see_backup_replication() {
+        let i = DbInstance::builder()
+            .db_instance_identifier("billing")
+            .db_instance_arn("arn:aws:rds:us-east-1:123456789012:db:billing")
+            .db_instance_status("available")
+            .read_replica_db_instance_identifiers(
+                "arn:aws:rds:us-west-2:123456789012:db:billing-dr",
+            )
+            .read_replica_db_instance_identifiers("billing-local")
+            .endpoint(
+                Endpoint::builder()
+                    .address("billing.abc.us-east-1.rds.amazonaws.com")
+                    .build(),
+            )
+            .db_instance_automated_backups_replications(
+                DbInstanceAutomatedBackupsReplication::builder()
+                    .db_instance_automated_backups_arn(
+                        "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-1",
+                    )
+                    .build(),
+            )
+            .backup_retention_period(7)
+            .build();
+        let obs = map_instance("us-east-1", &i, None).unwrap();
+        assert_eq!(obs.replicas, vec!["billing-dr", "billing-local"]);
+        assert_eq!(obs.replica_source, None);
+        assert_eq!(
+            obs.endpoint.as_deref(),
+            Some("billing.abc.us-east-1.rds.amazonaws.com")
+        );
+        assert!(obs.backup.cross_region_copy);
+        assert_eq!(obs.backup.retention_days, 7);
+        let bare = map_instance(
+            "us-east-1",
+            &DbInstance::builder().db_instance_identifier("x").build(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(bare.status, "unknown");
+        assert_eq!(bare.backup, BackupObs::default());
+    }
+
+    #[test]
+    fn region_mapping_takes_the_newest_snapshot_and_skips_aurora_instances() {
+        let read = RegionRead {
+            clusters: vec![cluster("orders", WRITER).build()],
+            instances: vec![
+                DbInstance::builder()
+                    .db_instance_identifier("billing")
+                    .build(),
+                DbInstance::builder()
+                    .db_instance_identifier("orders-1")
+                    .db_cluster_identifier("orders")
+                    .build(),
+            ],
+            cluster_snapshots: vec![
+                DbClusterSnapshot::builder()
+                    .db_cluster_identifier("orders")
+                    .snapshot_create_time(t(200))
+                    .build(),
+                DbClusterSnapshot::builder()
+                    .db_cluster_identifier("orders")
+                    .snapshot_create_time(t(300))
+                    .build(),
+                DbClusterSnapshot::builder()
+                    .db_cluster_identifier("orders")
+                    .build(),
+            ],
+            instance_snapshots: vec![
+                DbSnapshot::builder()
+                    .db_instance_identifier("billing")
+                    .snapshot_create_time(t(50))
+                    .build(),
+            ],
+            ..RegionRead::default()
+        };
+        let (clusters, instances) = map_region("us-east-1", &read, &HashSet::new());
+        assert_eq!(
+            clusters[0].backup.newest_snapshot,
+            DateTime::from_timestamp(300, 0)
+        );
+        assert_eq!(instances.len(), 1);
+        assert_eq!(instances[0].id, "billing");
+        assert_eq!(
+            instances[0].backup.newest_snapshot,
+            DateTime::from_timestamp(50, 0)
+        );
+    }
+
+    #[test]
+    fn replicated_backups_point_back_at_their_source() {
+        let read = RegionRead {
+            automated_backups: vec![
+                DbInstanceAutomatedBackup::builder()
+                    .region("us-east-1")
+                    .db_instance_arn("arn:aws:rds:us-east-1:123456789012:db:billing")
+                    .build(),
+                DbInstanceAutomatedBackup::builder()
+                    .region("us-west-2")
+                    .db_instance_arn("arn:aws:rds:us-west-2:123456789012:db:local")
+                    .build(),
+                DbInstanceAutomatedBackup::builder()
+                    .db_instance_arn("arn:aws:rds:us-west-2:123456789012:db:no-region")
+                    .build(),
+            ],
+            ..RegionRead::default()
+        };
+        let sources = replicated_backup_sources("us-west-2", &read);
+        assert_eq!(
+            sources,
+            HashSet::from(["arn:aws:rds:us-east-1:123456789012:db:billing".to_string()])
+        );
+    }
+}

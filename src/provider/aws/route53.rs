@@ -239,3 +239,133 @@ pub fn map_record(zone_id: &str, set: &ResourceRecordSet) -> DnsRecordObs {
         health_check_id: set.health_check_id().map(str::to_string),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_route53::types::{
+        AliasTarget, HealthCheckConfig, HealthCheckType, ResourceRecord, StatusReport,
+    };
+
+    fn observation(status: Option<&str>) -> HealthCheckObservation {
+        HealthCheckObservation::builder()
+            .set_status_report(status.map(|s| StatusReport::builder().status(s).build()))
+            .build()
+    }
+
+    fn spec() -> HealthCheckSpec {
+        HealthCheckSpec {
+            id: "hc-1".into(),
+            region: "us-east-1".into(),
+            fqdn: "api.us-east-1.example.com".into(),
+            failure_threshold: 3,
+        }
+    }
+
+    #[test]
+    fn checkers_without_a_report_are_not_healthy() {
+        let obs = [
+            observation(Some("Success: HTTP Status Code 200")),
+            observation(Some("Failure: timed out")),
+            observation(None),
+        ];
+        assert_eq!(checker_counts(&obs), (1, 3));
+    }
+
+    #[test]
+    fn disabled_counts_healthy_and_inverted_flips() {
+        assert_eq!(effective_health(0, 8, true, false), Health::Healthy);
+        assert_eq!(effective_health(0, 8, false, true), Health::Healthy);
+        assert_eq!(effective_health(8, 8, false, true), Health::Unhealthy);
+        assert_eq!(effective_health(0, 0, false, false), Health::Unknown);
+        assert_eq!(effective_health(2, 8, false, false), Health::Healthy);
+        assert_eq!(effective_health(1, 8, false, false), Health::Unhealthy);
+    }
+
+    #[test]
+    fn a_check_without_config_keeps_the_environments_values() {
+        let obs = map_health_check(&spec(), None, &[]);
+        assert_eq!(obs.fqdn, "api.us-east-1.example.com");
+        assert_eq!(obs.failure_threshold, 3);
+        assert_eq!(obs.status, Health::Unknown);
+        assert!(!obs.disabled && !obs.inverted);
+    }
+
+    #[test]
+    fn the_checks_own_config_wins() {
+        let check = HealthCheck::builder()
+            .id("hc-1")
+            .caller_reference("r")
+            .health_check_version(1)
+            .health_check_config(
+                HealthCheckConfig::builder()
+                    .r#type(HealthCheckType::Tcp)
+                    .ip_address("192.0.2.10")
+                    .failure_threshold(7)
+                    .disabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let obs = map_health_check(&spec(), Some(&check), &[observation(Some("Failure"))]);
+        assert_eq!(obs.fqdn, "192.0.2.10");
+        assert_eq!(obs.failure_threshold, 7);
+        assert!(obs.disabled);
+        assert_eq!(
+            obs.status,
+            Health::Healthy,
+            "a disabled check is healthy to Route 53"
+        );
+        assert_eq!((obs.checkers_healthy, obs.checkers_total), (0, 1));
+    }
+
+    #[test]
+    fn records_map_cnames_aliases_and_unknown_failover_values() {
+        let cname = ResourceRecordSet::builder()
+            .name("api.example.com.")
+            .r#type(RrType::Cname)
+            .set_identifier("primary")
+            .failover(ResourceRecordSetFailover::Primary)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value("api.us-east-1.example.com")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let obs = map_record("/hostedzone/Z1", &cname);
+        assert_eq!(obs.zone_id, "Z1");
+        assert_eq!(obs.failover, Some(FailoverRole::Primary));
+        assert_eq!(obs.target, "api.us-east-1.example.com");
+        assert_eq!(obs.ttl, Some(60));
+
+        let alias = ResourceRecordSet::builder()
+            .name("api.example.com.")
+            .r#type(RrType::A)
+            .failover(ResourceRecordSetFailover::from("TERTIARY"))
+            .alias_target(
+                AliasTarget::builder()
+                    .dns_name("lb.us-west-2.elb.amazonaws.com.")
+                    .hosted_zone_id("Z2")
+                    .evaluate_target_health(true)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let obs = map_record("Z1", &alias);
+        assert_eq!(obs.failover, None, "unknown failover value");
+        assert_eq!(obs.target, "lb.us-west-2.elb.amazonaws.com.");
+        assert_eq!(obs.ttl, None);
+        assert_eq!(obs.record_type, "A");
+    }
+
+    #[test]
+    fn names_compare_without_case_or_final_dot() {
+        assert_eq!(normalize_name("API.Example.com"), "api.example.com.");
+        assert_eq!(normalize_name("api.example.com."), "api.example.com.");
+    }
+}
