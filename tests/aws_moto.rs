@@ -156,6 +156,14 @@ async fn read_only_session_sends_no_mutation() {
         mutations.is_empty(),
         "mutations reached the server: {mutations:?}"
     );
+    let allowed = support::policy::allowed_actions("iam-read-only.json");
+    for request in requests.iter().filter(|r| r.body.contains("Action=")) {
+        let action = format!("rds:{}", request.operation());
+        assert!(
+            allowed.contains(&action),
+            "{action} is missing from the read-only policy"
+        );
+    }
     let seeding = server.recorded("AKIDSEEDRO").await;
     assert!(
         seeding.iter().any(|r| !r.is_read()),

@@ -3,3 +3,4 @@
 
 pub mod estate;
 pub mod moto;
+pub mod policy;

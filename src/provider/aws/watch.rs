@@ -106,3 +106,58 @@ impl Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENV: &str = r#"
+name = "shop"
+regions = ["us-east-1"]
+
+[[service]]
+id = "orders"
+name = "Orders"
+tier = "warm-standby"
+rto = "15m"
+rpo = "1m"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+replication = { kind = "aurora-global", global_cluster = "g", primary_cluster = "orders", secondary_cluster = "orders-dr" }
+health_checks = [{ id = "hc-1", region = "us-east-1", fqdn = "a.example.com" }]
+dns = { zone_id = "Z1", record = "api.example.com.", primary_target = "a", secondary_target = "b" }
+
+[[service]]
+id = "assets"
+name = "Assets"
+tier = "pilot-light"
+rto = "2h"
+rpo = "15m"
+primary_region = "us-east-1"
+dr_region = "eu-west-1"
+replication = { kind = "s3", source_bucket = "assets", destination_bucket = "assets-dr" }
+health_checks = [{ id = "hc-1", region = "us-east-1", fqdn = "a.example.com" }]
+dns = { zone_id = "Z1", record = "api.example.com.", primary_target = "a", secondary_target = "b" }
+"#;
+
+    #[test]
+    fn watch_covers_every_service_region_once_and_each_resource_once() {
+        let env: Environment = toml::from_str(ENV).unwrap();
+        let watch = Watch::from_environment(&env);
+        assert_eq!(watch.regions, vec!["us-east-1", "us-west-2", "eu-west-1"]);
+        assert_eq!(watch.health_checks.len(), 1);
+        assert_eq!(
+            watch.records,
+            vec![("Z1".to_string(), "api.example.com.".to_string())]
+        );
+        assert_eq!(
+            watch.replicated_clusters,
+            HashSet::from(["orders".to_string(), "orders-dr".to_string()])
+        );
+        assert_eq!(
+            watch.lag_targets.len(),
+            3,
+            "both Aurora clusters and the S3 pair"
+        );
+    }
+}
