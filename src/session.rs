@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use crate::cli::args::SessionArgs;
 use crate::config::environment_file::{demo_environment, load_environment};
-use crate::config::user_config::{DEFAULT_DEMO_POLL, UserConfig};
+use crate::config::user_config::{DEFAULT_AWS_POLL, DEFAULT_DEMO_POLL, UserConfig};
 use crate::domain::environment::Environment;
 use crate::provider::Provider;
+use crate::provider::aws::{self, AwsOptions};
 use crate::provider::sim::{self, SimWorld};
 use crate::runbook::vars::Variables;
 
@@ -38,15 +39,24 @@ impl Session {
 }
 
 pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Session> {
+    let env_file = args.environment.as_ref().or(config.environment.as_ref());
+    let environment = env_file.map(|p| load_environment(p)).transpose()?;
     if args.wants_aws() {
-        anyhow::bail!(
-            "the AWS provider is not part of this build yet; run without --aws for the demo"
-        );
+        let opts = AwsOptions {
+            profile: args.profile.clone().or(config.aws.profile.clone()),
+            region: args.region.clone().or(config.aws.region.clone()),
+            read_only: args.read_only,
+        };
+        let (provider, environment) = aws::provider(&opts, environment).await?;
+        return Ok(Session {
+            environment,
+            provider,
+            poll_interval: config.aws_poll_interval.unwrap_or(DEFAULT_AWS_POLL),
+            world: None,
+            builtins: Variables::new(),
+        });
     }
-    let environment = match args.environment.as_ref().or(config.environment.as_ref()) {
-        Some(path) => load_environment(path)?,
-        None => demo_environment(),
-    };
+    let environment = environment.unwrap_or_else(demo_environment);
     let world = Arc::new(SimWorld::live(&environment));
     // The demo application answers the runbooks' smoke tests the way the
     // simulated world dictates; it listens on loopback only.

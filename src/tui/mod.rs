@@ -2,6 +2,7 @@
 //! something changed (new data, input, or the once-a-second clock).
 
 pub mod event;
+pub mod popups;
 pub mod render;
 pub mod state;
 pub mod terminal;

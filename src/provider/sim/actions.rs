@@ -6,8 +6,9 @@ use rand::Rng;
 use super::clock::later;
 use super::model::{
     Change, Completion, GlobalOperation, GlobalOperationKind, Membership, Model,
-    PROMOTED_RETENTION_DAYS, Record, Sync,
+    PROMOTED_RETENTION_DAYS, Record, SyncStatus,
 };
+use crate::domain::posture::same_name;
 use crate::domain::snapshot::{ErrorKind, SourceError};
 use crate::provider::action::{Action, RecordValue};
 use crate::provider::{ChangeStatus, Receipt};
@@ -181,7 +182,7 @@ fn change_global_writer(
                 "InvalidDBClusterStateFault: The target cluster {target} is already the primary cluster of global cluster {global_id}."
             )));
         }
-        Membership::Secondary(Sync::PendingResync) => {
+        Membership::Secondary(SyncStatus::PendingResync) => {
             return Err(invalid(format!(
                 "InvalidDBClusterStateFault: The target cluster {target} is not synchronized with global cluster {global_id} (pending-resync)."
             )));
@@ -403,6 +404,29 @@ fn upsert_record(model: &mut Model, action: &Action) -> Result<(String, String),
             "InvalidChangeBatch: [The health check {hc} does not exist]"
         )));
     }
+    if record.failover.is_some() && record.set_identifier.is_none() {
+        return Err(SourceError::new(
+            ErrorKind::Other,
+            format!(
+                "InvalidInput: Invalid request: Missing field 'SetIdentifier' in Change with [Action=UPSERT, Name={}, Type={}]",
+                record.name, record.record_type
+            ),
+        ));
+    }
+    // Route 53 keeps routing-policy sets and a plain set of one name and
+    // type apart: a plain CNAME cannot replace a failover pair.
+    let conflicting = model.records.iter().any(|r| {
+        r.zone_id == record.zone_id
+            && same_name(&r.name, &record.name)
+            && r.record_type == record.record_type
+            && r.set_identifier.is_some() != record.set_identifier.is_some()
+    });
+    if conflicting {
+        return Err(invalid(format!(
+            "InvalidChangeBatch: [RRSet with DNS name {}, type {} cannot be created as other RRSets exist with the same name and type but a different routing policy.]",
+            record.name, record.record_type
+        )));
+    }
     let summary = format!(
         "UPSERT {} {} -> {}",
         record.name, record.record_type, record.target
@@ -493,13 +517,17 @@ pub(super) fn already_applied(model: &Model, action: &Action) -> Result<bool, So
             cluster,
             ..
         } => {
-            let global = model.global_index(global_cluster);
+            let global = model.global_index(global_cluster).ok_or_else(|| {
+                not_found(format!(
+                    "GlobalClusterNotFoundFault: Global cluster {global_cluster} not found."
+                ))
+            })?;
             let Some(index) = model.cluster_index(cluster) else {
                 return Err(not_found(format!(
                     "DBClusterNotFoundFault: DBCluster {cluster} not found."
                 )));
             };
-            let member = global.is_some_and(|g| model.globals[g].members.contains(&index));
+            let member = model.globals[global].members.contains(&index);
             let detaching = model.clusters[index].operation == Some("promoting");
             Ok(!member || detaching)
         }

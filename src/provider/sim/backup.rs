@@ -2,7 +2,7 @@
 //! backup for point-in-time restore, whose latest restorable time trails
 //! the present by a few minutes.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::snapshot::BackupObs;
 
@@ -38,7 +38,10 @@ impl BackupPlan {
         }
         let t = as_of.timestamp();
         let pitr_delay = MIN_PITR_DELAY + (t + self.upload_phase).rem_euclid(LOG_UPLOAD_INTERVAL);
-        let latest_restorable = (as_of - Duration::seconds(pitr_delay)).max(self.since);
+        // AWS reports whole seconds.
+        let latest_restorable = DateTime::<Utc>::from_timestamp(t - pitr_delay, 0)
+            .unwrap_or(as_of)
+            .max(self.since);
         let day_start = t - t.rem_euclid(DAY);
         let mut scheduled = day_start + self.snapshot_second;
         if scheduled > t {
@@ -59,6 +62,8 @@ impl BackupPlan {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
 
     fn plan(since: DateTime<Utc>) -> BackupPlan {

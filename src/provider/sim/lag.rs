@@ -28,7 +28,7 @@ pub(super) const AURORA_GLOBAL: LagProfile = LagProfile {
 
 /// RDS cross-region read replica (`ReplicaLag`): seconds, spikier.
 pub(super) const RDS_REPLICA: LagProfile = LagProfile {
-    base_mean: 1.0,
+    base_mean: 1.5,
     spike_chance: 1.0 / 300.0,
     spike_min: 15.0,
     spike_max: 90.0,

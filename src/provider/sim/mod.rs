@@ -1,8 +1,27 @@
 //! The embedded simulator: a deterministic, AWS-like estate behind the same
 //! provider traits as the real AWS provider.
 //!
-//! `SimWorld` holds the estate and its clock; [`provider`] wraps a world as
-//! a [`Provider`], building the acting half only when allowed to act.
+//! [`SimWorld`] holds the estate and its clock and advances one simulated
+//! second at a time (seeded randomness: same seed and calls, same world);
+//! [`provider`] wraps it as a [`Provider`], building the acting half only
+//! when the session may act; [`serve_demo_app`] serves the demo application
+//! whose answers follow the world.
+//!
+//! What it models, per source it reports:
+//! - `rds:<region>`: global clusters (reported by the region of their
+//!   original primary), clusters and instances with role, status, backups
+//!   (daily snapshot in a 03:00 UTC window, PITR one to six minutes behind).
+//! - `cloudwatch:<region>`: `AuroraGlobalDBReplicationLag`/`RPOLag` (well
+//!   under a second, spikes of seconds), `ReplicaLag` (seconds, spikier),
+//!   S3 `ReplicationLatency` (seconds to minutes) and pending operations.
+//! - `route53`: health checks seen by 16 checkers (failure threshold per
+//!   checker, healthy while more than 18 % agree, disabled is healthy,
+//!   inverted inverts) and failover record pairs.
+//!
+//! Faults ([`Fault`]): a region outage fails its health checks, makes its
+//! databases inaccessible and lets the lag of everything replicating out of
+//! it grow; a source failure makes one source (and actions on its API) fail;
+//! a lag spike bumps one resource's lag.
 
 mod actions;
 mod app;

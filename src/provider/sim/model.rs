@@ -31,6 +31,9 @@ const BACKUP_WINDOW_START: i64 = 3 * 3600;
 pub(super) const S3_WRITES_PER_SECOND: f64 = 4.0;
 /// A long absence is not replayed second by second; only its last hour is.
 const MAX_CATCH_UP_SECONDS: i64 = 3600;
+/// The world runs this long before it starts, so its first observation
+/// already shows lags in motion rather than their resting values.
+const WARM_UP_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone)]
 pub(super) struct Region {
@@ -42,7 +45,7 @@ pub(super) struct Region {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Membership {
     Writer,
-    Secondary(Sync),
+    Secondary(SyncStatus),
     /// On its own; `detached` when it used to replicate.
     Standalone {
         detached: bool,
@@ -51,7 +54,7 @@ pub(super) enum Membership {
 
 /// `SynchronizationStatus` of a global cluster's secondary member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Sync {
+pub(super) enum SyncStatus {
     Connected,
     /// Demoted old primary that has yet to catch up with the new writer.
     PendingResync,
@@ -191,6 +194,9 @@ pub(super) struct Model {
     pub records: Vec<Record>,
     pub changes: Vec<Change>,
     pub pending: Vec<Pending>,
+    /// Replication lag each promoted cluster or instance had when it became
+    /// writable: the data its promotion lost. Newest last.
+    pub data_loss: Vec<(String, std::time::Duration)>,
     pub rng: SmallRng,
     /// Simulated time up to which the world has been advanced.
     pub time: DateTime<Utc>,
@@ -216,12 +222,14 @@ impl Model {
             records: Vec::new(),
             changes: Vec::new(),
             pending: Vec::new(),
+            data_loss: Vec::new(),
             rng: SmallRng::seed_from_u64(env.sim.seed),
-            time: start,
+            time: start - Duration::seconds(WARM_UP_SECONDS),
         };
         for service in &env.services {
             model.add_service(service);
         }
+        model.advance_to(start);
         model
     }
 
@@ -245,7 +253,7 @@ impl Model {
                     secondary_cluster,
                     dr,
                     Some(global),
-                    Membership::Secondary(Sync::Connected),
+                    Membership::Secondary(SyncStatus::Connected),
                 );
                 self.globals.push(GlobalCluster {
                     id: global_cluster.clone(),
@@ -504,15 +512,23 @@ impl Model {
                 target,
                 allow_data_loss,
             } => {
+                let lost = if allow_data_loss {
+                    self.secondary_lag(&self.clusters[target], global)
+                } else {
+                    0.0
+                };
+                self.record_data_loss(&self.clusters[target].id.clone(), lost);
                 if let Some(old) = self.writer_of(global) {
                     let sync = if allow_data_loss {
-                        Sync::PendingResync
+                        SyncStatus::PendingResync
                     } else {
-                        Sync::Connected
+                        SyncStatus::Connected
                     };
                     self.clusters[old].membership = Membership::Secondary(sync);
                     self.clusters[old].operation = None;
-                    if sync == Sync::PendingResync && !self.region_down(self.clusters[old].region) {
+                    if sync == SyncStatus::PendingResync
+                        && !self.region_down(self.clusters[old].region)
+                    {
                         self.schedule_resync(old);
                     }
                 }
@@ -521,6 +537,10 @@ impl Model {
                 self.globals[global].operation = None;
             }
             Completion::Detach { global, cluster } => {
+                if matches!(self.clusters[cluster].membership, Membership::Secondary(_)) {
+                    let lost = self.secondary_lag(&self.clusters[cluster], global);
+                    self.record_data_loss(&self.clusters[cluster].id.clone(), lost);
+                }
                 self.globals[global].members.retain(|&c| c != cluster);
                 let c = &mut self.clusters[cluster];
                 c.global = None;
@@ -532,6 +552,10 @@ impl Model {
                 retention_days,
             } => {
                 let now = self.time;
+                if let Some(source) = self.instances[instance].replica_of {
+                    let lost = self.replica_lag(&self.instances[instance], source);
+                    self.record_data_loss(&self.instances[instance].id.clone(), lost);
+                }
                 let after = self.duration_between(60, 120);
                 let i = &mut self.instances[instance];
                 i.replica_of = None;
@@ -545,8 +569,8 @@ impl Model {
             }
             Completion::Resynced { cluster } => {
                 let c = &mut self.clusters[cluster];
-                if c.membership == Membership::Secondary(Sync::PendingResync) {
-                    c.membership = Membership::Secondary(Sync::Connected);
+                if c.membership == Membership::Secondary(SyncStatus::PendingResync) {
+                    c.membership = Membership::Secondary(SyncStatus::Connected);
                 }
             }
         }
@@ -579,12 +603,44 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                c.region == region && c.membership == Membership::Secondary(Sync::PendingResync)
+                c.region == region
+                    && c.membership == Membership::Secondary(SyncStatus::PendingResync)
             })
             .map(|(i, _)| i)
             .collect();
         for cluster in waiting {
             self.schedule_resync(cluster);
+        }
+    }
+
+    fn record_data_loss(&mut self, resource: &str, seconds: f64) {
+        let lost = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
+            .unwrap_or(std::time::Duration::MAX);
+        self.data_loss.push((resource.to_string(), lost));
+    }
+
+    /// Lag of a global cluster's secondary behind its writer, in seconds.
+    pub(super) fn secondary_lag(&self, cluster: &Cluster, global: usize) -> f64 {
+        let writer_region = self.writer_of(global).map(|w| self.clusters[w].region);
+        self.stalled_lag(writer_region.as_slice(), cluster.lag.seconds())
+    }
+
+    /// Lag of a read replica behind its source instance, in seconds.
+    pub(super) fn replica_lag(&self, replica: &Instance, source: usize) -> f64 {
+        self.stalled_lag(&[self.instances[source].region], replica.lag.seconds())
+    }
+
+    /// Lag once a region replication depends on has been down for a while:
+    /// everything written since it failed is missing, so the lag grows with
+    /// the outage.
+    pub(super) fn stalled_lag(&self, regions: &[usize], lag: f64) -> f64 {
+        let since = regions
+            .iter()
+            .filter_map(|&r| self.regions[r].down_since)
+            .min();
+        match since {
+            Some(since) => lag + (self.time - since).num_milliseconds().max(0) as f64 / 1000.0,
+            None => lag,
         }
     }
 }

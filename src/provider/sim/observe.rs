@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::health::CHECKERS;
 use super::model::{
     AURORA_ENGINE, AURORA_VERSION, Cluster, Membership, Model, RDS_ENGINE, S3_WRITES_PER_SECOND,
-    Sync,
+    SyncStatus,
 };
 use crate::domain::snapshot::{
     ClusterRole, DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, GlobalMember,
@@ -62,8 +62,10 @@ pub(super) fn rds(model: &Model, region: usize) -> Snapshot {
                         region: model.regions[cluster.region].name.clone(),
                         is_writer: cluster.membership == Membership::Writer,
                         synchronization_status: match cluster.membership {
-                            Membership::Secondary(Sync::Connected) => Some("connected".into()),
-                            Membership::Secondary(Sync::PendingResync) => {
+                            Membership::Secondary(SyncStatus::Connected) => {
+                                Some("connected".into())
+                            }
+                            Membership::Secondary(SyncStatus::PendingResync) => {
                                 Some("pending-resync".into())
                             }
                             _ => None,
@@ -147,10 +149,9 @@ pub(super) fn cloudwatch(model: &Model, region: usize) -> Snapshot {
         else {
             continue;
         };
-        let writer_region = model.writer_of(global).map(|w| model.clusters[w].region);
-        let writer_region: &[usize] = writer_region.as_slice();
-        let lag = (sync == Sync::Connected && !model.region_down(region))
-            .then(|| seconds(stalled(model, writer_region, cluster.lag.seconds())));
+        let lag = (sync == SyncStatus::Connected && !model.region_down(region))
+            .then(|| model.secondary_lag(cluster, global))
+            .map(seconds);
         lags.push(LagObs {
             resource_id: cluster.id.clone(),
             region: model.regions[region].name.clone(),
@@ -164,11 +165,8 @@ pub(super) fn cloudwatch(model: &Model, region: usize) -> Snapshot {
         let Some(source) = instance.replica_of else {
             continue;
         };
-        let lag = (!model.region_down(region)).then(|| {
-            let source_region = model.instances[source].region;
-            let lag = stalled(model, &[source_region], instance.lag.seconds());
-            Duration::from_secs(lag.round() as u64)
-        });
+        let lag = (!model.region_down(region))
+            .then(|| Duration::from_secs(model.replica_lag(instance, source).round() as u64));
         lags.push(LagObs {
             resource_id: instance.id.clone(),
             region: model.regions[region].name.clone(),
@@ -181,7 +179,7 @@ pub(super) fn cloudwatch(model: &Model, region: usize) -> Snapshot {
     for bucket in model.buckets.iter().filter(|b| b.source_region == region) {
         // Either side being down stops replication; the source keeps counting.
         let sides = [bucket.source_region, bucket.destination_region];
-        let lag = stalled(model, &sides, bucket.lag.seconds());
+        let lag = model.stalled_lag(&sides, bucket.lag.seconds());
         lags.push(LagObs {
             resource_id: bucket.destination.clone(),
             region: model.regions[bucket.destination_region].name.clone(),
@@ -194,20 +192,6 @@ pub(super) fn cloudwatch(model: &Model, region: usize) -> Snapshot {
     Snapshot {
         lags,
         ..Snapshot::default()
-    }
-}
-
-/// Lag once a region replication depends on has been down for a while:
-/// everything written since it failed is missing, so the lag grows with the
-/// outage.
-fn stalled<'a>(model: &Model, regions: impl IntoIterator<Item = &'a usize>, lag: f64) -> f64 {
-    let since = regions
-        .into_iter()
-        .filter_map(|&r| model.regions[r].down_since)
-        .min();
-    match since {
-        Some(since) => lag + (model.time - since).num_milliseconds().max(0) as f64 / 1000.0,
-        None => lag,
     }
 }
 

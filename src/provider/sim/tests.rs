@@ -111,8 +111,8 @@ fn every_source_reports_once_at_simulated_now() {
     assert_eq!(snap.global_clusters.len(), 1);
     assert_eq!(snap.db_clusters.len(), 2);
     assert_eq!(snap.db_instances.len(), 3);
-    assert_eq!(snap.health_checks.len(), 4);
-    assert_eq!(snap.dns_records.len(), 4);
+    assert_eq!(snap.health_checks.len(), 7);
+    assert_eq!(snap.dns_records.len(), 6);
     assert_eq!(snap.lags.len(), 3);
     assert_eq!(writer(&snap), "production-primary");
     assert_eq!(
@@ -303,6 +303,11 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
         Some("pending-resync")
     );
     assert!(world.region_database("us-west-2").unwrap().writable);
+    // Everything written between the outage (60 s before the call) and the
+    // end of the failover is lost.
+    let lost = world.data_loss("production-secondary").unwrap();
+    assert!(lost > secs(100) && lost < secs(200), "{lost:?}");
+    assert_eq!(world.data_loss("production-primary"), None);
 
     // The old primary rejoins as a secondary once its region is back.
     world.clear(&outage("us-east-1")).unwrap();
@@ -320,6 +325,31 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
     assert_eq!(old.synchronization_status.as_deref(), Some("connected"));
     assert!(lag_of(&snap, "production-primary").is_some());
     assert!(!world.region_database("us-east-1").unwrap().writable);
+}
+
+#[test]
+fn failback_switches_over_once_the_old_primary_has_resynced() {
+    let world = demo();
+    world.inject(outage("us-east-1")).unwrap();
+    world.advance(secs(60));
+    world.execute(&failover(true)).unwrap();
+    world.advance(secs(90));
+    world.clear(&outage("us-east-1")).unwrap();
+    let back = Action::SwitchoverGlobalCluster {
+        region: "us-east-1".into(),
+        global_cluster: "production-global".into(),
+        target_cluster: "production-primary".into(),
+    };
+    let err = world.execute(&back).unwrap_err();
+    assert!(err.message.contains("pending-resync"), "{err}");
+    world.advance(secs(600));
+    world.execute(&back).unwrap();
+    world.advance(secs(150));
+    let snap = snapshot(&world);
+    assert_eq!(writer(&snap), "production-primary");
+    assert!(lag_of(&snap, "production-secondary").is_some());
+    assert!(world.region_database("us-east-1").unwrap().writable);
+    assert!(!world.region_database("us-west-2").unwrap().writable);
 }
 
 #[test]
@@ -490,6 +520,7 @@ fn promoting_the_read_replica_stops_replication_after_a_few_minutes() {
     assert_eq!(promoted.status, "backing-up");
     assert_eq!(promoted.backup.retention_days, 7);
     assert!(lag_of(&snap, "billing-replica").is_none());
+    assert!(world.data_loss("billing-replica").unwrap() < secs(120));
     assert!(
         snap.db_instances
             .iter()
@@ -679,6 +710,23 @@ fn the_end_of_time_is_bad_input_not_a_panic() {
     assert_eq!(world.observe().len(), 5);
     world.execute(&failover(true)).unwrap();
     world.advance(secs(60));
+}
+
+#[test]
+fn a_live_world_runs_from_the_present_and_can_be_pushed_ahead() {
+    let before = Utc::now();
+    let world = SimWorld::live(&demo_environment());
+    assert!(world.now() >= before);
+    world.set_time_scale(60.0);
+    world.advance(secs(3600));
+    assert!(world.now() >= before + chrono::Duration::hours(1));
+    let readings = world.observe();
+    assert!(
+        readings
+            .iter()
+            .all(|r| r.taken_at >= before + chrono::Duration::hours(1))
+    );
+    assert_eq!(world.sources().len(), readings.len());
 }
 
 #[tokio::test]

@@ -218,6 +218,20 @@ impl SimWorld {
         Ok(())
     }
 
+    /// The data the newest promotion of `resource` (a cluster or instance
+    /// that became writable by failover, detach or promotion) lost: its
+    /// replication lag at that moment. `None` if it was never promoted.
+    pub fn data_loss(&self, resource: &str) -> Option<Duration> {
+        let inner = self.current();
+        inner
+            .model
+            .data_loss
+            .iter()
+            .rev()
+            .find(|(id, _)| id == resource)
+            .map(|(_, lost)| *lost)
+    }
+
     /// Outages and source failures in force.
     pub fn active_faults(&self) -> Vec<Fault> {
         self.lock().faults.clone()

@@ -8,6 +8,7 @@ pub mod detail;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod run;
 pub mod too_small;
 
 mod cells;
