@@ -12,7 +12,11 @@ use super::errors::from_sdk;
 use super::rds::{self, RegionRead};
 use super::route53;
 use super::watch::Watch;
-use crate::domain::snapshot::{GlobalClusterObs, Snapshot, SourceError, SourceReading};
+use aws_sdk_route53::types::ResourceRecordSet;
+
+use crate::domain::snapshot::{
+    ErrorKind, GlobalClusterObs, HealthCheckObs, Snapshot, SourceError, SourceReading,
+};
 use crate::provider::{ChangeStatus, Observe};
 
 /// Route 53 allows five requests a second per account; stay well under it.
@@ -26,10 +30,6 @@ pub struct AwsObserver {
 impl AwsObserver {
     pub fn new(clients: ReadClients, watch: Watch) -> Self {
         Self { clients, watch }
-    }
-
-    pub fn watch(&self) -> &Watch {
-        &self.watch
     }
 
     async fn read_rds(&self) -> Vec<(String, DateTime<Utc>, Result<RegionRead, SourceError>)> {
@@ -67,23 +67,10 @@ impl AwsObserver {
                 .await,
             );
         }
-        let result = (|| {
-            let health_checks = checks.into_iter().collect::<Result<Vec<_>, _>>()?;
-            let mut dns_records = Vec::new();
-            for read in records {
-                let (zone, sets) = read?;
-                dns_records.extend(sets.iter().map(|s| route53::map_record(&zone, s)));
-            }
-            Ok(Snapshot {
-                health_checks,
-                dns_records,
-                ..Snapshot::default()
-            })
-        })();
         SourceReading {
             source: "route53".to_string(),
             taken_at: Utc::now(),
-            result,
+            result: route53_snapshot(checks, records),
         }
     }
 
@@ -110,10 +97,26 @@ impl AwsObserver {
 }
 
 fn no_client(region: &str) -> SourceError {
-    SourceError::new(
-        crate::domain::snapshot::ErrorKind::Other,
-        format!("no client for region {region}"),
-    )
+    SourceError::new(ErrorKind::Other, format!("no client for region {region}"))
+}
+
+/// The Route 53 reading fails as a whole when any of its calls failed: a
+/// half-read failover pair would show a wrong serving region.
+fn route53_snapshot(
+    checks: Vec<Result<HealthCheckObs, SourceError>>,
+    records: Vec<Result<(String, Vec<ResourceRecordSet>), SourceError>>,
+) -> Result<Snapshot, SourceError> {
+    let health_checks = checks.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut dns_records = Vec::new();
+    for read in records {
+        let (zone, sets) = read?;
+        dns_records.extend(sets.iter().map(|s| route53::map_record(&zone, s)));
+    }
+    Ok(Snapshot {
+        health_checks,
+        dns_records,
+        ..Snapshot::default()
+    })
 }
 
 /// One `rds:<region>` reading per region.
@@ -221,7 +224,6 @@ impl Observe for AwsObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::ErrorKind;
     use aws_sdk_rds::types::{
         DbInstance, DbInstanceAutomatedBackup, GlobalCluster, GlobalClusterMember,
     };
