@@ -176,19 +176,10 @@ pub fn build(
     services.extend(replica_services(reads));
     let mut unattached_records = Vec::new();
     let mut attached_checks: Vec<String> = Vec::new();
-    for pair in failover_pairs(failover_sets) {
-        let regions = pair_regions(&pair, health_checks);
-        let target = services
-            .iter()
-            .position(|s| s.dns.is_none() && points_at(&pair, s, reads))
-            .or_else(|| {
-                services.iter().position(|s| {
-                    s.dns.is_none()
-                        && regions == (Some(s.primary_region.as_str()), Some(s.dr_region.as_str()))
-                })
-            })
-            .or_else(|| (services.len() == 1 && services[0].dns.is_none()).then_some(0));
-        let Some(index) = target else {
+    let pairs = failover_pairs(failover_sets);
+    let owners = pair_owners(&pairs, &services, reads, health_checks);
+    for (pair, owner) in pairs.into_iter().zip(owners) {
+        let Some(index) = owner else {
             unattached_records.push((pair.zone_id.clone(), pair.name.clone()));
             continue;
         };
@@ -279,6 +270,41 @@ fn record_target(set: &ResourceRecordSet) -> &str {
         .map(|a| a.dns_name())
         .or_else(|| set.resource_records().first().map(|r| r.value()))
         .unwrap_or_default()
+}
+
+type PairMatcher<'m> = dyn Fn(&FailoverPair<'_>, &ServiceSpec) -> bool + 'm;
+
+/// The service each pair belongs to, one pair per service. Stronger evidence
+/// is matched first across all pairs: endpoints, then regions, then the only
+/// service there is.
+fn pair_owners(
+    pairs: &[FailoverPair<'_>],
+    services: &[ServiceSpec],
+    reads: &[(String, RegionRead)],
+    health_checks: &[HealthCheck],
+) -> Vec<Option<usize>> {
+    let mut owners: Vec<Option<usize>> = vec![None; pairs.len()];
+    let matchers: [&PairMatcher; 3] = [
+        &|pair, service| points_at(pair, service, reads),
+        &|pair, service| {
+            pair_regions(pair, health_checks)
+                == (
+                    Some(service.primary_region.as_str()),
+                    Some(service.dr_region.as_str()),
+                )
+        },
+        &|_, _| services.len() == 1,
+    ];
+    for matches in matchers {
+        for (i, pair) in pairs.iter().enumerate() {
+            if owners[i].is_some() {
+                continue;
+            }
+            owners[i] = (0..services.len())
+                .find(|&index| !owners.contains(&Some(index)) && matches(pair, &services[index]));
+        }
+    }
+    owners
 }
 
 /// The regions a pair's PRIMARY and SECONDARY sets name, in their targets or
