@@ -40,12 +40,15 @@ async fn config(endpoint: &str) -> SdkConfig {
 fn watch() -> Watch {
     Watch {
         regions: vec!["us-east-1".into()],
-        health_checks: vec![HealthCheckSpec {
-            id: "hc-1".into(),
-            region: "us-east-1".into(),
-            fqdn: "api.example.com".into(),
-            failure_threshold: 3,
-        }],
+        health_checks: (0..10)
+            .map(|n| HealthCheckSpec {
+                id: format!("hc-{n}"),
+                region: "us-east-1".into(),
+                fqdn: "api.example.com".into(),
+                failure_threshold: 3,
+            })
+            .collect(),
+        records: vec![("Z1".into(), "api.example.com.".into())],
         lag_targets: vec![LagTarget::AuroraCluster {
             cluster: "orders-dr".into(),
             region: "us-east-1".into(),
