@@ -108,3 +108,27 @@ async fn a_refused_connection_is_a_network_error() {
         assert_eq!(*kind, ErrorKind::Network, "{source}");
     }
 }
+
+#[tokio::test]
+async fn missing_credentials_ask_for_a_login_before_any_request() {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .no_credentials()
+        .region(Region::new("us-east-1"))
+        .load()
+        .await;
+    let watch = watch();
+    let observer = AwsObserver::new(ReadClients::new(&config, &watch.regions), watch);
+    let readings = observer.observe().await;
+    assert_eq!(readings.len(), 3);
+    for r in readings {
+        let err = r.result.expect_err("no credentials");
+        assert_eq!(
+            err.kind,
+            ErrorKind::ExpiredCredentials,
+            "{}: {}",
+            r.source,
+            err.message
+        );
+    }
+}
