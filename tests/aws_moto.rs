@@ -129,9 +129,9 @@ async fn reads_the_seeded_estate_per_source() {
 #[tokio::test]
 async fn read_only_session_sends_no_mutation() {
     let server = moto();
+    server.start_recording().await;
     let seed_config = server.sdk_config("AKIDSEEDRO").await;
     let estate = estate::seed(&seed_config, "readonly").await;
-    server.start_recording().await;
 
     let config = server.sdk_config("AKIDREADONLY").await;
     let provider = from_sdk_config(&config, &estate.env, true);

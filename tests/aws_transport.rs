@@ -40,12 +40,15 @@ async fn config(endpoint: &str) -> SdkConfig {
 fn watch() -> Watch {
     Watch {
         regions: vec!["us-east-1".into()],
-        health_checks: vec![HealthCheckSpec {
-            id: "hc-1".into(),
-            region: "us-east-1".into(),
-            fqdn: "api.example.com".into(),
-            failure_threshold: 3,
-        }],
+        health_checks: (0..10)
+            .map(|n| HealthCheckSpec {
+                id: format!("hc-{n}"),
+                region: "us-east-1".into(),
+                fqdn: "api.example.com".into(),
+                failure_threshold: 3,
+            })
+            .collect(),
+        records: vec![("Z1".into(), "api.example.com.".into())],
         lag_targets: vec![LagTarget::AuroraCluster {
             cluster: "orders-dr".into(),
             region: "us-east-1".into(),
@@ -103,5 +106,29 @@ async fn a_refused_connection_is_a_network_error() {
     assert_eq!(kinds.len(), 3, "{kinds:?}");
     for (source, kind) in &kinds {
         assert_eq!(*kind, ErrorKind::Network, "{source}");
+    }
+}
+
+#[tokio::test]
+async fn missing_credentials_ask_for_a_login_before_any_request() {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .no_credentials()
+        .region(Region::new("us-east-1"))
+        .load()
+        .await;
+    let watch = watch();
+    let observer = AwsObserver::new(ReadClients::new(&config, &watch.regions), watch);
+    let readings = observer.observe().await;
+    assert_eq!(readings.len(), 3);
+    for r in readings {
+        let err = r.result.expect_err("no credentials");
+        assert_eq!(
+            err.kind,
+            ErrorKind::ExpiredCredentials,
+            "{}: {}",
+            r.source,
+            err.message
+        );
     }
 }

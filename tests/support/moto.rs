@@ -150,6 +150,14 @@ impl Recorded {
     }
 }
 
+/// An HTTP client for the local server: no system proxy in the way.
+fn local_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+}
+
 impl Moto {
     /// SDK configuration pointing at this server, signed with `access_key`
     /// so the recording can tell this test's requests apart.
@@ -165,7 +173,7 @@ impl Moto {
     }
 
     pub async fn start_recording(&self) {
-        reqwest::Client::new()
+        local_http()
             .post(format!(
                 "{}/moto-api/recorder/start-recording",
                 self.endpoint
@@ -178,7 +186,7 @@ impl Moto {
 
     /// Every recorded request signed with `access_key`.
     pub async fn recorded(&self, access_key: &str) -> Vec<Recorded> {
-        let text = reqwest::Client::new()
+        let text = local_http()
             .get(format!(
                 "{}/moto-api/recorder/download-recording",
                 self.endpoint

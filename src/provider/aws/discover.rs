@@ -12,8 +12,9 @@
 //!   ([`default_objectives`]), which an environment file replaces.
 //! - DNS: each Route 53 failover pair (PRIMARY and SECONDARY record sets of
 //!   one name) is attached to the service whose cluster or instance it points
-//!   at, or to the only service when there is one; its health checks come
-//!   with it. Pairs and health checks that match no service are still read.
+//!   at, else to the first whose primary and DR regions its targets (or their
+//!   health checks' host names) name, else to the only service when there is
+//!   one; its health checks come with it. Pairs and health checks that match no service are still read.
 
 use std::time::Duration;
 
@@ -175,12 +176,10 @@ pub fn build(
     services.extend(replica_services(reads));
     let mut unattached_records = Vec::new();
     let mut attached_checks: Vec<String> = Vec::new();
-    for pair in failover_pairs(failover_sets) {
-        let target = services
-            .iter()
-            .position(|s| s.dns.is_none() && points_at(&pair, s, reads))
-            .or_else(|| (services.len() == 1 && services[0].dns.is_none()).then_some(0));
-        let Some(index) = target else {
+    let pairs = failover_pairs(failover_sets);
+    let owners = pair_owners(&pairs, &services, reads, health_checks);
+    for (pair, owner) in pairs.into_iter().zip(owners) {
+        let Some(index) = owner else {
             unattached_records.push((pair.zone_id.clone(), pair.name.clone()));
             continue;
         };
@@ -271,6 +270,61 @@ fn record_target(set: &ResourceRecordSet) -> &str {
         .map(|a| a.dns_name())
         .or_else(|| set.resource_records().first().map(|r| r.value()))
         .unwrap_or_default()
+}
+
+type PairMatcher<'m> = dyn Fn(&FailoverPair<'_>, &ServiceSpec) -> bool + 'm;
+
+/// The service each pair belongs to, one pair per service. Stronger evidence
+/// is matched first across all pairs: endpoints, then regions, then the only
+/// service there is.
+fn pair_owners(
+    pairs: &[FailoverPair<'_>],
+    services: &[ServiceSpec],
+    reads: &[(String, RegionRead)],
+    health_checks: &[HealthCheck],
+) -> Vec<Option<usize>> {
+    let mut owners: Vec<Option<usize>> = vec![None; pairs.len()];
+    let matchers: [&PairMatcher; 3] = [
+        &|pair, service| points_at(pair, service, reads),
+        &|pair, service| {
+            pair_regions(pair, health_checks)
+                == (
+                    Some(service.primary_region.as_str()),
+                    Some(service.dr_region.as_str()),
+                )
+        },
+        &|_, _| services.len() == 1,
+    ];
+    for matches in matchers {
+        for (i, pair) in pairs.iter().enumerate() {
+            if owners[i].is_some() {
+                continue;
+            }
+            owners[i] = (0..services.len())
+                .find(|&index| !owners.contains(&Some(index)) && matches(pair, &services[index]));
+        }
+    }
+    owners
+}
+
+/// The regions a pair's PRIMARY and SECONDARY sets name, in their targets or
+/// in the host names their health checks probe.
+fn pair_regions<'a>(
+    pair: &FailoverPair<'a>,
+    health_checks: &'a [HealthCheck],
+) -> (Option<&'a str>, Option<&'a str>) {
+    let side = |set: Option<&'a ResourceRecordSet>| {
+        let set = set?;
+        region_in(record_target(set)).or_else(|| {
+            let id = set.health_check_id()?;
+            let config = health_checks
+                .iter()
+                .find(|h| h.id() == id)?
+                .health_check_config()?;
+            region_in(config.fully_qualified_domain_name()?)
+        })
+    };
+    (side(pair.primary), side(pair.secondary))
 }
 
 struct FailoverPair<'a> {
@@ -772,5 +826,42 @@ mod tests {
         let watch = found.watch();
         assert_eq!(watch.health_checks.len(), 3);
         assert_eq!(watch.records.len(), 2);
+    }
+
+    #[test]
+    fn a_pair_naming_a_services_regions_joins_it() {
+        let sets = [
+            set(
+                "api.example.com.",
+                ResourceRecordSetFailover::Primary,
+                "api-blue.example.com",
+                "hc-a",
+            ),
+            set(
+                "api.example.com.",
+                ResourceRecordSetFailover::Secondary,
+                "api.eu-west-1.example.com",
+                "hc-b",
+            ),
+        ];
+        let checks = [
+            check("hc-a", "api.us-east-1.example.com"),
+            check("hc-b", "api.eu-west-1.example.com"),
+        ];
+        let found = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 1),
+            &checks,
+            &sets,
+        );
+        let services = &found.environment.services;
+        assert!(services[0].dns.is_none(), "orders fails over to us-west-2");
+        assert_eq!(
+            services[1].dns.as_ref().map(|d| d.record.as_str()),
+            Some("api.example.com."),
+            "billing fails over us-east-1 -> eu-west-1, as the pair does"
+        );
+        assert!(found.unattached_records.is_empty());
     }
 }

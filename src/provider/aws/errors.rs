@@ -88,8 +88,9 @@ where
         SdkError::TimeoutError(_) => ErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_io() => ErrorKind::Network,
-        SdkError::DispatchFailure(_) => ErrorKind::Network,
-        SdkError::ConstructionFailure(_) if mentions_credentials(&err) => {
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+            if mentions_credentials(&err) =>
+        {
             ErrorKind::ExpiredCredentials
         }
         SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
@@ -131,13 +132,13 @@ fn innermost<'a>(err: &'a (dyn Error + 'static)) -> &'a (dyn Error + 'static) {
     current
 }
 
-/// Credential resolution failures (no profile, expired SSO session) surface
-/// before a request is sent; they need a re-login, not a retry.
+/// Credential resolution failures (no credentials, expired SSO session)
+/// surface before a request is sent; they need a re-login, not a retry.
 fn mentions_credentials(err: &(dyn Error + 'static)) -> bool {
     let mut current: Option<&(dyn Error + 'static)> = Some(err);
     while let Some(e) = current {
         let text = e.to_string().to_ascii_lowercase();
-        if text.contains("credential") || text.contains("token") {
+        if text.contains("credential") || text.contains("identity") || text.contains("token") {
             return true;
         }
         current = e.source();

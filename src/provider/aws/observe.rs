@@ -12,7 +12,7 @@ use super::errors::from_sdk;
 use super::rds::{self, RegionRead};
 use super::route53;
 use super::watch::Watch;
-use crate::domain::snapshot::{GlobalClusterObs, Snapshot, SourceError, SourceReading};
+use crate::domain::snapshot::{ErrorKind, GlobalClusterObs, Snapshot, SourceError, SourceReading};
 use crate::provider::{ChangeStatus, Observe};
 
 /// Route 53 allows five requests a second per account; stay well under it.
@@ -28,10 +28,6 @@ impl AwsObserver {
         Self { clients, watch }
     }
 
-    pub fn watch(&self) -> &Watch {
-        &self.watch
-    }
-
     async fn read_rds(&self) -> Vec<(String, DateTime<Utc>, Result<RegionRead, SourceError>)> {
         join_all(self.watch.regions.iter().map(|region| async move {
             let result = match self.clients.rds.get(region) {
@@ -44,47 +40,48 @@ impl AwsObserver {
     }
 
     async fn read_route53(&self) -> SourceReading {
-        let client = &self.clients.route53;
-        let mut checks = Vec::new();
-        for batch in self.watch.health_checks.chunks(ROUTE53_CONCURRENCY) {
-            checks.extend(
-                join_all(
-                    batch
-                        .iter()
-                        .map(|spec| route53::read_health_check(client, spec)),
-                )
-                .await,
-            );
-        }
-        let mut records = Vec::new();
-        for batch in self.watch.records.chunks(ROUTE53_CONCURRENCY) {
-            records.extend(
-                join_all(batch.iter().map(|(zone, name)| async move {
-                    route53::read_records(client, zone, name)
-                        .await
-                        .map(|sets| (zone.clone(), sets))
-                }))
-                .await,
-            );
-        }
-        let result = (|| {
-            let health_checks = checks.into_iter().collect::<Result<Vec<_>, _>>()?;
-            let mut dns_records = Vec::new();
-            for read in records {
-                let (zone, sets) = read?;
-                dns_records.extend(sets.iter().map(|s| route53::map_record(&zone, s)));
-            }
-            Ok(Snapshot {
-                health_checks,
-                dns_records,
-                ..Snapshot::default()
-            })
-        })();
         SourceReading {
             source: "route53".to_string(),
+            result: self.route53_snapshot().await,
             taken_at: Utc::now(),
-            result,
         }
+    }
+
+    /// Fails as a whole at the first failed call: a half-read failover pair
+    /// would show a wrong serving region, and stopping early keeps a sick
+    /// Route 53 from costing one timeout per resource.
+    async fn route53_snapshot(&self) -> Result<Snapshot, SourceError> {
+        let client = &self.clients.route53;
+        let mut health_checks = Vec::new();
+        for batch in self.watch.health_checks.chunks(ROUTE53_CONCURRENCY) {
+            let reads = join_all(
+                batch
+                    .iter()
+                    .map(|spec| route53::read_health_check(client, spec)),
+            )
+            .await;
+            for read in reads {
+                health_checks.push(read?);
+            }
+        }
+        let mut dns_records = Vec::new();
+        for batch in self.watch.records.chunks(ROUTE53_CONCURRENCY) {
+            let reads = join_all(batch.iter().map(|(zone, name)| async move {
+                route53::read_records(client, zone, name)
+                    .await
+                    .map(|sets| (zone, sets))
+            }))
+            .await;
+            for read in reads {
+                let (zone, sets) = read?;
+                dns_records.extend(sets.iter().map(|s| route53::map_record(zone, s)));
+            }
+        }
+        Ok(Snapshot {
+            health_checks,
+            dns_records,
+            ..Snapshot::default()
+        })
     }
 
     async fn read_cloudwatch(&self) -> Vec<SourceReading> {
@@ -110,10 +107,7 @@ impl AwsObserver {
 }
 
 fn no_client(region: &str) -> SourceError {
-    SourceError::new(
-        crate::domain::snapshot::ErrorKind::Other,
-        format!("no client for region {region}"),
-    )
+    SourceError::new(ErrorKind::Other, format!("no client for region {region}"))
 }
 
 /// One `rds:<region>` reading per region.
@@ -221,7 +215,6 @@ impl Observe for AwsObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::ErrorKind;
     use aws_sdk_rds::types::{
         DbInstance, DbInstanceAutomatedBackup, GlobalCluster, GlobalClusterMember,
     };

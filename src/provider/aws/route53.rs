@@ -148,12 +148,14 @@ pub async fn read_records(
             .send()
             .await
             .map_err(|e| from_sdk("ListResourceRecordSets", e))?;
+        // Listing starts at the name, so the first other name ends its sets.
         let mut past_name = false;
         for set in page.resource_record_sets() {
             if normalize_name(set.name()) == wanted {
                 found.push(set.clone());
-            } else if !found.is_empty() {
+            } else {
                 past_name = true;
+                break;
             }
         }
         if past_name || !page.is_truncated() {
