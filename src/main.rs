@@ -1,43 +1,117 @@
-//! Minimal entry point for the runbook commands; the full CLI replaces it.
+//! drconsole's entry point: parse the command line, open a session, dispatch.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use drconsole::cli::runbook::{RunbookCommand, RunbookContext, execute};
+use clap::Parser;
+
+use drconsole::cli::args::{Cli, Command};
+use drconsole::cli::runbook::{self, RunbookContext};
+use drconsole::cli::status::{FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
-use drconsole::config::source_file::load_toml;
+use drconsole::config::user_config::UserConfig;
+use drconsole::domain::posture::assess;
+use drconsole::tui::{self, ConsoleContext};
+use drconsole::{logging, monitor, session, theme};
 
-#[derive(Debug, Parser)]
-#[command(name = "drconsole")]
-struct Cli {
-    /// Environment file (TOML).
-    #[arg(long = "env", value_name = "FILE")]
-    environment: PathBuf,
-    #[command(subcommand)]
-    command: Top,
-}
-
-#[derive(Debug, Subcommand)]
-enum Top {
-    #[command(subcommand)]
-    Runbook(RunbookCommand),
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let environment = load_toml(&cli.environment)?;
-    let paths = Paths::discover()?;
-    let ctx = RunbookContext {
-        environment,
-        provider: None,
-        journal_dir: paths.journal_dir(),
-        lock_dir: paths.lock_dir(),
-        builtins: Default::default(),
-        operator: std::env::var("USER").unwrap_or_else(|_| "operator".into()),
-        today: chrono::Utc::now().date_naive(),
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("drconsole: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
     };
-    let Top::Runbook(cmd) = cli.command;
-    execute(cmd, ctx).await
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("drconsole: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::discover()?;
+    let config = UserConfig::load(&cli.session.config.clone().unwrap_or(paths.config_file()))?;
+    let _log_guard = logging::init(&paths.log_dir())?;
+    let session = session::open(&cli.session, &config).await?;
+    match cli.command {
+        None => {
+            let theme_name = cli
+                .session
+                .theme
+                .or(config.theme)
+                .unwrap_or_else(|| "dark".into());
+            let mut theme = theme::load(&theme_name, Some(&paths.user_themes_dir()))?;
+            if theme::no_color_requested() {
+                theme = theme.without_colors();
+            }
+            let mode_label = session.mode_label();
+            tui::run(ConsoleContext {
+                environment: session.environment,
+                provider: session.provider,
+                theme,
+                poll_interval: session.poll_interval,
+                mode_label,
+            })
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Runbook(cmd)) => {
+            let ctx = RunbookContext {
+                environment: session.environment,
+                provider: Some(session.provider),
+                journal_dir: paths.journal_dir(),
+                lock_dir: paths.lock_dir(),
+                builtins: session.builtins,
+                operator: operator_name(),
+                today: chrono::Utc::now().date_naive(),
+            };
+            runbook::execute(cmd, ctx).await
+        }
+        Some(Command::Status { format }) => {
+            let state =
+                monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)
+                    .await;
+            let now = session.provider.observe.now();
+            let postures = session
+                .environment
+                .services
+                .iter()
+                .map(|s| assess(s, state.merged(), now))
+                .collect();
+            let failed = state
+                .sources()
+                .iter()
+                .filter_map(|(source, status)| {
+                    let failure = status.last_error.as_ref()?;
+                    (status.consecutive_failures > 0).then(|| FailedSource {
+                        source: source.clone(),
+                        error: failure.error.clone(),
+                    })
+                })
+                .collect();
+            let report = StatusReport::new(
+                &session.environment.name,
+                &session.mode_label(),
+                now,
+                postures,
+                failed,
+            );
+            print!("{}", report.render(format));
+            Ok(report.exit_code())
+        }
+    }
+}
+
+/// Who is at the keyboard, for the journal.
+fn operator_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "operator".to_string())
 }

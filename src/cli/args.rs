@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::runbook::RunbookCommand;
 use super::status::StatusFormat;
 
 /// Live disaster-recovery posture and guided failover runbooks for AWS.
@@ -58,4 +59,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: StatusFormat,
     },
+    /// Validate runbooks, print their plan, or run one without the console.
+    #[command(subcommand)]
+    Runbook(RunbookCommand),
 }

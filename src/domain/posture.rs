@@ -118,23 +118,24 @@ fn exposure(
             secondary_cluster,
             ..
         } => {
-            let replicating = [primary_cluster, secondary_cluster].iter().all(|id| {
-                snap.db_clusters
-                    .iter()
-                    .any(|c| &c.id == *id && c.role != ClusterRole::Standalone)
-            });
-            if replicating {
-                return (
-                    lag_of(snap, secondary_cluster),
-                    ExposureSource::ReplicationLag,
-                );
+            let members: Vec<_> = snap
+                .db_clusters
+                .iter()
+                .filter(|c| &c.id == primary_cluster || &c.id == secondary_cluster)
+                .collect();
+            // After a failover the configured secondary is the writer, so the
+            // lag that matters is that of whichever member replicates now.
+            let replica_lag = members
+                .iter()
+                .filter(|c| c.role == ClusterRole::Secondary)
+                .find_map(|c| lag_of(snap, &c.id));
+            if let Some(lag) = replica_lag {
+                return (Some(lag), ExposureSource::ReplicationLag);
             }
-            // Replication is broken (detached or failed over and not yet
-            // rejoined): only backups of the writer protect the data now.
-            let writer = snap.db_clusters.iter().find(|c| {
-                (&c.id == primary_cluster || &c.id == secondary_cluster)
-                    && c.role != ClusterRole::Secondary
-            });
+            // No replica reporting lag (detached, failed over and not yet
+            // resynced, or the metric missing): only the writer's backups
+            // protect the data now.
+            let writer = members.iter().find(|c| c.role != ClusterRole::Secondary);
             (
                 writer.and_then(|c| backup_age(&c.backup, now)),
                 ExposureSource::BackupAge,
@@ -443,13 +444,56 @@ mod tests {
     }
 
     #[test]
-    fn missing_lag_metric_is_unknown_not_ok() {
+    fn missing_lag_metric_falls_back_to_the_writers_backup_age() {
         let mut world = healthy_world(Duration::ZERO);
         world.lags.clear();
         let p = assess(&orders(), &world, now());
+        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
+        assert_eq!(p.rpo_exposure, Some(mins(4)));
+    }
+
+    #[test]
+    fn no_data_at_all_is_unknown_not_ok() {
+        let p = assess(&orders(), &Snapshot::default(), now());
         assert_eq!(p.rpo_exposure, None);
         assert_eq!(p.overall, Verdict::Unknown);
         assert!(!p.within_objectives());
+    }
+
+    #[test]
+    fn after_failover_the_old_primary_is_the_replica_whose_lag_counts() {
+        let mut world = healthy_world(Duration::from_millis(100));
+        world.db_clusters = vec![
+            cluster(
+                "orders-primary",
+                "us-east-1",
+                ClusterRole::Secondary,
+                mins(9),
+            ),
+            cluster(
+                "orders-secondary",
+                "us-west-2",
+                ClusterRole::Primary,
+                mins(1),
+            ),
+        ];
+        world.lags = vec![LagObs {
+            resource_id: "orders-primary".into(),
+            region: "us-east-1".into(),
+            kind: LagKind::AuroraGlobal,
+            lag: Some(Duration::from_millis(700)),
+            rpo_lag: None,
+            pending_operations: None,
+        }];
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.exposure_source, ExposureSource::ReplicationLag);
+        assert_eq!(p.rpo_exposure, Some(Duration::from_millis(700)));
+
+        // Still resyncing: no lag reported yet, so the new writer's backups count.
+        world.lags.clear();
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
+        assert_eq!(p.rpo_exposure, Some(mins(1)));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! [`Provider::act`] is `None` and no acting client is ever built.
 
 pub mod action;
+pub mod aws;
+pub mod sim;
 
 use std::sync::Arc;
 

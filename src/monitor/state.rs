@@ -1,0 +1,640 @@
+//! What the monitor knows: per-source last good data, errors and staleness,
+//! the merged view of all sources, and lag history.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
+use crate::domain::environment::{Environment, Replication, ServiceSpec};
+use crate::domain::posture::{Posture, assess};
+use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceId, SourceReading};
+
+/// A source whose data is older than this many poll intervals is stale.
+pub const STALE_AFTER_POLLS: u32 = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoodReading {
+    pub snapshot: Snapshot,
+    pub taken_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub error: SourceError,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything known about one source.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceStatus {
+    pub last_good: Option<GoodReading>,
+    pub last_error: Option<Failure>,
+    /// Failed readings since the last good one.
+    pub consecutive_failures: u32,
+}
+
+/// How current some data is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Freshness {
+    pub stale: bool,
+    /// Age of the oldest data involved; `None` when there never was any.
+    pub age: Option<Duration>,
+    /// Why the data is stale, when a failed reading is the reason.
+    pub error: Option<ErrorKind>,
+    /// The source that makes it stale.
+    pub source: Option<SourceId>,
+}
+
+impl Freshness {
+    fn fresh(age: Option<Duration>) -> Self {
+        Self {
+            stale: false,
+            age,
+            error: None,
+            source: None,
+        }
+    }
+
+    /// Keeps the worse of two: stale over fresh, then the older.
+    fn worst(self, other: Freshness) -> Freshness {
+        let older = |a: &Freshness, b: &Freshness| match (a.age, b.age) {
+            (None, _) => true,
+            (_, None) => false,
+            (Some(x), Some(y)) => x >= y,
+        };
+        match (self.stale, other.stale) {
+            (true, false) => self,
+            (false, true) => other,
+            _ if older(&self, &other) => self,
+            _ => other,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MonitorState {
+    interval: Duration,
+    history_capacity: usize,
+    sources: BTreeMap<SourceId, SourceStatus>,
+    merged: Snapshot,
+    /// Resource key (see [`ResourceKey`]) to the source whose data holds it.
+    origins: HashMap<String, SourceId>,
+    lag_history: HashMap<String, LagHistory>,
+    /// Newest reading time (provider clock) and the gap before it.
+    last_poll: Option<DateTime<Utc>>,
+    poll_gap: Duration,
+}
+
+impl MonitorState {
+    pub fn new(interval: Duration) -> Self {
+        Self::with_history(interval, DEFAULT_CAPACITY)
+    }
+
+    pub fn with_history(interval: Duration, history_capacity: usize) -> Self {
+        Self {
+            interval,
+            history_capacity,
+            sources: BTreeMap::new(),
+            merged: Snapshot::default(),
+            origins: HashMap::new(),
+            lag_history: HashMap::new(),
+            last_poll: None,
+            poll_gap: Duration::ZERO,
+        }
+    }
+
+    /// Takes in one poll's readings. A failed reading keeps the source's last
+    /// good data (now ageing) and records the error.
+    pub fn apply(&mut self, readings: Vec<SourceReading>) {
+        let newest = readings.iter().map(|r| r.taken_at).max();
+        for reading in readings {
+            let status = self.sources.entry(reading.source).or_default();
+            match reading.result {
+                Ok(snapshot) => {
+                    for lag in &snapshot.lags {
+                        let seconds = match (lag.lag, lag.rpo_lag) {
+                            (Some(a), Some(b)) => a.max(b),
+                            (a, b) => match a.or(b) {
+                                Some(d) => d,
+                                None => continue,
+                            },
+                        };
+                        self.lag_history
+                            .entry(lag.resource_id.clone())
+                            .or_insert_with(|| LagHistory::new(self.history_capacity))
+                            .push(LagSample {
+                                at: reading.taken_at,
+                                seconds: seconds.as_secs_f64(),
+                            });
+                    }
+                    status.last_good = Some(GoodReading {
+                        snapshot,
+                        taken_at: reading.taken_at,
+                    });
+                    status.consecutive_failures = 0;
+                }
+                Err(error) => {
+                    status.last_error = Some(Failure {
+                        error,
+                        at: reading.taken_at,
+                    });
+                    status.consecutive_failures += 1;
+                }
+            }
+        }
+        if let Some(newest) = newest {
+            if let Some(previous) = self.last_poll.filter(|p| *p < newest) {
+                self.poll_gap = (newest - previous).to_std().unwrap_or(Duration::ZERO);
+            }
+            self.last_poll = Some(self.last_poll.map_or(newest, |p| p.max(newest)));
+        }
+        self.rebuild_merged();
+    }
+
+    fn rebuild_merged(&mut self) {
+        let mut merged = Snapshot::default();
+        self.origins.clear();
+        for (source, status) in &self.sources {
+            let Some(good) = &status.last_good else {
+                continue;
+            };
+            merged.extend(&good.snapshot);
+            for key in snapshot_keys(&good.snapshot) {
+                self.origins.entry(key).or_insert_with(|| source.clone());
+            }
+        }
+        // History follows the resources still shown, so an estate whose
+        // resources come and go does not grow it without bound.
+        let shown: HashSet<&str> = merged.lags.iter().map(|l| l.resource_id.as_str()).collect();
+        self.lag_history.retain(|id, _| shown.contains(id.as_str()));
+        self.merged = merged;
+    }
+
+    /// The last good data of every source together.
+    pub fn merged(&self) -> &Snapshot {
+        &self.merged
+    }
+
+    pub fn sources(&self) -> &BTreeMap<SourceId, SourceStatus> {
+        &self.sources
+    }
+
+    pub fn lag_history(&self, resource_id: &str) -> Option<&LagHistory> {
+        self.lag_history.get(resource_id)
+    }
+
+    pub fn has_data(&self) -> bool {
+        self.last_poll.is_some()
+    }
+
+    /// When the newest reading was taken (provider clock).
+    pub fn last_poll(&self) -> Option<DateTime<Utc>> {
+        self.last_poll
+    }
+
+    /// Data older than this is stale. Measured on the provider's clock, so
+    /// the gap between polls as that clock saw it counts too: a simulator
+    /// running ten times faster than real time ages data ten times faster.
+    pub fn stale_after(&self) -> Duration {
+        self.interval.max(self.poll_gap) * STALE_AFTER_POLLS
+    }
+
+    pub fn source_freshness(&self, source: &str, now: DateTime<Utc>) -> Option<Freshness> {
+        self.sources
+            .get(source)
+            .map(|s| self.freshness_of(source, s, now))
+    }
+
+    fn freshness_of(&self, id: &str, status: &SourceStatus, now: DateTime<Utc>) -> Freshness {
+        let age = status
+            .last_good
+            .as_ref()
+            .map(|g| (now - g.taken_at).to_std().unwrap_or(Duration::ZERO));
+        let failing = status.consecutive_failures > 0;
+        let too_old = age.is_none_or(|a| a > self.stale_after());
+        if failing || too_old {
+            Freshness {
+                stale: true,
+                age,
+                error: status
+                    .last_error
+                    .as_ref()
+                    .filter(|_| failing)
+                    .map(|f| f.error.kind),
+                source: Some(id.to_string()),
+            }
+        } else {
+            Freshness::fresh(age)
+        }
+    }
+
+    /// Stale sources, in source order.
+    pub fn stale_sources(&self, now: DateTime<Utc>) -> Vec<Freshness> {
+        self.sources
+            .iter()
+            .map(|(id, s)| self.freshness_of(id, s, now))
+            .filter(|f| f.stale)
+            .collect()
+    }
+
+    /// How current the data behind a service is: the worst of the sources
+    /// that reported its resources. A resource nobody reported counts as
+    /// stale when some source is failing without ever having delivered data
+    /// (it may be the one that would have reported it).
+    pub fn service_freshness(&self, service: &ServiceSpec, now: DateTime<Utc>) -> Freshness {
+        let mut result: Option<Freshness> = None;
+        let mut missing = false;
+        for key in service_keys(service) {
+            match self.origins.get(&key) {
+                Some(source) => {
+                    let f = self
+                        .source_freshness(source, now)
+                        .unwrap_or_else(|| Freshness::fresh(None));
+                    result = Some(match result {
+                        Some(r) => r.worst(f),
+                        None => f,
+                    });
+                }
+                None => missing = true,
+            }
+        }
+        if missing {
+            let never_delivered = self
+                .sources
+                .iter()
+                .filter(|(_, s)| s.last_good.is_none() && s.consecutive_failures > 0)
+                .map(|(id, s)| self.freshness_of(id, s, now))
+                .next();
+            if let Some(f) = never_delivered {
+                result = Some(match result {
+                    Some(r) => r.worst(f),
+                    None => f,
+                });
+            }
+        }
+        result.unwrap_or_else(|| Freshness::fresh(None))
+    }
+
+    pub fn postures(&self, env: &Environment, now: DateTime<Utc>) -> Vec<Posture> {
+        env.services
+            .iter()
+            .map(|s| assess(s, &self.merged, now))
+            .collect()
+    }
+}
+
+/// Keys that name one observed resource across sources and kinds.
+struct ResourceKey;
+
+impl ResourceKey {
+    fn health_check(id: &str) -> String {
+        format!("hc:{id}")
+    }
+    fn global_cluster(id: &str) -> String {
+        format!("gc:{id}")
+    }
+    fn cluster(id: &str) -> String {
+        format!("cluster:{id}")
+    }
+    fn instance(id: &str) -> String {
+        format!("instance:{id}")
+    }
+    fn lag(id: &str) -> String {
+        format!("lag:{id}")
+    }
+    fn dns(zone: &str, name: &str) -> String {
+        format!(
+            "dns:{zone}:{}",
+            name.trim_end_matches('.').to_ascii_lowercase()
+        )
+    }
+}
+
+fn snapshot_keys(s: &Snapshot) -> impl Iterator<Item = String> + '_ {
+    s.health_checks
+        .iter()
+        .map(|h| ResourceKey::health_check(&h.id))
+        .chain(
+            s.global_clusters
+                .iter()
+                .map(|g| ResourceKey::global_cluster(&g.id)),
+        )
+        .chain(s.db_clusters.iter().map(|c| ResourceKey::cluster(&c.id)))
+        .chain(s.db_instances.iter().map(|i| ResourceKey::instance(&i.id)))
+        .chain(s.lags.iter().map(|l| ResourceKey::lag(&l.resource_id)))
+        .chain(
+            s.dns_records
+                .iter()
+                .map(|d| ResourceKey::dns(&d.zone_id, &d.name)),
+        )
+}
+
+fn service_keys(service: &ServiceSpec) -> Vec<String> {
+    let mut keys: Vec<String> = service
+        .health_checks
+        .iter()
+        .map(|h| ResourceKey::health_check(&h.id))
+        .collect();
+    match &service.replication {
+        Replication::AuroraGlobal {
+            global_cluster,
+            primary_cluster,
+            secondary_cluster,
+        } => keys.extend([
+            ResourceKey::global_cluster(global_cluster),
+            ResourceKey::cluster(primary_cluster),
+            ResourceKey::cluster(secondary_cluster),
+            ResourceKey::lag(secondary_cluster),
+        ]),
+        Replication::RdsReplica {
+            source_instance,
+            replica_instance,
+        } => keys.extend([
+            ResourceKey::instance(source_instance),
+            ResourceKey::instance(replica_instance),
+            ResourceKey::lag(replica_instance),
+        ]),
+        Replication::S3 {
+            destination_bucket, ..
+        } => keys.push(ResourceKey::lag(destination_bucket)),
+        Replication::Backup {
+            clusters,
+            instances,
+        } => {
+            keys.extend(clusters.iter().map(|c| ResourceKey::cluster(c)));
+            keys.extend(instances.iter().map(|i| ResourceKey::instance(i)));
+        }
+    }
+    if let Some(dns) = &service.dns {
+        keys.push(ResourceKey::dns(&dns.zone_id, &dns.record));
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::environment::HealthCheckSpec;
+    use crate::domain::objectives::{DrTier, Objectives};
+    use crate::domain::snapshot::{Health, HealthCheckObs, LagKind, LagObs};
+
+    fn at(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + second, 0).unwrap()
+    }
+
+    fn lag(resource: &str, seconds: f64) -> LagObs {
+        LagObs {
+            resource_id: resource.into(),
+            region: "us-west-2".into(),
+            kind: LagKind::S3,
+            lag: Some(Duration::from_secs_f64(seconds)),
+            rpo_lag: None,
+            pending_operations: None,
+        }
+    }
+
+    fn check(id: &str, status: Health) -> HealthCheckObs {
+        HealthCheckObs {
+            id: id.into(),
+            region: "us-east-1".into(),
+            fqdn: format!("{id}.example.com"),
+            status,
+            checkers_healthy: 8,
+            checkers_total: 8,
+            failure_threshold: 3,
+            disabled: false,
+            inverted: false,
+        }
+    }
+
+    fn good(source: &str, t: i64, snapshot: Snapshot) -> SourceReading {
+        SourceReading {
+            source: source.into(),
+            taken_at: at(t),
+            result: Ok(snapshot),
+        }
+    }
+
+    fn failed(source: &str, t: i64, kind: ErrorKind) -> SourceReading {
+        SourceReading {
+            source: source.into(),
+            taken_at: at(t),
+            result: Err(SourceError::new(kind, "boom")),
+        }
+    }
+
+    fn lags(items: Vec<LagObs>) -> Snapshot {
+        Snapshot {
+            lags: items,
+            ..Snapshot::default()
+        }
+    }
+
+    fn checks(items: Vec<HealthCheckObs>) -> Snapshot {
+        Snapshot {
+            health_checks: items,
+            ..Snapshot::default()
+        }
+    }
+
+    fn s3_service() -> ServiceSpec {
+        ServiceSpec {
+            id: "assets".into(),
+            name: "Static assets".into(),
+            tier: DrTier::WarmStandby,
+            objectives: Objectives {
+                rto: Duration::from_secs(900),
+                rpo: Duration::from_secs(300),
+            },
+            primary_region: "us-east-1".into(),
+            dr_region: "us-west-2".into(),
+            replication: Replication::S3 {
+                source_bucket: "assets-use1".into(),
+                destination_bucket: "assets-usw2".into(),
+            },
+            health_checks: vec![HealthCheckSpec {
+                id: "hc-1".into(),
+                region: "us-east-1".into(),
+                fqdn: "hc-1.example.com".into(),
+                failure_threshold: 3,
+            }],
+            dns: None,
+        }
+    }
+
+    #[test]
+    fn merges_the_last_good_data_of_every_source() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![
+            good(
+                "cloudwatch:us-west-2",
+                0,
+                lags(vec![lag("assets-usw2", 0.5)]),
+            ),
+            good("route53", 0, checks(vec![check("hc-1", Health::Healthy)])),
+        ]);
+        assert_eq!(m.merged().lags.len(), 1);
+        assert_eq!(m.merged().health_checks.len(), 1);
+
+        m.apply(vec![good(
+            "cloudwatch:us-west-2",
+            1,
+            lags(vec![lag("assets-usw2", 0.7)]),
+        )]);
+        assert_eq!(
+            m.merged().lags.len(),
+            1,
+            "a source's new data replaces its old"
+        );
+        assert_eq!(m.merged().lags[0].lag, Some(Duration::from_secs_f64(0.7)));
+        assert_eq!(
+            m.merged().health_checks.len(),
+            1,
+            "other sources keep theirs"
+        );
+    }
+
+    #[test]
+    fn a_failed_source_keeps_its_old_data_marked_stale_with_its_age() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![
+            good(
+                "cloudwatch:us-west-2",
+                0,
+                lags(vec![lag("assets-usw2", 0.5)]),
+            ),
+            good("route53", 0, checks(vec![check("hc-1", Health::Healthy)])),
+        ]);
+        m.apply(vec![
+            failed("cloudwatch:us-west-2", 10, ErrorKind::Throttled),
+            good("route53", 10, checks(vec![check("hc-1", Health::Healthy)])),
+        ]);
+
+        assert_eq!(m.merged().lags.len(), 1, "old data is kept");
+        let cw = m.source_freshness("cloudwatch:us-west-2", at(10)).unwrap();
+        assert!(cw.stale);
+        assert_eq!(cw.age, Some(Duration::from_secs(10)));
+        assert_eq!(cw.error, Some(ErrorKind::Throttled));
+        assert_eq!(m.sources()["cloudwatch:us-west-2"].consecutive_failures, 1);
+
+        let r53 = m.source_freshness("route53", at(10)).unwrap();
+        assert!(!r53.stale);
+        assert_eq!(r53.age, Some(Duration::ZERO));
+
+        let svc = m.service_freshness(&s3_service(), at(10));
+        assert!(svc.stale, "the service's lag comes from the failed source");
+        assert_eq!(svc.source.as_deref(), Some("cloudwatch:us-west-2"));
+        assert_eq!(svc.age, Some(Duration::from_secs(10)));
+        assert_eq!(svc.error, Some(ErrorKind::Throttled));
+        assert_eq!(m.stale_sources(at(10)).len(), 1);
+    }
+
+    #[test]
+    fn recovery_clears_staleness() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![failed("route53", 0, ErrorKind::Timeout)]);
+        m.apply(vec![good("route53", 1, checks(vec![]))]);
+        let f = m.source_freshness("route53", at(1)).unwrap();
+        assert!(!f.stale);
+        assert_eq!(m.sources()["route53"].consecutive_failures, 0);
+    }
+
+    #[test]
+    fn data_older_than_a_few_polls_is_stale_without_any_error() {
+        let mut m = MonitorState::new(Duration::from_secs(2));
+        m.apply(vec![good(
+            "route53",
+            0,
+            checks(vec![check("hc-1", Health::Healthy)]),
+        )]);
+        assert!(!m.source_freshness("route53", at(6)).unwrap().stale);
+        let late = m.source_freshness("route53", at(7)).unwrap();
+        assert!(late.stale);
+        assert_eq!(late.error, None);
+    }
+
+    #[test]
+    fn a_faster_provider_clock_widens_the_staleness_window() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![good("route53", 0, checks(vec![]))]);
+        m.apply(vec![good("route53", 10, checks(vec![]))]);
+        assert_eq!(m.stale_after(), Duration::from_secs(30));
+        assert!(!m.source_freshness("route53", at(25)).unwrap().stale);
+    }
+
+    #[test]
+    fn missing_data_is_stale_when_a_source_never_delivered() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![
+            failed("cloudwatch:us-west-2", 0, ErrorKind::AccessDenied),
+            good("route53", 0, checks(vec![check("hc-1", Health::Healthy)])),
+        ]);
+        let f = m.service_freshness(&s3_service(), at(0));
+        assert!(f.stale);
+        assert_eq!(f.age, None);
+        assert_eq!(f.error, Some(ErrorKind::AccessDenied));
+    }
+
+    #[test]
+    fn a_service_with_all_sources_current_is_fresh() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![
+            good(
+                "cloudwatch:us-west-2",
+                0,
+                lags(vec![lag("assets-usw2", 0.5)]),
+            ),
+            good("route53", 1, checks(vec![check("hc-1", Health::Healthy)])),
+        ]);
+        let f = m.service_freshness(&s3_service(), at(2));
+        assert!(!f.stale);
+        assert_eq!(
+            f.age,
+            Some(Duration::from_secs(2)),
+            "the oldest data counts"
+        );
+    }
+
+    #[test]
+    fn lag_history_is_bounded_and_only_grows_on_good_readings() {
+        let mut m = MonitorState::with_history(Duration::from_secs(1), 5);
+        for t in 0..20 {
+            m.apply(vec![good(
+                "cw",
+                t,
+                lags(vec![lag("assets-usw2", t as f64)]),
+            )]);
+        }
+        m.apply(vec![failed("cw", 20, ErrorKind::Network)]);
+        let h = m.lag_history("assets-usw2").unwrap();
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.latest().unwrap().seconds, 19.0);
+    }
+
+    #[test]
+    fn history_of_a_resource_no_longer_reported_is_dropped() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![good("cw", 0, lags(vec![lag("old-bucket", 1.0)]))]);
+        m.apply(vec![good("cw", 1, lags(vec![lag("new-bucket", 1.0)]))]);
+        assert!(m.lag_history("old-bucket").is_none());
+        assert_eq!(m.lag_history("new-bucket").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn postures_cover_every_service() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![good("cw", 0, lags(vec![lag("assets-usw2", 200.0)]))]);
+        let env = Environment {
+            name: "t".into(),
+            home_region: "us-east-1".into(),
+            regions: vec!["us-east-1".into(), "us-west-2".into()],
+            services: vec![s3_service()],
+            sim: Default::default(),
+        };
+        let p = m.postures(&env, at(0));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].rpo_exposure, Some(Duration::from_secs(200)));
+    }
+}

@@ -1,0 +1,140 @@
+//! Replication lag as AWS metrics show it: a small noisy baseline with
+//! occasional spikes that decay, different for each replication mechanism.
+
+use rand::Rng;
+use rand::rngs::SmallRng;
+
+/// Shape of one mechanism's lag, in seconds, per one-second tick.
+#[derive(Debug, PartialEq)]
+pub(super) struct LagProfile {
+    /// Baseline mean; each tick draws uniformly from half to one and a half times it.
+    pub base_mean: f64,
+    /// Chance per tick that a spike starts.
+    pub spike_chance: f64,
+    pub spike_min: f64,
+    pub spike_max: f64,
+    /// Share of a spike left after one tick.
+    pub decay: f64,
+}
+
+/// Aurora global storage replication: typically well under a second.
+pub(super) const AURORA_GLOBAL: LagProfile = LagProfile {
+    base_mean: 0.12,
+    spike_chance: 1.0 / 240.0,
+    spike_min: 2.0,
+    spike_max: 8.0,
+    decay: 0.9,
+};
+
+/// RDS cross-region read replica (`ReplicaLag`): seconds, spikier.
+pub(super) const RDS_REPLICA: LagProfile = LagProfile {
+    base_mean: 1.5,
+    spike_chance: 1.0 / 300.0,
+    spike_min: 15.0,
+    spike_max: 90.0,
+    decay: 0.96,
+};
+
+/// S3 cross-region replication (`ReplicationLatency`): seconds to minutes.
+pub(super) const S3_REPLICATION: LagProfile = LagProfile {
+    base_mean: 12.0,
+    spike_chance: 1.0 / 600.0,
+    spike_min: 60.0,
+    spike_max: 360.0,
+    decay: 0.985,
+};
+
+#[derive(Debug, Clone)]
+pub(super) struct LagProcess {
+    profile: &'static LagProfile,
+    base: f64,
+    spike: f64,
+}
+
+impl LagProcess {
+    pub(super) fn new(profile: &'static LagProfile) -> Self {
+        Self {
+            profile,
+            base: profile.base_mean,
+            spike: 0.0,
+        }
+    }
+
+    pub(super) fn tick(&mut self, rng: &mut SmallRng) {
+        let p = self.profile;
+        self.spike *= p.decay;
+        if self.spike < 0.01 {
+            self.spike = 0.0;
+        }
+        if rng.random::<f64>() < p.spike_chance {
+            self.spike += rng.random_range(p.spike_min..p.spike_max);
+        }
+        self.base = p.base_mean * rng.random_range(0.5..1.5);
+    }
+
+    /// Current lag in seconds.
+    pub(super) fn seconds(&self) -> f64 {
+        self.base + self.spike
+    }
+
+    pub(super) fn add_spike(&mut self, seconds: f64) {
+        self.spike += seconds;
+    }
+
+    pub(super) fn end_spike(&mut self) {
+        self.spike = 0.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn run(profile: &'static LagProfile, ticks: usize) -> Vec<f64> {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut lag = LagProcess::new(profile);
+        (0..ticks)
+            .map(|_| {
+                lag.tick(&mut rng);
+                lag.seconds()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn aurora_lag_is_mostly_under_a_second_with_some_spikes() {
+        let samples = run(&AURORA_GLOBAL, 20_000);
+        let under = samples.iter().filter(|s| **s < 1.0).count();
+        assert!(under as f64 > 0.9 * samples.len() as f64, "{under}");
+        assert!(samples.iter().any(|s| *s > 2.0), "no spike in 20k ticks");
+        assert!(samples.iter().all(|s| *s > 0.0 && *s < 60.0));
+    }
+
+    #[test]
+    fn s3_lag_is_seconds_to_minutes() {
+        let samples = run(&S3_REPLICATION, 20_000);
+        let median = {
+            let mut s = samples.clone();
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        };
+        assert!((5.0..60.0).contains(&median), "{median}");
+        assert!(samples.iter().any(|s| *s > 60.0));
+    }
+
+    #[test]
+    fn an_injected_spike_decays() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let mut lag = LagProcess::new(&AURORA_GLOBAL);
+        lag.add_spike(30.0);
+        assert!(lag.seconds() >= 30.0);
+        for _ in 0..120 {
+            lag.tick(&mut rng);
+        }
+        assert!(lag.seconds() < 30.0);
+        lag.end_spike();
+        assert!(lag.seconds() <= AURORA_GLOBAL.base_mean * 1.5);
+    }
+}

@@ -1,0 +1,96 @@
+//! The embedded simulator: a deterministic, AWS-like estate behind the same
+//! provider traits as the real AWS provider.
+//!
+//! [`SimWorld`] holds the estate and its clock and advances one simulated
+//! second at a time (seeded randomness: same seed and calls, same world);
+//! [`provider`] wraps it as a [`Provider`], building the acting half only
+//! when the session may act; [`serve_demo_app`] serves the demo application
+//! whose answers follow the world.
+//!
+//! What it models, per source it reports:
+//! - `rds:<region>`: global clusters (reported by the region of their
+//!   original primary), clusters and instances with role, status, backups
+//!   (daily snapshot in a 03:00 UTC window, PITR one to six minutes behind).
+//! - `cloudwatch:<region>`: `AuroraGlobalDBReplicationLag`/`RPOLag` (well
+//!   under a second, spikes of seconds), `ReplicaLag` (seconds, spikier),
+//!   S3 `ReplicationLatency` (seconds to minutes) and pending operations.
+//! - `route53`: health checks seen by 16 checkers (failure threshold per
+//!   checker, healthy while more than 18 % agree, disabled is healthy,
+//!   inverted inverts) and failover record pairs.
+//!
+//! Faults ([`Fault`]): a region outage fails its health checks, makes its
+//! databases inaccessible and lets the lag of everything replicating out of
+//! it grow; a source failure makes one source (and actions on its API) fail;
+//! a lag spike bumps one resource's lag.
+
+mod actions;
+mod app;
+mod backup;
+mod clock;
+mod faults;
+mod health;
+mod lag;
+mod model;
+mod observe;
+mod world;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use app::serve_demo_app;
+pub use faults::Fault;
+pub use world::{RegionDatabase, SimWorld};
+
+use crate::domain::snapshot::{SourceError, SourceReading};
+use crate::provider::{Act, Action, ChangeStatus, Observe, Provider, ProviderKind, Receipt};
+
+/// The read half over a world.
+struct SimObserver(Arc<SimWorld>);
+
+#[async_trait]
+impl Observe for SimObserver {
+    async fn observe(&self) -> Vec<SourceReading> {
+        self.0.observe()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+
+    async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
+        self.0.change_status(change_id)
+    }
+}
+
+/// The acting half over a world.
+struct SimActor(Arc<SimWorld>);
+
+#[async_trait]
+impl Act for SimActor {
+    async fn execute(&self, action: &Action) -> Result<Receipt, SourceError> {
+        self.0.execute(action)
+    }
+
+    async fn already_applied(&self, action: &Action) -> Result<bool, SourceError> {
+        self.0.already_applied(action)
+    }
+}
+
+/// A provider over `world`; a read-only one never gets an acting half.
+pub fn provider(world: Arc<SimWorld>, read_only: bool) -> Provider {
+    let act: Option<Arc<dyn Act>> = if read_only {
+        None
+    } else {
+        Some(Arc::new(SimActor(Arc::clone(&world))))
+    };
+    Provider {
+        observe: Arc::new(SimObserver(world)),
+        act,
+        kind: ProviderKind::Demo,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,646 @@
+//! The simulated estate: regions, databases, buckets, health checks and DNS,
+//! built from an environment and advanced one simulated second at a time.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::backup::BackupPlan;
+use super::clock::later;
+use super::health::HealthCheck;
+use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
+use crate::domain::environment::{Environment, Replication, ServiceSpec};
+use crate::domain::posture::same_name;
+use crate::domain::snapshot::FailoverRole;
+
+/// The account every simulated ARN belongs to.
+pub(super) const ACCOUNT: &str = "123456789012";
+pub(super) const AURORA_ENGINE: &str = "aurora-postgresql";
+pub(super) const AURORA_VERSION: &str = "15.4";
+pub(super) const RDS_ENGINE: &str = "postgres";
+/// How long simulated resources have existed before the world starts.
+const HISTORY_DAYS: i64 = 60;
+/// Backup retention the simulated resources are configured with.
+const AURORA_RETENTION_DAYS: u32 = 35;
+const RDS_RETENTION_DAYS: u32 = 14;
+/// Retention a promoted read replica gets unless the promotion sets one.
+pub(super) const PROMOTED_RETENTION_DAYS: u32 = 7;
+/// Backup windows open at 03:00 UTC and last an hour.
+const BACKUP_WINDOW_START: i64 = 3 * 3600;
+/// Objects written per second to a replicated bucket.
+pub(super) const S3_WRITES_PER_SECOND: f64 = 4.0;
+/// A long absence is not replayed second by second; only its last hour is.
+const MAX_CATCH_UP_SECONDS: i64 = 3600;
+/// The world runs this long before it starts, so its first observation
+/// already shows lags in motion rather than their resting values.
+const WARM_UP_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub(super) struct Region {
+    pub name: String,
+    pub down_since: Option<DateTime<Utc>>,
+}
+
+/// Where a cluster stands in replication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Membership {
+    Writer,
+    Secondary(SyncStatus),
+    /// On its own; `detached` when it used to replicate.
+    Standalone {
+        detached: bool,
+    },
+}
+
+/// `SynchronizationStatus` of a global cluster's secondary member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SyncStatus {
+    Connected,
+    /// Demoted old primary that has yet to catch up with the new writer.
+    PendingResync,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Cluster {
+    pub id: String,
+    pub arn: String,
+    pub region: usize,
+    pub endpoint: String,
+    pub global: Option<usize>,
+    pub membership: Membership,
+    /// Status while an operation runs (e.g. `failing-over`).
+    pub operation: Option<&'static str>,
+    pub lag: LagProcess,
+    pub backup: BackupPlan,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GlobalOperationKind {
+    Failover,
+    Switchover,
+}
+
+impl GlobalOperationKind {
+    /// Status of the global cluster and its clusters while this runs.
+    pub(super) fn status(self) -> &'static str {
+        match self {
+            GlobalOperationKind::Failover => "failing-over",
+            GlobalOperationKind::Switchover => "switching-over",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct GlobalOperation {
+    pub kind: GlobalOperationKind,
+    pub target: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct GlobalCluster {
+    pub id: String,
+    /// Cluster indices, in the order they joined.
+    pub members: Vec<usize>,
+    /// Region whose RDS API reports this global cluster.
+    pub home_region: usize,
+    pub operation: Option<GlobalOperation>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Instance {
+    pub id: String,
+    pub arn: String,
+    pub region: usize,
+    pub endpoint: String,
+    pub replica_of: Option<usize>,
+    pub operation: Option<&'static str>,
+    pub lag: LagProcess,
+    pub backup: BackupPlan,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct BucketReplication {
+    pub source_region: usize,
+    pub destination: String,
+    pub destination_region: usize,
+    pub lag: LagProcess,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Record {
+    pub zone_id: String,
+    pub name: String,
+    pub record_type: String,
+    pub set_identifier: Option<String>,
+    pub failover: Option<FailoverRole>,
+    pub target: String,
+    pub ttl: Option<u32>,
+    pub health_check_id: Option<String>,
+}
+
+impl Record {
+    pub(super) fn same_set(&self, zone_id: &str, name: &str, set_identifier: Option<&str>) -> bool {
+        self.zone_id == zone_id
+            && same_name(&self.name, name)
+            && self.set_identifier.as_deref() == set_identifier
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Change {
+    pub id: String,
+    pub insync_at: DateTime<Utc>,
+}
+
+/// A state transition that completes some time after the API call.
+#[derive(Debug, Clone)]
+pub(super) enum Completion {
+    GlobalRoleChange {
+        global: usize,
+        target: usize,
+        allow_data_loss: bool,
+    },
+    Detach {
+        global: usize,
+        cluster: usize,
+    },
+    /// Replica promoted: replication stops, the first backup starts.
+    InstancePromoted {
+        instance: usize,
+        retention_days: u32,
+    },
+    InstanceBackedUp {
+        instance: usize,
+    },
+    Resynced {
+        cluster: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    pub due: DateTime<Utc>,
+    pub completion: Completion,
+}
+
+pub(super) struct Model {
+    pub regions: Vec<Region>,
+    pub globals: Vec<GlobalCluster>,
+    pub clusters: Vec<Cluster>,
+    pub instances: Vec<Instance>,
+    pub buckets: Vec<BucketReplication>,
+    pub health_checks: Vec<HealthCheck>,
+    pub zones: Vec<String>,
+    pub records: Vec<Record>,
+    pub changes: Vec<Change>,
+    pub pending: Vec<Pending>,
+    /// Replication lag each promoted cluster or instance had when it became
+    /// writable: the data its promotion lost. Newest last.
+    pub data_loss: Vec<(String, std::time::Duration)>,
+    pub rng: SmallRng,
+    /// Simulated time up to which the world has been advanced.
+    pub time: DateTime<Utc>,
+}
+
+impl Model {
+    pub(super) fn new(env: &Environment, start: DateTime<Utc>) -> Self {
+        let mut model = Model {
+            regions: env
+                .regions
+                .iter()
+                .map(|name| Region {
+                    name: name.clone(),
+                    down_since: None,
+                })
+                .collect(),
+            globals: Vec::new(),
+            clusters: Vec::new(),
+            instances: Vec::new(),
+            buckets: Vec::new(),
+            health_checks: Vec::new(),
+            zones: Vec::new(),
+            records: Vec::new(),
+            changes: Vec::new(),
+            pending: Vec::new(),
+            data_loss: Vec::new(),
+            rng: SmallRng::seed_from_u64(env.sim.seed),
+            time: start - Duration::seconds(WARM_UP_SECONDS),
+        };
+        for service in &env.services {
+            model.add_service(service);
+        }
+        model.advance_to(start);
+        model
+    }
+
+    fn add_service(&mut self, service: &ServiceSpec) {
+        let (Some(primary), Some(dr)) = (
+            self.region_index(&service.primary_region),
+            self.region_index(&service.dr_region),
+        ) else {
+            return;
+        };
+        match &service.replication {
+            Replication::AuroraGlobal {
+                global_cluster,
+                primary_cluster,
+                secondary_cluster,
+            } => {
+                let global = self.globals.len();
+                let writer =
+                    self.add_cluster(primary_cluster, primary, Some(global), Membership::Writer);
+                let secondary = self.add_cluster(
+                    secondary_cluster,
+                    dr,
+                    Some(global),
+                    Membership::Secondary(SyncStatus::Connected),
+                );
+                self.globals.push(GlobalCluster {
+                    id: global_cluster.clone(),
+                    members: vec![writer, secondary],
+                    home_region: primary,
+                    operation: None,
+                });
+            }
+            Replication::RdsReplica {
+                source_instance,
+                replica_instance,
+            } => {
+                let source =
+                    self.add_instance(source_instance, primary, None, RDS_RETENTION_DAYS, true);
+                self.add_instance(replica_instance, dr, Some(source), 0, false);
+            }
+            Replication::S3 {
+                destination_bucket, ..
+            } => self.buckets.push(BucketReplication {
+                source_region: primary,
+                destination: destination_bucket.clone(),
+                destination_region: dr,
+                lag: LagProcess::new(&S3_REPLICATION),
+            }),
+            Replication::Backup {
+                clusters,
+                instances,
+            } => {
+                for id in clusters {
+                    self.add_cluster(
+                        id,
+                        primary,
+                        None,
+                        Membership::Standalone { detached: false },
+                    );
+                }
+                for id in instances {
+                    self.add_instance(id, primary, None, AURORA_RETENTION_DAYS, true);
+                }
+            }
+        }
+        for check in &service.health_checks {
+            let Some(region) = self.region_index(&check.region) else {
+                continue;
+            };
+            if self.health_checks.iter().any(|h| h.id == check.id) {
+                continue;
+            }
+            let hc = HealthCheck::new(
+                check.id.clone(),
+                region,
+                check.fqdn.clone(),
+                check.failure_threshold,
+                &mut self.rng,
+            );
+            self.health_checks.push(hc);
+        }
+        if let Some(dns) = &service.dns {
+            if !self.zones.contains(&dns.zone_id) {
+                self.zones.push(dns.zone_id.clone());
+            }
+            let primary_check = service
+                .health_checks
+                .iter()
+                .find(|h| h.region == service.primary_region)
+                .map(|h| h.id.clone());
+            let pair = [
+                (
+                    "primary",
+                    FailoverRole::Primary,
+                    &dns.primary_target,
+                    primary_check,
+                ),
+                (
+                    "secondary",
+                    FailoverRole::Secondary,
+                    &dns.secondary_target,
+                    None,
+                ),
+            ];
+            for (set, role, target, health_check_id) in pair {
+                if self
+                    .records
+                    .iter()
+                    .any(|r| r.same_set(&dns.zone_id, &dns.record, Some(set)))
+                {
+                    continue;
+                }
+                self.records.push(Record {
+                    zone_id: dns.zone_id.clone(),
+                    name: dns.record.clone(),
+                    record_type: "CNAME".into(),
+                    set_identifier: Some(set.into()),
+                    failover: Some(role),
+                    target: target.clone(),
+                    ttl: Some(dns.ttl),
+                    health_check_id,
+                });
+            }
+        }
+    }
+
+    fn backup_plan(&mut self, retention_days: u32, cross_region_copy: bool) -> BackupPlan {
+        BackupPlan {
+            retention_days,
+            cross_region_copy,
+            snapshot_second: BACKUP_WINDOW_START + self.rng.random_range(0..3600),
+            upload_phase: self.rng.random_range(0..300),
+            since: self.time - Duration::days(HISTORY_DAYS),
+        }
+    }
+
+    fn add_cluster(
+        &mut self,
+        id: &str,
+        region: usize,
+        global: Option<usize>,
+        membership: Membership,
+    ) -> usize {
+        let region_name = &self.regions[region].name;
+        let cluster = Cluster {
+            id: id.to_string(),
+            arn: format!("arn:aws:rds:{region_name}:{ACCOUNT}:cluster:{id}"),
+            endpoint: format!("{id}.cluster-c9akciq32xyz.{region_name}.rds.amazonaws.com"),
+            region,
+            global,
+            membership,
+            operation: None,
+            lag: LagProcess::new(&AURORA_GLOBAL),
+            backup: self.backup_plan(AURORA_RETENTION_DAYS, false),
+        };
+        self.clusters.push(cluster);
+        self.clusters.len() - 1
+    }
+
+    fn add_instance(
+        &mut self,
+        id: &str,
+        region: usize,
+        replica_of: Option<usize>,
+        retention_days: u32,
+        cross_region_copy: bool,
+    ) -> usize {
+        let region_name = &self.regions[region].name;
+        let instance = Instance {
+            id: id.to_string(),
+            arn: format!("arn:aws:rds:{region_name}:{ACCOUNT}:db:{id}"),
+            endpoint: format!("{id}.c9akciq32xyz.{region_name}.rds.amazonaws.com"),
+            region,
+            replica_of,
+            operation: None,
+            lag: LagProcess::new(&RDS_REPLICA),
+            backup: self.backup_plan(retention_days, cross_region_copy),
+        };
+        self.instances.push(instance);
+        self.instances.len() - 1
+    }
+
+    pub(super) fn region_index(&self, name: &str) -> Option<usize> {
+        self.regions.iter().position(|r| r.name == name)
+    }
+
+    pub(super) fn region_down(&self, region: usize) -> bool {
+        self.regions[region].down_since.is_some()
+    }
+
+    /// A cluster by identifier or ARN, as the RDS API accepts either.
+    pub(super) fn cluster_index(&self, id_or_arn: &str) -> Option<usize> {
+        self.clusters
+            .iter()
+            .position(|c| c.id == id_or_arn || c.arn == id_or_arn)
+    }
+
+    pub(super) fn instance_index(&self, id_or_arn: &str) -> Option<usize> {
+        self.instances
+            .iter()
+            .position(|i| i.id == id_or_arn || i.arn == id_or_arn)
+    }
+
+    pub(super) fn global_index(&self, id: &str) -> Option<usize> {
+        self.globals.iter().position(|g| g.id == id)
+    }
+
+    pub(super) fn writer_of(&self, global: usize) -> Option<usize> {
+        self.globals[global]
+            .members
+            .iter()
+            .copied()
+            .find(|&c| self.clusters[c].membership == Membership::Writer)
+    }
+
+    /// A random duration between `min` and `max` seconds.
+    pub(super) fn duration_between(&mut self, min: i64, max: i64) -> Duration {
+        Duration::seconds(self.rng.random_range(min..=max))
+    }
+
+    pub(super) fn schedule(&mut self, after: Duration, completion: Completion) {
+        self.pending.push(Pending {
+            due: later(self.time, after),
+            completion,
+        });
+    }
+
+    /// Advances the world second by second up to `now`.
+    pub(super) fn advance_to(&mut self, now: DateTime<Utc>) {
+        let behind = (now - self.time).num_seconds();
+        if behind > MAX_CATCH_UP_SECONDS {
+            self.time = now - Duration::seconds(MAX_CATCH_UP_SECONDS);
+        }
+        while let Some(next) = self.time.checked_add_signed(Duration::seconds(1))
+            && next <= now
+        {
+            self.time = next;
+            self.complete_due();
+            self.tick();
+        }
+    }
+
+    fn tick(&mut self) {
+        let now = self.time;
+        for check in &mut self.health_checks {
+            check.tick(now, self.regions[check.region].down_since, &mut self.rng);
+        }
+        for cluster in &mut self.clusters {
+            cluster.lag.tick(&mut self.rng);
+        }
+        for instance in &mut self.instances {
+            if instance.replica_of.is_some() {
+                instance.lag.tick(&mut self.rng);
+            }
+        }
+        for bucket in &mut self.buckets {
+            bucket.lag.tick(&mut self.rng);
+        }
+    }
+
+    /// Applies every completion due by now, oldest first.
+    fn complete_due(&mut self) {
+        while let Some(next) = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.due <= self.time)
+            .min_by_key(|(_, p)| p.due)
+            .map(|(i, _)| i)
+        {
+            let done = self.pending.remove(next);
+            self.complete(done.completion);
+        }
+    }
+
+    fn complete(&mut self, completion: Completion) {
+        match completion {
+            Completion::GlobalRoleChange {
+                global,
+                target,
+                allow_data_loss,
+            } => {
+                let lost = if allow_data_loss {
+                    self.secondary_lag(&self.clusters[target], global)
+                } else {
+                    0.0
+                };
+                self.record_data_loss(&self.clusters[target].id.clone(), lost);
+                if let Some(old) = self.writer_of(global) {
+                    let sync = if allow_data_loss {
+                        SyncStatus::PendingResync
+                    } else {
+                        SyncStatus::Connected
+                    };
+                    self.clusters[old].membership = Membership::Secondary(sync);
+                    self.clusters[old].operation = None;
+                    if sync == SyncStatus::PendingResync
+                        && !self.region_down(self.clusters[old].region)
+                    {
+                        self.schedule_resync(old);
+                    }
+                }
+                self.clusters[target].membership = Membership::Writer;
+                self.clusters[target].operation = None;
+                self.globals[global].operation = None;
+            }
+            Completion::Detach { global, cluster } => {
+                if matches!(self.clusters[cluster].membership, Membership::Secondary(_)) {
+                    let lost = self.secondary_lag(&self.clusters[cluster], global);
+                    self.record_data_loss(&self.clusters[cluster].id.clone(), lost);
+                }
+                self.globals[global].members.retain(|&c| c != cluster);
+                let c = &mut self.clusters[cluster];
+                c.global = None;
+                c.membership = Membership::Standalone { detached: true };
+                c.operation = None;
+            }
+            Completion::InstancePromoted {
+                instance,
+                retention_days,
+            } => {
+                let now = self.time;
+                if let Some(source) = self.instances[instance].replica_of {
+                    let lost = self.replica_lag(&self.instances[instance], source);
+                    self.record_data_loss(&self.instances[instance].id.clone(), lost);
+                }
+                let after = self.duration_between(60, 120);
+                let i = &mut self.instances[instance];
+                i.replica_of = None;
+                i.operation = Some("backing-up");
+                i.backup.retention_days = retention_days;
+                i.backup.since = now;
+                self.schedule(after, Completion::InstanceBackedUp { instance });
+            }
+            Completion::InstanceBackedUp { instance } => {
+                self.instances[instance].operation = None;
+            }
+            Completion::Resynced { cluster } => {
+                let c = &mut self.clusters[cluster];
+                if c.membership == Membership::Secondary(SyncStatus::PendingResync) {
+                    c.membership = Membership::Secondary(SyncStatus::Connected);
+                }
+            }
+        }
+    }
+
+    /// A demoted old primary catches up once its region is reachable.
+    pub(super) fn schedule_resync(&mut self, cluster: usize) {
+        let after = self.duration_between(180, 420);
+        self.schedule(after, Completion::Resynced { cluster });
+    }
+
+    /// The lag of a receiving cluster, replica instance or destination bucket.
+    pub(super) fn lag_of(&mut self, resource: &str) -> Option<&mut LagProcess> {
+        if let Some(c) = self.clusters.iter_mut().find(|c| c.id == resource) {
+            return Some(&mut c.lag);
+        }
+        if let Some(i) = self.instances.iter_mut().find(|i| i.id == resource) {
+            return Some(&mut i.lag);
+        }
+        self.buckets
+            .iter_mut()
+            .find(|b| b.destination == resource)
+            .map(|b| &mut b.lag)
+    }
+
+    /// Old primaries demoted while their region was down start to resync.
+    pub(super) fn region_recovered(&mut self, region: usize) {
+        let waiting: Vec<usize> = self
+            .clusters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.region == region
+                    && c.membership == Membership::Secondary(SyncStatus::PendingResync)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for cluster in waiting {
+            self.schedule_resync(cluster);
+        }
+    }
+
+    fn record_data_loss(&mut self, resource: &str, seconds: f64) {
+        let lost = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
+            .unwrap_or(std::time::Duration::MAX);
+        self.data_loss.push((resource.to_string(), lost));
+    }
+
+    /// Lag of a global cluster's secondary behind its writer, in seconds.
+    pub(super) fn secondary_lag(&self, cluster: &Cluster, global: usize) -> f64 {
+        let writer_region = self.writer_of(global).map(|w| self.clusters[w].region);
+        self.stalled_lag(writer_region.as_slice(), cluster.lag.seconds())
+    }
+
+    /// Lag of a read replica behind its source instance, in seconds.
+    pub(super) fn replica_lag(&self, replica: &Instance, source: usize) -> f64 {
+        self.stalled_lag(&[self.instances[source].region], replica.lag.seconds())
+    }
+
+    /// Lag once a region replication depends on has been down for a while:
+    /// everything written since it failed is missing, so the lag grows with
+    /// the outage.
+    pub(super) fn stalled_lag(&self, regions: &[usize], lag: f64) -> f64 {
+        let since = regions
+            .iter()
+            .filter_map(|&r| self.regions[r].down_since)
+            .min();
+        match since {
+            Some(since) => lag + (self.time - since).num_milliseconds().max(0) as f64 / 1000.0,
+            None => lag,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The terminal console: an event loop on tokio that redraws only when
+//! something changed (new data, input, or the once-a-second clock).
+
+pub mod event;
+pub mod popups;
+pub mod render;
+pub mod state;
+pub mod terminal;
+pub mod view;
+
+use std::time::Duration;
+
+use crossterm::event::Event;
+
+use crate::domain::environment::Environment;
+use crate::monitor::{self, MonitorState};
+use crate::provider::Provider;
+use crate::theme::Theme;
+use event::{AppEvent, Events};
+use state::{App, Update};
+use terminal::Tui;
+
+/// Everything the console needs, built by `main`.
+pub struct ConsoleContext {
+    pub environment: Environment,
+    pub provider: Provider,
+    pub theme: Theme,
+    pub poll_interval: Duration,
+    /// Shown in the header: `demo`, `aws · read-only`, ...
+    pub mode_label: String,
+}
+
+/// Runs the console until the user quits. The terminal is restored on
+/// every way out, including errors and panics.
+pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
+    let observe = ctx.provider.observe.clone();
+    let (polls, poller) = monitor::spawn(observe.clone(), ctx.poll_interval);
+    let mut app = App::new(
+        ctx.environment,
+        ctx.theme,
+        ctx.mode_label,
+        MonitorState::new(ctx.poll_interval),
+        observe.now(),
+    );
+    let exit = event_loop(&mut app, polls, observe.as_ref()).await;
+    poller.abort();
+    match exit? {
+        Exit::Quit => Ok(()),
+        Exit::MonitorStopped => match poller.await {
+            Err(e) if e.is_panic() => {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                anyhow::bail!("the monitor task panicked: {message}")
+            }
+            _ => anyhow::bail!("the monitor task stopped"),
+        },
+    }
+}
+
+/// Why the event loop ended.
+enum Exit {
+    Quit,
+    /// The poll task died; the console would only show ageing data.
+    MonitorStopped,
+}
+
+async fn event_loop(
+    app: &mut App,
+    polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
+    observe: &dyn crate::provider::Observe,
+) -> anyhow::Result<Exit> {
+    let mut events = Events::new(polls)?;
+    let mut tui = Tui::enter()?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            tui.draw(|frame| render::app::render(frame, app))?;
+            dirty = false;
+        }
+        let update = match events.next().await {
+            AppEvent::Input(Event::Key(key)) => app.on_key(key),
+            AppEvent::Input(Event::Mouse(mouse)) => app.on_mouse(mouse, tui.area()?),
+            AppEvent::Input(Event::Resize(..)) => Update::Redraw,
+            AppEvent::Input(_) => Update::Nothing,
+            AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
+            AppEvent::Tick => app.on_tick(observe.now()),
+            AppEvent::InputClosed(error) => {
+                tui.exit()?;
+                return match error {
+                    Some(e) => Err(anyhow::Error::new(e).context("reading terminal input")),
+                    None => Ok(Exit::Quit),
+                };
+            }
+            AppEvent::MonitorStopped => {
+                tui.exit()?;
+                return Ok(Exit::MonitorStopped);
+            }
+            AppEvent::Terminate => Update::Quit,
+        };
+        match update {
+            Update::Quit => break,
+            Update::Redraw => dirty = true,
+            Update::Nothing => {}
+        }
+    }
+    tui.exit()?;
+    Ok(Exit::Quit)
+}

@@ -1,0 +1,101 @@
+//! The whole screen.
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────────────┐
+//! │ header: drconsole │ environment │ mode │ read-only │ clock │ data age │
+//! ├─ Services × regions ── 2 ok · 1 breach · 1 stale ────────────────────┤
+//! │ Service  Tier  RTO  us-east-1  us-west-2  Lag  Backup  DNS  RPO  Posture│
+//! │ ▌selected row                                                        │
+//! │  ...                                  (dashboard.rs, scrolls)         │
+//! ├─ detail: the selected service (Enter opens, Esc closes) ─────────────┤
+//! │  objectives, regions and checks, replication, backups, DNS, sources  │
+//! │                                      (detail.rs, Tab focuses, scrolls)│
+//! ├──────────────────────────────────────────────────────────────────────┤
+//! │ footer: keys, or the filter being typed                              │
+//! └──────────────────────────────────────────────────────────────────────┘
+//!   overlay: help (`?`), centred over everything (help.rs)
+//!   a terminal smaller than MIN_WIDTH × MIN_HEIGHT shows only too_small.rs
+//! ```
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+
+use super::{dashboard, detail, footer, header, help, too_small};
+use crate::tui::state::{App, Screen};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Where each part of the screen goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub header: Rect,
+    pub table: Rect,
+    pub detail: Option<Rect>,
+    pub footer: Rect,
+}
+
+/// Splits the screen; `None` when it is too small to draw on.
+pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
+    if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
+        return None;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(screen);
+    if !app.detail_open {
+        return Some(Areas {
+            header,
+            table: body,
+            detail: None,
+            footer,
+        });
+    }
+    // The detail pane takes what it needs, up to three fifths of the body;
+    // the table keeps at least a few rows so the selection stays in view.
+    let wanted = detail::line_count(app).saturating_add(2);
+    let detail_height = wanted.min(body.height * 3 / 5).max(body.height.min(6));
+    let [table, detail] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(detail_height)]).areas(body);
+    Some(Areas {
+        header,
+        table,
+        detail: Some(detail),
+        footer,
+    })
+}
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let screen = frame.area();
+    let Some(areas) = areas(screen, app) else {
+        too_small::render(frame, app, screen);
+        return;
+    };
+    header::render(frame, app, areas.header);
+    match app.screen {
+        Screen::Dashboard => {
+            dashboard::render(frame, app, areas.table);
+            if let Some(area) = areas.detail {
+                detail::render(frame, app, area);
+            }
+        }
+    }
+    footer::render(frame, app, areas.footer);
+    if app.help_open {
+        help::render(frame, app, screen);
+    }
+}
+
+/// The index into `app.visible` of the table row drawn at `at`, if any.
+pub fn row_at(screen: Rect, app: &App, at: Position) -> Option<usize> {
+    let table = areas(screen, app)?.table;
+    let body = dashboard::body_area(table);
+    if !body.contains(at) {
+        return None;
+    }
+    let index = dashboard::first_shown(app.selected, body.height) + usize::from(at.y - body.y);
+    (index < app.visible.len()).then_some(index)
+}

@@ -1,0 +1,167 @@
+//! Formatting shared by the panes: durations, health, verdict styles and
+//! the lag sparkline.
+
+use std::time::Duration;
+
+use ratatui::style::Style;
+use ratatui::text::Span;
+
+use crate::domain::posture::Verdict;
+use crate::domain::snapshot::Health;
+use crate::format::short_duration;
+use crate::monitor::{Freshness, LagHistory};
+use crate::theme::Theme;
+
+pub fn verdict_style(theme: &Theme, verdict: Verdict) -> Style {
+    match verdict {
+        Verdict::Ok => theme.style.ok,
+        Verdict::AtRisk => theme.style.at_risk,
+        Verdict::Breach => theme.style.breach,
+        Verdict::Unknown => theme.style.unknown,
+    }
+}
+
+pub fn health_style(theme: &Theme, health: Health) -> Style {
+    match health {
+        Health::Healthy => theme.style.ok,
+        Health::Unhealthy => theme.style.breach,
+        Health::Unknown => theme.style.unknown,
+    }
+}
+
+pub fn health_label(health: Health) -> &'static str {
+    match health {
+        Health::Healthy => "UP",
+        Health::Unhealthy => "DOWN",
+        Health::Unknown => "?",
+    }
+}
+
+/// An objective as people say it: `15m`, `1h`, `90s`, `1h30m`.
+pub fn objective(d: Duration) -> String {
+    let s = d.as_secs();
+    if s == 0 || !s.is_multiple_of(60) {
+        short_duration(d)
+    } else if s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{}h{}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+pub fn maybe_duration(d: Option<Duration>) -> String {
+    d.map_or_else(|| "—".to_string(), short_duration)
+}
+
+/// How old data is, in whole seconds: a label that does not flicker
+/// between `999ms` and `1.0s` as polls and clock ticks interleave.
+pub fn age_label(age: Duration) -> String {
+    let seconds = age.as_secs_f64().round();
+    if seconds < 1.0 {
+        "now".to_string()
+    } else {
+        short_duration(Duration::from_secs_f64(seconds))
+    }
+}
+
+/// `STALE 45s` (or `STALE` when there never was data).
+pub fn stale_label(f: &Freshness) -> String {
+    match f.age {
+        Some(age) => format!("STALE {}", short_duration(age)),
+        None => "NO DATA".to_string(),
+    }
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Lag history as bars, newest on the right: in the sparkline colour while
+/// within the RPO, in the at-risk or breach colour where it was not. Scaled to the window's peak, but never to less
+/// than a fiftieth of the RPO (and a second), so jitter far below the
+/// objective stays low instead of filling the cell; `width` bars at most.
+pub fn sparkline(
+    theme: &Theme,
+    history: Option<&LagHistory>,
+    rpo: Duration,
+    width: usize,
+    stale: bool,
+) -> Vec<Span<'static>> {
+    let Some(history) = history.filter(|h| !h.is_empty()) else {
+        return Vec::new();
+    };
+    let samples: Vec<f64> = history.newest(width).map(|s| s.seconds).collect();
+    let floor = (rpo.as_secs_f64() / 50.0).max(1.0);
+    let peak = samples.iter().copied().fold(floor, f64::max);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = None;
+    for seconds in samples {
+        let level = ((seconds / peak) * BARS.len() as f64).ceil() as usize;
+        let bar = BARS[level.clamp(1, BARS.len()) - 1];
+        let style = if stale {
+            theme.style.stale
+        } else {
+            match Verdict::of(Some(Duration::from_secs_f64(seconds.max(0.0))), rpo) {
+                Verdict::Ok => theme.style.sparkline,
+                verdict => verdict_style(theme, verdict),
+            }
+        };
+        if run_style.is_some_and(|s| s != style) {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                run_style.unwrap_or_default(),
+            ));
+        }
+        run_style = Some(style);
+        run.push(bar);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, run_style.unwrap_or_default()));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::monitor::LagSample;
+
+    #[test]
+    fn ages_are_whole_seconds() {
+        assert_eq!(age_label(Duration::from_millis(400)), "now");
+        assert_eq!(age_label(Duration::from_millis(999)), "1.0s");
+        assert_eq!(age_label(Duration::from_millis(61_400)), "1m01s");
+    }
+
+    #[test]
+    fn objectives_read_as_people_say_them() {
+        assert_eq!(objective(Duration::from_secs(900)), "15m");
+        assert_eq!(objective(Duration::from_secs(3600)), "1h");
+        assert_eq!(objective(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(objective(Duration::from_secs(45)), "45s");
+    }
+
+    #[test]
+    fn sparkline_scales_to_the_peak_and_colours_by_rpo() {
+        let theme = Theme::default();
+        let mut h = LagHistory::new(10);
+        for (i, s) in [0.5, 2.0, 4.0, 400.0].into_iter().enumerate() {
+            h.push(LagSample {
+                at: DateTime::from_timestamp(i as i64, 0).unwrap(),
+                seconds: s,
+            });
+        }
+        let spans = sparkline(&theme, Some(&h), Duration::from_secs(300), 10, false);
+        let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "▁▁▁█");
+        assert_eq!(spans.len(), 2, "ok bars then one breach bar");
+        assert_eq!(spans[1].style, theme.style.breach);
+
+        let short = sparkline(&theme, Some(&h), Duration::from_secs(300), 2, false);
+        let text: String = short.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text.chars().count(), 2);
+    }
+}

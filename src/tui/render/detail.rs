@@ -1,0 +1,432 @@
+//! The selected service in full: objectives, posture, each region's checks,
+//! replication, backups, DNS and where the data came from.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::cells::{
+    age_label, health_label, health_style, maybe_duration, objective, sparkline, stale_label,
+    verdict_style,
+};
+use crate::domain::environment::Replication;
+use crate::domain::posture::{ExposureSource, Verdict};
+use crate::domain::snapshot::FailoverRole;
+use crate::format::short_duration;
+use crate::tui::state::{App, Focus};
+use crate::tui::view::{RegionRole, ServiceRow};
+
+const LABEL_WIDTH: usize = 12;
+const SPARK_WIDTH: usize = 60;
+
+/// Lines the pane wants, to size it.
+pub fn line_count(app: &App) -> u16 {
+    u16::try_from(lines(app).len()).unwrap_or(u16::MAX)
+}
+
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let style = &app.theme.style;
+    let name = app
+        .selected_row()
+        .map_or_else(String::new, |r| r.posture.service_name.clone());
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if app.focus == Focus::Detail {
+            style.title
+        } else {
+            style.border
+        })
+        .title(Span::styled(format!(" {name} "), style.title));
+    frame.render_widget(
+        Paragraph::new(lines(app))
+            .block(block)
+            .scroll((app.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn label(text: &str, app: &App) -> Span<'static> {
+    Span::styled(format!("{text:<LABEL_WIDTH$}"), app.theme.style.muted)
+}
+
+fn indent() -> Span<'static> {
+    Span::raw(" ".repeat(LABEL_WIDTH))
+}
+
+fn lines(app: &App) -> Vec<Line<'static>> {
+    let Some(row) = app.selected_row() else {
+        return vec![Line::styled("no service selected", app.theme.style.muted)];
+    };
+    let mut out = Vec::new();
+    objectives(app, row, &mut out);
+    data(app, row, &mut out);
+    regions(app, row, &mut out);
+    replication(app, row, &mut out);
+    backups(app, row, &mut out);
+    dns(app, row, &mut out);
+    out
+}
+
+fn objectives(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let p = &row.posture;
+    let fit = if p.tier_meets_rto {
+        Span::styled("can meet RTO", style.ok)
+    } else {
+        Span::styled("cannot meet RTO", style.breach)
+    };
+    out.push(Line::from(vec![
+        label("Objectives", app),
+        Span::styled(
+            format!(
+                "RTO {} · RPO {} · {}: ",
+                objective(p.objectives.rto),
+                objective(p.objectives.rpo),
+                p.tier.label(),
+            ),
+            style.text,
+        ),
+        fit,
+        Span::styled(
+            format!(" (best case {})", objective(p.tier.best_case_rto())),
+            style.muted,
+        ),
+    ]));
+    let source = match p.exposure_source {
+        ExposureSource::ReplicationLag => "from replication lag",
+        ExposureSource::BackupAge => "from backup age (no replica)",
+        ExposureSource::None => "no measurement",
+    };
+    let share = p
+        .rpo_exposure
+        .filter(|_| !p.objectives.rpo.is_zero())
+        .map(|e| {
+            format!(
+                " ({:.0}% of RPO)",
+                100.0 * e.as_secs_f64() / p.objectives.rpo.as_secs_f64()
+            )
+        })
+        .unwrap_or_default();
+    let judged = |s: Style| if row.freshness.stale { style.stale } else { s };
+    out.push(Line::from(vec![
+        label("Posture", app),
+        Span::styled(
+            if row.freshness.stale {
+                format!("{} (last known)", p.overall.label())
+            } else {
+                p.overall.label().to_string()
+            },
+            judged(verdict_style(&app.theme, p.overall)),
+        ),
+        Span::styled(
+            format!(
+                " · RPO exposure {} {source}{share}",
+                maybe_duration(p.rpo_exposure)
+            ),
+            judged(style.text),
+        ),
+    ]));
+}
+
+fn data(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let f = &row.freshness;
+    let mut spans = vec![label("Data", app)];
+    if f.stale {
+        spans.push(Span::styled(stale_label(f), style.stale));
+        if let Some(source) = &f.source {
+            spans.push(Span::styled(format!(" from {source}"), style.stale));
+            let failure = app
+                .monitor
+                .sources()
+                .get(source)
+                .and_then(|s| s.last_error.as_ref())
+                .filter(|_| f.error.is_some());
+            if let Some(failure) = failure {
+                spans.push(Span::styled(
+                    format!(
+                        " · {}: {} ({} ago)",
+                        failure.error.kind.label(),
+                        failure.error.message,
+                        short_duration((app.now - failure.at).to_std().unwrap_or_default())
+                    ),
+                    style.stale,
+                ));
+            }
+        }
+    } else {
+        spans.push(Span::styled(
+            match f.age {
+                Some(age) => format!("current, taken {}", age_ago(age)),
+                None => "no data yet".to_string(),
+            },
+            style.text,
+        ));
+    }
+    out.push(Line::from(spans));
+}
+
+fn age_ago(age: std::time::Duration) -> String {
+    match age_label(age).as_str() {
+        "now" => "just now".to_string(),
+        label => format!("{label} ago"),
+    }
+}
+
+fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let theme = &app.theme;
+    let style = &theme.style;
+    let mut first = true;
+    for region in row.regions.iter().flatten() {
+        let role = match region.role {
+            RegionRole::Primary => "primary",
+            RegionRole::Dr => "DR",
+        };
+        let serving = row.posture.serving_region.as_deref() == Some(region.region.as_str());
+        out.push(Line::from(vec![
+            if first {
+                label("Regions", app)
+            } else {
+                indent()
+            },
+            Span::styled(format!("{:<12} {role:<8} ", region.region), style.text),
+            Span::styled(
+                health_label(region.health),
+                health_style(theme, region.health),
+            ),
+            Span::styled(if serving { "  ◀ serving" } else { "" }, style.ok),
+        ]));
+        first = false;
+        for check in &region.checks {
+            let mut flags = String::new();
+            if check.disabled {
+                flags.push_str(" disabled");
+            }
+            if check.inverted {
+                flags.push_str(" inverted");
+            }
+            out.push(Line::from(vec![
+                indent(),
+                Span::styled(format!("  {} ", check.id), style.text),
+                Span::styled(
+                    health_label(check.status),
+                    health_style(theme, check.status),
+                ),
+                Span::styled(
+                    format!(
+                        " {}/{} checkers · threshold {}{flags}",
+                        check.checkers_healthy, check.checkers_total, check.failure_threshold
+                    ),
+                    style.text,
+                ),
+                Span::styled(format!(" · {}", check.fqdn), style.muted),
+            ]));
+        }
+        if region.checks.is_empty() {
+            let why = if region.configured_checks == 0 {
+                "  no health check configured"
+            } else {
+                "  health checks not observed"
+            };
+            out.push(Line::from(vec![indent(), Span::styled(why, style.muted)]));
+        }
+    }
+}
+
+fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let Some(service) = app.environment.service(&row.posture.service_id) else {
+        return;
+    };
+    let what = match &service.replication {
+        Replication::AuroraGlobal {
+            global_cluster,
+            primary_cluster,
+            secondary_cluster,
+        } => format!("aurora global {global_cluster}: {primary_cluster} → {secondary_cluster}"),
+        Replication::RdsReplica {
+            source_instance,
+            replica_instance,
+        } => format!("rds read replica: {source_instance} → {replica_instance}"),
+        Replication::S3 {
+            source_bucket,
+            destination_bucket,
+        } => format!("s3 replication: {source_bucket} → {destination_bucket}"),
+        Replication::Backup { .. } => "none: backups only".to_string(),
+    };
+    out.push(Line::from(vec![
+        label("Replication", app),
+        Span::styled(what, style.text),
+    ]));
+    let Some(lag) = &row.lag else {
+        return;
+    };
+    let rpo = row.posture.objectives.rpo;
+    let stale = row.freshness.stale;
+    let obs = lag.observed.as_ref();
+    let mut spans = vec![
+        indent(),
+        Span::styled("lag ", style.muted),
+        Span::styled(
+            maybe_duration(obs.and_then(|o| o.lag)),
+            if stale {
+                style.stale
+            } else {
+                verdict_style(&app.theme, Verdict::of(lag.current, rpo))
+            },
+        ),
+    ];
+    if let Some(rpo_lag) = obs.and_then(|o| o.rpo_lag) {
+        spans.push(Span::styled(
+            format!(" · RPO lag {}", short_duration(rpo_lag)),
+            style.text,
+        ));
+    }
+    if let Some(pending) = obs.and_then(|o| o.pending_operations) {
+        spans.push(Span::styled(
+            format!(" · {pending} operations pending"),
+            style.text,
+        ));
+    }
+    if let Some(h) = app.monitor.lag_history(&lag.resource_id)
+        && let Some(peak) = h.max_seconds()
+    {
+        spans.push(Span::styled(
+            format!(
+                " · peak {} over {} samples",
+                short_duration(std::time::Duration::from_secs_f64(peak.max(0.0))),
+                h.len()
+            ),
+            style.muted,
+        ));
+    }
+    out.push(Line::from(spans));
+    let spark = sparkline(
+        &app.theme,
+        app.monitor.lag_history(&lag.resource_id),
+        rpo,
+        SPARK_WIDTH,
+        stale,
+    );
+    if !spark.is_empty() {
+        out.push(Line::from(
+            std::iter::once(indent()).chain(spark).collect::<Vec<_>>(),
+        ));
+    }
+}
+
+fn backups(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let rpo = row.posture.objectives.rpo;
+    if row.backups.is_empty() {
+        out.push(Line::from(vec![
+            label("Backups", app),
+            Span::styled("none observed", style.muted),
+        ]));
+        return;
+    }
+    for (i, b) in row.backups.iter().enumerate() {
+        let verdict = Verdict::of(b.restorable_age, rpo);
+        out.push(Line::from(vec![
+            if i == 0 {
+                label("Backups", app)
+            } else {
+                indent()
+            },
+            Span::styled(format!("{}: ", b.resource_id), style.text),
+            Span::styled(
+                format!(
+                    "PITR {} ago, snapshot {} ago",
+                    maybe_duration(b.pitr_age),
+                    maybe_duration(b.snapshot_age)
+                ),
+                if row.freshness.stale {
+                    style.stale
+                } else {
+                    verdict_style(&app.theme, verdict)
+                },
+            ),
+            Span::styled(
+                format!(
+                    ", {}d retention, {}",
+                    b.retention_days,
+                    if b.cross_region_copy {
+                        "cross-region copy"
+                    } else {
+                        "no cross-region copy"
+                    }
+                ),
+                style.text,
+            ),
+        ]));
+    }
+}
+
+fn dns(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let Some(d) = &row.dns else {
+        out.push(Line::from(vec![
+            label("DNS", app),
+            Span::styled("no failover record", style.muted),
+        ]));
+        return;
+    };
+    let serving = match d.serving {
+        Some(FailoverRole::Primary) => "PRIMARY",
+        Some(FailoverRole::Secondary) => "SECONDARY",
+        None => "unknown",
+    };
+    out.push(Line::from(vec![
+        label("DNS", app),
+        Span::styled(
+            format!("{} TTL {}s · serving ", d.record, d.ttl),
+            style.text,
+        ),
+        Span::styled(
+            format!(
+                "{serving}{}",
+                row.posture
+                    .serving_region
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            if row.freshness.stale {
+                style.stale
+            } else {
+                style.ok
+            },
+        ),
+    ]));
+    for (role, target) in [
+        (FailoverRole::Primary, &d.primary_target),
+        (FailoverRole::Secondary, &d.secondary_target),
+    ] {
+        let record = d.records.iter().find(|r| r.failover == Some(role));
+        let check = record
+            .and_then(|r| r.health_check_id.as_deref())
+            .map(|id| format!(" (health check {id})"))
+            .unwrap_or_default();
+        let observed = if record.is_some() {
+            ""
+        } else {
+            " · record not observed"
+        };
+        let marker = if d.serving == Some(role) { "▶" } else { " " };
+        out.push(Line::from(vec![
+            indent(),
+            Span::styled(
+                format!(
+                    "{marker} {:<9} → {target}{check}{observed}",
+                    match role {
+                        FailoverRole::Primary => "PRIMARY",
+                        FailoverRole::Secondary => "SECONDARY",
+                    }
+                ),
+                style.text,
+            ),
+        ]));
+    }
+}

@@ -1,0 +1,17 @@
+//! Drawing: one module per part of the screen, each a
+//! `render(frame, app, area)` that reads the state and draws into `area`.
+//! [`app`] lays the screen out and calls the others.
+
+pub mod app;
+pub mod dashboard;
+pub mod detail;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod run;
+pub mod too_small;
+
+mod cells;
+
+#[cfg(test)]
+mod tests;

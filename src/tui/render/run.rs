@@ -1,0 +1,371 @@
+//! A runbook run: its steps with state, budget and actual time, and the
+//! running RTO clock.
+//!
+//! ```text
+//! ┌ Orders — unplanned regional failover · orders · RTO 3m12s / 15m ─────┐
+//! │    #  Step                               Kind    Budget  Actual  Note │
+//! │ ✓  1  Confirm the primary region is ...  check   1m      4s           │
+//! │ ▶  3  Fail the global database over ...  action  2m      12s     ...  │
+//! │ ·  4  Wait until the DR cluster is ...   wait    5m      —            │
+//! ├ Now ─────────────────────────────────────────────────────────────────┤
+//! │ what the run waits for and the keys that answer it (prompt_lines)    │
+//! └──────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+
+use super::cells::{maybe_duration, objective};
+use crate::format::short_duration;
+use crate::runbook::engine::{Prompt, RunView, StepView};
+use crate::runbook::journal::{RunOutcome, StepState};
+use crate::theme::Theme;
+
+pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc>, area: Rect) {
+    let prompt = prompt_lines(theme, run);
+    // Room for the prompt's lines, plus one more when its first line wraps.
+    let prompt_height = (prompt.len() as u16 + 3).min(area.height / 2).max(3);
+    let [steps_area, prompt_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
+
+    let elapsed = run.rto_elapsed(now);
+    let clock_style = if elapsed > run.rto_objective {
+        theme.style.breach
+    } else {
+        theme.style.ok
+    };
+    let title = Line::from(vec![
+        Span::styled(format!(" {} ", run.runbook), theme.style.title),
+        Span::styled(format!("· {} · RTO ", run.service), theme.style.muted),
+        Span::styled(short_duration(elapsed), clock_style),
+        Span::styled(
+            format!(" / {} ", objective(run.rto_objective)),
+            theme.style.muted,
+        ),
+    ]);
+    let header =
+        Row::new(["", "#", "Step", "Kind", "Budget", "Actual", "Note"]).style(theme.style.title);
+    let rows = run.steps.iter().enumerate().map(|(i, step)| {
+        let current = run.current == Some(i) && run.outcome.is_none();
+        step_row(theme, step, i, current, now)
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(2),
+            Constraint::Length(3),
+            Constraint::Percentage(40),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header)
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style.border)
+            .title(title),
+    );
+    frame.render_widget(table, steps_area);
+
+    let now_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style.border)
+        .title(Span::styled(" Now ", theme.style.title));
+    frame.render_widget(
+        Paragraph::new(prompt)
+            .block(now_block)
+            .wrap(Wrap { trim: false }),
+        prompt_area,
+    );
+}
+
+fn step_row<'a>(
+    theme: &Theme,
+    step: &'a StepView,
+    index: usize,
+    current: bool,
+    now: DateTime<Utc>,
+) -> Row<'a> {
+    let (icon, style) = state_look(theme, &step.run.state);
+    let actual = step.elapsed(now);
+    let actual_style = if step.over_budget(now) {
+        theme.style.breach
+    } else {
+        theme.style.text
+    };
+    let note = match &step.run.state {
+        StepState::Failed { error } => error.clone(),
+        StepState::Skipped { reason } => format!("skipped: {reason}"),
+        _ => step.run.observed.clone().unwrap_or_default(),
+    };
+    let row = Row::new(vec![
+        Cell::from(Span::styled(icon, style)),
+        Cell::from(Span::styled(format!("{}", index + 1), theme.style.muted)),
+        Cell::from(Span::styled(step.title.as_str(), theme.style.text)),
+        Cell::from(Span::styled(step.kind, theme.style.muted)),
+        Cell::from(Span::styled(maybe_duration(step.budget), theme.style.muted)),
+        Cell::from(Span::styled(maybe_duration(actual), actual_style)),
+        Cell::from(Span::styled(note, style)),
+    ]);
+    if current {
+        row.style(theme.style.selection)
+    } else {
+        row
+    }
+}
+
+/// Icon and style of a step state; the icons differ in shape, not only in
+/// colour, so the screen reads the same without colours.
+fn state_look(theme: &Theme, state: &StepState) -> (&'static str, Style) {
+    match state {
+        StepState::Pending => ("·", theme.style.muted),
+        StepState::Running => ("▶", theme.style.text.add_modifier(Modifier::BOLD)),
+        StepState::Waiting | StepState::Verifying => ("◷", theme.style.at_risk),
+        StepState::AwaitingConfirmation => ("?", theme.style.at_risk.add_modifier(Modifier::BOLD)),
+        StepState::Done => ("✓", theme.style.ok),
+        StepState::Failed { .. } => ("✗", theme.style.breach),
+        StepState::Skipped { .. } => ("↷", theme.style.unknown),
+    }
+}
+
+/// What the run is waiting for, and the keys that answer it.
+pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
+    let key = |k: &'static str| Span::styled(k, theme.style.key);
+    let text = |t: String| Span::styled(t, theme.style.text);
+    if let Some(outcome) = &run.outcome {
+        return vec![match outcome {
+            RunOutcome::Completed { elapsed } => Line::from(vec![
+                Span::styled("Run complete. ", theme.style.ok),
+                text(format!(
+                    "Actual RTO {} against an objective of {}.",
+                    short_duration(*elapsed),
+                    objective(run.rto_objective)
+                )),
+            ]),
+            RunOutcome::Aborted { reason, elapsed } => Line::from(vec![
+                Span::styled("Run aborted ", theme.style.breach),
+                text(format!("after {}: {reason}", short_duration(*elapsed))),
+            ]),
+        }];
+    }
+    match &run.prompt {
+        Some(Prompt::Tick {
+            title,
+            instructions,
+            ..
+        }) => {
+            let mut lines = vec![Line::from(vec![
+                text(format!("Manual step: {title}. ")),
+                key("Space"),
+                text(" when done, ".into()),
+                key("s"),
+                text(" skip with a reason, ".into()),
+                key("A"),
+                text(" abort".into()),
+            ])];
+            lines.extend(
+                instructions
+                    .lines()
+                    .map(|l| Line::from(Span::styled(l, theme.style.muted))),
+            );
+            lines
+        }
+        Some(Prompt::ConfirmAction { title, call, .. }) => vec![Line::from(vec![
+            text(format!(
+                "{title}: {} {} in {} awaits confirmation. ",
+                call.service, call.operation, call.region
+            )),
+            key("c"),
+            text(" review and confirm, ".into()),
+            key("s"),
+            text(" skip, ".into()),
+            key("A"),
+            text(" abort".into()),
+        ])],
+        Some(Prompt::Failed { title, error, .. }) => vec![
+            Line::from(vec![
+                Span::styled(format!("{title} failed: "), theme.style.breach),
+                text(error.clone()),
+            ]),
+            Line::from(vec![
+                key("r"),
+                text(" retry, ".into()),
+                key("s"),
+                text(" skip with a reason, ".into()),
+                key("A"),
+                text(" abort".into()),
+            ]),
+        ],
+        None => {
+            let current = run.current.and_then(|i| run.steps.get(i));
+            vec![Line::from(match current {
+                Some(step) => text(format!("{} — {}", step.title, step.run.state.label())),
+                None => text("Starting…".into()),
+            })]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use serde_json::json;
+
+    use super::*;
+    use crate::provider::ApiCall;
+    use crate::runbook::engine::StepView;
+    use crate::runbook::journal::StepState;
+    use crate::tui::popups::confirm::ConfirmDialog;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+    }
+
+    fn step(id: &str, title: &str, kind: &'static str, budget: u64) -> StepView {
+        StepView {
+            id: id.into(),
+            title: title.into(),
+            kind,
+            budget: Some(Duration::from_secs(budget)),
+            run: crate::runbook::engine::StepRun {
+                state: StepState::Pending,
+                started_at: None,
+                finished_at: None,
+                observed: None,
+                attempts: 0,
+            },
+        }
+    }
+
+    fn settle(s: &mut StepView, state: StepState, from: i64, to: Option<i64>, note: &str) {
+        s.run.state = state;
+        s.run.started_at = Some(at(from));
+        s.run.finished_at = to.map(at);
+        s.run.observed = (!note.is_empty()).then(|| note.to_string());
+    }
+
+    fn failover_call() -> ApiCall {
+        ApiCall {
+            service: "rds".into(),
+            region: "us-west-2".into(),
+            operation: "FailoverGlobalCluster".into(),
+            params: json!({
+                "GlobalClusterIdentifier": "production-global",
+                "TargetDbClusterIdentifier": "production-secondary",
+                "AllowDataLoss": true,
+            }),
+        }
+    }
+
+    /// A failover run three minutes in, waiting for the operator to confirm.
+    fn awaiting_confirmation() -> RunView {
+        let mut steps = vec![
+            step(
+                "confirm-outage",
+                "Confirm the primary region is unhealthy",
+                "check",
+                60,
+            ),
+            step(
+                "announce",
+                "Tell stakeholders the failover is starting",
+                "notify",
+                30,
+            ),
+            step(
+                "failover-database",
+                "Fail the global database over",
+                "action",
+                120,
+            ),
+            step(
+                "database-writable",
+                "Wait until the DR cluster accepts writes",
+                "wait",
+                300,
+            ),
+        ];
+        settle(
+            &mut steps[0],
+            StepState::Done,
+            0,
+            Some(95),
+            "us-east-1 unhealthy (0/16 checkers)",
+        );
+        settle(&mut steps[1], StepState::Done, 95, Some(96), "");
+        settle(&mut steps[2], StepState::AwaitingConfirmation, 96, None, "");
+        RunView {
+            runbook: "Orders — unplanned regional failover".into(),
+            service: "orders".into(),
+            started_at: at(0),
+            rto_objective: Duration::from_secs(15 * 60),
+            steps,
+            current: Some(2),
+            prompt: Some(Prompt::ConfirmAction {
+                step: "failover-database".into(),
+                title: "Fail the global database over".into(),
+                call: failover_call(),
+                target: "production-global".into(),
+                typed: true,
+                note: None,
+            }),
+            outcome: None,
+            read_only: false,
+        }
+    }
+
+    fn draw(run: &RunView, dialog: Option<&ConfirmDialog>) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(110, 30)).unwrap();
+        let theme = Theme::default();
+        terminal
+            .draw(|f| {
+                render(f, &theme, run, at(190), f.area());
+                if let Some(d) = dialog {
+                    d.render(f, &theme, f.area());
+                }
+            })
+            .unwrap();
+        terminal
+    }
+
+    #[test]
+    fn run_awaiting_confirmation() {
+        insta::assert_snapshot!(draw(&awaiting_confirmation(), None).backend());
+    }
+
+    #[test]
+    fn typed_confirmation_dialog_shows_the_exact_call() {
+        let run = awaiting_confirmation();
+        let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap()).unwrap();
+        dialog.input = "production-gl".into();
+        insta::assert_snapshot!(draw(&run, Some(&dialog)).backend());
+    }
+
+    #[test]
+    fn completed_run_reports_the_actual_rto() {
+        let mut run = awaiting_confirmation();
+        for (i, s) in run.steps.iter_mut().enumerate() {
+            let from = 100 * i as i64;
+            settle(s, StepState::Done, from, Some(from + 90), "");
+        }
+        run.steps[3].run.state = StepState::Skipped {
+            reason: "cluster already writable".into(),
+        };
+        run.prompt = None;
+        run.outcome = Some(RunOutcome::Completed {
+            elapsed: Duration::from_secs(12 * 60 + 4),
+        });
+        insta::assert_snapshot!(draw(&run, None).backend());
+    }
+}

@@ -1,0 +1,615 @@
+//! Render snapshot tests: each meaningful state of the screen, drawn into a
+//! `TestBackend` from hand-built readings. Review `.snap` changes by eye.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+use crate::domain::environment::{DnsSpec, Environment, HealthCheckSpec, Replication, ServiceSpec};
+use crate::domain::objectives::{DrTier, Objectives};
+use crate::domain::snapshot::{
+    BackupObs, ClusterRole, DbClusterObs, DbInstanceObs, DnsRecordObs, ErrorKind, FailoverRole,
+    GlobalClusterObs, GlobalMember, Health, HealthCheckObs, LagKind, LagObs, Snapshot, SourceError,
+    SourceReading,
+};
+use crate::monitor::MonitorState;
+use crate::theme::Theme;
+use crate::tui::state::{App, Focus, Update};
+
+const T0: i64 = 1_795_000_000;
+
+fn at(t: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(T0 + t, 0).unwrap()
+}
+
+fn mins(m: u64) -> Duration {
+    Duration::from_secs(m * 60)
+}
+
+fn check_spec(id: &str, region: &str) -> HealthCheckSpec {
+    HealthCheckSpec {
+        id: id.into(),
+        region: region.into(),
+        fqdn: format!("{id}.example.com"),
+        failure_threshold: 3,
+    }
+}
+
+fn environment() -> Environment {
+    let service = |id: &str, name: &str, tier, rto, rpo, replication, dns| ServiceSpec {
+        id: String::from(id),
+        name: String::from(name),
+        tier,
+        objectives: Objectives { rto, rpo },
+        primary_region: "us-east-1".into(),
+        dr_region: "us-west-2".into(),
+        replication,
+        health_checks: vec![
+            check_spec(&format!("{id}-use1"), "us-east-1"),
+            check_spec(&format!("{id}-usw2"), "us-west-2"),
+        ],
+        dns,
+    };
+    let dns = |name: &str| {
+        Some(DnsSpec {
+            zone_id: "Z1".into(),
+            record: format!("{name}.example.com."),
+            primary_target: format!("{name}.us-east-1.example.com"),
+            secondary_target: format!("{name}.us-west-2.example.com"),
+            ttl: 60,
+        })
+    };
+    Environment {
+        name: "demo-shop".into(),
+        home_region: "us-east-1".into(),
+        regions: vec!["us-east-1".into(), "us-west-2".into()],
+        services: vec![
+            service(
+                "orders",
+                "Orders API",
+                DrTier::WarmStandby,
+                mins(15),
+                mins(5),
+                Replication::AuroraGlobal {
+                    global_cluster: "orders-global".into(),
+                    primary_cluster: "orders-use1".into(),
+                    secondary_cluster: "orders-usw2".into(),
+                },
+                dns("orders"),
+            ),
+            service(
+                "billing",
+                "Billing",
+                DrTier::PilotLight,
+                mins(240),
+                mins(15),
+                Replication::RdsReplica {
+                    source_instance: "billing-use1".into(),
+                    replica_instance: "billing-usw2".into(),
+                },
+                dns("billing"),
+            ),
+            service(
+                "assets",
+                "Static assets",
+                DrTier::WarmStandby,
+                mins(30),
+                mins(15),
+                Replication::S3 {
+                    source_bucket: "assets-use1".into(),
+                    destination_bucket: "assets-usw2".into(),
+                },
+                None,
+            ),
+        ],
+        sim: Default::default(),
+    }
+}
+
+/// How the world looks at one poll.
+#[derive(Clone, Copy)]
+struct World {
+    orders_lag: f64,
+    billing_lag: f64,
+    assets_lag: f64,
+    east_down: bool,
+    s3_metrics_fail: bool,
+}
+
+impl World {
+    const CALM: World = World {
+        orders_lag: 0.4,
+        billing_lag: 2.0,
+        assets_lag: 40.0,
+        east_down: false,
+        s3_metrics_fail: false,
+    };
+}
+
+fn health(id: &str, region: &str, healthy: u32) -> HealthCheckObs {
+    HealthCheckObs {
+        id: id.into(),
+        region: region.into(),
+        fqdn: format!("{id}.example.com"),
+        status: if healthy >= 8 {
+            Health::Healthy
+        } else {
+            Health::Unhealthy
+        },
+        checkers_healthy: healthy,
+        checkers_total: 16,
+        failure_threshold: 3,
+        disabled: false,
+        inverted: false,
+    }
+}
+
+fn backup(t: i64) -> BackupObs {
+    BackupObs {
+        latest_restorable: Some(at(t - 185)),
+        retention_days: 7,
+        newest_snapshot: Some(at(t - 7800)),
+        cross_region_copy: true,
+    }
+}
+
+fn lag(resource: &str, kind: LagKind, seconds: f64) -> LagObs {
+    LagObs {
+        resource_id: resource.into(),
+        region: "us-west-2".into(),
+        kind,
+        lag: Some(Duration::from_secs_f64(seconds)),
+        rpo_lag: None,
+        pending_operations: (kind == LagKind::S3).then_some(12),
+    }
+}
+
+fn cluster(id: &str, region: &str, role: ClusterRole, t: i64) -> DbClusterObs {
+    DbClusterObs {
+        id: id.into(),
+        arn: format!("arn:aws:rds:{region}:123456789012:cluster:{id}"),
+        region: region.into(),
+        engine: "aurora-postgresql".into(),
+        engine_version: "15.4".into(),
+        status: "available".into(),
+        role,
+        global_cluster_id: Some("orders-global".into()),
+        endpoint: None,
+        backup: backup(t),
+    }
+}
+
+fn instance(id: &str, region: &str, source: Option<&str>, t: i64) -> DbInstanceObs {
+    DbInstanceObs {
+        id: id.into(),
+        arn: format!("arn:aws:rds:{region}:123456789012:db:{id}"),
+        region: region.into(),
+        engine: "postgres".into(),
+        status: "available".into(),
+        replica_source: source.map(String::from),
+        replicas: Vec::new(),
+        endpoint: None,
+        backup: backup(t),
+    }
+}
+
+fn record(name: &str, role: FailoverRole) -> DnsRecordObs {
+    let (region, suffix) = match role {
+        FailoverRole::Primary => ("us-east-1", "use1"),
+        FailoverRole::Secondary => ("us-west-2", "usw2"),
+    };
+    DnsRecordObs {
+        zone_id: "Z1".into(),
+        name: format!("{name}.example.com."),
+        record_type: "CNAME".into(),
+        set_identifier: Some(suffix.into()),
+        failover: Some(role),
+        target: format!("{name}.{region}.example.com"),
+        ttl: Some(60),
+        health_check_id: (role == FailoverRole::Primary).then(|| format!("{name}-use1")),
+    }
+}
+
+fn readings(t: i64, w: World) -> Vec<SourceReading> {
+    let east = if w.east_down { 3 } else { 16 };
+    let good = |source: &str, snapshot: Snapshot| SourceReading {
+        source: source.into(),
+        taken_at: at(t),
+        result: Ok(snapshot),
+    };
+    let mut route53 = Snapshot::default();
+    for service in ["orders", "billing", "assets"] {
+        route53
+            .health_checks
+            .push(health(&format!("{service}-use1"), "us-east-1", east));
+        route53
+            .health_checks
+            .push(health(&format!("{service}-usw2"), "us-west-2", 16));
+    }
+    for service in ["orders", "billing"] {
+        route53.dns_records.extend([
+            record(service, FailoverRole::Primary),
+            record(service, FailoverRole::Secondary),
+        ]);
+    }
+    let mut east_rds = Snapshot {
+        db_clusters: vec![cluster("orders-use1", "us-east-1", ClusterRole::Primary, t)],
+        db_instances: vec![instance("billing-use1", "us-east-1", None, t)],
+        ..Snapshot::default()
+    };
+    east_rds.global_clusters.push(GlobalClusterObs {
+        id: "orders-global".into(),
+        engine: "aurora-postgresql".into(),
+        status: "available".into(),
+        members: vec![GlobalMember {
+            cluster_id: "orders-use1".into(),
+            cluster_arn: "arn:aws:rds:us-east-1:123456789012:cluster:orders-use1".into(),
+            region: "us-east-1".into(),
+            is_writer: true,
+            synchronization_status: None,
+        }],
+    });
+    let west_rds = Snapshot {
+        db_clusters: vec![cluster(
+            "orders-usw2",
+            "us-west-2",
+            ClusterRole::Secondary,
+            t,
+        )],
+        db_instances: vec![instance(
+            "billing-usw2",
+            "us-west-2",
+            Some("billing-use1"),
+            t,
+        )],
+        ..Snapshot::default()
+    };
+    let west_metrics = Snapshot {
+        lags: vec![
+            lag("orders-usw2", LagKind::AuroraGlobal, w.orders_lag),
+            lag("billing-usw2", LagKind::RdsReplica, w.billing_lag),
+        ],
+        ..Snapshot::default()
+    };
+    let s3_metrics = if w.s3_metrics_fail {
+        SourceReading {
+            source: "cloudwatch:us-east-1".into(),
+            taken_at: at(t),
+            result: Err(SourceError::new(
+                ErrorKind::Timeout,
+                "GetMetricData timed out after 5s",
+            )),
+        }
+    } else {
+        good(
+            "cloudwatch:us-east-1",
+            Snapshot {
+                lags: vec![lag("assets-usw2", LagKind::S3, w.assets_lag)],
+                ..Snapshot::default()
+            },
+        )
+    };
+    vec![
+        good("route53", route53),
+        good("rds:us-east-1", east_rds),
+        good("rds:us-west-2", west_rds),
+        good("cloudwatch:us-west-2", west_metrics),
+        s3_metrics,
+    ]
+}
+
+/// A console after `polls` one-second polls of `world(t)`.
+fn app_after(polls: i64, world: impl Fn(i64) -> World) -> App {
+    let mut monitor = MonitorState::new(Duration::from_secs(1));
+    for t in 0..polls {
+        monitor.apply(readings(t, world(t)));
+    }
+    App::new(
+        environment(),
+        Theme::default(),
+        "demo · read-only",
+        monitor,
+        at(polls),
+    )
+}
+
+/// Small wobble so sparklines have shape.
+fn wobble(t: i64) -> f64 {
+    [0.2, 0.5, 0.3, 0.9, 0.4, 0.6, 1.8, 0.3][(t % 8) as usize]
+}
+
+fn healthy() -> App {
+    app_after(30, |t| World {
+        orders_lag: wobble(t),
+        billing_lag: 1.0 + wobble(t + 3) * 4.0,
+        assets_lag: 30.0 + wobble(t) * 20.0,
+        ..World::CALM
+    })
+}
+
+/// us-east-1 failing its checks, Billing's replica far behind, and the S3
+/// metrics source timing out for the last 20 polls.
+fn troubled() -> App {
+    app_after(40, |t| World {
+        orders_lag: wobble(t) + if t > 30 { 150.0 } else { 0.0 },
+        billing_lag: if t > 25 { 1200.0 + t as f64 } else { 3.0 },
+        assets_lag: 35.0,
+        east_down: t > 30,
+        s3_metrics_fail: t >= 20,
+    })
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| super::app::render(frame, app))
+        .unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) -> Update {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[test]
+fn dashboard_healthy_wide() {
+    insta::assert_snapshot!(draw(&healthy(), 160, 45).backend());
+}
+
+#[test]
+fn dashboard_healthy_narrow() {
+    insta::assert_snapshot!(draw(&healthy(), 80, 24).backend());
+}
+
+#[test]
+fn dashboard_troubled_wide() {
+    insta::assert_snapshot!(draw(&troubled(), 160, 45).backend());
+}
+
+#[test]
+fn dashboard_troubled_narrow() {
+    insta::assert_snapshot!(draw(&troubled(), 80, 24).backend());
+}
+
+#[test]
+fn detail_of_a_stale_service() {
+    let mut app = troubled();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&app, 160, 45).backend());
+}
+
+#[test]
+fn detail_of_a_failing_over_service_narrow() {
+    let mut app = troubled();
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = healthy();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&app, 160, 45).backend());
+}
+
+#[test]
+fn help_overlay_narrow() {
+    let mut app = healthy();
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+#[test]
+fn before_the_first_poll() {
+    let app = App::new(
+        environment(),
+        Theme::default(),
+        "aws",
+        MonitorState::new(Duration::from_secs(30)),
+        at(0),
+    );
+    insta::assert_snapshot!(draw(&app, 100, 14).backend());
+}
+
+#[test]
+fn too_small() {
+    insta::assert_snapshot!(draw(&healthy(), 20, 5).backend());
+}
+
+#[test]
+fn tiny_and_empty_terminals_do_not_panic() {
+    let app = troubled();
+    for (w, h) in [(0, 0), (1, 1), (59, 40), (200, 11), (60, 12), (3, 100)] {
+        draw(&app, w, h);
+    }
+    let mut app = troubled();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('?'));
+    for (w, h) in [(60, 12), (61, 13), (300, 100)] {
+        draw(&app, w, h);
+    }
+}
+
+#[test]
+fn filter_narrows_the_rows() {
+    let mut app = healthy();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "bill".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.visible.len(), 1);
+    let shown = draw(&app, 80, 24);
+    insta::assert_snapshot!(shown.backend());
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.visible.len(), 3);
+}
+
+#[test]
+fn stale_values_are_not_coloured_as_current() {
+    let app = troubled();
+    let terminal = draw(&app, 160, 45);
+    let buffer = terminal.backend().buffer();
+    let (x, y) = find(buffer, "STALE 21s").unwrap();
+    assert_eq!(buffer[(x, y)].fg, app.theme.style.stale.fg.unwrap());
+    let (_, assets_row) = find(buffer, "Static assets").unwrap();
+    assert_eq!(assets_row, y, "the stale service is Static assets");
+    let (lag_x, _) = find(buffer, "    35s").unwrap();
+    assert_eq!(
+        buffer[(lag_x + 5, y)].fg,
+        app.theme.style.stale.fg.unwrap(),
+        "its lag keeps its value but not its verdict colour"
+    );
+}
+
+#[test]
+fn keys_move_the_selection_and_quit() {
+    let mut app = healthy();
+    assert_eq!(press(&mut app, KeyCode::Char('j')), Update::Redraw);
+    assert_eq!(app.selected, 1);
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.selected, 2);
+    assert_eq!(press(&mut app, KeyCode::Down), Update::Nothing);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.selected, 0);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.detail_open);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Detail);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!((app.selected, app.detail_scroll), (0, 1), "detail scrolls");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.detail_open);
+    assert_eq!(press(&mut app, KeyCode::Char('q')), Update::Quit);
+    assert_eq!(
+        app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Update::Quit
+    );
+}
+
+#[test]
+fn a_click_selects_the_row_under_it() {
+    let mut app = healthy();
+    let screen = Rect::new(0, 0, 160, 45);
+    let terminal = draw(&app, 160, 45);
+    let (_, billing_row) = find(terminal.backend().buffer(), "Billing").unwrap();
+    let click = |row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 5,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(app.on_mouse(click(billing_row), screen), Update::Redraw);
+    assert_eq!(app.selected, 1);
+    assert_eq!(app.on_mouse(click(44), screen), Update::Nothing);
+    assert_eq!(app.selected, 1);
+
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.on_mouse(click(40), screen), Update::Redraw);
+    assert_eq!(
+        app.focus,
+        Focus::Detail,
+        "a click in the detail pane focuses it"
+    );
+    assert_eq!(app.on_mouse(click(billing_row), screen), Update::Redraw);
+    assert_eq!((app.focus, app.selected), (Focus::Table, 1));
+}
+
+#[test]
+fn a_long_list_scrolls_by_pages_and_clicks_follow() {
+    use super::dashboard::first_shown;
+    assert_eq!(first_shown(0, 10), 0);
+    assert_eq!(first_shown(9, 10), 0);
+    assert_eq!(first_shown(10, 10), 10);
+    assert_eq!(first_shown(25, 10), 20);
+    assert_eq!(first_shown(3, 0), 3, "no room: no division by zero");
+
+    let mut env = environment();
+    let template = env.services[0].clone();
+    env.services = (0..40)
+        .map(|n| ServiceSpec {
+            id: format!("svc-{n:02}"),
+            name: format!("Service {n:02}"),
+            ..template.clone()
+        })
+        .collect();
+    let mut app = App::new(
+        env,
+        Theme::default(),
+        "demo",
+        MonitorState::new(Duration::from_secs(1)),
+        at(0),
+    );
+    for _ in 0..25 {
+        press(&mut app, KeyCode::Down);
+    }
+    let terminal = draw(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let (_, y) = find(buffer, "▶ Service 25").expect("the selection is in view");
+    assert!(
+        find(buffer, "Service 00").is_none(),
+        "the first page scrolled away"
+    );
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 4,
+        row: y + 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(click, Rect::new(0, 0, 80, 24));
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "svc-26");
+}
+
+#[test]
+fn the_filter_keeps_the_selected_service() {
+    let mut app = healthy();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "assets");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.selected_row().unwrap().posture.service_id, "assets");
+}
+
+#[test]
+fn no_color_draws_without_any_colour() {
+    let mut app = troubled();
+    app.theme = Theme::default().without_colors();
+    press(&mut app, KeyCode::Enter);
+    let terminal = draw(&app, 160, 45);
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+}
+
+#[test]
+fn every_built_in_theme_draws_breach_in_its_breach_style() {
+    for (name, _) in crate::theme::BUILT_IN {
+        let mut app = troubled();
+        app.theme = crate::theme::load(name, None).unwrap();
+        let terminal = draw(&app, 160, 45);
+        let buffer = terminal.backend().buffer();
+        let (x, y) = find(buffer, "BREACH").unwrap();
+        assert_eq!(
+            buffer[(x, y)].fg,
+            app.theme.style.breach.fg.unwrap_or_default(),
+            "{name}"
+        );
+    }
+}
+
+/// Column and row of the first cell of `text` on screen.
+fn find(buffer: &ratatui::buffer::Buffer, text: &str) -> Option<(u16, u16)> {
+    (0..buffer.area.height).find_map(|y| {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect();
+        let at = line.find(text)?;
+        Some((u16::try_from(line[..at].chars().count()).ok()?, y))
+    })
+}

@@ -1,0 +1,283 @@
+//! The console's state: what is selected, which pane has focus, what is open,
+//! and the rows the screen shows. Input and monitor messages change it; the
+//! render functions only read it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use super::render;
+use super::view::{ServiceRow, service_rows};
+use crate::domain::environment::Environment;
+use crate::monitor::{MonitorEvent, MonitorState};
+use crate::theme::Theme;
+
+/// The screens of the console. Runbook and journal screens join this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Dashboard,
+}
+
+/// Which pane keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Table,
+    Detail,
+}
+
+/// What the loop should do after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    Nothing,
+    Redraw,
+    Quit,
+}
+
+pub struct App {
+    pub environment: Environment,
+    pub theme: Theme,
+    /// `demo`, `aws · read-only`, ...: shown in the header.
+    pub mode_label: String,
+    pub monitor: MonitorState,
+    /// The provider's clock at the last update.
+    pub now: DateTime<Utc>,
+    /// One row per service of the environment, in its order.
+    pub rows: Vec<ServiceRow>,
+    /// Indexes into `rows` that pass the filter.
+    pub visible: Vec<usize>,
+    /// Index into `visible`.
+    pub selected: usize,
+    pub screen: Screen,
+    pub focus: Focus,
+    pub detail_open: bool,
+    pub detail_scroll: u16,
+    pub help_open: bool,
+    pub filter: String,
+    pub filter_editing: bool,
+    /// How long the last poll took (wall clock).
+    pub last_poll_took: Option<Duration>,
+}
+
+impl App {
+    pub fn new(
+        environment: Environment,
+        theme: Theme,
+        mode_label: impl Into<String>,
+        monitor: MonitorState,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut app = Self {
+            environment,
+            theme,
+            mode_label: mode_label.into(),
+            monitor,
+            now,
+            rows: Vec::new(),
+            visible: Vec::new(),
+            selected: 0,
+            screen: Screen::Dashboard,
+            focus: Focus::Table,
+            detail_open: false,
+            detail_scroll: 0,
+            help_open: false,
+            filter: String::new(),
+            filter_editing: false,
+            last_poll_took: None,
+        };
+        app.refresh();
+        app
+    }
+
+    /// Recomputes the rows from the monitor's data at `self.now`.
+    pub fn refresh(&mut self) {
+        self.rows = service_rows(&self.environment, &self.monitor, self.now);
+        self.apply_filter();
+    }
+
+    /// Recomputes which rows pass the filter, keeping the selected service
+    /// selected when it still passes.
+    fn apply_filter(&mut self) {
+        let selected_row = self.visible.get(self.selected).copied();
+        let needle = self.filter.to_lowercase();
+        self.visible = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                needle.is_empty()
+                    || r.posture.service_name.to_lowercase().contains(&needle)
+                    || r.posture.service_id.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.selected = selected_row
+            .and_then(|row| self.visible.iter().position(|i| *i == row))
+            .unwrap_or(self.selected)
+            .min(self.visible.len().saturating_sub(1));
+    }
+
+    pub fn selected_row(&self) -> Option<&ServiceRow> {
+        self.visible
+            .get(self.selected)
+            .and_then(|i| self.rows.get(*i))
+    }
+
+    pub fn on_monitor(&mut self, event: MonitorEvent, now: DateTime<Utc>) -> Update {
+        self.last_poll_took = Some(event.took);
+        self.monitor.apply(event.readings);
+        self.now = now;
+        self.refresh();
+        Update::Redraw
+    }
+
+    /// The once-a-second clock: ages and the clock move on.
+    pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
+        self.now = now;
+        self.refresh();
+        Update::Redraw
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Update {
+        if key.kind == KeyEventKind::Release {
+            return Update::Nothing;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+            return Update::Quit;
+        }
+        if self.filter_editing {
+            return self.on_filter_key(key);
+        }
+        if self.help_open {
+            return match key.code {
+                KeyCode::Char('q') => Update::Quit,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => {
+                    self.help_open = false;
+                    Update::Redraw
+                }
+                _ => Update::Nothing,
+            };
+        }
+        match key.code {
+            KeyCode::Char('q') => Update::Quit,
+            KeyCode::Char('?') => {
+                self.help_open = true;
+                Update::Redraw
+            }
+            KeyCode::Char('/') => {
+                self.filter_editing = true;
+                Update::Redraw
+            }
+            KeyCode::Enter if !self.detail_open && !self.visible.is_empty() => {
+                self.detail_open = true;
+                self.detail_scroll = 0;
+                Update::Redraw
+            }
+            KeyCode::Esc => self.back(),
+            KeyCode::Tab | KeyCode::BackTab => {
+                if !self.detail_open {
+                    return Update::Nothing;
+                }
+                self.focus = match self.focus {
+                    Focus::Table => Focus::Detail,
+                    Focus::Detail => Focus::Table,
+                };
+                Update::Redraw
+            }
+            KeyCode::Down | KeyCode::Char('j') => self.step(1),
+            KeyCode::Up | KeyCode::Char('k') => self.step(-1),
+            KeyCode::PageDown => self.step(10),
+            KeyCode::PageUp => self.step(-10),
+            KeyCode::Home | KeyCode::Char('g') => self.step(i64::MIN / 2),
+            KeyCode::End | KeyCode::Char('G') => self.step(i64::MAX / 2),
+            _ => Update::Nothing,
+        }
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Update {
+        match key.code {
+            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Esc => {
+                self.filter_editing = false;
+                self.filter.clear();
+                self.apply_filter();
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+                self.apply_filter();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.push(c);
+                self.apply_filter();
+            }
+            _ => return Update::Nothing,
+        }
+        Update::Redraw
+    }
+
+    /// Esc closes the innermost thing open.
+    fn back(&mut self) -> Update {
+        if self.detail_open {
+            self.detail_open = false;
+            self.focus = Focus::Table;
+        } else if !self.filter.is_empty() {
+            self.filter.clear();
+            self.apply_filter();
+        } else {
+            return Update::Nothing;
+        }
+        Update::Redraw
+    }
+
+    /// Moves the selection, or scrolls the detail pane when it has focus.
+    fn step(&mut self, by: i64) -> Update {
+        if self.focus == Focus::Detail && self.detail_open {
+            let scrolled = (i64::from(self.detail_scroll) + by).clamp(0, i64::from(u16::MAX));
+            self.detail_scroll = u16::try_from(scrolled).unwrap_or(u16::MAX);
+            return Update::Redraw;
+        }
+        let last = self.visible.len().saturating_sub(1) as i64;
+        let next = (self.selected as i64 + by).clamp(0, last) as usize;
+        if next == self.selected {
+            return Update::Nothing;
+        }
+        self.selected = next;
+        self.detail_scroll = 0;
+        Update::Redraw
+    }
+
+    /// A click selects the row under it or focuses the detail pane; the
+    /// wheel moves the selection (or scrolls the focused detail pane).
+    /// `screen` is the terminal's whole area, as the last frame was drawn.
+    pub fn on_mouse(&mut self, mouse: MouseEvent, screen: Rect) -> Update {
+        if self.help_open {
+            return Update::Nothing;
+        }
+        match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                let at = Position::new(mouse.column, mouse.row);
+                if let Some(i) = render::app::row_at(screen, self, at) {
+                    self.selected = i;
+                    self.focus = Focus::Table;
+                    self.detail_scroll = 0;
+                    return Update::Redraw;
+                }
+                let in_detail = render::app::areas(screen, self)
+                    .and_then(|a| a.detail)
+                    .is_some_and(|d| d.contains(at));
+                if in_detail && self.focus != Focus::Detail {
+                    self.focus = Focus::Detail;
+                    return Update::Redraw;
+                }
+                Update::Nothing
+            }
+            MouseEventKind::ScrollDown => self.step(1),
+            MouseEventKind::ScrollUp => self.step(-1),
+            _ => Update::Nothing,
+        }
+    }
+}

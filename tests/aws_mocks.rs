@@ -1,0 +1,511 @@
+//! What moto 5.2 cannot show, through the SDK's own mocking crate:
+//! Aurora managed failover and switchover, unhealthy and mixed health
+//! checkers, CloudWatch `GetMetricData` batching (moto does not route its
+//! RPC v2 CBOR protocol), and every class of error a poll can meet.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+use aws_sdk_cloudwatch::types::MetricDataResult;
+use aws_sdk_rds::operation::describe_db_cluster_snapshots::DescribeDbClusterSnapshotsOutput;
+use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+use aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
+use aws_sdk_rds::operation::describe_global_clusters::DescribeGlobalClustersOutput;
+use aws_sdk_rds::operation::failover_global_cluster::FailoverGlobalClusterOutput;
+use aws_sdk_rds::operation::switchover_global_cluster::SwitchoverGlobalClusterOutput;
+use aws_sdk_rds::types::{
+    DbInstance, FailoverState, FailoverStatus, GlobalCluster, GlobalClusterMember,
+};
+use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
+use aws_sdk_route53::operation::get_health_check_status::GetHealthCheckStatusOutput;
+use aws_sdk_route53::types::{
+    HealthCheck, HealthCheckConfig, HealthCheckObservation, HealthCheckType, StatusReport,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_types::body::SdkBody;
+use drconsole::domain::environment::HealthCheckSpec;
+use drconsole::domain::snapshot::{ErrorKind, Health, LagKind, SourceReading};
+use drconsole::provider::aws::cloudwatch::LagTarget;
+use drconsole::provider::aws::{ActClients, AwsActor, AwsObserver, ReadClients, Watch, sdk_config};
+use drconsole::provider::{Act, Action, Observe};
+
+const EAST: &str = "us-east-1";
+const WEST: &str = "us-west-2";
+const TARGET_ARN: &str = "arn:aws:rds:us-west-2:123456789012:cluster:orders-dr";
+const WRITER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:orders";
+
+/// Rules answering every RDS read of a poll with nothing.
+fn quiet_rds_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_rds::Client::describe_global_clusters)
+            .then_output(|| DescribeGlobalClustersOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .then_output(|| DescribeDbClustersOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_instances)
+            .then_output(|| DescribeDbInstancesOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_cluster_snapshots)
+            .then_output(|| DescribeDbClusterSnapshotsOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_snapshots)
+            .then_output(|| DescribeDbSnapshotsOutput::builder().build()),
+        mock!(aws_sdk_rds::Client::describe_db_instance_automated_backups)
+            .then_output(|| DescribeDbInstanceAutomatedBackupsOutput::builder().build()),
+    ]
+}
+
+fn rds_client(rules: &[Rule]) -> aws_sdk_rds::Client {
+    mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules, |c| c
+        .retry_config(sdk_config::retry_config()))
+}
+
+fn route53_client(rules: &[Rule]) -> aws_sdk_route53::Client {
+    mock_client!(aws_sdk_route53, RuleMode::MatchAny, rules, |c| c
+        .retry_config(sdk_config::retry_config()))
+}
+
+fn cloudwatch_client(rules: &[Rule]) -> aws_sdk_cloudwatch::Client {
+    mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, rules)
+}
+
+fn quiet_cloudwatch() -> aws_sdk_cloudwatch::Client {
+    cloudwatch_client(&[mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .then_output(|| GetMetricDataOutput::builder().build())])
+}
+
+fn observer(
+    rds: BTreeMap<String, aws_sdk_rds::Client>,
+    route53: aws_sdk_route53::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    watch: Watch,
+) -> AwsObserver {
+    let cloudwatch = watch
+        .regions
+        .iter()
+        .map(|r| (r.clone(), cloudwatch.clone()))
+        .collect();
+    AwsObserver::new(
+        ReadClients {
+            rds,
+            cloudwatch,
+            route53,
+        },
+        watch,
+    )
+}
+
+fn actor(rds_rules: &[Rule]) -> AwsActor {
+    AwsActor::new(ActClients {
+        rds: [(WEST.to_string(), rds_client(rds_rules))].into(),
+        route53: route53_client(&[]),
+    })
+}
+
+fn reading<'a>(readings: &'a [SourceReading], source: &str) -> &'a SourceReading {
+    readings
+        .iter()
+        .find(|r| r.source == source)
+        .unwrap_or_else(|| panic!("no {source} reading"))
+}
+
+fn global(writer: &str, failover: Option<FailoverState>) -> GlobalCluster {
+    GlobalCluster::builder()
+        .global_cluster_identifier("orders-global")
+        .global_cluster_members(
+            GlobalClusterMember::builder()
+                .db_cluster_arn(WRITER_ARN)
+                .is_writer(writer == WRITER_ARN)
+                .build(),
+        )
+        .global_cluster_members(
+            GlobalClusterMember::builder()
+                .db_cluster_arn(TARGET_ARN)
+                .is_writer(writer == TARGET_ARN)
+                .build(),
+        )
+        .set_failover_state(failover)
+        .build()
+}
+
+fn describe_global(g: GlobalCluster) -> Rule {
+    mock!(aws_sdk_rds::Client::describe_global_clusters).then_output(move || {
+        DescribeGlobalClustersOutput::builder()
+            .global_clusters(g.clone())
+            .build()
+    })
+}
+
+#[tokio::test]
+async fn failover_with_data_loss_is_one_call_with_the_flag() {
+    let call = mock!(aws_sdk_rds::Client::failover_global_cluster)
+        .match_requests(|r| {
+            r.global_cluster_identifier() == Some("orders-global")
+                && r.target_db_cluster_identifier() == Some(TARGET_ARN)
+                && r.allow_data_loss() == Some(true)
+        })
+        .then_output(|| FailoverGlobalClusterOutput::builder().build());
+    let act = actor(std::slice::from_ref(&call));
+    let action = Action::FailoverGlobalCluster {
+        region: WEST.into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: TARGET_ARN.into(),
+        allow_data_loss: true,
+    };
+    let receipt = act.execute(&action).await.expect("accepted");
+    assert_eq!(call.num_calls(), 1);
+    assert_eq!(receipt.summary, "FailoverGlobalCluster accepted");
+}
+
+#[tokio::test]
+async fn switchover_names_the_target() {
+    let call = mock!(aws_sdk_rds::Client::switchover_global_cluster)
+        .match_requests(|r| {
+            r.global_cluster_identifier() == Some("orders-global")
+                && r.target_db_cluster_identifier() == Some(TARGET_ARN)
+        })
+        .then_output(|| SwitchoverGlobalClusterOutput::builder().build());
+    let act = actor(std::slice::from_ref(&call));
+    let action = Action::SwitchoverGlobalCluster {
+        region: WEST.into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: TARGET_ARN.into(),
+    };
+    act.execute(&action).await.expect("accepted");
+    assert_eq!(call.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn failover_counts_as_applied_once_the_target_writes_or_is_becoming_writer() {
+    let action = Action::FailoverGlobalCluster {
+        region: WEST.into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: "orders-dr".into(),
+        allow_data_loss: false,
+    };
+    let not_yet = actor(&[describe_global(global(WRITER_ARN, None))]);
+    assert!(!not_yet.already_applied(&action).await.unwrap());
+
+    let done = actor(&[describe_global(global(TARGET_ARN, None))]);
+    assert!(done.already_applied(&action).await.unwrap());
+
+    let moving = FailoverState::builder()
+        .status(FailoverStatus::FailingOver)
+        .from_db_cluster_arn(WRITER_ARN)
+        .to_db_cluster_arn(TARGET_ARN)
+        .build();
+    let in_progress = actor(&[describe_global(global(WRITER_ARN, Some(moving)))]);
+    assert!(in_progress.already_applied(&action).await.unwrap());
+
+    let cancelling = FailoverState::builder()
+        .status(FailoverStatus::Cancelling)
+        .to_db_cluster_arn(TARGET_ARN)
+        .build();
+    let cancelled = actor(&[describe_global(global(WRITER_ARN, Some(cancelling)))]);
+    assert!(!cancelled.already_applied(&action).await.unwrap());
+
+    let switchover = Action::SwitchoverGlobalCluster {
+        region: WEST.into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: TARGET_ARN.into(),
+    };
+    let unknown = FailoverState::builder()
+        .status(FailoverStatus::from("switching-over-in-a-new-way"))
+        .to_db_cluster_arn(TARGET_ARN)
+        .build();
+    let newer_api = actor(&[describe_global(global(WRITER_ARN, Some(unknown)))]);
+    assert!(newer_api.already_applied(&switchover).await.unwrap());
+}
+
+#[tokio::test]
+async fn promoted_replica_counts_as_applied() {
+    let action = Action::PromoteReadReplica {
+        region: WEST.into(),
+        instance: "billing-dr".into(),
+        backup_retention_days: None,
+    };
+    let instance = |source: Option<&str>| {
+        let i = DbInstance::builder()
+            .db_instance_identifier("billing-dr")
+            .set_read_replica_source_db_instance_identifier(source.map(str::to_string))
+            .build();
+        mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+            DescribeDbInstancesOutput::builder()
+                .db_instances(i.clone())
+                .build()
+        })
+    };
+    let replica = actor(&[instance(Some(
+        "arn:aws:rds:us-east-1:123456789012:db:billing",
+    ))]);
+    assert!(!replica.already_applied(&action).await.unwrap());
+    let promoted = actor(&[instance(None)]);
+    assert!(promoted.already_applied(&action).await.unwrap());
+}
+
+fn health_rules(statuses: &'static [&'static str]) -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_route53::Client::get_health_check).then_output(|| {
+            GetHealthCheckOutput::builder()
+                .health_check(
+                    HealthCheck::builder()
+                        .id("hc-1")
+                        .caller_reference("ref")
+                        .health_check_version(1)
+                        .health_check_config(
+                            HealthCheckConfig::builder()
+                                .r#type(HealthCheckType::Https)
+                                .fully_qualified_domain_name("api.us-east-1.example.com")
+                                .failure_threshold(5)
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_route53::Client::get_health_check_status).then_output(move || {
+            statuses
+                .iter()
+                .fold(
+                    GetHealthCheckStatusOutput::builder()
+                        .set_health_check_observations(Some(vec![])),
+                    |b, s| {
+                        b.health_check_observations(
+                            HealthCheckObservation::builder()
+                                .ip_address("15.177.0.1")
+                                .status_report(StatusReport::builder().status(*s).build())
+                                .build(),
+                        )
+                    },
+                )
+                .build()
+                .unwrap()
+        }),
+    ]
+}
+
+fn health_watch() -> Watch {
+    Watch {
+        regions: vec![EAST.into()],
+        health_checks: vec![HealthCheckSpec {
+            id: "hc-1".into(),
+            region: EAST.into(),
+            fqdn: "api.us-east-1.example.com".into(),
+            failure_threshold: 3,
+        }],
+        ..Watch::default()
+    }
+}
+
+async fn health_of(statuses: &'static [&'static str]) -> (Health, u32, u32, u32) {
+    let obs = observer(
+        [(EAST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+        route53_client(&health_rules(statuses)),
+        quiet_cloudwatch(),
+        health_watch(),
+    );
+    let readings = obs.observe().await;
+    let snap = reading(&readings, "route53")
+        .result
+        .as_ref()
+        .expect("route53 ok");
+    let h = &snap.health_checks[0];
+    (
+        h.status,
+        h.checkers_healthy,
+        h.checkers_total,
+        h.failure_threshold,
+    )
+}
+
+const FAIL: &str =
+    "Failure: Connection timed out. The endpoint or the internet connection is down.";
+const OK: &str = "Success: HTTP Status Code 200, OK";
+
+#[tokio::test]
+async fn all_checkers_failing_is_unhealthy() {
+    assert_eq!(
+        health_of(&[FAIL, FAIL, FAIL]).await,
+        (Health::Unhealthy, 0, 3, 5)
+    );
+}
+
+#[tokio::test]
+async fn mixed_checkers_follow_route53s_eighteen_percent_rule() {
+    assert_eq!(
+        health_of(&[OK, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL]).await,
+        (Health::Unhealthy, 1, 8, 5),
+        "one of eight (12.5%) is not enough"
+    );
+    assert_eq!(
+        health_of(&[OK, OK, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL]).await,
+        (Health::Healthy, 2, 8, 5),
+        "two of eight (25%) is"
+    );
+    assert_eq!(
+        health_of(&[]).await.0,
+        Health::Unknown,
+        "no checker reported yet"
+    );
+}
+
+#[tokio::test]
+async fn lag_metrics_go_out_in_batches_of_at_most_500_and_come_back_as_lags() {
+    let batch_sizes = Arc::new(Mutex::new(Vec::new()));
+    let sizes = batch_sizes.clone();
+    let rule = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |req| {
+        let queries = req.metric_data_queries();
+        sizes.lock().unwrap().push(queries.len());
+        let results = queries.iter().filter_map(|q| {
+            let name = q.metric_stat()?.metric()?.metric_name()?;
+            let cluster = q.metric_stat()?.metric()?.dimensions().first()?.value()?;
+            let n: i64 = cluster.trim_start_matches("cluster-").parse().ok()?;
+            let newest = match name {
+                "AuroraGlobalDBReplicationLag" => 1500.0,
+                _ => 2500.0,
+            };
+            // The odd clusters have no datapoint in the window.
+            (n % 2 == 0).then(|| {
+                MetricDataResult::builder()
+                    .id(q.id().unwrap_or_default())
+                    .timestamps(aws_smithy_types::DateTime::from_secs(1_000))
+                    .values(99_000.0)
+                    .timestamps(aws_smithy_types::DateTime::from_secs(2_000))
+                    .values(newest)
+                    .build()
+            })
+        });
+        results
+            .fold(GetMetricDataOutput::builder(), |b, r| {
+                b.metric_data_results(r)
+            })
+            .build()
+    });
+    let watch = Watch {
+        regions: vec![WEST.into()],
+        lag_targets: (0..300)
+            .map(|n| LagTarget::AuroraCluster {
+                cluster: format!("cluster-{n}"),
+                region: WEST.into(),
+            })
+            .collect(),
+        ..Watch::default()
+    };
+    let obs = observer(
+        [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+        route53_client(&[]),
+        cloudwatch_client(std::slice::from_ref(&rule)),
+        watch,
+    );
+    let readings = obs.observe().await;
+
+    assert_eq!(
+        *batch_sizes.lock().unwrap(),
+        vec![500, 100],
+        "600 queries, 2 calls"
+    );
+    let lags = &reading(&readings, "cloudwatch:us-west-2")
+        .result
+        .as_ref()
+        .expect("cloudwatch ok")
+        .lags;
+    assert_eq!(lags.len(), 300);
+    let even = lags.iter().find(|l| l.resource_id == "cluster-42").unwrap();
+    assert_eq!(even.kind, LagKind::AuroraGlobal);
+    assert_eq!(
+        even.lag,
+        Some(Duration::from_millis(1500)),
+        "newest datapoint, in ms"
+    );
+    assert_eq!(even.rpo_lag, Some(Duration::from_millis(2500)));
+    let odd = lags.iter().find(|l| l.resource_id == "cluster-7").unwrap();
+    assert_eq!((odd.lag, odd.rpo_lag), (None, None));
+}
+
+fn error_response(status: u16, code: &'static str) -> aws_sdk_rds::config::http::HttpResponse {
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>\
+         <Message>{code} from the mock</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+    );
+    aws_sdk_rds::config::http::HttpResponse::new(
+        status.try_into().expect("status code"),
+        SdkBody::from(body),
+    )
+}
+
+/// One poll where Route 53 answers `route53_error` and us-west-2's RDS
+/// `rds_error`, while us-east-1 answers normally.
+async fn poll_with_errors(
+    route53_error: (u16, &'static str),
+    rds_error: (u16, &'static str),
+) -> (Vec<SourceReading>, usize) {
+    let failing = mock!(aws_sdk_route53::Client::get_health_check_status)
+        .then_http_response(move || error_response(route53_error.0, route53_error.1));
+    let mut r53_rules = health_rules(&[OK]);
+    r53_rules[1] = failing.clone();
+    let rds_failing = mock!(aws_sdk_rds::Client::describe_db_clusters)
+        .then_http_response(move || error_response(rds_error.0, rds_error.1));
+    let mut west_rules = vec![rds_failing];
+    west_rules.extend(quiet_rds_rules());
+    let mut watch = health_watch();
+    watch.regions = vec![EAST.into(), WEST.into()];
+    let obs = observer(
+        [
+            (EAST.to_string(), rds_client(&quiet_rds_rules())),
+            (WEST.to_string(), rds_client(&west_rules)),
+        ]
+        .into(),
+        route53_client(&r53_rules),
+        quiet_cloudwatch(),
+        watch,
+    );
+    let readings = obs.observe().await;
+    (readings, failing.num_calls())
+}
+
+fn kind_of(readings: &[SourceReading], source: &str) -> ErrorKind {
+    reading(readings, source)
+        .result
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("{source} should have failed"))
+        .kind
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_fail_only_their_own_source_after_bounded_retries() {
+    let (readings, attempts) =
+        poll_with_errors((400, "Throttling"), (503, "ServiceUnavailable")).await;
+    assert_eq!(kind_of(&readings, "route53"), ErrorKind::Throttled);
+    assert_eq!(
+        attempts,
+        sdk_config::MAX_ATTEMPTS as usize,
+        "retried, but boundedly"
+    );
+    assert_eq!(
+        kind_of(&readings, "rds:us-west-2"),
+        ErrorKind::ServiceUnavailable
+    );
+    assert!(reading(&readings, "rds:us-east-1").result.is_ok());
+    assert!(reading(&readings, "cloudwatch:us-east-1").result.is_ok());
+    let message = &reading(&readings, "route53")
+        .result
+        .as_ref()
+        .unwrap_err()
+        .message;
+    assert!(
+        message.starts_with("GetHealthCheckStatus: HTTP 400 Throttling: Throttling from the mock"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn expired_and_denied_credentials_are_told_apart() {
+    let (readings, attempts) = poll_with_errors((403, "ExpiredToken"), (403, "AccessDenied")).await;
+    assert_eq!(kind_of(&readings, "route53"), ErrorKind::ExpiredCredentials);
+    assert_eq!(attempts, 1, "credential errors are not retried");
+    assert_eq!(kind_of(&readings, "rds:us-west-2"), ErrorKind::AccessDenied);
+}

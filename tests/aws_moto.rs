@@ -1,0 +1,410 @@
+//! The AWS provider against a local moto server (see tests/support/moto.rs).
+
+mod support;
+
+use drconsole::domain::snapshot::{ClusterRole, FailoverRole, Health, Snapshot, SourceReading};
+use drconsole::provider::action::RecordValue;
+use drconsole::provider::aws::from_sdk_config;
+use drconsole::provider::{Act, Action, ChangeStatus};
+use support::estate::{self, DR, PRIMARY};
+use support::moto::moto;
+
+fn reading<'a>(readings: &'a [SourceReading], source: &str) -> &'a Snapshot {
+    let r = readings
+        .iter()
+        .find(|r| r.source == source)
+        .unwrap_or_else(|| panic!("no reading for {source}"));
+    match &r.result {
+        Ok(snap) => snap,
+        Err(e) => panic!("{source} failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn reads_the_seeded_estate_per_source() {
+    let config = moto().sdk_config("AKIDREADS").await;
+    let estate = estate::seed(&config, "reads").await;
+    let provider = from_sdk_config(&config, &estate.env, true);
+
+    let readings = provider.observe.observe().await;
+
+    let east = reading(&readings, &format!("rds:{PRIMARY}"));
+    let west = reading(&readings, &format!("rds:{DR}"));
+    let global = east
+        .global_clusters
+        .iter()
+        .find(|g| g.id == estate.global)
+        .expect("global cluster in the first member region's reading");
+    assert!(
+        !west.global_clusters.iter().any(|g| g.id == estate.global),
+        "each global cluster is reported by one source only"
+    );
+    assert_eq!(global.members.len(), 2);
+    let writer = global.writer().expect("writer");
+    assert_eq!(writer.cluster_id, estate.primary_cluster);
+    assert_eq!(writer.region, PRIMARY);
+
+    let primary = east
+        .db_clusters
+        .iter()
+        .find(|c| c.id == estate.primary_cluster)
+        .expect("primary cluster");
+    assert_eq!(primary.role, ClusterRole::Primary);
+    assert_eq!(
+        primary.global_cluster_id.as_deref(),
+        Some(estate.global.as_str())
+    );
+    assert_eq!(primary.engine_version, "15.4");
+    assert_eq!(primary.backup.retention_days, 7);
+    assert!(primary.backup.latest_restorable.is_some());
+    assert!(primary.backup.newest_snapshot.is_some());
+    let secondary = west
+        .db_clusters
+        .iter()
+        .find(|c| c.id == estate.secondary_cluster)
+        .expect("secondary cluster");
+    assert_eq!(secondary.role, ClusterRole::Secondary);
+    assert_eq!(secondary.region, DR);
+
+    let source = east
+        .db_instances
+        .iter()
+        .find(|i| i.id == estate.source_instance)
+        .expect("source instance");
+    assert_eq!(source.replicas, vec![estate.replica_instance.clone()]);
+    assert_eq!(source.replica_source, None);
+    assert!(source.backup.newest_snapshot.is_some());
+    let replica = west
+        .db_instances
+        .iter()
+        .find(|i| i.id == estate.replica_instance)
+        .expect("replica instance");
+    assert!(
+        replica
+            .replica_source
+            .as_deref()
+            .is_some_and(|s| s.ends_with(&estate.source_instance))
+    );
+
+    let r53 = reading(&readings, "route53");
+    assert_eq!(r53.health_checks.len(), 2);
+    let hc = r53
+        .health_checks
+        .iter()
+        .find(|h| h.id == estate.health_primary)
+        .expect("primary health check");
+    assert_eq!(hc.status, Health::Healthy);
+    assert!(hc.checkers_total > 0);
+    assert_eq!(hc.checkers_healthy, hc.checkers_total);
+    assert_eq!(
+        hc.failure_threshold, 2,
+        "threshold from the health check's own config"
+    );
+    assert_eq!(hc.region, PRIMARY);
+    assert_eq!(r53.dns_records.len(), 2);
+    let primary_record = r53
+        .dns_records
+        .iter()
+        .find(|r| r.failover == Some(FailoverRole::Primary))
+        .expect("primary record");
+    assert_eq!(
+        primary_record.target,
+        format!("reads.{PRIMARY}.example.com")
+    );
+    assert_eq!(
+        primary_record.health_check_id.as_deref(),
+        Some(estate.health_primary.as_str())
+    );
+    assert_eq!(primary_record.ttl, Some(60));
+
+    for region in [PRIMARY, DR] {
+        let source = format!("cloudwatch:{region}");
+        assert!(
+            readings.iter().any(|r| r.source == source),
+            "{source} reading"
+        );
+    }
+}
+
+#[tokio::test]
+async fn read_only_session_sends_no_mutation() {
+    let server = moto();
+    server.start_recording().await;
+    let seed_config = server.sdk_config("AKIDSEEDRO").await;
+    let estate = estate::seed(&seed_config, "readonly").await;
+
+    let config = server.sdk_config("AKIDREADONLY").await;
+    let provider = from_sdk_config(&config, &estate.env, true);
+    assert!(provider.read_only());
+    assert!(provider.act.is_none());
+    for _ in 0..2 {
+        let readings = provider.observe.observe().await;
+        assert!(reading(&readings, "route53").health_checks.len() == 2);
+    }
+
+    let requests = server.recorded("AKIDREADONLY").await;
+    assert!(
+        requests.len() >= 10,
+        "the session's reads were recorded: {requests:?}"
+    );
+    let mutations: Vec<String> = requests
+        .iter()
+        .filter(|r| !r.is_read())
+        .map(|r| r.operation())
+        .collect();
+    assert!(
+        mutations.is_empty(),
+        "mutations reached the server: {mutations:?}"
+    );
+    let allowed = support::policy::allowed_actions("iam-read-only.json");
+    for request in requests.iter().filter(|r| r.body.contains("Action=")) {
+        let action = format!("rds:{}", request.operation());
+        assert!(
+            allowed.contains(&action),
+            "{action} is missing from the read-only policy"
+        );
+    }
+    let seeding = server.recorded("AKIDSEEDRO").await;
+    assert!(
+        seeding.iter().any(|r| !r.is_read()),
+        "the recorder classifies the seeding calls as mutations"
+    );
+}
+
+fn actor(provider: &drconsole::provider::Provider) -> &dyn Act {
+    provider
+        .act
+        .as_deref()
+        .expect("operator session has an actor")
+}
+
+#[tokio::test]
+async fn detach_from_global_cluster_leaves_a_standalone_cluster() {
+    let config = moto().sdk_config("AKIDDETACH").await;
+    let seeded = estate::seed_reverse_global(&config, "detach").await;
+    let provider = from_sdk_config(&config, &seeded.env, false);
+    let action = Action::RemoveFromGlobalCluster {
+        region: PRIMARY.into(),
+        global_cluster: seeded.global.clone(),
+        cluster: seeded.member_arn.clone(),
+    };
+
+    assert!(!actor(&provider).already_applied(&action).await.unwrap());
+    actor(&provider)
+        .execute(&action)
+        .await
+        .expect("RemoveFromGlobalCluster");
+    assert!(actor(&provider).already_applied(&action).await.unwrap());
+
+    let members = estate::rds(&config, PRIMARY)
+        .describe_global_clusters()
+        .global_cluster_identifier(&seeded.global)
+        .send()
+        .await
+        .unwrap()
+        .global_clusters()
+        .iter()
+        .find(|g| g.global_cluster_identifier() == Some(seeded.global.as_str()))
+        .expect("global cluster")
+        .global_cluster_members()
+        .iter()
+        .filter_map(|m| m.db_cluster_arn().map(str::to_string))
+        .collect::<Vec<_>>();
+    assert_eq!(members.len(), 1, "server still lists {members:?}");
+    assert!(!members.contains(&seeded.member_arn));
+
+    let readings = provider.observe.observe().await;
+    let detached = reading(&readings, &format!("rds:{PRIMARY}"))
+        .db_clusters
+        .iter()
+        .find(|c| c.id == seeded.member)
+        .expect("detached cluster")
+        .clone();
+    assert_eq!(detached.role, ClusterRole::Standalone);
+    assert_eq!(detached.global_cluster_id, None);
+    let writer = reading(&readings, &format!("rds:{DR}"))
+        .db_clusters
+        .iter()
+        .find(|c| c.id == seeded.writer)
+        .expect("writer cluster")
+        .clone();
+    assert_eq!(writer.role, ClusterRole::Primary);
+}
+
+#[tokio::test]
+async fn promotes_a_cross_region_cluster_replica() {
+    let config = moto().sdk_config("AKIDCLUSTERPROMOTE").await;
+    let east = estate::rds(&config, PRIMARY);
+    let west = estate::rds(&config, DR);
+    let source_arn = estate::create_cluster(&east, "cpromote-source", None, None).await;
+    estate::create_cluster(&west, "cpromote-replica", None, Some(&source_arn)).await;
+    let env = drconsole::domain::environment::Environment {
+        name: "cpromote".into(),
+        home_region: PRIMARY.into(),
+        regions: vec![PRIMARY.into(), DR.into()],
+        services: vec![],
+        sim: Default::default(),
+    };
+    let provider = from_sdk_config(&config, &env, false);
+    let action = Action::PromoteReadReplicaDbCluster {
+        region: DR.into(),
+        cluster: "cpromote-replica".into(),
+    };
+
+    let before = provider.observe.observe().await;
+    let replica = reading(&before, &format!("rds:{DR}"))
+        .db_clusters
+        .iter()
+        .find(|c| c.id == "cpromote-replica")
+        .expect("replica cluster")
+        .clone();
+    assert_eq!(replica.role, ClusterRole::Secondary);
+    assert!(!actor(&provider).already_applied(&action).await.unwrap());
+
+    actor(&provider)
+        .execute(&action)
+        .await
+        .expect("PromoteReadReplicaDBCluster");
+
+    let cluster = west
+        .describe_db_clusters()
+        .db_cluster_identifier("cpromote-replica")
+        .send()
+        .await
+        .unwrap()
+        .db_clusters()[0]
+        .clone();
+    assert_eq!(cluster.replication_source_identifier(), None);
+    assert!(actor(&provider).already_applied(&action).await.unwrap());
+}
+
+#[tokio::test]
+async fn promotes_a_read_replica_with_the_requested_retention() {
+    let config = moto().sdk_config("AKIDPROMOTE").await;
+    let estate = estate::seed(&config, "promote").await;
+    let provider = from_sdk_config(&config, &estate.env, false);
+    let action = Action::PromoteReadReplica {
+        region: DR.into(),
+        instance: estate.replica_instance.clone(),
+        backup_retention_days: Some(3),
+    };
+    assert!(!actor(&provider).already_applied(&action).await.unwrap());
+
+    let receipt = actor(&provider)
+        .execute(&action)
+        .await
+        .expect("PromoteReadReplica");
+    assert!(receipt.request_id.is_some());
+
+    let instance = estate::rds(&config, DR)
+        .describe_db_instances()
+        .db_instance_identifier(&estate.replica_instance)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    assert_eq!(instance.backup_retention_period(), Some(3));
+}
+
+#[tokio::test]
+async fn dns_upsert_reaches_insync_and_is_then_in_place() {
+    let config = moto().sdk_config("AKIDDNS").await;
+    let estate = estate::seed(&config, "dns").await;
+    let provider = from_sdk_config(&config, &estate.env, false);
+    let dr_target = format!("dns.{DR}.example.com");
+    let action = Action::UpsertRecord {
+        zone_id: estate.zone_id.clone(),
+        name: estate.record.clone(),
+        record: RecordValue::Cname {
+            value: dr_target.clone(),
+            ttl: 60,
+        },
+        set_identifier: Some("primary".into()),
+        failover: Some(FailoverRole::Primary),
+        health_check_id: Some(estate.health_secondary.clone()),
+    };
+    assert!(!actor(&provider).already_applied(&action).await.unwrap());
+
+    let receipt = actor(&provider)
+        .execute(&action)
+        .await
+        .expect("ChangeResourceRecordSets");
+    let change = receipt.change_id.expect("change id");
+    assert!(!change.contains('/'), "bare change id: {change}");
+    assert_eq!(
+        provider.observe.change_status(&change).await.unwrap(),
+        ChangeStatus::Insync
+    );
+    assert!(actor(&provider).already_applied(&action).await.unwrap());
+
+    let sets = estate::route53(&config)
+        .list_resource_record_sets()
+        .hosted_zone_id(&estate.zone_id)
+        .send()
+        .await
+        .unwrap();
+    let primary = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.set_identifier() == Some("primary"))
+        .expect("primary record");
+    assert_eq!(primary.resource_records()[0].value(), dr_target);
+    assert_eq!(
+        primary.health_check_id(),
+        Some(estate.health_secondary.as_str())
+    );
+    assert_eq!(
+        sets.resource_record_sets()
+            .iter()
+            .filter(|s| s.name() == estate.record)
+            .count(),
+        2,
+        "upsert replaced the record, it did not add one"
+    );
+}
+
+#[tokio::test]
+async fn health_check_update_disables_and_inverts() {
+    let config = moto().sdk_config("AKIDHEALTH").await;
+    let estate = estate::seed(&config, "health").await;
+    let provider = from_sdk_config(&config, &estate.env, false);
+    let action = Action::UpdateHealthCheck {
+        health_check_id: estate.health_primary.clone(),
+        disabled: Some(true),
+        inverted: Some(true),
+    };
+    assert!(!actor(&provider).already_applied(&action).await.unwrap());
+
+    actor(&provider)
+        .execute(&action)
+        .await
+        .expect("UpdateHealthCheck");
+
+    let config_now = estate::route53(&config)
+        .get_health_check()
+        .health_check_id(&estate.health_primary)
+        .send()
+        .await
+        .unwrap()
+        .health_check()
+        .and_then(|h| h.health_check_config().cloned())
+        .expect("config");
+    assert_eq!(config_now.disabled(), Some(true));
+    assert_eq!(config_now.inverted(), Some(true));
+    assert!(actor(&provider).already_applied(&action).await.unwrap());
+
+    let readings = provider.observe.observe().await;
+    let hc = reading(&readings, "route53")
+        .health_checks
+        .iter()
+        .find(|h| h.id == estate.health_primary)
+        .expect("health check")
+        .clone();
+    assert!(hc.disabled && hc.inverted);
+    assert_eq!(
+        hc.status,
+        Health::Healthy,
+        "Route 53 treats a disabled check as healthy"
+    );
+}
