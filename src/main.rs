@@ -10,6 +10,8 @@ use drconsole::cli::status::{FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
+use drconsole::runbook::library;
+use drconsole::tui::runbooks::RunbookSetup;
 use drconsole::tui::{self, ConsoleContext};
 use drconsole::{logging, monitor, session, theme};
 
@@ -52,7 +54,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 theme = theme.without_colors();
             }
             let mode_label = session.mode_label();
+            let dir = cli
+                .session
+                .runbooks
+                .clone()
+                .unwrap_or_else(|| library::default_dir(&paths.config_dir));
+            let (runbooks, problems) = library::load_dir(&dir);
+            let runbooks = RunbookSetup {
+                runbooks,
+                problems,
+                provider: session.provider.clone(),
+                journal_dir: paths.journal_dir(),
+                lock_dir: paths.lock_dir(),
+                builtins: session.builtins.clone(),
+                operator: operator_name(),
+                session: format!("console-{}", std::process::id()),
+            };
             tui::run(ConsoleContext {
+                runbooks: Some(runbooks),
                 environment: session.environment,
                 provider: session.provider,
                 theme,

@@ -40,6 +40,10 @@ pub struct SessionArgs {
     /// Never mutate anything: the acting half of the provider is not built.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Directory of runbooks the console offers (default: ./runbooks if
+    /// present, else the config directory's runbooks/).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runbooks: Option<PathBuf>,
     /// Colour theme: dark, light, high-contrast, or a user theme's name.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod format;
 pub mod http;
 pub mod journal;
+pub mod library;
 pub mod lock;
 pub mod plan;
 pub mod runner;

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::monitor::MonitorEvent;
+use crate::runbook::runner::RunStatus;
 
 pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 
@@ -17,6 +18,8 @@ pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 pub enum AppEvent {
     Input(Event),
     Monitor(MonitorEvent),
+    /// The runbook run in progress published a new status.
+    Run(Box<RunStatus>),
     /// The poll task ended: it only does so by panicking.
     MonitorStopped,
     Tick,
@@ -29,6 +32,7 @@ pub enum AppEvent {
 pub struct Events {
     input: EventStream,
     monitor: mpsc::Receiver<MonitorEvent>,
+    runs: mpsc::Receiver<RunStatus>,
     clock: Interval,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
@@ -37,7 +41,10 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn new(monitor: mpsc::Receiver<MonitorEvent>) -> std::io::Result<Self> {
+    pub fn new(
+        monitor: mpsc::Receiver<MonitorEvent>,
+        runs: mpsc::Receiver<RunStatus>,
+    ) -> std::io::Result<Self> {
         let mut clock = tokio::time::interval(CLOCK_TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
         #[cfg(unix)]
@@ -45,6 +52,7 @@ impl Events {
         Ok(Self {
             input: EventStream::new(),
             monitor,
+            runs,
             clock,
             #[cfg(unix)]
             terminate: signal(SignalKind::terminate())?,
@@ -73,6 +81,7 @@ impl Events {
                 Some(event) => AppEvent::Monitor(event),
                 None => AppEvent::MonitorStopped,
             },
+            Some(status) = self.runs.recv() => AppEvent::Run(Box::new(status)),
             _ = self.clock.tick() => AppEvent::Tick,
             () = signals => AppEvent::Terminate,
         }

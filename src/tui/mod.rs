@@ -4,6 +4,7 @@
 pub mod event;
 pub mod popups;
 pub mod render;
+pub mod runbooks;
 pub mod state;
 pub mod terminal;
 pub mod view;
@@ -17,6 +18,7 @@ use crate::monitor::{self, MonitorState};
 use crate::provider::Provider;
 use crate::theme::Theme;
 use event::{AppEvent, Events};
+use runbooks::{RunbookSetup, RunbooksState};
 use state::{App, Update};
 use terminal::Tui;
 
@@ -28,6 +30,8 @@ pub struct ConsoleContext {
     pub poll_interval: Duration,
     /// Shown in the header: `demo`, `aws · read-only`, ...
     pub mode_label: String,
+    /// What the Runbooks screen offers; `None` hides nothing but says so.
+    pub runbooks: Option<RunbookSetup>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -42,7 +46,10 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         MonitorState::new(ctx.poll_interval),
         observe.now(),
     );
-    let exit = event_loop(&mut app, polls, observe.as_ref()).await;
+    // Statuses of the run in progress, forwarded by the Runbooks screen.
+    let (run_tx, run_rx) = tokio::sync::mpsc::channel(8);
+    app.runbooks = ctx.runbooks.map(|setup| RunbooksState::new(setup, run_tx));
+    let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
     poller.abort();
     match exit? {
         Exit::Quit => Ok(()),
@@ -71,9 +78,10 @@ enum Exit {
 async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
+    runs: tokio::sync::mpsc::Receiver<crate::runbook::runner::RunStatus>,
     observe: &dyn crate::provider::Observe,
 ) -> anyhow::Result<Exit> {
-    let mut events = Events::new(polls)?;
+    let mut events = Events::new(polls, runs)?;
     let mut tui = Tui::enter()?;
     let mut dirty = true;
     loop {
@@ -87,6 +95,7 @@ async fn event_loop(
             AppEvent::Input(Event::Resize(..)) => Update::Redraw,
             AppEvent::Input(_) => Update::Nothing,
             AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
+            AppEvent::Run(status) => app.on_run_status(*status),
             AppEvent::Tick => app.on_tick(observe.now()),
             AppEvent::InputClosed(error) => {
                 tui.exit()?;

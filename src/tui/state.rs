@@ -14,12 +14,15 @@ use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
 use crate::monitor::{MonitorEvent, MonitorState};
+use crate::runbook::runner::RunStatus;
 use crate::theme::Theme;
+use crate::tui::runbooks::RunbooksState;
 
 /// The screens of the console. Runbook and journal screens join this list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Dashboard,
+    Runbooks,
 }
 
 /// Which pane keys act on.
@@ -60,6 +63,10 @@ pub struct App {
     pub filter_editing: bool,
     /// How long the last poll took (wall clock).
     pub last_poll_took: Option<Duration>,
+    /// The Runbooks screen, when the console was given runbooks to offer.
+    pub runbooks: Option<RunbooksState>,
+    /// `q` was pressed once while a run was in progress.
+    pub quit_armed: bool,
 }
 
 impl App {
@@ -87,6 +94,8 @@ impl App {
             filter: String::new(),
             filter_editing: false,
             last_poll_took: None,
+            runbooks: None,
+            quit_armed: false,
         };
         app.refresh();
         app
@@ -126,6 +135,13 @@ impl App {
             .and_then(|i| self.rows.get(*i))
     }
 
+    pub fn on_run_status(&mut self, status: RunStatus) -> Update {
+        match &mut self.runbooks {
+            Some(runbooks) => runbooks.on_status(status),
+            None => Update::Nothing,
+        }
+    }
+
     pub fn on_monitor(&mut self, event: MonitorEvent, now: DateTime<Utc>) -> Update {
         self.last_poll_took = Some(event.took);
         self.monitor.apply(event.readings);
@@ -152,11 +168,55 @@ impl App {
         if self.filter_editing {
             return self.on_filter_key(key);
         }
+        let quit_armed = std::mem::take(&mut self.quit_armed);
+        if self.screen == Screen::Runbooks
+            && !self.help_open
+            && let Some(runbooks) = &mut self.runbooks
+        {
+            // An open dialog takes every key, `q` and digits included.
+            let had_dialog = runbooks.dialog.is_some();
+            let update = runbooks.on_key(key, &self.environment);
+            if had_dialog || update != Update::Nothing {
+                return update;
+            }
+            if key.code == KeyCode::Char('q') && runbooks.run_in_progress() && !quit_armed {
+                self.quit_armed = true;
+                runbooks.notice = Some(
+                    "a run is in progress: press q again to leave it (it resumes from its journal)"
+                        .into(),
+                );
+                return Update::Redraw;
+            }
+        }
+        match key.code {
+            KeyCode::Char('1') if self.screen != Screen::Dashboard => {
+                self.screen = Screen::Dashboard;
+                return Update::Redraw;
+            }
+            KeyCode::Char('2') | KeyCode::Char('r')
+                if self.screen != Screen::Runbooks && !self.help_open =>
+            {
+                self.screen = Screen::Runbooks;
+                self.help_open = false;
+                return Update::Redraw;
+            }
+            _ => {}
+        }
         if self.help_open {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,
                 KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => {
                     self.help_open = false;
+                    Update::Redraw
+                }
+                _ => Update::Nothing,
+            };
+        }
+        if self.screen == Screen::Runbooks {
+            return match key.code {
+                KeyCode::Char('q') => Update::Quit,
+                KeyCode::Char('?') => {
+                    self.help_open = true;
                     Update::Redraw
                 }
                 _ => Update::Nothing,
@@ -254,7 +314,7 @@ impl App {
     /// wheel moves the selection (or scrolls the focused detail pane).
     /// `screen` is the terminal's whole area, as the last frame was drawn.
     pub fn on_mouse(&mut self, mouse: MouseEvent, screen: Rect) -> Update {
-        if self.help_open {
+        if self.help_open || self.screen != Screen::Dashboard {
             return Update::Nothing;
         }
         match mouse.kind {

@@ -20,7 +20,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
-use super::{dashboard, detail, footer, header, help, too_small};
+use super::{dashboard, detail, footer, header, help, runbooks, too_small};
 use crate::tui::state::{App, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -46,7 +46,7 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .areas(screen);
-    if !app.detail_open {
+    if !app.detail_open || app.screen != Screen::Dashboard {
         return Some(Areas {
             header,
             table: body,
@@ -82,6 +82,10 @@ pub fn render(frame: &mut Frame, app: &App) {
                 detail::render(frame, app, area);
             }
         }
+        Screen::Runbooks => match &app.runbooks {
+            Some(state) => runbooks::render(frame, &app.theme, state, app.now, areas.table),
+            None => runbooks::render_none(frame, &app.theme, areas.table),
+        },
     }
     footer::render(frame, app, areas.footer);
     if app.help_open {

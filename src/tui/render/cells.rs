@@ -40,7 +40,9 @@ pub fn health_label(health: Health) -> &'static str {
 /// An objective as people say it: `15m`, `1h`, `90s`, `1h30m`.
 pub fn objective(d: Duration) -> String {
     let s = d.as_secs();
-    if s == 0 || !s.is_multiple_of(60) {
+    if d.is_zero() {
+        "0".to_string()
+    } else if !s.is_multiple_of(60) {
         short_duration(d)
     } else if s.is_multiple_of(3600) {
         format!("{}h", s / 3600)

@@ -2,10 +2,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::state::{App, Focus};
+use crate::theme::Roles;
+use crate::tui::state::{App, Focus, Screen};
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme.style;
@@ -15,6 +17,29 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(format!("{}▏", app.filter), theme.text),
             Span::styled("  Enter keep  Esc clear", theme.muted),
         ])
+    } else if app.screen == Screen::Runbooks {
+        let viewing_run = app.runbooks.as_ref().is_some_and(|r| r.viewing_run);
+        let keys: &[(&str, &str)] = if viewing_run {
+            &[
+                ("c", "confirm"),
+                ("Space", "tick"),
+                ("r", "retry"),
+                ("s", "skip"),
+                ("A", "abort"),
+                ("Esc", "list"),
+                ("1", "dashboard"),
+                ("q", "quit"),
+            ]
+        } else {
+            &[
+                ("↑↓/jk", "move"),
+                ("Enter", "run"),
+                ("1", "dashboard"),
+                ("?", "help"),
+                ("q", "quit"),
+            ]
+        };
+        key_line(theme, keys)
     } else {
         let mut keys: Vec<(&str, &str)> = vec![("↑↓/jk", "move"), ("g/G", "first/last")];
         if app.detail_open {
@@ -29,19 +54,29 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             keys.push(("Enter", "detail"));
         }
-        keys.extend([("/", "filter"), ("?", "help"), ("q", "quit")]);
-        let mut spans = Vec::with_capacity(keys.len() * 2 + 1);
-        for (key, what) in keys {
-            spans.push(Span::styled(format!(" {key}"), theme.key));
-            spans.push(Span::styled(format!(" {what} "), theme.muted));
-        }
+        keys.extend([
+            ("/", "filter"),
+            ("2", "runbooks"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+        let mut line = key_line(theme, &keys);
         if !app.filter.is_empty() {
-            spans.push(Span::styled(
+            line.push_span(Span::styled(
                 format!(" filter: {}", app.filter),
                 theme.at_risk,
             ));
         }
-        Line::from(spans)
+        line
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+fn key_line(theme: &Roles<Style>, keys: &[(&str, &str)]) -> Line<'static> {
+    let mut spans = Vec::with_capacity(keys.len() * 2);
+    for (key, what) in keys {
+        spans.push(Span::styled(format!(" {key}"), theme.key));
+        spans.push(Span::styled(format!(" {what} "), theme.muted));
+    }
+    Line::from(spans)
 }

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::state::App;
 
-const KEYS: [(&str, &str); 10] = [
+const KEYS: [(&str, &str); 15] = [
+    ("1  2 (or r)", "dashboard / runbooks screen"),
     ("↑ ↓  j k", "move the selection"),
     ("g G  Home End", "first / last service"),
     ("PgUp PgDn", "move ten rows"),
@@ -16,6 +17,16 @@ const KEYS: [(&str, &str); 10] = [
     ("Esc", "close the detail pane, clear the filter"),
     ("/", "filter services by name"),
     ("mouse", "click a row to select it, wheel to move"),
+    (
+        "Enter (runbooks)",
+        "start the runbook, or resume its unfinished run",
+    ),
+    ("c", "review the awaited action's API call and confirm it"),
+    ("Space  r", "tick a manual step / retry a failed one"),
+    (
+        "s  A",
+        "skip the step / abort the run (a reason is journaled)",
+    ),
     ("?", "this help (Esc closes)"),
     ("q  Ctrl-C", "quit"),
 ];
@@ -26,7 +37,7 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
         .iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(format!(" {key:<14}"), style.key),
+                Span::styled(format!(" {key:<17}"), style.key),
                 Span::styled(*what, style.text),
             ])
         })

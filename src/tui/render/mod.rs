@@ -9,6 +9,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod run;
+pub mod runbooks;
 pub mod too_small;
 
 mod cells;
