@@ -397,6 +397,14 @@ impl Engine {
         &self.vars
     }
 
+    /// The state of the step being worked on; None once the run has ended.
+    pub fn current_state(&self) -> Option<&StepState> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        self.steps.get(self.current).map(|s| &s.state)
+    }
+
     pub fn view(&self) -> RunView {
         RunView {
             runbook: self.runbook.name.clone(),

@@ -163,6 +163,9 @@ impl Journal {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{service}-{run_id}.jsonl"));
         let file = open_options().create_new(true).open(&path)?;
+        // The new file's directory entry must survive a crash too.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
         Ok(Journal { path, file })
     }
 

@@ -240,10 +240,7 @@ impl Runner {
             }
             self.publish();
             let waiting =
-                self.pending.is_some()
-                    || self.engine.view().current.is_some_and(|i| {
-                        self.engine.view().steps[i].run.state == StepState::Waiting
-                    });
+                self.pending.is_some() || self.engine.current_state() == Some(&StepState::Waiting);
             tokio::select! {
                 input = inputs.recv() => {
                     let Some(input) = input else {
@@ -337,6 +334,8 @@ impl Runner {
                 )
             })?,
             Command::Execute { step, action } => {
+                // Show the step running while the call is in flight.
+                self.publish();
                 let event = match &self.provider.act {
                     Some(act) => match act.execute(&action).await {
                         Ok(receipt) => Event::ActionAccepted { step, receipt },
@@ -351,6 +350,7 @@ impl Runner {
                 queue.extend(self.feed(event, now));
             }
             Command::Verify { step, action } => {
+                self.publish();
                 let event = match &self.provider.act {
                     Some(act) => match act.already_applied(&action).await {
                         Ok(applied) => Event::Verified { step, applied },
