@@ -262,6 +262,8 @@ fn a_failover_runs_from_check_to_notify() {
     assert!(states(&engine).iter().all(|s| s == "done"));
 
     let view = engine.view();
+    assert_eq!(view.steps[2].timeout, Some(Duration::from_secs(300)));
+    assert_eq!(view.steps[1].timeout, None);
     let failover = &view.steps[1];
     assert_eq!(failover.elapsed(t(999)), Some(Duration::from_secs(25)));
     assert!(!failover.over_budget(t(999)));

@@ -178,6 +178,9 @@ pub struct StepView {
     pub kind: &'static str,
     #[serde(with = "humantime_serde")]
     pub budget: Option<Duration>,
+    /// A wait step's timeout, to show elapsed against it.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Option<Duration>,
     #[serde(flatten)]
     pub run: StepRun,
 }
@@ -421,6 +424,10 @@ impl Engine {
                     title: s.title.clone(),
                     kind: s.kind.label(),
                     budget: s.expect_within,
+                    timeout: match &s.kind {
+                        StepKind::Wait(w) => Some(w.timeout),
+                        _ => None,
+                    },
                     run: r.clone(),
                 })
                 .collect(),
