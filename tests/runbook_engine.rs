@@ -862,3 +862,21 @@ fn steps_over_their_budget_are_flagged() {
         "a settled step's clock stops"
     );
 }
+
+#[test]
+fn a_follower_sees_the_run_as_journaled() {
+    let records = crashed_at_failover();
+    let run = RecoveredRun::from_records(&PathBuf::from("j"), &records).unwrap();
+    let view = drconsole::runbook::engine::RunView::from_journal(&runbook(FAILOVER), &run);
+    let shown: Vec<&str> = view.steps.iter().map(|s| s.run.state.label()).collect();
+    assert_eq!(
+        shown,
+        [
+            "done", "running", "pending", "pending", "pending", "pending"
+        ]
+    );
+    assert_eq!(view.current, Some(1));
+    assert!(view.prompt.is_none() && view.read_only);
+    assert_eq!(view.steps[1].run.started_at, Some(t(1)));
+    assert_eq!(view.rto_elapsed(t(30)), Duration::from_secs(30));
+}

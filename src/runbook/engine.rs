@@ -214,6 +214,50 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// A run as its journal tells it, for following another session's run:
+    /// nothing is asked and nothing is executed.
+    pub fn from_journal(runbook: &Runbook, run: &RecoveredRun) -> RunView {
+        let steps: Vec<StepView> = runbook
+            .steps
+            .iter()
+            .map(|s| {
+                let times = run.times.get(&s.id).copied().unwrap_or_default();
+                StepView {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    kind: s.kind.label(),
+                    budget: s.expect_within,
+                    timeout: match &s.kind {
+                        StepKind::Wait(w) => Some(w.timeout),
+                        _ => None,
+                    },
+                    run: StepRun {
+                        state: run.steps.get(&s.id).cloned().unwrap_or(StepState::Pending),
+                        started_at: times.started_at,
+                        finished_at: times.finished_at,
+                        observed: None,
+                        attempts: 0,
+                    },
+                }
+            })
+            .collect();
+        let current = match run.finished {
+            Some(_) => None,
+            None => steps.iter().position(|s| !s.run.state.is_settled()),
+        };
+        RunView {
+            runbook: runbook.name.clone(),
+            service: runbook.service.clone(),
+            started_at: run.started_at,
+            rto_objective: runbook.objectives.rto,
+            steps,
+            current,
+            prompt: None,
+            outcome: run.finished.clone(),
+            read_only: true,
+        }
+    }
+
     /// The run's RTO clock.
     pub fn rto_elapsed(&self, now: DateTime<Utc>) -> Duration {
         match &self.outcome {
