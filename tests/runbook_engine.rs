@@ -665,6 +665,14 @@ fn resume_refuses_finished_runs_and_other_runbooks() {
         Engine::resume(other, orders(), false, &run, "b", "s", t(9)),
         Err(ResumeError::UnknownStep(_))
     ));
+    let changed = runbook(&FAILOVER.replace(
+        "    action:\n      type: failover-global-cluster\n      region: ${dr}\n      global_cluster: orders-global\n      target_cluster: orders-secondary\n      allow_data_loss: true\n    confirm: typed\n",
+        "    notify: no longer an action\n",
+    ));
+    assert!(matches!(
+        Engine::resume(changed, orders(), false, &run, "b", "s", t(9)),
+        Err(ResumeError::NotAnAction(step)) if step == "failover"
+    ));
     records.push(Record {
         at: t(9),
         entry: Entry::Finished {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::condition::{Condition, Observed};
-use super::format::{Confirm, HttpSpec, Runbook, StepKind};
+use super::format::{Confirm, HttpSpec, Runbook, StepKind, WaitSpec};
 use super::http::{self, HttpResponse};
 use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::vars::{self, Variables};
@@ -119,6 +119,8 @@ pub enum ResumeError {
     OtherRunbook { journal: String, runbook: String },
     #[error("the journal has step `{0}`, which this runbook does not")]
     UnknownStep(String),
+    #[error("the journal has an action for step `{0}`, which is no longer an action step")]
+    NotAnAction(String),
 }
 
 /// What the operator is asked, if anything.
@@ -392,10 +394,10 @@ impl Engine {
         let intent = step.and_then(|s| run.open_intents.get(&s.id).map(|a| (s, a)));
         match intent {
             Some((step, action)) => {
-                let confirm = match &step.kind {
-                    StepKind::Action { confirm, .. } => *confirm,
-                    _ => Confirm::Typed,
+                let StepKind::Action { confirm, .. } = &step.kind else {
+                    return Err(ResumeError::NotAnAction(step.id.clone()));
                 };
+                let confirm = *confirm;
                 engine.current = next;
                 engine.active = Some(Active::Action {
                     action: action.clone(),
@@ -719,7 +721,7 @@ impl Engine {
     fn begin_conditions(
         &mut self,
         conditions: &[Condition],
-        wait: Option<&super::format::WaitSpec>,
+        wait: Option<&WaitSpec>,
         vars: &Variables,
         now: DateTime<Utc>,
         cmds: &mut Vec<Command>,
