@@ -22,6 +22,7 @@ fn shipped() -> Vec<PathBuf> {
         std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks"))
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
             .collect();
     files.sort();
     files

@@ -262,6 +262,8 @@ fn a_failover_runs_from_check_to_notify() {
     assert!(states(&engine).iter().all(|s| s == "done"));
 
     let view = engine.view();
+    assert_eq!(view.steps[2].timeout, Some(Duration::from_secs(300)));
+    assert_eq!(view.steps[1].timeout, None);
     let failover = &view.steps[1];
     assert_eq!(failover.elapsed(t(999)), Some(Duration::from_secs(25)));
     assert!(!failover.over_budget(t(999)));
@@ -663,6 +665,14 @@ fn resume_refuses_finished_runs_and_other_runbooks() {
         Engine::resume(other, orders(), false, &run, "b", "s", t(9)),
         Err(ResumeError::UnknownStep(_))
     ));
+    let changed = runbook(&FAILOVER.replace(
+        "    action:\n      type: failover-global-cluster\n      region: ${dr}\n      global_cluster: orders-global\n      target_cluster: orders-secondary\n      allow_data_loss: true\n    confirm: typed\n",
+        "    notify: no longer an action\n",
+    ));
+    assert!(matches!(
+        Engine::resume(changed, orders(), false, &run, "b", "s", t(9)),
+        Err(ResumeError::NotAnAction(step)) if step == "failover"
+    ));
     records.push(Record {
         at: t(9),
         entry: Entry::Finished {
@@ -859,4 +869,22 @@ fn steps_over_their_budget_are_flagged() {
         !view.steps[1].over_budget(t(500)),
         "a settled step's clock stops"
     );
+}
+
+#[test]
+fn a_follower_sees_the_run_as_journaled() {
+    let records = crashed_at_failover();
+    let run = RecoveredRun::from_records(&PathBuf::from("j"), &records).unwrap();
+    let view = drconsole::runbook::engine::RunView::from_journal(&runbook(FAILOVER), &run);
+    let shown: Vec<&str> = view.steps.iter().map(|s| s.run.state.label()).collect();
+    assert_eq!(
+        shown,
+        [
+            "done", "running", "pending", "pending", "pending", "pending"
+        ]
+    );
+    assert_eq!(view.current, Some(1));
+    assert!(view.prompt.is_none() && view.read_only);
+    assert_eq!(view.steps[1].run.started_at, Some(t(1)));
+    assert_eq!(view.rto_elapsed(t(30)), Duration::from_secs(30));
 }

@@ -245,6 +245,12 @@ async fn end_of_input_leaves_the_run_resumable_and_a_second_run_is_locked_out_me
             .starts_with("a runbook is already running on `orders`: held by "),
         "{err}"
     );
+    let journal = handle.status.borrow().journal.clone();
+    assert!(
+        err.to_string()
+            .ends_with(&format!(", journal {}", journal.display())),
+        "{err}"
+    );
     drop(handle.inputs);
     let end = handle.task.await.unwrap().unwrap();
     assert!(matches!(end, RunEnd::Detached { .. }));

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::condition::{Condition, Observed};
-use super::format::{Confirm, HttpSpec, Runbook, StepKind};
+use super::format::{Confirm, HttpSpec, Runbook, StepKind, WaitSpec};
 use super::http::{self, HttpResponse};
 use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::vars::{self, Variables};
@@ -119,6 +119,8 @@ pub enum ResumeError {
     OtherRunbook { journal: String, runbook: String },
     #[error("the journal has step `{0}`, which this runbook does not")]
     UnknownStep(String),
+    #[error("the journal has an action for step `{0}`, which is no longer an action step")]
+    NotAnAction(String),
 }
 
 /// What the operator is asked, if anything.
@@ -178,6 +180,9 @@ pub struct StepView {
     pub kind: &'static str,
     #[serde(with = "humantime_serde")]
     pub budget: Option<Duration>,
+    /// A wait step's timeout, to show elapsed against it.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Option<Duration>,
     #[serde(flatten)]
     pub run: StepRun,
 }
@@ -211,6 +216,50 @@ pub struct RunView {
 }
 
 impl RunView {
+    /// A run as its journal tells it, for following another session's run:
+    /// nothing is asked and nothing is executed.
+    pub fn from_journal(runbook: &Runbook, run: &RecoveredRun) -> RunView {
+        let steps: Vec<StepView> = runbook
+            .steps
+            .iter()
+            .map(|s| {
+                let times = run.times.get(&s.id).copied().unwrap_or_default();
+                StepView {
+                    id: s.id.clone(),
+                    title: s.title.clone(),
+                    kind: s.kind.label(),
+                    budget: s.expect_within,
+                    timeout: match &s.kind {
+                        StepKind::Wait(w) => Some(w.timeout),
+                        _ => None,
+                    },
+                    run: StepRun {
+                        state: run.steps.get(&s.id).cloned().unwrap_or(StepState::Pending),
+                        started_at: times.started_at,
+                        finished_at: times.finished_at,
+                        observed: None,
+                        attempts: 0,
+                    },
+                }
+            })
+            .collect();
+        let current = match run.finished {
+            Some(_) => None,
+            None => steps.iter().position(|s| !s.run.state.is_settled()),
+        };
+        RunView {
+            runbook: runbook.name.clone(),
+            service: runbook.service.clone(),
+            started_at: run.started_at,
+            rto_objective: runbook.objectives.rto,
+            steps,
+            current,
+            prompt: None,
+            outcome: run.finished.clone(),
+            read_only: true,
+        }
+    }
+
     /// The run's RTO clock.
     pub fn rto_elapsed(&self, now: DateTime<Utc>) -> Duration {
         match &self.outcome {
@@ -345,10 +394,10 @@ impl Engine {
         let intent = step.and_then(|s| run.open_intents.get(&s.id).map(|a| (s, a)));
         match intent {
             Some((step, action)) => {
-                let confirm = match &step.kind {
-                    StepKind::Action { confirm, .. } => *confirm,
-                    _ => Confirm::Typed,
+                let StepKind::Action { confirm, .. } = &step.kind else {
+                    return Err(ResumeError::NotAnAction(step.id.clone()));
                 };
+                let confirm = *confirm;
                 engine.current = next;
                 engine.active = Some(Active::Action {
                     action: action.clone(),
@@ -397,6 +446,14 @@ impl Engine {
         &self.vars
     }
 
+    /// The state of the step being worked on; None once the run has ended.
+    pub fn current_state(&self) -> Option<&StepState> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        self.steps.get(self.current).map(|s| &s.state)
+    }
+
     pub fn view(&self) -> RunView {
         RunView {
             runbook: self.runbook.name.clone(),
@@ -413,6 +470,10 @@ impl Engine {
                     title: s.title.clone(),
                     kind: s.kind.label(),
                     budget: s.expect_within,
+                    timeout: match &s.kind {
+                        StepKind::Wait(w) => Some(w.timeout),
+                        _ => None,
+                    },
                     run: r.clone(),
                 })
                 .collect(),
@@ -660,7 +721,7 @@ impl Engine {
     fn begin_conditions(
         &mut self,
         conditions: &[Condition],
-        wait: Option<&super::format::WaitSpec>,
+        wait: Option<&WaitSpec>,
         vars: &Variables,
         now: DateTime<Utc>,
         cmds: &mut Vec<Command>,

@@ -232,7 +232,7 @@ struct RawStep {
 
 const STEP_KINDS: &str = "manual, check, action, wait, http, notify";
 
-pub fn load(path: &Path) -> Result<Runbook, Vec<Diagnostic>> {
+pub fn load(path: &Path) -> Loaded {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![Diagnostic::error(
             path,
@@ -243,7 +243,28 @@ pub fn load(path: &Path) -> Result<Runbook, Vec<Diagnostic>> {
     parse(path, &text)
 }
 
-pub fn parse(path: &Path, text: &str) -> Result<Runbook, Vec<Diagnostic>> {
+/// A runbook file read: the runbook, or why it could not be read.
+pub type Loaded = Result<Runbook, Vec<Diagnostic>>;
+
+/// Every runbook (`*.yaml`, `*.yml`) in a directory, by file name, each
+/// parsed or with the diagnostics that stopped it.
+pub fn load_dir(dir: &Path) -> std::io::Result<Vec<(PathBuf, Loaded)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    Ok(files
+        .into_iter()
+        .map(|path| {
+            let loaded = load(&path);
+            (path, loaded)
+        })
+        .collect())
+}
+
+pub fn parse(path: &Path, text: &str) -> Loaded {
     let raw: RawRunbook = serde_saphyr::from_str(text).map_err(|e| vec![syntax(path, &e)])?;
     lower(path, raw)
 }
@@ -359,4 +380,53 @@ fn lower_step(raw: RawStep, pos: Pos) -> Result<Step, String> {
         kind,
         pos,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_loads_its_runbooks_in_name_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks");
+        let loaded = load_dir(&dir).unwrap();
+        let names: Vec<String> = loaded
+            .iter()
+            .map(|(p, r)| {
+                assert!(r.is_ok(), "{p:?}: {r:?}");
+                p.file_name().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "billing-replica-promotion.yaml",
+                "dr-drill.yaml",
+                "orders-failback.yaml",
+                "orders-planned-switchover.yaml",
+                "orders-unplanned-failover.yaml"
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_remember_where_they_start() {
+        let text = "name: n\nservice: s\nobjectives: { rto: 1m, rpo: 1m }\nowner: o\nlast_tested: 2026-01-01\nsteps:\n  - id: a\n    title: A\n    notify: hi\n  -   id: b\n      title: B\n      manual: do\n";
+        let rb = parse(Path::new("x.yaml"), text).unwrap();
+        assert_eq!(rb.steps[0].pos, Pos { line: 7, column: 5 });
+        assert_eq!(
+            rb.steps[1].pos,
+            Pos {
+                line: 10,
+                column: 7
+            }
+        );
+        assert_eq!(
+            rb.service_pos,
+            Pos {
+                line: 2,
+                column: 10
+            }
+        );
+    }
 }

@@ -161,8 +161,11 @@ impl Journal {
     /// A new journal for a run, `<dir>/<service>-<run_id>.jsonl`, mode 0600.
     pub fn create(dir: &Path, service: &str, run_id: &str) -> std::io::Result<Journal> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join(format!("{service}-{run_id}.jsonl"));
+        let path = Journal::path_for(dir, service, run_id);
         let file = open_options().create_new(true).open(&path)?;
+        // The new file's directory entry must survive a crash too.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
         Ok(Journal { path, file })
     }
 
@@ -183,6 +186,10 @@ impl Journal {
             path: path.to_path_buf(),
             file,
         })
+    }
+
+    pub fn path_for(dir: &Path, service: &str, run_id: &str) -> PathBuf {
+        dir.join(format!("{service}-{run_id}.jsonl"))
     }
 
     pub fn path(&self) -> &Path {

@@ -44,7 +44,11 @@ impl std::fmt::Display for Holder {
             self.host,
             self.pid,
             self.started.format("%Y-%m-%d %H:%M:%S UTC")
-        )
+        )?;
+        if let Some(journal) = &self.journal {
+            write!(f, ", journal {}", journal.display())?;
+        }
+        Ok(())
     }
 }
 

@@ -121,7 +121,17 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
     let read_only = provider.read_only();
     let service_id = spec.runbook.service.clone();
     let mut notice = None;
-    let lock = ServiceLock::acquire(&spec.lock_dir, &service_id, Holder::me(spec.resume.clone()))?;
+    let run_id = format!(
+        "{}-{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        std::process::id(),
+        rand::random::<u16>()
+    );
+    let journal_path = match &spec.resume {
+        Some(path) => path.clone(),
+        None => Journal::path_for(&spec.journal_dir, &service_id, &run_id),
+    };
+    let lock = ServiceLock::acquire(&spec.lock_dir, &service_id, Holder::me(Some(journal_path)))?;
     let (engine, journal, commands) = match &spec.resume {
         Some(path) => {
             let mut run = RecoveredRun::load(path)?;
@@ -148,12 +158,6 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
             (engine, journal, commands)
         }
         None => {
-            let run_id = format!(
-                "{}-{}-{:04x}",
-                now.format("%Y%m%dT%H%M%SZ"),
-                std::process::id(),
-                rand::random::<u16>()
-            );
             let journal = Journal::create(&spec.journal_dir, &service_id, &run_id)?;
             let meta = RunMeta {
                 run_id,
@@ -240,10 +244,7 @@ impl Runner {
             }
             self.publish();
             let waiting =
-                self.pending.is_some()
-                    || self.engine.view().current.is_some_and(|i| {
-                        self.engine.view().steps[i].run.state == StepState::Waiting
-                    });
+                self.pending.is_some() || self.engine.current_state() == Some(&StepState::Waiting);
             tokio::select! {
                 input = inputs.recv() => {
                     let Some(input) = input else {
@@ -337,6 +338,8 @@ impl Runner {
                 )
             })?,
             Command::Execute { step, action } => {
+                // Show the step running while the call is in flight.
+                self.publish();
                 let event = match &self.provider.act {
                     Some(act) => match act.execute(&action).await {
                         Ok(receipt) => Event::ActionAccepted { step, receipt },
@@ -351,6 +354,7 @@ impl Runner {
                 queue.extend(self.feed(event, now));
             }
             Command::Verify { step, action } => {
+                self.publish();
                 let event = match &self.provider.act {
                     Some(act) => match act.already_applied(&action).await {
                         Ok(applied) => Event::Verified { step, applied },

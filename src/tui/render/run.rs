@@ -238,6 +238,7 @@ mod tests {
             title: title.into(),
             kind,
             budget: Some(Duration::from_secs(budget)),
+            timeout: None,
             run: crate::runbook::engine::StepRun {
                 state: StepState::Pending,
                 started_at: None,
