@@ -134,8 +134,8 @@ async fn the_dr_region_reads_but_refuses_writes_until_failover() {
     demo.world
         .execute(&Action::FailoverGlobalCluster {
             region: "us-west-2".into(),
-            global_cluster: "production-global".into(),
-            target_cluster: "production-secondary".into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: "orders-secondary".into(),
             allow_data_loss: true,
         })
         .unwrap();

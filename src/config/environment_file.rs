@@ -321,7 +321,7 @@ replication = { kind = "s3", source_bucket = "a", destination_bucket = "b" }
         assert_eq!(orders.objectives.rpo, Duration::from_secs(5 * 60));
         assert!(matches!(
             &orders.replication,
-            Replication::AuroraGlobal { global_cluster, .. } if global_cluster == "production-global"
+            Replication::AuroraGlobal { global_cluster, .. } if global_cluster == "orders-global"
         ));
         assert_eq!(orders.dns.as_ref().unwrap().ttl, 60);
         assert_eq!(env.service("billing").unwrap().tier, DrTier::PilotLight);

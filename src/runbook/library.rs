@@ -56,6 +56,21 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_runbooks_are_valid_against_the_demo_environment() {
+        let env = crate::config::environment_file::demo_environment();
+        let today = chrono::Utc::now().date_naive();
+        let (runbooks, _) = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks"));
+        for rb in &runbooks {
+            let errors: Vec<String> = super::super::validate::validate(rb, &env, today)
+                .iter()
+                .filter(|d| d.is_error())
+                .map(ToString::to_string)
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", rb.path.display());
+        }
+    }
+
+    #[test]
     fn a_broken_file_is_reported_and_the_rest_still_load() {
         let dir = tempfile::tempdir().unwrap();
         let shipped =

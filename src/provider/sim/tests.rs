@@ -64,7 +64,7 @@ fn cluster<'a>(snap: &'a Snapshot, id: &str) -> &'a crate::domain::snapshot::DbC
 fn writer(snap: &Snapshot) -> String {
     snap.global_clusters
         .iter()
-        .find(|g| g.id == "production-global")
+        .find(|g| g.id == "orders-global")
         .and_then(|g| g.writer())
         .map(|m| m.cluster_id.clone())
         .unwrap_or_default()
@@ -73,8 +73,8 @@ fn writer(snap: &Snapshot) -> String {
 fn failover(allow_data_loss: bool) -> Action {
     Action::FailoverGlobalCluster {
         region: "us-west-2".into(),
-        global_cluster: "production-global".into(),
-        target_cluster: "arn:aws:rds:us-west-2:123456789012:cluster:production-secondary".into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: "arn:aws:rds:us-west-2:123456789012:cluster:orders-secondary".into(),
         allow_data_loss,
     }
 }
@@ -114,9 +114,9 @@ fn every_source_reports_once_at_simulated_now() {
     assert_eq!(snap.health_checks.len(), 7);
     assert_eq!(snap.dns_records.len(), 6);
     assert_eq!(snap.lags.len(), 3);
-    assert_eq!(writer(&snap), "production-primary");
+    assert_eq!(writer(&snap), "orders-primary");
     assert_eq!(
-        cluster(&snap, "production-secondary").role,
+        cluster(&snap, "orders-secondary").role,
         ClusterRole::Secondary
     );
 }
@@ -142,7 +142,7 @@ fn aurora_lag_stays_mostly_under_a_second_with_spikes() {
     let mut samples = Vec::new();
     for _ in 0..3000 {
         world.advance(secs(1));
-        samples.push(lag_of(&snapshot(&world), "production-secondary").unwrap());
+        samples.push(lag_of(&snapshot(&world), "orders-secondary").unwrap());
     }
     let under = samples.iter().filter(|l| **l < secs(1)).count();
     assert!(
@@ -161,7 +161,7 @@ fn backups_trail_now_and_snapshots_are_daily() {
     let world = demo();
     world.advance(secs(600));
     let snap = snapshot(&world);
-    let backup = &cluster(&snap, "production-primary").backup;
+    let backup = &cluster(&snap, "orders-primary").backup;
     assert_eq!(backup.retention_days, 35);
     let pitr_age = world.now() - backup.latest_restorable.unwrap();
     assert!(pitr_age > chrono::Duration::zero() && pitr_age < chrono::Duration::minutes(7));
@@ -177,13 +177,13 @@ fn backups_trail_now_and_snapshots_are_daily() {
             .replica_source
             .as_deref()
             .unwrap()
-            .ends_with(":db:billing-primary")
+            .ends_with(":db:billing-db")
     );
     assert_eq!(replica.backup.latest_restorable, None);
     let source = snap
         .db_instances
         .iter()
-        .find(|i| i.id == "billing-primary")
+        .find(|i| i.id == "billing-db")
         .unwrap();
     assert!(source.backup.cross_region_copy);
     assert_eq!(source.replicas.len(), 1);
@@ -198,23 +198,23 @@ fn an_outage_turns_health_unhealthy_after_the_failure_threshold() {
     // Three failed probes ten seconds apart cannot fit in 20 seconds.
     world.advance(secs(19));
     let snap = snapshot(&world);
-    assert_eq!(health(&snap, "hc-api-us-east-1"), Health::Healthy);
-    assert_eq!(cluster(&snap, "production-primary").status, "inaccessible");
+    assert_eq!(health(&snap, "hc-orders-use1"), Health::Healthy);
+    assert_eq!(cluster(&snap, "orders-primary").status, "inaccessible");
     world.advance(secs(61));
     let snap = snapshot(&world);
     let hc = snap
         .health_checks
         .iter()
-        .find(|h| h.id == "hc-api-us-east-1")
+        .find(|h| h.id == "hc-orders-use1")
         .unwrap();
     assert_eq!(hc.status, Health::Unhealthy);
     assert_eq!(hc.checkers_total, 16);
     assert!(hc.checkers_healthy <= 2);
-    assert_eq!(health(&snap, "hc-api-us-west-2"), Health::Healthy);
+    assert_eq!(health(&snap, "hc-orders-usw2"), Health::Healthy);
     // DNS now answers with the secondary, and the DR copy falls behind.
     let orders = posture::assess(env.service("orders").unwrap(), &snap, world.now());
     assert_eq!(orders.serving_region.as_deref(), Some("us-west-2"));
-    assert!(lag_of(&snap, "production-secondary").unwrap() > secs(60));
+    assert!(lag_of(&snap, "orders-secondary").unwrap() > secs(60));
     let billing_lag = lag_of(&snap, "billing-replica").unwrap();
     world.advance(secs(60));
     assert!(lag_of(&snapshot(&world), "billing-replica").unwrap() > billing_lag);
@@ -222,8 +222,8 @@ fn an_outage_turns_health_unhealthy_after_the_failure_threshold() {
     world.clear(&outage("us-east-1")).unwrap();
     world.advance(secs(90));
     let snap = snapshot(&world);
-    assert_eq!(health(&snap, "hc-api-us-east-1"), Health::Healthy);
-    assert_eq!(cluster(&snap, "production-primary").status, "available");
+    assert_eq!(health(&snap, "hc-orders-use1"), Health::Healthy);
+    assert_eq!(cluster(&snap, "orders-primary").status, "available");
     assert!(world.active_faults().is_empty());
 }
 
@@ -233,25 +233,19 @@ fn disabled_checks_report_healthy_and_inverted_ones_the_opposite() {
     world.inject(outage("us-east-1")).unwrap();
     world.advance(secs(120));
     let update = |disabled, inverted| Action::UpdateHealthCheck {
-        health_check_id: "hc-api-us-east-1".into(),
+        health_check_id: "hc-orders-use1".into(),
         disabled,
         inverted,
     };
     assert!(!world.already_applied(&update(Some(true), None)).unwrap());
     world.execute(&update(Some(true), None)).unwrap();
     assert!(world.already_applied(&update(Some(true), None)).unwrap());
-    assert_eq!(
-        health(&snapshot(&world), "hc-api-us-east-1"),
-        Health::Healthy
-    );
+    assert_eq!(health(&snapshot(&world), "hc-orders-use1"), Health::Healthy);
     world.execute(&update(Some(false), Some(true))).unwrap();
-    assert_eq!(
-        health(&snapshot(&world), "hc-api-us-east-1"),
-        Health::Healthy
-    );
+    assert_eq!(health(&snapshot(&world), "hc-orders-use1"), Health::Healthy);
     world.execute(&update(None, Some(false))).unwrap();
     assert_eq!(
-        health(&snapshot(&world), "hc-api-us-east-1"),
+        health(&snapshot(&world), "hc-orders-use1"),
         Health::Unhealthy
     );
 }
@@ -267,36 +261,33 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
     let receipt = world.execute(&failover(true)).unwrap();
     assert!(receipt.request_id.is_some());
     assert!(
-        receipt.summary.contains("production-secondary"),
+        receipt.summary.contains("orders-secondary"),
         "{}",
         receipt.summary
     );
     let snap = snapshot(&world);
     assert_eq!(snap.global_clusters[0].status, "failing-over");
-    assert_eq!(
-        cluster(&snap, "production-secondary").status,
-        "failing-over"
-    );
-    assert_eq!(writer(&snap), "production-primary");
+    assert_eq!(cluster(&snap, "orders-secondary").status, "failing-over");
+    assert_eq!(writer(&snap), "orders-primary");
     assert!(world.already_applied(&failover(true)).unwrap());
     let again = world.execute(&failover(true)).unwrap_err();
     assert_eq!(again.kind, ErrorKind::InvalidState);
 
     world.advance(secs(30));
-    assert_eq!(writer(&snapshot(&world)), "production-primary");
+    assert_eq!(writer(&snapshot(&world)), "orders-primary");
     world.advance(secs(60));
     let snap = snapshot(&world);
-    assert_eq!(writer(&snap), "production-secondary");
+    assert_eq!(writer(&snap), "orders-secondary");
     assert_eq!(snap.global_clusters[0].status, "available");
     assert_eq!(
-        cluster(&snap, "production-secondary").role,
+        cluster(&snap, "orders-secondary").role,
         ClusterRole::Primary
     );
-    assert_eq!(cluster(&snap, "production-secondary").status, "available");
+    assert_eq!(cluster(&snap, "orders-secondary").status, "available");
     let old = snap.global_clusters[0]
         .members
         .iter()
-        .find(|m| m.cluster_id == "production-primary")
+        .find(|m| m.cluster_id == "orders-primary")
         .unwrap();
     assert_eq!(
         old.synchronization_status.as_deref(),
@@ -305,25 +296,25 @@ fn failover_with_data_loss_flips_the_writer_after_about_a_minute() {
     assert!(world.region_database("us-west-2").unwrap().writable);
     // Everything written between the outage (60 s before the call) and the
     // end of the failover is lost.
-    let lost = world.data_loss("production-secondary").unwrap();
+    let lost = world.data_loss("orders-secondary").unwrap();
     assert!(lost > secs(100) && lost < secs(200), "{lost:?}");
-    assert_eq!(world.data_loss("production-primary"), None);
+    assert_eq!(world.data_loss("orders-primary"), None);
 
     // The old primary rejoins as a secondary once its region is back.
     world.clear(&outage("us-east-1")).unwrap();
     world.advance(secs(600));
     let snap = snapshot(&world);
     assert_eq!(
-        cluster(&snap, "production-primary").role,
+        cluster(&snap, "orders-primary").role,
         ClusterRole::Secondary
     );
     let old = snap.global_clusters[0]
         .members
         .iter()
-        .find(|m| m.cluster_id == "production-primary")
+        .find(|m| m.cluster_id == "orders-primary")
         .unwrap();
     assert_eq!(old.synchronization_status.as_deref(), Some("connected"));
-    assert!(lag_of(&snap, "production-primary").is_some());
+    assert!(lag_of(&snap, "orders-primary").is_some());
     assert!(!world.region_database("us-east-1").unwrap().writable);
 }
 
@@ -337,8 +328,8 @@ fn failback_switches_over_once_the_old_primary_has_resynced() {
     world.clear(&outage("us-east-1")).unwrap();
     let back = Action::SwitchoverGlobalCluster {
         region: "us-east-1".into(),
-        global_cluster: "production-global".into(),
-        target_cluster: "production-primary".into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: "orders-primary".into(),
     };
     let err = world.execute(&back).unwrap_err();
     assert!(err.message.contains("pending-resync"), "{err}");
@@ -346,8 +337,8 @@ fn failback_switches_over_once_the_old_primary_has_resynced() {
     world.execute(&back).unwrap();
     world.advance(secs(150));
     let snap = snapshot(&world);
-    assert_eq!(writer(&snap), "production-primary");
-    assert!(lag_of(&snap, "production-secondary").is_some());
+    assert_eq!(writer(&snap), "orders-primary");
+    assert!(lag_of(&snap, "orders-secondary").is_some());
     assert!(world.region_database("us-east-1").unwrap().writable);
     assert!(!world.region_database("us-west-2").unwrap().writable);
 }
@@ -361,8 +352,8 @@ fn failover_without_data_loss_needs_the_old_primary_reachable() {
     assert!(err.message.contains("AllowDataLoss"), "{err}");
     let switchover = Action::SwitchoverGlobalCluster {
         region: "us-west-2".into(),
-        global_cluster: "production-global".into(),
-        target_cluster: "production-secondary".into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: "orders-secondary".into(),
     };
     assert_eq!(
         world.execute(&switchover).unwrap_err().kind,
@@ -375,28 +366,26 @@ fn switchover_swaps_roles_without_data_loss() {
     let world = demo();
     let switchover = |target: &str| Action::SwitchoverGlobalCluster {
         region: "us-west-2".into(),
-        global_cluster: "production-global".into(),
+        global_cluster: "orders-global".into(),
         target_cluster: target.into(),
     };
-    world.execute(&switchover("production-secondary")).unwrap();
+    world.execute(&switchover("orders-secondary")).unwrap();
     assert_eq!(snapshot(&world).global_clusters[0].status, "switching-over");
     world.advance(secs(125));
     let snap = snapshot(&world);
-    assert_eq!(writer(&snap), "production-secondary");
+    assert_eq!(writer(&snap), "orders-secondary");
     let old = &snap.global_clusters[0].members[0];
-    assert_eq!(old.cluster_id, "production-primary");
+    assert_eq!(old.cluster_id, "orders-primary");
     assert_eq!(old.synchronization_status.as_deref(), Some("connected"));
-    assert!(lag_of(&snap, "production-primary").is_some());
-    assert!(lag_of(&snap, "production-secondary").is_none());
+    assert!(lag_of(&snap, "orders-primary").is_some());
+    assert!(lag_of(&snap, "orders-secondary").is_none());
     assert!(
         world
-            .already_applied(&switchover("production-secondary"))
+            .already_applied(&switchover("orders-secondary"))
             .unwrap()
     );
 
-    let err = world
-        .execute(&switchover("production-secondary"))
-        .unwrap_err();
+    let err = world.execute(&switchover("orders-secondary")).unwrap_err();
     assert!(err.message.contains("already the primary"), "{err}");
 }
 
@@ -405,7 +394,7 @@ fn failover_to_a_cluster_outside_the_global_cluster_is_refused() {
     let world = demo();
     let action = Action::FailoverGlobalCluster {
         region: "us-west-2".into(),
-        global_cluster: "production-global".into(),
+        global_cluster: "orders-global".into(),
         target_cluster: "billing-replica".into(),
         allow_data_loss: true,
     };
@@ -413,13 +402,13 @@ fn failover_to_a_cluster_outside_the_global_cluster_is_refused() {
     assert_eq!(err.kind, ErrorKind::InvalidState);
     assert!(
         err.message
-            .contains("not a member of global cluster production-global"),
+            .contains("not a member of global cluster orders-global"),
         "{err}"
     );
     let missing = Action::FailoverGlobalCluster {
         region: "us-west-2".into(),
         global_cluster: "nope".into(),
-        target_cluster: "production-secondary".into(),
+        target_cluster: "orders-secondary".into(),
         allow_data_loss: true,
     };
     assert_eq!(
@@ -434,8 +423,8 @@ fn actions_against_a_region_that_is_down_cannot_connect() {
     world.inject(outage("us-east-1")).unwrap();
     let action = Action::FailoverGlobalCluster {
         region: "us-east-1".into(),
-        global_cluster: "production-global".into(),
-        target_cluster: "production-secondary".into(),
+        global_cluster: "orders-global".into(),
+        target_cluster: "orders-secondary".into(),
         allow_data_loss: true,
     };
     let err = world.execute(&action).unwrap_err();
@@ -447,40 +436,32 @@ fn detaching_a_secondary_leaves_a_standalone_writable_cluster() {
     let world = demo();
     let remove = |cluster: &str| Action::RemoveFromGlobalCluster {
         region: "us-west-2".into(),
-        global_cluster: "production-global".into(),
+        global_cluster: "orders-global".into(),
         cluster: cluster.into(),
     };
-    let err = world.execute(&remove("production-primary")).unwrap_err();
+    let err = world.execute(&remove("orders-primary")).unwrap_err();
     assert!(err.message.contains("cannot be removed"), "{err}");
 
     world
         .execute(&remove(
-            "arn:aws:rds:us-west-2:123456789012:cluster:production-secondary",
+            "arn:aws:rds:us-west-2:123456789012:cluster:orders-secondary",
         ))
         .unwrap();
-    assert!(
-        world
-            .already_applied(&remove("production-secondary"))
-            .unwrap()
-    );
+    assert!(world.already_applied(&remove("orders-secondary")).unwrap());
     assert_eq!(
-        cluster(&snapshot(&world), "production-secondary").status,
+        cluster(&snapshot(&world), "orders-secondary").status,
         "promoting"
     );
     world.advance(secs(60));
     let snap = snapshot(&world);
-    let detached = cluster(&snap, "production-secondary");
+    let detached = cluster(&snap, "orders-secondary");
     assert_eq!(detached.role, ClusterRole::Standalone);
     assert_eq!(detached.global_cluster_id, None);
     assert_eq!(detached.status, "available");
     assert_eq!(snap.global_clusters[0].members.len(), 1);
-    assert!(lag_of(&snap, "production-secondary").is_none());
+    assert!(lag_of(&snap, "orders-secondary").is_none());
     assert!(world.region_database("us-west-2").unwrap().writable);
-    assert!(
-        world
-            .already_applied(&remove("production-secondary"))
-            .unwrap()
-    );
+    assert!(world.already_applied(&remove("orders-secondary")).unwrap());
 }
 
 #[test]
@@ -524,7 +505,7 @@ fn promoting_the_read_replica_stops_replication_after_a_few_minutes() {
     assert!(
         snap.db_instances
             .iter()
-            .find(|i| i.id == "billing-primary")
+            .find(|i| i.id == "billing-db")
             .unwrap()
             .replicas
             .is_empty()
@@ -541,7 +522,7 @@ fn promoting_a_global_member_as_a_cluster_replica_is_refused() {
     let world = demo();
     let action = Action::PromoteReadReplicaDbCluster {
         region: "us-west-2".into(),
-        cluster: "production-secondary".into(),
+        cluster: "orders-secondary".into(),
     };
     let err = world.execute(&action).unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidState);
@@ -561,9 +542,9 @@ fn a_dns_change_is_pending_then_insync_within_a_minute() {
         },
         set_identifier: Some("primary".into()),
         failover: Some(FailoverRole::Primary),
-        health_check_id: Some("hc-api-us-east-1".into()),
+        health_check_id: Some("hc-orders-use1".into()),
     };
-    let upsert = upsert_in("Z1234567890");
+    let upsert = upsert_in("Z0DEMO00000001");
     assert!(!world.already_applied(&upsert).unwrap());
     let receipt = world.execute(&upsert).unwrap();
     let change = receipt.change_id.unwrap();
@@ -633,7 +614,7 @@ fn route53_failures_also_fail_dns_actions() {
         })
         .unwrap();
     let update = Action::UpdateHealthCheck {
-        health_check_id: "hc-api-us-east-1".into(),
+        health_check_id: "hc-orders-use1".into(),
         disabled: Some(true),
         inverted: None,
     };
@@ -649,13 +630,13 @@ fn an_injected_lag_spike_shows_and_decays() {
     world.advance(secs(10));
     world
         .inject(Fault::LagSpike {
-            resource: "production-secondary".into(),
+            resource: "orders-secondary".into(),
             seconds: 30,
         })
         .unwrap();
-    assert!(lag_of(&snapshot(&world), "production-secondary").unwrap() >= secs(30));
+    assert!(lag_of(&snapshot(&world), "orders-secondary").unwrap() >= secs(30));
     world.advance(secs(120));
-    assert!(lag_of(&snapshot(&world), "production-secondary").unwrap() < secs(30));
+    assert!(lag_of(&snapshot(&world), "orders-secondary").unwrap() < secs(30));
     assert!(world.active_faults().is_empty());
     let unknown = Fault::LagSpike {
         resource: "nothing".into(),
@@ -696,9 +677,9 @@ fn a_long_jump_catches_up_without_replaying_every_second() {
     let world = demo();
     world.advance(Duration::from_secs(30 * 86_400));
     let snap = snapshot(&world);
-    let backup = &cluster(&snap, "production-primary").backup;
+    let backup = &cluster(&snap, "orders-primary").backup;
     assert!(world.now() - backup.newest_snapshot.unwrap() < chrono::Duration::days(1));
-    assert!(lag_of(&snap, "production-secondary").is_some());
+    assert!(lag_of(&snap, "orders-secondary").is_some());
 }
 
 #[test]

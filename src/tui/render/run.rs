@@ -262,8 +262,8 @@ mod tests {
             region: "us-west-2".into(),
             operation: "FailoverGlobalCluster".into(),
             params: json!({
-                "GlobalClusterIdentifier": "production-global",
-                "TargetDbClusterIdentifier": "production-secondary",
+                "GlobalClusterIdentifier": "orders-global",
+                "TargetDbClusterIdentifier": "orders-secondary",
                 "AllowDataLoss": true,
             }),
         }
@@ -317,7 +317,7 @@ mod tests {
                 step: "failover-database".into(),
                 title: "Fail the global database over".into(),
                 call: failover_call(),
-                target: "production-global".into(),
+                target: "orders-global".into(),
                 typed: true,
                 note: None,
             }),
@@ -349,7 +349,7 @@ mod tests {
     fn typed_confirmation_dialog_shows_the_exact_call() {
         let run = awaiting_confirmation();
         let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap()).unwrap();
-        dialog.input = "production-gl".into();
+        dialog.input = "orders-gl".into();
         insta::assert_snapshot!(draw(&run, Some(&dialog)).backend());
     }
 
