@@ -70,8 +70,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 operator: operator_name(),
                 session: format!("console-{}", std::process::id()),
             };
+            // Read-only sessions watch; they cannot break the world either.
+            let sim = session
+                .world
+                .clone()
+                .filter(|_| !session.provider.read_only());
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
+                sim,
                 environment: session.environment,
                 provider: session.provider,
                 theme,

@@ -128,11 +128,8 @@ async fn run(
             return Ok(ExitCode::FAILURE);
         }
     }
-    let mut builtins = ctx.builtins.clone();
-    builtins.insert("operator".into(), ctx.operator.clone());
-    builtins.insert("service".into(), runbook.service.clone());
     let supplied: Variables = options.params.into_iter().collect();
-    let vars = plan::parameter_values(&runbook, &supplied, &builtins)?;
+    let vars = plan::run_values(&runbook, &supplied, &ctx.builtins, &ctx.operator)?;
     let spec = runner::RunSpec {
         runbook,
         service,

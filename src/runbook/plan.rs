@@ -19,6 +19,20 @@ pub enum ParamError {
     BuiltinMissing { param: String, builtin: String },
 }
 
+/// The variables a run of `rb` starts with: the session's builtins plus
+/// who runs it and for which service, then the parameters.
+pub fn run_values(
+    rb: &Runbook,
+    supplied: &Variables,
+    session_builtins: &Variables,
+    operator: &str,
+) -> Result<Variables, ParamError> {
+    let mut builtins = session_builtins.clone();
+    builtins.insert("operator".into(), operator.to_string());
+    builtins.insert("service".into(), rb.service.clone());
+    parameter_values(rb, supplied, &builtins)
+}
+
 /// The variables a run starts with: builtins, then each parameter's
 /// supplied value or its default.
 pub fn parameter_values(

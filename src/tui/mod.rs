@@ -9,6 +9,7 @@ pub mod state;
 pub mod terminal;
 pub mod view;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
@@ -16,6 +17,7 @@ use crossterm::event::Event;
 use crate::domain::environment::Environment;
 use crate::monitor::{self, MonitorState};
 use crate::provider::Provider;
+use crate::provider::sim::SimWorld;
 use crate::theme::Theme;
 use event::{AppEvent, Events};
 use runbooks::{RunbookSetup, RunbooksState};
@@ -32,6 +34,8 @@ pub struct ConsoleContext {
     pub mode_label: String,
     /// What the Runbooks screen offers; `None` hides nothing but says so.
     pub runbooks: Option<RunbookSetup>,
+    /// The simulated world of a demo session allowed to act.
+    pub sim: Option<Arc<SimWorld>>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -48,6 +52,7 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     );
     // Statuses of the run in progress, forwarded by the Runbooks screen.
     let (run_tx, run_rx) = tokio::sync::mpsc::channel(8);
+    app.sim = ctx.sim;
     app.runbooks = ctx.runbooks.map(|setup| RunbooksState::new(setup, run_tx));
     let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
     poller.abort();

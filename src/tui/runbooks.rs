@@ -15,7 +15,7 @@ use crate::domain::environment::Environment;
 use crate::provider::Provider;
 use crate::runbook::engine::Prompt;
 use crate::runbook::format::Runbook;
-use crate::runbook::plan::parameter_values;
+use crate::runbook::plan::run_values;
 use crate::runbook::runner::{self, Input, RunSpec, RunStatus};
 use crate::runbook::vars::Variables;
 
@@ -201,7 +201,12 @@ impl RunbooksState {
         let resume = runner::resumable(&self.setup.journal_dir, &runbook.service)
             .into_iter()
             .next();
-        let vars = match parameter_values(&runbook, &Variables::new(), &self.setup.builtins) {
+        let vars = match run_values(
+            &runbook,
+            &Variables::new(),
+            &self.setup.builtins,
+            &self.setup.operator,
+        ) {
             Ok(v) => v,
             Err(e) => {
                 self.notice = Some(e.to_string());

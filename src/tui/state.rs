@@ -2,6 +2,7 @@
 //! and the rows the screen shows. Input and monitor messages change it; the
 //! render functions only read it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
 use crate::monitor::{MonitorEvent, MonitorState};
+use crate::provider::sim::{Fault, SimWorld};
 use crate::runbook::runner::RunStatus;
 use crate::theme::Theme;
 use crate::tui::runbooks::RunbooksState;
@@ -67,6 +69,11 @@ pub struct App {
     pub runbooks: Option<RunbooksState>,
     /// `q` was pressed once while a run was in progress.
     pub quit_armed: bool,
+    /// The simulated world, in demo sessions that may act: lets a trainee
+    /// cause the outage the runbooks recover from.
+    pub sim: Option<Arc<SimWorld>>,
+    /// Faults in force in the simulated world, as shown in the header.
+    pub simulated_faults: Vec<String>,
 }
 
 impl App {
@@ -96,6 +103,8 @@ impl App {
             last_poll_took: None,
             runbooks: None,
             quit_armed: false,
+            sim: None,
+            simulated_faults: Vec::new(),
         };
         app.refresh();
         app
@@ -228,6 +237,7 @@ impl App {
                 self.help_open = true;
                 Update::Redraw
             }
+            KeyCode::Char('O') => self.toggle_simulated_outage(),
             KeyCode::Char('/') => {
                 self.filter_editing = true;
                 Update::Redraw
@@ -276,6 +286,32 @@ impl App {
             }
             _ => return Update::Nothing,
         }
+        Update::Redraw
+    }
+
+    /// Starts, or ends, a simulated outage of the selected service's
+    /// primary region. Only the simulator can be told to fail.
+    fn toggle_simulated_outage(&mut self) -> Update {
+        let (Some(world), Some(row)) = (&self.sim, self.selected_row()) else {
+            return Update::Nothing;
+        };
+        let region = self
+            .environment
+            .service(&row.posture.service_id)
+            .map(|s| s.primary_region.clone());
+        let Some(region) = region else {
+            return Update::Nothing;
+        };
+        let fault = Fault::RegionOutage { region };
+        let outcome = if world.active_faults().contains(&fault) {
+            world.clear(&fault)
+        } else {
+            world.inject(fault)
+        };
+        if let Err(e) = outcome {
+            tracing::warn!("simulated outage: {e}");
+        }
+        self.simulated_faults = world.active_faults().iter().map(fault_label).collect();
         Update::Redraw
     }
 
@@ -339,5 +375,13 @@ impl App {
             MouseEventKind::ScrollUp => self.step(-1),
             _ => Update::Nothing,
         }
+    }
+}
+
+fn fault_label(fault: &Fault) -> String {
+    match fault {
+        Fault::RegionOutage { region } => format!("{region} outage"),
+        Fault::SourceFailure { source, kind } => format!("{source} {}", kind.label()),
+        Fault::LagSpike { resource, seconds } => format!("{resource} lag +{seconds}s"),
     }
 }

@@ -47,6 +47,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.header,
         )),
     }
+    if !app.simulated_faults.is_empty() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("SIMULATED {}", app.simulated_faults.join(", ")),
+            theme.breach.add_modifier(Modifier::BOLD),
+        ));
+    }
     let stale = app.monitor.stale_sources(app.now);
     if let Some(first) = stale.first() {
         let why = first.error.map_or("no new data", |k| k.label());

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::state::App;
 
-const KEYS: [(&str, &str); 15] = [
+const KEYS: [(&str, &str); 16] = [
     ("1  2 (or r)", "dashboard / runbooks screen"),
     ("↑ ↓  j k", "move the selection"),
     ("g G  Home End", "first / last service"),
@@ -26,6 +26,10 @@ const KEYS: [(&str, &str); 15] = [
     (
         "s  A",
         "skip the step / abort the run (a reason is journaled)",
+    ),
+    (
+        "O (demo)",
+        "simulate an outage of the service's primary region; again ends it",
     ),
     ("?", "this help (Esc closes)"),
     ("q  Ctrl-C", "quit"),
