@@ -7,11 +7,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::state::App;
 
-const KEYS: [(&str, &str); 16] = [
+const KEYS: [(&str, &str); 13] = [
     ("1  2 (or r)", "dashboard / runbooks screen"),
     ("↑ ↓  j k", "move the selection"),
-    ("g G  Home End", "first / last service"),
-    ("PgUp PgDn", "move ten rows"),
+    ("g G  PgUp PgDn", "first / last service, ten rows"),
     ("Enter", "open the detail pane"),
     ("Tab", "focus the table or the detail pane"),
     ("Esc", "close the detail pane, clear the filter"),
@@ -19,20 +18,18 @@ const KEYS: [(&str, &str); 16] = [
     ("mouse", "click a row to select it, wheel to move"),
     (
         "Enter (runbooks)",
-        "start the runbook, or resume its unfinished run",
+        "start a runbook, or resume its unfinished run",
     ),
     ("c", "review the awaited action's API call and confirm it"),
-    ("Space  r", "tick a manual step / retry a failed one"),
     (
-        "s  A",
-        "skip the step / abort the run (a reason is journaled)",
+        "Space r s A",
+        "tick / retry / skip / abort (reasons are journaled)",
     ),
     (
         "O (demo)",
-        "simulate an outage of the service's primary region; again ends it",
+        "start or end an outage of the service's primary region",
     ),
-    ("?", "this help (Esc closes)"),
-    ("q  Ctrl-C", "quit"),
+    ("q  Ctrl-C", "quit (? or Esc closes this help)"),
 ];
 
 pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
@@ -46,7 +43,6 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled(" OK", style.ok),
         Span::styled(" within RPO  ", style.text),
