@@ -104,7 +104,8 @@ impl ConfirmDialog {
         let params = serde_json::to_string_pretty(&self.call.params)
             .unwrap_or_else(|_| self.call.params.to_string());
         let note_lines = if self.note.is_some() { 2 } else { 0 };
-        let height = params.lines().count() as u16 + note_lines + 2 + 4 + 2;
+        // The first line may wrap once on a narrow dialog.
+        let height = params.lines().count() as u16 + note_lines + 3 + 4 + 2;
         let area = centered(screen, 84, height);
         frame.render_widget(Clear, area);
         let block = Block::default()

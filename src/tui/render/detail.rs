@@ -400,11 +400,13 @@ fn dns(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
             },
         ),
     ]));
-    for (role, target) in [
+    for (role, configured) in [
         (FailoverRole::Primary, &d.primary_target),
         (FailoverRole::Secondary, &d.secondary_target),
     ] {
         let record = d.records.iter().find(|r| r.failover == Some(role));
+        // What Route 53 holds now: a failover runbook may have repointed it.
+        let target = record.map_or(configured, |r| &r.target);
         let check = record
             .and_then(|r| r.health_check_id.as_deref())
             .map(|id| format!(" (health check {id})"))
