@@ -21,6 +21,23 @@ use crate::domain::snapshot::{
 /// Page size for every Describe call (the API's maximum is 100).
 const PAGE_SIZE: i32 = 100;
 
+/// Every page of one paginated describe call, collected into one list.
+/// A macro because each SDK paginator is its own type.
+macro_rules! all_pages {
+    ($request:expr, $operation:literal) => {
+        async {
+            $request
+                .max_records(PAGE_SIZE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| from_sdk($operation, e))
+        }
+    };
+}
+
 /// Everything one region's RDS API said in one poll, as the SDK typed it.
 #[derive(Debug, Clone, Default)]
 pub struct RegionRead {
@@ -41,72 +58,18 @@ pub async fn read_region(client: &Client) -> Result<RegionRead, SourceError> {
         instance_snapshots,
         automated_backups,
     ) = tokio::try_join!(
-        async {
-            client
-                .describe_global_clusters()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeGlobalClusters", e))
-        },
-        async {
-            client
-                .describe_db_clusters()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeDBClusters", e))
-        },
-        async {
-            client
-                .describe_db_instances()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeDBInstances", e))
-        },
-        async {
-            client
-                .describe_db_cluster_snapshots()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeDBClusterSnapshots", e))
-        },
-        async {
-            client
-                .describe_db_snapshots()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeDBSnapshots", e))
-        },
-        async {
-            client
-                .describe_db_instance_automated_backups()
-                .max_records(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| from_sdk("DescribeDBInstanceAutomatedBackups", e))
-        },
+        all_pages!(client.describe_global_clusters(), "DescribeGlobalClusters"),
+        all_pages!(client.describe_db_clusters(), "DescribeDBClusters"),
+        all_pages!(client.describe_db_instances(), "DescribeDBInstances"),
+        all_pages!(
+            client.describe_db_cluster_snapshots(),
+            "DescribeDBClusterSnapshots"
+        ),
+        all_pages!(client.describe_db_snapshots(), "DescribeDBSnapshots"),
+        all_pages!(
+            client.describe_db_instance_automated_backups(),
+            "DescribeDBInstanceAutomatedBackups"
+        ),
     )?;
     Ok(RegionRead {
         global_clusters,
