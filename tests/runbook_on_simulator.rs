@@ -1,0 +1,161 @@
+//! The shipped failover runbooks, end to end on the simulator: a regional
+//! outage, every action confirmed as an operator would, waits, DNS, real
+//! HTTP smoke tests against the demo application, and the world left failed
+//! over.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drconsole::config::environment_file::demo_environment;
+use drconsole::domain::snapshot::{ClusterRole, FailoverRole, Health, Snapshot};
+use drconsole::provider::sim::{self, Fault, SimWorld};
+use drconsole::runbook::engine::Prompt;
+use drconsole::runbook::format;
+use drconsole::runbook::journal::RunOutcome;
+use drconsole::runbook::plan::run_values;
+use drconsole::runbook::runner::{self, Input, RunSpec};
+use drconsole::runbook::vars::Variables;
+
+/// Simulated seconds per real second: a one-minute failover takes half a second.
+const TIME_SCALE: f64 = 120.0;
+
+fn merged(world: &SimWorld) -> Snapshot {
+    let mut snap = Snapshot::default();
+    for reading in world.observe() {
+        if let Ok(part) = reading.result {
+            snap.extend(&part);
+        }
+    }
+    snap
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Runs `file` against a fresh demo world whose primary region is down,
+/// answering every prompt as an operator would; returns the world after.
+async fn recover_with(file: &str) -> Arc<SimWorld> {
+    let mut env = demo_environment();
+    env.sim.time_scale = TIME_SCALE;
+    let world = Arc::new(SimWorld::live(&env));
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    wait_until("Route 53 sees us-east-1 down", || {
+        merged(&world)
+            .health_checks
+            .iter()
+            .any(|h| h.id == "hc-orders-use1" && h.status == Health::Unhealthy)
+    })
+    .await;
+
+    let (app, _server) =
+        sim::serve_demo_app(Arc::clone(&world), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+    let builtins = Variables::from([("demo_app_url".to_string(), format!("http://{app}"))]);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("runbooks")
+        .join(file);
+    let runbook = format::load(&path).unwrap_or_else(|d| panic!("{file}: {d:?}"));
+    let vars = run_values(&runbook, &Variables::new(), &builtins, "trainee").unwrap();
+    let service = env.service(&runbook.service).unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = RunSpec {
+        runbook,
+        service,
+        vars,
+        operator: "trainee".into(),
+        session: "test".into(),
+        journal_dir: dir.path().join("journal"),
+        lock_dir: dir.path().join("locks"),
+        resume: None,
+    };
+    let mut handle = runner::start(spec, sim::provider(Arc::clone(&world), false)).unwrap();
+
+    let mut answered = HashSet::new();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let status = handle.status.borrow_and_update().clone();
+            if let Some(outcome) = status.view.outcome {
+                return outcome;
+            }
+            match &status.view.prompt {
+                Some(Prompt::ConfirmAction {
+                    step,
+                    target,
+                    typed,
+                    ..
+                }) if answered.insert(step.clone()) => {
+                    let typed = typed.then(|| target.clone());
+                    handle.inputs.send(Input::Confirm { typed }).await.unwrap();
+                }
+                Some(Prompt::Tick { step, .. }) if answered.insert(step.clone()) => {
+                    handle.inputs.send(Input::Tick).await.unwrap();
+                }
+                Some(Prompt::Failed { step, error, .. }) => {
+                    panic!("{file}: step `{step}` failed: {error}")
+                }
+                _ => {}
+            }
+            handle.status.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{file} did not finish within a minute"));
+    assert!(
+        matches!(outcome, RunOutcome::Completed { .. }),
+        "{file}: {outcome:?}"
+    );
+    world
+}
+
+fn assert_dns_points_at_dr(snap: &Snapshot) {
+    let primary = snap
+        .dns_records
+        .iter()
+        .find(|r| r.name == "api.example.com." && r.failover == Some(FailoverRole::Primary))
+        .expect("the PRIMARY record");
+    assert_eq!(primary.target, "api.us-west-2.example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unplanned_failover_leaves_the_dr_cluster_writing_and_dns_on_dr() {
+    let world = recover_with("orders-unplanned-failover.yaml").await;
+    let snap = merged(&world);
+    let global = snap
+        .global_clusters
+        .iter()
+        .find(|g| g.id == "orders-global")
+        .unwrap();
+    assert_eq!(global.writer().unwrap().cluster_id, "orders-secondary");
+    assert_dns_points_at_dr(&snap);
+    assert!(world.region_database("us-west-2").unwrap().writable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detach_and_promote_leaves_a_standalone_writer_and_dns_on_dr() {
+    let world = recover_with("orders-detach-and-promote.yaml").await;
+    let snap = merged(&world);
+    let dr = snap
+        .db_clusters
+        .iter()
+        .find(|c| c.id == "orders-secondary")
+        .unwrap();
+    assert_eq!(dr.role, ClusterRole::Standalone);
+    assert_eq!(dr.status, "available");
+    assert_dns_points_at_dr(&snap);
+    assert!(world.region_database("us-west-2").unwrap().writable);
+}
