@@ -127,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 now,
                 postures,
                 failed,
+                state.merged().clone(),
             );
             print!("{}", report.render(format));
             Ok(report.exit_code())

@@ -34,6 +34,17 @@ fn json_status_lists_every_demo_service_with_objectives_and_exposure() {
         assert_eq!(s["overall"], "ok", "{s}");
     }
     assert_eq!(report["within_objectives"], true);
+    let checks = report["observed"]["health_checks"].as_array().unwrap();
+    assert!(
+        checks.iter().any(|c| c["id"] == "hc-orders-use1"),
+        "{checks:?}"
+    );
+    assert!(
+        !report["observed"]["dns_records"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::posture::{ExposureSource, Posture};
-use crate::domain::snapshot::{Health, SourceError, SourceId};
+use crate::domain::snapshot::{Health, Snapshot, SourceError, SourceId};
 use crate::format::short_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +26,9 @@ pub struct StatusReport {
     pub services: Vec<Posture>,
     /// Sources whose poll failed: their parts of the report are missing.
     pub failed_sources: Vec<FailedSource>,
+    /// Everything the poll saw, including resources no service claims
+    /// (health checks and record sets discovery could not tie to one).
+    pub observed: Snapshot,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +44,7 @@ impl StatusReport {
         observed_at: DateTime<Utc>,
         services: Vec<Posture>,
         failed_sources: Vec<FailedSource>,
+        observed: Snapshot,
     ) -> Self {
         Self {
             environment: environment.to_string(),
@@ -49,6 +53,7 @@ impl StatusReport {
             within_objectives: services.iter().all(Posture::within_objectives),
             services,
             failed_sources,
+            observed,
         }
     }
 
@@ -128,7 +133,9 @@ impl StatusReport {
         for failed in &self.failed_sources {
             let _ = writeln!(out, "source {} failed: {}", failed.source, failed.error);
         }
-        let verdict = if self.within_objectives {
+        let verdict = if self.services.is_empty() {
+            "no services to assess: name them in an environment file (--env)"
+        } else if self.within_objectives {
             "all services within objectives"
         } else {
             "SOME SERVICES OUTSIDE OBJECTIVES"
