@@ -1,5 +1,6 @@
 //! drconsole's entry point: parse the command line, open a session, dispatch.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -39,11 +40,23 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::discover()?;
-    let config = UserConfig::load(&cli.session.config.clone().unwrap_or(paths.config_file()))?;
+    let config = match &cli.session.config {
+        // A file named on the command line must exist; the default may not.
+        Some(path) if !path.exists() => {
+            anyhow::bail!("{}: no such configuration file", path.display())
+        }
+        Some(path) => UserConfig::load(path)?,
+        None => UserConfig::load(&paths.config_file())?,
+    };
     let _log_guard = logging::init(&paths.log_dir())?;
     let session = session::open(&cli.session, &config).await?;
     match cli.command {
         None => {
+            if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+                anyhow::bail!(
+                    "the console needs a terminal; for scripts use `drconsole status` or `drconsole runbook run`"
+                );
+            }
             let theme_name = cli
                 .session
                 .theme

@@ -37,7 +37,7 @@ fn check_passes_the_shipped_runbooks() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("5 file(s) checked: 0 error(s)"), "{stderr}");
+    assert!(stderr.contains("6 file(s) checked: 0 error(s)"), "{stderr}");
 }
 
 #[test]

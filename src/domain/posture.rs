@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::environment::{Replication, ServiceSpec};
 use super::objectives::{DrTier, Objectives};
-use super::snapshot::{BackupObs, ClusterRole, FailoverRole, Health, Snapshot};
+use super::snapshot::{BackupObs, ClusterRole, DnsRecordObs, FailoverRole, Health, Snapshot};
 
 /// Share of the RPO above which exposure counts as at risk.
 pub const AT_RISK_FRACTION: f64 = 0.5;
@@ -82,6 +82,8 @@ impl Posture {
 
 pub fn assess(service: &ServiceSpec, snap: &Snapshot, now: DateTime<Utc>) -> Posture {
     let (rpo_exposure, exposure_source) = exposure(service, snap, now);
+    // Milliseconds are the finest precision anyone acts on (and reads in JSON).
+    let rpo_exposure = rpo_exposure.map(|d| Duration::from_millis(d.as_millis() as u64));
     let rpo = Verdict::of(rpo_exposure, service.objectives.rpo);
     let tier_meets_rto = service.tier.can_meet_rto(service.objectives.rto);
     let overall = if tier_meets_rto { rpo } else { Verdict::Breach };
@@ -230,27 +232,18 @@ pub fn region_health(service: &ServiceSpec, snap: &Snapshot, region: &str) -> He
     }
 }
 
-/// Which region DNS sends users to right now.
+/// The record set Route 53 answers with right now.
 ///
-/// For a failover pair, Route 53 answers with the PRIMARY record while its
-/// health check passes and with the SECONDARY otherwise; for a plain record
-/// the target names the region.
-pub fn serving_region(service: &ServiceSpec, snap: &Snapshot) -> Option<String> {
+/// For a failover pair it is the PRIMARY while its health check passes (or
+/// it has none: a runbook may have repointed it without one) and the
+/// SECONDARY otherwise; a plain record answers as itself.
+pub fn serving_record<'a>(service: &ServiceSpec, snap: &'a Snapshot) -> Option<&'a DnsRecordObs> {
     let dns = service.dns.as_ref()?;
-    let records: Vec<_> = snap
+    let records: Vec<&DnsRecordObs> = snap
         .dns_records
         .iter()
         .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
         .collect();
-    let region_of_target = |target: &str| {
-        if same_name(target, &dns.primary_target) {
-            Some(service.primary_region.clone())
-        } else if same_name(target, &dns.secondary_target) {
-            Some(service.dr_region.clone())
-        } else {
-            None
-        }
-    };
     let primary = records
         .iter()
         .find(|r| r.failover == Some(FailoverRole::Primary));
@@ -259,17 +252,29 @@ pub fn serving_region(service: &ServiceSpec, snap: &Snapshot) -> Option<String> 
         .find(|r| r.failover == Some(FailoverRole::Secondary));
     match (primary, secondary) {
         (Some(p), Some(s)) => {
-            let primary_up = match &p.health_check_id {
-                Some(id) => snap
-                    .health_checks
+            let primary_up = p.health_check_id.as_ref().is_none_or(|id| {
+                snap.health_checks
                     .iter()
                     .find(|h| &h.id == id)
-                    .is_none_or(|h| h.status != Health::Unhealthy),
-                None => true,
-            };
-            region_of_target(if primary_up { &p.target } else { &s.target })
+                    .is_none_or(|h| h.status != Health::Unhealthy)
+            });
+            Some(if primary_up { p } else { s })
         }
-        _ => records.first().and_then(|r| region_of_target(&r.target)),
+        _ => records.first().copied(),
+    }
+}
+
+/// Which region DNS sends users to right now: the one the serving record's
+/// target belongs to.
+pub fn serving_region(service: &ServiceSpec, snap: &Snapshot) -> Option<String> {
+    let dns = service.dns.as_ref()?;
+    let target = &serving_record(service, snap)?.target;
+    if same_name(target, &dns.primary_target) {
+        Some(service.primary_region.clone())
+    } else if same_name(target, &dns.secondary_target) {
+        Some(service.dr_region.clone())
+    } else {
+        None
     }
 }
 
@@ -537,6 +542,20 @@ mod tests {
         assert!(!p.tier_meets_rto);
         assert_eq!(p.rpo, Verdict::Ok);
         assert_eq!(p.overall, Verdict::Breach);
+    }
+
+    #[test]
+    fn a_primary_repointed_at_dr_without_a_health_check_serves() {
+        let mut world = healthy_world(Duration::ZERO);
+        world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
+        world.dns_records[0].target = "api.us-west-2.example.com".into();
+        world.dns_records[0].health_check_id = None;
+        let served = serving_record(&orders(), &world).unwrap();
+        assert_eq!(served.failover, Some(FailoverRole::Primary));
+        assert_eq!(
+            serving_region(&orders(), &world).as_deref(),
+            Some("us-west-2")
+        );
     }
 
     #[test]

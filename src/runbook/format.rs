@@ -402,6 +402,7 @@ mod tests {
             [
                 "billing-replica-promotion.yaml",
                 "dr-drill.yaml",
+                "orders-detach-and-promote.yaml",
                 "orders-failback.yaml",
                 "orders-planned-switchover.yaml",
                 "orders-unplanned-failover.yaml"

@@ -20,19 +20,13 @@ pub fn default_dir(config_dir: &Path) -> PathBuf {
 /// not parse is left out and reported (`file:line:column: message`), so
 /// one broken file never hides the others during an incident.
 pub fn load_dir(dir: &Path) -> (Vec<Runbook>, Vec<String>) {
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-            .collect(),
-        Err(_) => return (Vec::new(), Vec::new()),
+    let Ok(loaded) = format::load_dir(dir) else {
+        return (Vec::new(), Vec::new());
     };
-    files.sort();
     let mut runbooks = Vec::new();
     let mut problems = Vec::new();
-    for file in files {
-        match format::load(&file) {
+    for (_, result) in loaded {
+        match result {
             Ok(rb) => runbooks.push(rb),
             Err(diagnostics) => problems.extend(diagnostics.iter().map(ToString::to_string)),
         }

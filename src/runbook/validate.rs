@@ -587,7 +587,7 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
             .collect();
         files.sort();
-        assert_eq!(files.len(), 5, "{files:?}");
+        assert_eq!(files.len(), 6, "{files:?}");
         for file in files {
             let diags = check_file(&file, &env(), today());
             assert!(

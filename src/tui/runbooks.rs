@@ -139,6 +139,8 @@ impl RunbooksState {
                 self.selected = (self.selected + 1).min(count - 1);
             }
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
             KeyCode::Enter => {
                 if self.active.is_some() {
                     self.viewing_run = true;

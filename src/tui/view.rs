@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::domain::environment::{Replication, ServiceSpec};
-use crate::domain::posture::{Posture, assess, backup_age, same_name};
+use crate::domain::posture::{Posture, assess, backup_age, same_name, serving_record};
 use crate::domain::snapshot::{
     BackupObs, ClusterRole, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs, Snapshot,
 };
@@ -152,7 +152,7 @@ pub fn service_rows(
                     .collect(),
                 lag: lag_cell(service, &index),
                 backups: backup_cells(service, &index, now),
-                dns: dns_cell(service, snap, &posture),
+                dns: dns_cell(service, snap),
                 posture,
             }
         })
@@ -259,7 +259,7 @@ fn backup_cells(service: &ServiceSpec, index: &Index, now: DateTime<Utc>) -> Vec
         .collect()
 }
 
-fn dns_cell(service: &ServiceSpec, snap: &Snapshot, posture: &Posture) -> Option<DnsCell> {
+fn dns_cell(service: &ServiceSpec, snap: &Snapshot) -> Option<DnsCell> {
     let dns = service.dns.as_ref()?;
     let records: Vec<DnsRecordObs> = snap
         .dns_records
@@ -267,15 +267,7 @@ fn dns_cell(service: &ServiceSpec, snap: &Snapshot, posture: &Posture) -> Option
         .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
         .cloned()
         .collect();
-    let serving = posture.serving_region.as_deref().and_then(|region| {
-        if region == service.primary_region {
-            Some(FailoverRole::Primary)
-        } else if region == service.dr_region {
-            Some(FailoverRole::Secondary)
-        } else {
-            None
-        }
-    });
+    let serving = serving_record(service, snap).and_then(|r| r.failover);
     let ttl = records.iter().find_map(|r| r.ttl).unwrap_or(dns.ttl);
     Some(DnsCell {
         record: dns.record.clone(),

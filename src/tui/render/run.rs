@@ -17,7 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::{maybe_duration, objective};
 use crate::format::short_duration;
@@ -72,7 +72,9 @@ pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc
             .border_style(theme.style.border)
             .title(title),
     );
-    frame.render_widget(table, steps_area);
+    // Selecting the current step makes the table scroll to keep it in view.
+    let mut scroll = TableState::default().with_selected(run.current);
+    frame.render_stateful_widget(table, steps_area, &mut scroll);
 
     let now_block = Block::default()
         .borders(Borders::ALL)
