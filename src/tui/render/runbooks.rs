@@ -35,13 +35,9 @@ pub fn render(
         (Some(active), true) => {
             let [run_area, notice_area] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-            run::render(
-                frame,
-                theme,
-                &active.status.view,
-                active.status.now,
-                run_area,
-            );
+            // The console's clock, not the status's: a run waiting on the
+            // operator publishes nothing, yet its RTO clock must keep running.
+            run::render(frame, theme, &active.status.view, now, run_area);
             let notice = state.notice.as_ref().or(active.status.notice.as_ref());
             if let Some(n) = notice {
                 frame.render_widget(
@@ -115,19 +111,19 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
             Span::styled(objective(rb.objectives.rto), theme.style.muted),
             Span::styled(objective(rb.objectives.rpo), theme.style.muted),
             Span::styled(rb.steps.len().to_string(), theme.style.muted),
-            Span::styled(format!("{} ({age}d ago)", rb.last_tested), tested_style),
+            Span::styled(format!("{} ({age}d)", rb.last_tested), tested_style),
             Span::styled(rb.owner.clone(), theme.style.muted),
         ])
     });
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(3),
-            Constraint::Length(10),
+            Constraint::Fill(4),
+            Constraint::Length(8),
+            Constraint::Length(4),
+            Constraint::Length(4),
             Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(22),
+            Constraint::Length(17),
             Constraint::Fill(1),
         ],
     )
@@ -145,11 +141,13 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
 
     let mut about: Vec<Line> = Vec::new();
     if let Some(rb) = state.selected_runbook() {
-        about.extend(
-            rb.description
-                .lines()
-                .map(|l| Line::from(Span::styled(l, theme.style.text))),
-        );
+        // The YAML's line breaks are the author's, not this pane's: rewrap.
+        let text = rb
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        about.push(Line::from(Span::styled(text, theme.style.text)));
     }
     let hint = if state.active.is_some() {
         "Enter return to the run"
@@ -171,7 +169,15 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.style.border)
-                .title(Span::styled(" About ", theme.style.title)),
+                .title(Span::styled(
+                    format!(
+                        " {} ",
+                        state
+                            .selected_runbook()
+                            .map_or("About", |rb| rb.name.as_str())
+                    ),
+                    theme.style.title,
+                )),
         ),
         about_area,
     );
