@@ -19,7 +19,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         ])
     } else if app.screen == Screen::Runbooks {
         let viewing_run = app.runbooks.as_ref().is_some_and(|r| r.viewing_run);
-        let keys: &[(&str, &str)] = if viewing_run {
+        let run_over = app
+            .runbooks
+            .as_ref()
+            .is_some_and(|r| r.active.is_some() && !r.run_in_progress());
+        let keys: &[(&str, &str)] = if viewing_run && run_over {
+            &[("Esc", "list"), ("1", "dashboard"), ("q", "quit")]
+        } else if viewing_run {
             &[
                 ("c", "confirm"),
                 ("Space", "tick"),
