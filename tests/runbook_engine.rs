@@ -717,6 +717,46 @@ fn a_read_only_session_never_asks_to_confirm_an_action() {
     ));
 }
 
+#[test]
+fn a_read_only_session_sends_only_requests_that_read() {
+    let rb = runbook(
+        "  - id: health
+    title: Health
+    http: { url: \"http://127.0.0.1:9/health\", expect: { status: 200 } }
+  - id: write
+    title: Write
+    http: { method: POST, url: \"http://127.0.0.1:9/api/test/write\", expect: { status: 200 } }
+",
+    );
+    let (mut engine, cmds) = Engine::start(rb, orders(), true, meta(), vars(), t(0));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Http { step, .. } if step == "health")),
+        "a GET is sent: {cmds:?}"
+    );
+    let cmds = engine
+        .handle(
+            Event::HttpDone {
+                step: "health".into(),
+                result: Ok(HttpResponse {
+                    status: 200,
+                    body: String::new(),
+                }),
+            },
+            t(1),
+        )
+        .unwrap();
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::Http { .. })),
+        "no POST is sent: {cmds:?}"
+    );
+    let Some(Prompt::Failed { step, error, .. }) = engine.prompt() else {
+        panic!("the POST step fails instead")
+    };
+    assert_eq!(step, "write");
+    assert!(error.contains("read-only"), "{error}");
+}
+
 const DNS: &str = "  - id: upsert
     title: Point DNS at DR
     action:

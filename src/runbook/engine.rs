@@ -689,6 +689,14 @@ impl Engine {
                     Err(e) => self.fail(e.to_string(), now, cmds),
                 }
             }
+            StepKind::Http(spec) if self.read_only && !spec.method.is_safe() => self.fail(
+                format!(
+                    "this session is read-only: a {} request could change the application, so only GET and HEAD are sent (skip with a reason)",
+                    spec.method.as_str()
+                ),
+                now,
+                cmds,
+            ),
             StepKind::Http(spec) => match vars::resolve(spec, &vars, true) {
                 Ok(spec) => {
                     self.active = Some(Active::Http(spec.clone()));

@@ -148,6 +148,11 @@ pub enum HttpMethod {
 }
 
 impl HttpMethod {
+    /// GET and HEAD only read; anything else may change the application.
+    pub fn is_safe(self) -> bool {
+        matches!(self, HttpMethod::Get | HttpMethod::Head)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             HttpMethod::Get => "GET",
