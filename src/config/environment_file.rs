@@ -92,7 +92,7 @@ pub fn validate(path: &Path, env: &Environment) -> Result<(), FileError> {
                 service.primary_region
             )));
         }
-        for resource in resource_ids(&service.replication) {
+        for resource in service.replication.resource_ids() {
             if resource.is_empty() {
                 return Err(invalid(format!(
                     "service `{id}`: replication has an empty identifier"
@@ -151,33 +151,6 @@ fn validate_dns(service: &str, dns: &DnsSpec) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// Every cluster, instance, bucket or global cluster a replication names.
-fn resource_ids(replication: &Replication) -> Vec<&str> {
-    match replication {
-        Replication::AuroraGlobal {
-            global_cluster,
-            primary_cluster,
-            secondary_cluster,
-        } => vec![global_cluster, primary_cluster, secondary_cluster],
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => vec![source_instance, replica_instance],
-        Replication::S3 {
-            source_bucket,
-            destination_bucket,
-        } => vec![source_bucket, destination_bucket],
-        Replication::Backup {
-            clusters,
-            instances,
-        } => clusters
-            .iter()
-            .chain(instances)
-            .map(String::as_str)
-            .collect(),
-    }
 }
 
 /// An estate of `services` services mixing every replication kind, about

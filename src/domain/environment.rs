@@ -84,6 +84,33 @@ impl Replication {
         }
     }
 
+    /// Every cluster, instance, bucket or global cluster this names.
+    pub fn resource_ids(&self) -> Vec<&str> {
+        match self {
+            Replication::AuroraGlobal {
+                global_cluster,
+                primary_cluster,
+                secondary_cluster,
+            } => vec![global_cluster, primary_cluster, secondary_cluster],
+            Replication::RdsReplica {
+                source_instance,
+                replica_instance,
+            } => vec![source_instance, replica_instance],
+            Replication::S3 {
+                source_bucket,
+                destination_bucket,
+            } => vec![source_bucket, destination_bucket],
+            Replication::Backup {
+                clusters,
+                instances,
+            } => clusters
+                .iter()
+                .chain(instances)
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+
     pub fn kind_label(&self) -> &'static str {
         match self {
             Replication::AuroraGlobal { .. } => "aurora global",

@@ -369,26 +369,9 @@ fn points_at(
     service: &ServiceSpec,
     reads: &[(String, RegionRead)],
 ) -> bool {
-    let ids: Vec<&str> = match &service.replication {
-        Replication::AuroraGlobal {
-            primary_cluster,
-            secondary_cluster,
-            ..
-        } => vec![primary_cluster, secondary_cluster],
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => vec![source_instance, replica_instance],
-        Replication::Backup {
-            clusters,
-            instances,
-        } => clusters
-            .iter()
-            .chain(instances)
-            .map(String::as_str)
-            .collect(),
-        Replication::S3 { .. } => vec![],
-    };
+    // Clusters and instances are what have endpoints; the other ids
+    // (global cluster, buckets) simply match none.
+    let ids = service.replication.resource_ids();
     let endpoints: Vec<String> = reads
         .iter()
         .flat_map(|(_, r)| {
