@@ -41,6 +41,30 @@ fn check_passes_the_shipped_runbooks() {
 }
 
 #[test]
+fn a_parameter_given_on_the_command_line_is_validated_like_one_in_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/orders-unplanned-failover.yaml");
+    for sub in ["plan", "run"] {
+        let out = drconsole()
+            .env("DRCONSOLE_HOME", home.path())
+            .args(["runbook", sub])
+            .arg(&file)
+            .args(["--param", "dr_region=mars-1"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{sub}: {stderr}");
+        assert!(
+            stderr.contains("region `mars-1` is not in the environment"),
+            "{sub}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{sub} printed a plan or ran");
+    }
+}
+
+#[test]
 fn check_fails_with_file_line_column_on_a_broken_runbook() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");

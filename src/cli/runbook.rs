@@ -102,7 +102,8 @@ async fn run(
     options: RunOptions,
     ctx: RunbookContext,
 ) -> anyhow::Result<ExitCode> {
-    let Some(runbook) = load_valid(file, &ctx) else {
+    let supplied: Variables = options.params.into_iter().collect();
+    let Some(runbook) = load_valid(file, &supplied, &ctx) else {
         return Ok(ExitCode::FAILURE);
     };
     let provider = ctx
@@ -128,7 +129,6 @@ async fn run(
             return Ok(ExitCode::FAILURE);
         }
     }
-    let supplied: Variables = options.params.into_iter().collect();
     let vars = plan::run_values(&runbook, &supplied, &ctx.builtins, &ctx.operator)?;
     let spec = runner::RunSpec {
         runbook,
@@ -177,18 +177,26 @@ fn plan(
     params: Vec<(String, String)>,
     ctx: &RunbookContext,
 ) -> anyhow::Result<ExitCode> {
-    let runbook = match load_valid(file, ctx) {
+    let supplied: Variables = params.into_iter().collect();
+    let runbook = match load_valid(file, &supplied, ctx) {
         Some(rb) => rb,
         None => return Ok(ExitCode::FAILURE),
     };
-    let supplied: Variables = params.into_iter().collect();
     let vars = plan::parameter_values(&runbook, &supplied, &ctx.builtins)?;
     print!("{}", plan::render(&runbook, &vars));
     Ok(ExitCode::SUCCESS)
 }
 
 /// Loads a runbook and prints its diagnostics; None when it has errors.
-fn load_valid(file: &std::path::Path, ctx: &RunbookContext) -> Option<format::Runbook> {
+///
+/// The runbook, when it and the values supplied on the command line are
+/// valid against the environment (a `--param dr_region=mars-1` is checked
+/// like the same value written in the file).
+fn load_valid(
+    file: &std::path::Path,
+    supplied: &Variables,
+    ctx: &RunbookContext,
+) -> Option<format::Runbook> {
     let runbook = match format::load(file) {
         Ok(rb) => rb,
         Err(diags) => {
@@ -196,7 +204,13 @@ fn load_valid(file: &std::path::Path, ctx: &RunbookContext) -> Option<format::Ru
             return None;
         }
     };
-    let diags = validate::validate(&runbook, &ctx.environment, ctx.today);
+    let mut as_run = runbook.clone();
+    for p in &mut as_run.parameters {
+        if let Some(value) = supplied.get(&p.name) {
+            p.default = Some(value.clone());
+        }
+    }
+    let diags = validate::validate(&as_run, &ctx.environment, ctx.today);
     diags.iter().for_each(|d| eprintln!("{d}"));
     if diags.iter().any(|d| d.is_error()) {
         return None;
