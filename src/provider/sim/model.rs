@@ -11,7 +11,7 @@ use super::health::HealthCheck;
 use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
 use crate::domain::posture::same_name;
-use crate::domain::snapshot::FailoverRole;
+use crate::domain::snapshot::{DnsRecordObs, FailoverRole};
 
 /// The account every simulated ARN belongs to.
 pub(super) const ACCOUNT: &str = "123456789012";
@@ -126,17 +126,8 @@ pub(super) struct BucketReplication {
     pub lag: LagProcess,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Record {
-    pub zone_id: String,
-    pub name: String,
-    pub record_type: String,
-    pub set_identifier: Option<String>,
-    pub failover: Option<FailoverRole>,
-    pub target: String,
-    pub ttl: Option<u32>,
-    pub health_check_id: Option<String>,
-}
+/// A record set as the simulated Route 53 holds it: exactly what it reports.
+pub(super) type Record = DnsRecordObs;
 
 impl Record {
     pub(super) fn same_set(&self, zone_id: &str, name: &str, set_identifier: Option<&str>) -> bool {

@@ -12,8 +12,8 @@ use super::model::{
     SyncStatus,
 };
 use crate::domain::snapshot::{
-    ClusterRole, DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, GlobalMember,
-    HealthCheckObs, LagKind, LagObs, Snapshot,
+    ClusterRole, DbClusterObs, DbInstanceObs, GlobalClusterObs, GlobalMember, HealthCheckObs,
+    LagKind, LagObs, Snapshot,
 };
 
 /// `AuroraGlobalDBRPOLag` runs slightly behind the replication lag itself.
@@ -215,20 +215,7 @@ pub(super) fn route53(model: &Model) -> Snapshot {
             inverted: h.inverted,
         })
         .collect();
-    let dns_records = model
-        .records
-        .iter()
-        .map(|r| DnsRecordObs {
-            zone_id: r.zone_id.clone(),
-            name: r.name.clone(),
-            record_type: r.record_type.clone(),
-            set_identifier: r.set_identifier.clone(),
-            failover: r.failover,
-            target: r.target.clone(),
-            ttl: r.ttl,
-            health_check_id: r.health_check_id.clone(),
-        })
-        .collect();
+    let dns_records = model.records.clone();
     Snapshot {
         health_checks,
         dns_records,
