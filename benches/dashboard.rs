@@ -16,9 +16,9 @@ use ratatui::backend::TestBackend;
 use drconsole::config::environment_file::synthetic_environment;
 use drconsole::monitor::MonitorState;
 use drconsole::provider::sim::SimWorld;
-use drconsole::theme::Theme;
 use drconsole::tui::render;
 use drconsole::tui::state::App;
+use drconsole::tui::theme::Theme;
 
 const SERVICES: usize = 250;
 const HISTORY_POLLS: usize = 120;

@@ -9,5 +9,4 @@ pub mod monitor;
 pub mod provider;
 pub mod runbook;
 pub mod session;
-pub mod theme;
 pub mod tui;

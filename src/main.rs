@@ -13,8 +13,9 @@ use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
 use drconsole::runbook::library;
 use drconsole::tui::runbooks::RunbookSetup;
+use drconsole::tui::theme;
 use drconsole::tui::{self, ConsoleContext};
-use drconsole::{logging, monitor, session, theme};
+use drconsole::{logging, monitor, session};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -27,11 +27,12 @@ use aws_sdk_route53::types::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
+use drconsole::domain::action::Action;
 use drconsole::domain::environment::HealthCheckSpec;
 use drconsole::domain::snapshot::{ErrorKind, Health, LagKind, SourceReading};
 use drconsole::provider::aws::cloudwatch::LagTarget;
 use drconsole::provider::aws::{ActClients, AwsActor, AwsObserver, ReadClients, Watch, sdk_config};
-use drconsole::provider::{Act, Action, Observe};
+use drconsole::provider::{Act, Observe};
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";

@@ -2,10 +2,11 @@
 
 mod support;
 
+use drconsole::domain::action::RecordValue;
+use drconsole::domain::action::{Action, ChangeStatus};
 use drconsole::domain::snapshot::{ClusterRole, FailoverRole, Health, Snapshot, SourceReading};
-use drconsole::provider::action::RecordValue;
+use drconsole::provider::Act;
 use drconsole::provider::aws::from_sdk_config;
-use drconsole::provider::{Act, Action, ChangeStatus};
 use support::estate::{self, DR, PRIMARY};
 use support::moto::moto;
 

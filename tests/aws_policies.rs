@@ -2,9 +2,9 @@
 
 mod support;
 
+use drconsole::domain::action::Action;
+use drconsole::domain::action::RecordValue;
 use drconsole::domain::snapshot::FailoverRole;
-use drconsole::provider::Action;
-use drconsole::provider::action::RecordValue;
 use support::policy::allowed_actions;
 
 fn every_action() -> Vec<Action> {

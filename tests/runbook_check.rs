@@ -1,7 +1,7 @@
 //! `runbook check` as a user meets it: the binary, its exit status, and
 //! malformed files of every sort, none of which may panic.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -115,7 +115,7 @@ fn plan_prints_the_calls_without_making_them() {
 fn diagnostics(text: &str) -> Vec<drconsole::runbook::diagnostic::Diagnostic> {
     let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     match format::parse(Path::new("fuzz.yaml"), text) {
-        Ok(rb) => validate::validate(&rb, &common::env(), today),
+        Ok(rb) => validate::validate(&rb, &support::runbook::env(), today),
         Err(d) => d,
     }
 }

@@ -1,19 +1,19 @@
 //! The runbook engine driven directly: no terminal, no provider, no clock.
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{orders, runbook, world};
+use drconsole::domain::action::{Action, ChangeStatus, Receipt};
 use drconsole::domain::snapshot::{ErrorKind, SourceError};
-use drconsole::provider::{Action, ChangeStatus, Receipt};
 use drconsole::runbook::engine::{Command, Engine, Event, Prompt, Refusal, ResumeError};
 use drconsole::runbook::format::Runbook;
 use drconsole::runbook::http::HttpResponse;
 use drconsole::runbook::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use drconsole::runbook::vars::Variables;
+use support::runbook::{orders, runbook, world};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap() + chrono::Duration::seconds(secs)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use drconsole::provider::{Action, Receipt};
+use drconsole::domain::action::{Action, Receipt};
 use drconsole::runbook::journal::{
     self, Entry, Journal, ReadError, Record, RecoveredRun, RunMeta, RunOutcome, StepState,
 };

@@ -1,21 +1,21 @@
 //! The runner end to end against an in-test provider and a local HTTP app,
 //! including a child process killed mid-run and the run resumed.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::fake::{FakeWorld, demo_app};
-use common::orders;
 use drconsole::runbook::format;
 use drconsole::runbook::journal::{self, Entry, RunOutcome};
 use drconsole::runbook::lock;
 use drconsole::runbook::plan;
 use drconsole::runbook::runner::{RunEnd, RunSpec, resumable, run_headless};
 use drconsole::runbook::vars::Variables;
+use support::fake::{FakeWorld, demo_app};
+use support::runbook::orders;
 
 const RUNBOOK: &str = r#"name: runner test
 service: orders

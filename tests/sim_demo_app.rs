@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use drconsole::config::environment_file::demo_environment;
-use drconsole::provider::Action;
+use drconsole::domain::action::Action;
 use drconsole::provider::sim::{Fault, SimWorld, serve_demo_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

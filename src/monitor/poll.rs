@@ -67,8 +67,8 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
+    use crate::domain::action::ChangeStatus;
     use crate::domain::snapshot::{Snapshot, SourceError};
-    use crate::provider::ChangeStatus;
 
     /// Counts polls; each poll is one good reading one second later.
     struct Counting(AtomicU64);

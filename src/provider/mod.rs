@@ -4,7 +4,6 @@
 //! traits so a read-only session never holds anything that can mutate:
 //! [`Provider::act`] is `None` and no acting client is ever built.
 
-pub mod action;
 pub mod aws;
 pub mod sim;
 
@@ -12,10 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
-pub use action::{Action, ApiCall};
 
 /// The read half: polled by the monitor task, never by the UI loop.
 #[async_trait]
@@ -40,22 +39,6 @@ pub trait Act: Send + Sync {
     /// Re-read the target and tell whether the action's effect is already in
     /// place, so a resumed run never repeats a mutation blindly.
     async fn already_applied(&self, action: &Action) -> Result<bool, SourceError>;
-}
-
-/// What an accepted action call returned.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    pub request_id: Option<String>,
-    /// Route 53 change to wait on until INSYNC.
-    pub change_id: Option<String>,
-    pub summary: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum ChangeStatus {
-    Pending,
-    Insync,
 }
 
 /// A session's provider: always an observer, an actor only when allowed.

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::action::ChangeStatus;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::posture::{region_health, same_name, serving_region};
 use crate::domain::snapshot::{ClusterRole, Health, Snapshot};
-use crate::provider::ChangeStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

@@ -15,9 +15,9 @@ use super::format::{Confirm, HttpSpec, Runbook, StepKind, WaitSpec};
 use super::http::{self, HttpResponse};
 use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::vars::{self, Variables};
+use crate::domain::action::{Action, ApiCall, ChangeStatus, Receipt};
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
-use crate::provider::{Action, ApiCall, ChangeStatus, Receipt};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

@@ -16,8 +16,8 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Pos};
+use crate::domain::action::Action;
 use crate::domain::objectives::Objectives;
-use crate::provider::Action;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runbook {

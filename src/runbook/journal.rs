@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::vars::Variables;
-use crate::provider::{Action, ApiCall, Receipt};
+use crate::domain::action::{Action, ApiCall, Receipt};
 
 /// Where a step stands. The journal records every transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,9 +17,10 @@ use super::http;
 use super::journal::{Journal, ReadError, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::lock::{Holder, LockError, ServiceLock};
 use super::vars::Variables;
+use crate::domain::action::ChangeStatus;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
-use crate::provider::{ChangeStatus, Provider};
+use crate::provider::Provider;
 
 /// Longest real-time sleep while waiting for a poll to fall due. The
 /// provider's clock may run faster than real time (the simulator's does),

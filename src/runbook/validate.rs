@@ -14,8 +14,8 @@ use super::condition::{Condition, same_resource};
 use super::diagnostic::{Diagnostic, Pos};
 use super::format::{self, Runbook, Step, StepKind};
 use super::vars::{self, BUILTINS, Variables};
+use crate::domain::action::Action;
 use crate::domain::environment::{Environment, Replication};
-use crate::provider::Action;
 
 /// A runbook not exercised for this long is a runbook nobody trusts.
 pub const STALE_AFTER_DAYS: i64 = 90;

@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn resolves_inside_nested_values() {
-        let action = crate::provider::Action::PromoteReadReplica {
+        let action = crate::domain::action::Action::PromoteReadReplica {
             region: "${dr}".into(),
             instance: "billing-replica".into(),
             backup_retention_days: Some(7),

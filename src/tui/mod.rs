@@ -7,6 +7,7 @@ pub mod render;
 pub mod runbooks;
 pub mod state;
 pub mod terminal;
+pub mod theme;
 pub mod view;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::domain::environment::Environment;
 use crate::monitor::{self, MonitorState};
 use crate::provider::Provider;
 use crate::provider::sim::SimWorld;
-use crate::theme::Theme;
+use crate::tui::theme::Theme;
 use event::{AppEvent, Events};
 use runbooks::{RunbookSetup, RunbooksState};
 use state::{App, Update};

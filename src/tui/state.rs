@@ -17,8 +17,8 @@ use crate::domain::environment::Environment;
 use crate::monitor::{MonitorEvent, MonitorState};
 use crate::provider::sim::{Fault, SimWorld};
 use crate::runbook::runner::RunStatus;
-use crate::theme::Theme;
 use crate::tui::runbooks::RunbooksState;
+use crate::tui::theme::Theme;
 
 /// The screens of the console. Runbook and journal screens join this list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,9 +13,10 @@ use super::arn;
 use super::clients::ActClients;
 use super::errors::from_sdk;
 use super::route53;
+use crate::domain::action::RecordValue;
+use crate::domain::action::{Action, Receipt};
 use crate::domain::snapshot::{ErrorKind, FailoverRole, SourceError};
-use crate::provider::action::RecordValue;
-use crate::provider::{Act, Action, Receipt};
+use crate::provider::Act;
 
 pub struct AwsActor {
     clients: ActClients,

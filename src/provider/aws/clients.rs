@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 
 use super::sdk_config::for_region;
-use crate::provider::action::ROUTE53_REGION;
+use crate::domain::action::ROUTE53_REGION;
 
 /// Clients the read half uses.
 #[derive(Clone)]

@@ -27,12 +27,12 @@ use super::rds::{self, RegionRead};
 use super::route53::{self, failover_role};
 use super::sdk_config::{DEFAULT_REGION, for_region};
 use super::watch::Watch;
+use crate::domain::action::ROUTE53_REGION;
 use crate::domain::environment::{
     DnsSpec, Environment, HealthCheckSpec, Replication, ServiceSpec, SimSettings,
 };
 use crate::domain::objectives::{DrTier, Objectives};
 use crate::domain::snapshot::{FailoverRole, SourceError};
-use crate::provider::action::ROUTE53_REGION;
 
 /// Hosted zones read for failover records; larger accounts need an environment file.
 const MAX_ZONES: usize = 200;

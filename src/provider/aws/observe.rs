@@ -12,8 +12,9 @@ use super::errors::from_sdk;
 use super::rds::{self, RegionRead};
 use super::route53;
 use super::watch::Watch;
+use crate::domain::action::ChangeStatus;
 use crate::domain::snapshot::{ErrorKind, GlobalClusterObs, Snapshot, SourceError, SourceReading};
-use crate::provider::{ChangeStatus, Observe};
+use crate::provider::Observe;
 
 /// Route 53 allows five requests a second per account; stay well under it.
 const ROUTE53_CONCURRENCY: usize = 2;

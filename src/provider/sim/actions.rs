@@ -8,10 +8,10 @@ use super::model::{
     Change, Completion, GlobalOperation, GlobalOperationKind, Membership, Model,
     PROMOTED_RETENTION_DAYS, Record, SyncStatus,
 };
+use crate::domain::action::{Action, RecordValue};
+use crate::domain::action::{ChangeStatus, Receipt};
 use crate::domain::posture::same_name;
 use crate::domain::snapshot::{ErrorKind, SourceError};
-use crate::provider::action::{Action, RecordValue};
-use crate::provider::{ChangeStatus, Receipt};
 
 fn invalid(message: String) -> SourceError {
     SourceError::new(ErrorKind::InvalidState, message)

@@ -43,8 +43,9 @@ pub use app::serve_demo_app;
 pub use faults::Fault;
 pub use world::{RegionDatabase, SimWorld};
 
+use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
-use crate::provider::{Act, Action, ChangeStatus, Observe, Provider, ProviderKind, Receipt};
+use crate::provider::{Act, Observe, Provider, ProviderKind};
 
 /// The read half over a world.
 struct SimObserver(Arc<SimWorld>);

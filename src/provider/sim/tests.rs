@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 
 use super::{Fault, SimWorld, provider};
 use crate::config::environment_file::{demo_environment, synthetic_environment};
+use crate::domain::action::RecordValue;
+use crate::domain::action::{Action, ChangeStatus};
 use crate::domain::posture;
 use crate::domain::snapshot::{
     ClusterRole, ErrorKind, FailoverRole, Health, Snapshot, SourceReading,
 };
-use crate::provider::action::RecordValue;
-use crate::provider::{Action, ChangeStatus};
 
 fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-02T12:00:00Z")

@@ -11,9 +11,9 @@ use super::clock::SimClock;
 use super::faults::{Fault, source_error};
 use super::model::{Membership, Model};
 use super::observe;
+use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::environment::Environment;
 use crate::domain::snapshot::{ErrorKind, SourceError, SourceReading};
-use crate::provider::{Action, ChangeStatus, Receipt};
 
 /// A deterministic simulated AWS estate: the same environment, seed and
 /// sequence of calls always give the same observations.

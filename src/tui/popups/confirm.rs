@@ -12,9 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
-use crate::provider::ApiCall;
+use crate::domain::action::ApiCall;
 use crate::runbook::engine::Prompt;
-use crate::theme::Theme;
+use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfirmDialog {

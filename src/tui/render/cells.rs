@@ -10,7 +10,7 @@ use crate::domain::posture::Verdict;
 use crate::domain::snapshot::Health;
 use crate::format::short_duration;
 use crate::monitor::{Freshness, LagHistory};
-use crate::theme::Theme;
+use crate::tui::theme::Theme;
 
 pub fn verdict_style(theme: &Theme, verdict: Verdict) -> Style {
     match verdict {

@@ -6,8 +6,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::theme::Roles;
 use crate::tui::state::{App, Focus, Screen};
+use crate::tui::theme::Roles;
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme.style;

@@ -23,7 +23,7 @@ use super::cells::{maybe_duration, objective};
 use crate::format::short_duration;
 use crate::runbook::engine::{Prompt, RunView, StepView};
 use crate::runbook::journal::{RunOutcome, StepState};
-use crate::theme::Theme;
+use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc>, area: Rect) {
     let prompt = prompt_lines(theme, run);
@@ -225,7 +225,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::provider::ApiCall;
+    use crate::domain::action::ApiCall;
     use crate::runbook::engine::StepView;
     use crate::runbook::journal::StepState;
     use crate::tui::popups::confirm::ConfirmDialog;

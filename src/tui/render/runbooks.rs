@@ -18,8 +18,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::objective;
 use super::run;
-use crate::theme::Theme;
 use crate::tui::runbooks::{Dialog, RunbooksState};
+use crate::tui::theme::Theme;
 
 /// A runbook not exercised for this long is a pitfall of its own.
 pub const STALE_RUNBOOK_DAYS: i64 = 90;

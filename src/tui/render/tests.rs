@@ -17,8 +17,8 @@ use crate::domain::snapshot::{
     SourceReading,
 };
 use crate::monitor::MonitorState;
-use crate::theme::Theme;
 use crate::tui::state::{App, Focus, Update};
+use crate::tui::theme::Theme;
 
 const T0: i64 = 1_795_000_000;
 
@@ -589,9 +589,9 @@ fn no_color_draws_without_any_colour() {
 
 #[test]
 fn every_built_in_theme_draws_breach_in_its_breach_style() {
-    for (name, _) in crate::theme::BUILT_IN {
+    for (name, _) in crate::tui::theme::BUILT_IN {
         let mut app = troubled();
-        app.theme = crate::theme::load(name, None).unwrap();
+        app.theme = crate::tui::theme::load(name, None).unwrap();
         let terminal = draw(&app, 160, 45);
         let buffer = terminal.backend().buffer();
         let (x, y) = find(buffer, "BREACH").unwrap();

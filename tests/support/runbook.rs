@@ -1,6 +1,5 @@
 //! Shared fixtures for the runbook tests: the fixture environment and
 //! snapshot builders.
-#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -11,8 +10,6 @@ use drconsole::domain::snapshot::{
     Snapshot,
 };
 use drconsole::runbook::format::{self, Runbook};
-
-pub mod fake;
 
 pub fn env() -> Environment {
     load_toml(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runbook-env.toml"))

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use drconsole::domain::action::{Action, ChangeStatus, Receipt};
 use drconsole::domain::snapshot::{SourceError, SourceReading};
-use drconsole::provider::{Act, Action, ChangeStatus, Observe, Provider, ProviderKind, Receipt};
+use drconsole::provider::{Act, Observe, Provider, ProviderKind};
 
-use super::world;
+use super::runbook::world;
 
 pub struct FakeWorld {
     /// Exists once the global cluster has failed over.

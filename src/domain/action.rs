@@ -264,6 +264,22 @@ impl Action {
     }
 }
 
+/// What an accepted action call returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub request_id: Option<String>,
+    /// Route 53 change to wait on until INSYNC.
+    pub change_id: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeStatus {
+    Pending,
+    Insync,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
