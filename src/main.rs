@@ -50,7 +50,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => UserConfig::load(&paths.config_file())?,
     };
     let _log_guard = logging::init(&paths.log_dir())?;
-    let session = session::open(&cli.session, &config).await?;
+    let mut session = session::open(&cli.session, &config, &paths.demo_world_file()).await?;
+    let closer = session.closer();
+    let outcome = dispatch(cli, config, &paths, session).await;
+    closer.close().await;
+    outcome
+}
+
+async fn dispatch(
+    cli: Cli,
+    config: UserConfig,
+    paths: &Paths,
+    session: session::Session,
+) -> anyhow::Result<ExitCode> {
+    if cli.command.is_some()
+        && let Some(notice) = &session.notice
+    {
+        eprintln!("drconsole: {notice}");
+    }
     match cli.command {
         None => {
             if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -84,14 +101,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 operator: operator_name(),
                 session: format!("console-{}", std::process::id()),
             };
-            // Read-only sessions watch; they cannot break the world either.
-            let sim = session
-                .world
-                .clone()
-                .filter(|_| !session.provider.read_only());
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
-                sim,
+                faults: session.faults,
+                notice: session.notice,
                 environment: session.environment,
                 provider: session.provider,
                 theme,
