@@ -15,7 +15,7 @@ use crate::domain::environment::Environment;
 use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
 use crate::provider::fault::FaultControl;
-use crate::provider::sim::{self, WorldSaver};
+use crate::provider::sim::{self, SimWorld, WorldSaver};
 use crate::runbook::vars::Variables;
 
 pub struct Session {
@@ -62,13 +62,24 @@ impl SessionCloser {
     }
 }
 
-/// Opens the session `args` and `config` ask for. A demo session resumes
-/// the world saved in `world_file` unless `--fresh-demo`; one that may act
-/// keeps saving it there (a read-only one only watches, and writes nothing).
+/// What a demo session does with the world saved between sessions.
+#[derive(Debug, Clone, Copy)]
+pub enum SavedWorld<'a> {
+    /// Neither read nor written: the command never looks at the world.
+    Ignore,
+    /// Resumed from its file in this directory (unless `--fresh-demo`) and
+    /// kept saved there while the session lasts, unless it is read-only.
+    ResumeAndSave(&'a Path),
+    /// Resumed from its file in this directory but never written: a look.
+    ResumeOnly(&'a Path),
+}
+
+/// Opens the session `args` and `config` ask for; in the demo, `saved`
+/// says whether it continues the world an earlier session left.
 pub async fn open(
     args: &SessionArgs,
     config: &UserConfig,
-    world_file: &Path,
+    saved: SavedWorld<'_>,
 ) -> anyhow::Result<Session> {
     let env_file = args.environment.as_ref().or(config.environment.as_ref());
     let environment = env_file.map(|p| load_environment(p)).transpose()?;
@@ -90,12 +101,24 @@ pub async fn open(
         });
     }
     let environment = environment.unwrap_or_else(demo_environment);
-    let (world, notice) =
-        sim::open_world(&environment, world_file, args.fresh_demo, args.read_only);
+    let (world, notice, save_to) = match saved {
+        SavedWorld::Ignore => (SimWorld::live(&environment), None, None),
+        SavedWorld::ResumeOnly(dir) => {
+            let file = sim::saved_world_file(dir, &environment);
+            let (world, notice) = sim::open_world(&environment, &file, args.fresh_demo, true);
+            (world, notice, None)
+        }
+        SavedWorld::ResumeAndSave(dir) => {
+            let file = sim::saved_world_file(dir, &environment);
+            let (world, notice) =
+                sim::open_world(&environment, &file, args.fresh_demo, args.read_only);
+            (world, notice, (!args.read_only).then_some(file))
+        }
+    };
     let world = Arc::new(world);
-    let acts = !args.read_only;
-    let saver = acts.then(|| WorldSaver::spawn(Arc::clone(&world), world_file.to_path_buf()));
-    let faults = acts.then(|| Arc::clone(&world) as Arc<dyn FaultControl>);
+    let saver = save_to.map(|file| WorldSaver::spawn(Arc::clone(&world), file));
+    // Read-only sessions watch; they cannot break the world either.
+    let faults = (!args.read_only).then(|| Arc::clone(&world) as Arc<dyn FaultControl>);
     // The demo application answers the runbooks' smoke tests the way the
     // simulated world dictates; it listens on loopback only.
     let (app_addr, _server) =

@@ -40,7 +40,7 @@ impl Demo {
     }
 
     fn world_file(&self) -> PathBuf {
-        self.home.join("data/demo-world.json")
+        self.home.join("data/demo-worlds/demo.json")
     }
 
     fn journal_dir(&self) -> PathBuf {

@@ -1,8 +1,10 @@
 //! The saved world on disk: opening it when a demo session starts, and the
 //! background task that keeps it current.
 //!
-//! A demo session always resumes the world saved for its environment
-//! (`--fresh-demo` starts over), so a console killed mid-run comes back to
+//! Each environment's world has its own file, named after it; the file
+//! holds the environment's fingerprint too, so an edited environment is not
+//! handed a world built from its old self. A demo session resumes the world
+//! saved for its environment (`--fresh-demo` starts over), so a console killed mid-run comes back to
 //! the world its journal describes. With no saved world the world is new
 //! and calm, as a newcomer's first start shows it. A file that cannot be
 //! used is moved aside, named in a notice, and a fresh world takes its place.
@@ -27,6 +29,29 @@ use crate::domain::environment::Environment;
 
 /// How often the world is saved when nothing but its clock changes.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+/// Where the world of `env` is saved in `dir`: a file named after the
+/// environment, so demo sessions on other environments leave it alone.
+pub fn saved_world_file(dir: &Path, env: &Environment) -> PathBuf {
+    let name: String = env
+        .name
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = if name.is_empty() {
+        "unnamed".into()
+    } else {
+        name
+    };
+    dir.join(format!("{name}.json"))
+}
 
 /// Opens the demo's world for `env`: the one saved at `path` unless
 /// `fresh`, else a new one. The notice, when there is one, tells the
@@ -224,6 +249,20 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("demo-world.json")]);
+    }
+
+    #[test]
+    fn each_environment_has_its_own_file_whatever_its_name() {
+        let dir = Path::new("/data/demo-worlds");
+        let mut env = demo_environment();
+        assert_eq!(saved_world_file(dir, &env), dir.join("demo.json"));
+        env.name = "../../etc/passwd".into();
+        assert_eq!(
+            saved_world_file(dir, &env),
+            dir.join("______etc_passwd.json")
+        );
+        env.name = String::new();
+        assert_eq!(saved_world_file(dir, &env), dir.join("unnamed.json"));
     }
 
     #[test]
