@@ -8,6 +8,9 @@
 //! the world its journal describes. With no saved world the world is new
 //! and calm, as a newcomer's first start shows it. A file that cannot be
 //! used is moved aside, named in a notice, and a fresh world takes its place.
+//! The simulated clock continues from the moment of the last save: the
+//! world pauses while no console runs it, so a resumed wait finds the
+//! operation it waits for exactly as far along as it was.
 //!
 //! Saves happen on a background task, never on the UI loop: at once after
 //! an action or fault changes the world, and every few seconds for the
@@ -167,12 +170,16 @@ impl WorldSaver {
 /// One save, written on a blocking thread. A failure is logged once until
 /// saving works again, not every few seconds.
 async fn save(world: &Arc<SimWorld>, path: &Path, last_error: &mut Option<String>) {
-    let text = world.to_saved();
-    let target = path.to_path_buf();
-    let outcome = tokio::task::spawn_blocking(move || write_atomically(&target, text.as_bytes()))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
+    let outcome = match world.to_saved() {
+        Ok(text) => {
+            let target = path.to_path_buf();
+            tokio::task::spawn_blocking(move || write_atomically(&target, text.as_bytes()))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        }
+        Err(e) => Err(e.to_string()),
+    };
     match outcome {
         Ok(()) => *last_error = None,
         Err(e) => {
@@ -285,7 +292,7 @@ mod tests {
         let env = demo_environment();
         let before = SimWorld::live(&env);
         before.inject(outage()).unwrap();
-        write_atomically(&path, before.to_saved().as_bytes()).unwrap();
+        write_atomically(&path, before.to_saved().unwrap().as_bytes()).unwrap();
 
         let (world, notice) = open_world(&env, &path, false, false);
         assert_eq!(world.active_faults(), vec![outage()]);

@@ -778,7 +778,7 @@ fn busy_world() -> (SimWorld, String) {
 #[test]
 fn a_resumed_world_observes_what_the_saved_one_observes_and_goes_on_alike() {
     let (world, change) = busy_world();
-    let resumed = SimWorld::resume(&demo_environment(), &world.to_saved()).unwrap();
+    let resumed = SimWorld::resume(&demo_environment(), &world.to_saved().unwrap()).unwrap();
 
     assert_eq!(resumed.now(), world.now());
     assert_eq!(resumed.active_faults(), world.active_faults());
@@ -820,7 +820,7 @@ fn a_resumed_world_observes_what_the_saved_one_observes_and_goes_on_alike() {
 
 #[test]
 fn a_world_saved_for_another_environment_is_refused() {
-    let saved = demo().to_saved();
+    let saved = demo().to_saved().unwrap();
     let err = SimWorld::resume(&synthetic_environment(3), &saved)
         .err()
         .unwrap();
@@ -845,7 +845,7 @@ fn a_corrupt_saved_world_is_an_error_naming_what_is_wrong() {
         .unwrap();
     assert!(err.to_string().contains("line 3 column"), "{err}");
 
-    let saved: serde_json::Value = serde_json::from_str(&demo().to_saved()).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&demo().to_saved().unwrap()).unwrap();
     let edit = |f: &dyn Fn(&mut serde_json::Value)| {
         let mut v = saved.clone();
         f(&mut v);
@@ -873,7 +873,7 @@ fn a_corrupt_saved_world_is_an_error_naming_what_is_wrong() {
 fn no_edit_of_a_saved_world_makes_the_simulator_panic() {
     let env = demo_environment();
     let (world, _) = busy_world();
-    let text = world.to_saved();
+    let text = world.to_saved().unwrap();
     for cut in (0..text.len()).step_by(211) {
         assert!(SimWorld::resume(&env, &text[..cut]).is_err());
     }

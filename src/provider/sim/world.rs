@@ -97,7 +97,7 @@ impl SimWorld {
 
     /// The whole world as text for [`SimWorld::resume`], brought up to its
     /// clock first. Holds the lock only while serializing.
-    pub fn to_saved(&self) -> String {
+    pub fn to_saved(&self) -> Result<String, serde_json::Error> {
         let inner = self.current();
         let saved = SavedWorld {
             format: saved::FORMAT,
@@ -108,8 +108,7 @@ impl SimWorld {
             faults: inner.faults.clone(),
             model: &inner.model,
         };
-        // Plain data with string keys only: serializing cannot fail.
-        serde_json::to_string(&saved).unwrap_or_default()
+        serde_json::to_string(&saved)
     }
 
     /// Completes when an action or fault has changed the world since the
