@@ -84,8 +84,8 @@ pub fn open_world(
     match SimWorld::resume_live(env, &text) {
         Ok(world) => {
             let notice = format!(
-                "resumed the simulated world saved {}; --fresh-demo starts a new one",
-                saved_when(&text)
+                "resumed the simulated world saved {}; --fresh-demo starts anew",
+                saved_when(&text, Utc::now())
             );
             (world, Some(notice))
         }
@@ -108,16 +108,22 @@ pub fn open_world(
     }
 }
 
-/// "at 14:02:11 UTC on 2026-03-02", from the file's own record.
-fn saved_when(text: &str) -> String {
+/// "at 14:02:11 UTC", with the date when that was not today, from the
+/// file's own record: short enough for an 80-column bottom line.
+fn saved_when(text: &str, now: DateTime<Utc>) -> String {
     #[derive(serde::Deserialize)]
     struct When {
         saved_at: DateTime<Utc>,
     }
-    serde_json::from_str::<When>(text).map_or_else(
-        |_| "earlier".to_string(),
-        |w| w.saved_at.format("at %H:%M:%S UTC on %Y-%m-%d").to_string(),
-    )
+    let Ok(When { saved_at }) = serde_json::from_str::<When>(text) else {
+        return "earlier".to_string();
+    };
+    let format = if saved_at.date_naive() == now.date_naive() {
+        "at %H:%M:%S UTC"
+    } else {
+        "on %Y-%m-%d at %H:%M UTC"
+    };
+    saved_at.format(format).to_string()
 }
 
 /// Renames an unusable file to `<name>.unusable` so the next save does not
@@ -270,6 +276,20 @@ mod tests {
         );
         env.name = String::new();
         assert_eq!(saved_world_file(dir, &env), dir.join("unnamed.json"));
+    }
+
+    #[test]
+    fn the_notice_gives_the_date_only_for_an_older_save() {
+        let text = r#"{"saved_at":"2026-03-02T14:02:11Z"}"#;
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert_eq!(
+            saved_when(text, at("2026-03-02T18:00:00Z")),
+            "at 14:02:11 UTC"
+        );
+        assert_eq!(
+            saved_when(text, at("2026-03-05T09:00:00Z")),
+            "on 2026-03-02 at 14:02 UTC"
+        );
     }
 
     #[test]
