@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
-use drconsole::cli::runbook::{self, RunbookContext};
+use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
 use drconsole::runbook::library;
+use drconsole::session::SavedWorld;
 use drconsole::tui::runbooks::RunbookSetup;
 use drconsole::tui::theme;
 use drconsole::tui::{self, ConsoleContext};
@@ -50,7 +51,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => UserConfig::load(&paths.config_file())?,
     };
     let _log_guard = logging::init(&paths.log_dir())?;
-    let session = session::open(&cli.session, &config).await?;
+    // The demo's world carries on from session to session where it is
+    // watched or acted on; `check` and `plan` never look at it.
+    let worlds = paths.demo_worlds_dir();
+    let saved = match &cli.command {
+        None | Some(Command::Runbook(RunbookCommand::Run { .. })) => {
+            SavedWorld::ResumeAndSave(&worlds)
+        }
+        Some(Command::Status { .. }) => SavedWorld::ResumeOnly(&worlds),
+        Some(Command::Runbook(_)) => SavedWorld::Ignore,
+    };
+    let mut session = session::open(&cli.session, &config, saved).await?;
+    let closer = session.closer();
+    let outcome = dispatch(cli, config, &paths, session).await;
+    closer.close().await;
+    outcome
+}
+
+async fn dispatch(
+    cli: Cli,
+    config: UserConfig,
+    paths: &Paths,
+    session: session::Session,
+) -> anyhow::Result<ExitCode> {
+    if cli.command.is_some()
+        && let Some(notice) = &session.notice
+    {
+        eprintln!("drconsole: {notice}");
+    }
     match cli.command {
         None => {
             if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -84,14 +112,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 operator: operator_name(),
                 session: format!("console-{}", std::process::id()),
             };
-            // Read-only sessions watch; they cannot break the world either.
-            let sim = session
-                .world
-                .clone()
-                .filter(|_| !session.provider.read_only());
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
-                sim,
+                faults: session.faults,
+                notice: session.notice,
                 environment: session.environment,
                 provider: session.provider,
                 theme,

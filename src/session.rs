@@ -4,6 +4,7 @@
 //! session that may act and one that may only watch.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,17 +14,23 @@ use crate::config::user_config::{DEFAULT_AWS_POLL, DEFAULT_DEMO_POLL, UserConfig
 use crate::domain::environment::Environment;
 use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
-use crate::provider::sim::{self, SimWorld};
+use crate::provider::fault::FaultControl;
+use crate::provider::sim::{self, SimWorld, WorldSaver};
 use crate::runbook::vars::Variables;
 
 pub struct Session {
     pub environment: Environment,
     pub provider: Provider,
     pub poll_interval: Duration,
-    /// The simulated world, in demo sessions.
-    pub world: Option<Arc<SimWorld>>,
+    /// Starts and ends simulated faults, in demo sessions that may act.
+    pub faults: Option<Arc<dyn FaultControl>>,
     /// Values runbooks may use as `${name}`, e.g. the demo application's URL.
     pub builtins: Variables,
+    /// How the session opened, when the operator should know: e.g. that the
+    /// demo resumed a saved world, or could not.
+    pub notice: Option<String>,
+    /// Keeps the demo's world saved; [`Session::close`] saves it one last time.
+    saver: Option<WorldSaver>,
 }
 
 impl Session {
@@ -36,9 +43,44 @@ impl Session {
             kind.to_string()
         }
     }
+
+    /// Takes what must outlive the fields `main` moves out, so the session
+    /// can still be closed.
+    pub fn closer(&mut self) -> SessionCloser {
+        SessionCloser(self.saver.take())
+    }
 }
 
-pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Session> {
+/// Ends a session: saves the demo's world as it is at the end.
+pub struct SessionCloser(Option<WorldSaver>);
+
+impl SessionCloser {
+    pub async fn close(self) {
+        if let Some(saver) = self.0 {
+            saver.finish().await;
+        }
+    }
+}
+
+/// What a demo session does with the world saved between sessions.
+#[derive(Debug, Clone, Copy)]
+pub enum SavedWorld<'a> {
+    /// Neither read nor written: the command never looks at the world.
+    Ignore,
+    /// Resumed from its file in this directory (unless `--fresh-demo`) and
+    /// kept saved there while the session lasts, unless it is read-only.
+    ResumeAndSave(&'a Path),
+    /// Resumed from its file in this directory but never written: a look.
+    ResumeOnly(&'a Path),
+}
+
+/// Opens the session `args` and `config` ask for; in the demo, `saved`
+/// says whether it continues the world an earlier session left.
+pub async fn open(
+    args: &SessionArgs,
+    config: &UserConfig,
+    saved: SavedWorld<'_>,
+) -> anyhow::Result<Session> {
     let env_file = args.environment.as_ref().or(config.environment.as_ref());
     let environment = env_file.map(|p| load_environment(p)).transpose()?;
     if args.wants_aws() {
@@ -52,12 +94,31 @@ pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Ses
             environment,
             provider,
             poll_interval: config.aws_poll_interval.unwrap_or(DEFAULT_AWS_POLL),
-            world: None,
+            faults: None,
             builtins: Variables::new(),
+            notice: None,
+            saver: None,
         });
     }
     let environment = environment.unwrap_or_else(demo_environment);
-    let world = Arc::new(SimWorld::live(&environment));
+    let (world, notice, save_to) = match saved {
+        SavedWorld::Ignore => (SimWorld::live(&environment), None, None),
+        SavedWorld::ResumeOnly(dir) => {
+            let file = sim::saved_world_file(dir, &environment);
+            let (world, notice) = sim::open_world(&environment, &file, args.fresh_demo, true);
+            (world, notice, None)
+        }
+        SavedWorld::ResumeAndSave(dir) => {
+            let file = sim::saved_world_file(dir, &environment);
+            let (world, notice) =
+                sim::open_world(&environment, &file, args.fresh_demo, args.read_only);
+            (world, notice, (!args.read_only).then_some(file))
+        }
+    };
+    let world = Arc::new(world);
+    let saver = save_to.map(|file| WorldSaver::spawn(Arc::clone(&world), file));
+    // Read-only sessions watch; they cannot break the world either.
+    let faults = (!args.read_only).then(|| Arc::clone(&world) as Arc<dyn FaultControl>);
     // The demo application answers the runbooks' smoke tests the way the
     // simulated world dictates; it listens on loopback only.
     let (app_addr, _server) =
@@ -68,6 +129,8 @@ pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Ses
         provider: sim::provider(Arc::clone(&world), args.read_only),
         poll_interval: config.demo_poll_interval.unwrap_or(DEFAULT_DEMO_POLL),
         environment,
-        world: Some(world),
+        faults,
+        notice,
+        saver,
     })
 }

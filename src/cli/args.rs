@@ -40,6 +40,10 @@ pub struct SessionArgs {
     /// Never mutate anything: the acting half of the provider is not built.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Start the demo's simulated world afresh instead of resuming the one
+    /// the last demo session saved.
+    #[arg(long, global = true)]
+    pub fresh_demo: bool,
     /// Directory of runbooks the console offers (default: ./runbooks if
     /// present, else the config directory's runbooks/).
     #[arg(long, global = true, value_name = "DIR")]

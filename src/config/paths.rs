@@ -11,7 +11,7 @@ pub const HOME_ENV: &str = "DRCONSOLE_HOME";
 pub struct Paths {
     /// `config.toml` and user themes (`themes/*.toml`).
     pub config_dir: PathBuf,
-    /// Journals: the audit trail, kept.
+    /// Journals (the audit trail, kept) and the demo's saved worlds.
     pub data_dir: PathBuf,
     /// Logs and run locks: disposable.
     pub state_dir: PathBuf,
@@ -54,6 +54,12 @@ impl Paths {
 
     pub fn journal_dir(&self) -> PathBuf {
         self.data_dir.join("journal")
+    }
+
+    /// The demo's simulated worlds, one per environment, saved so that a
+    /// restarted console resumes them.
+    pub fn demo_worlds_dir(&self) -> PathBuf {
+        self.data_dir.join("demo-worlds")
     }
 
     pub fn log_dir(&self) -> PathBuf {

@@ -238,7 +238,7 @@ pub enum FailoverRole {
 }
 
 /// One Route 53 record set of a failover pair (or a plain record).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DnsRecordObs {
     pub zone_id: String,
     pub name: String,

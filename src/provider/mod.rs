@@ -3,8 +3,10 @@
 //! The read half ([`Observe`]) and the acting half ([`Act`]) are separate
 //! traits so a read-only session never holds anything that can mutate:
 //! [`Provider::act`] is `None` and no acting client is ever built.
+//! Injecting faults is a third, separate handle ([`fault::FaultControl`]).
 
 pub mod aws;
+pub mod fault;
 pub mod sim;
 
 use std::sync::Arc;

@@ -18,7 +18,7 @@ use crossterm::event::Event;
 use crate::domain::environment::Environment;
 use crate::monitor::{self, MonitorState};
 use crate::provider::Provider;
-use crate::provider::sim::SimWorld;
+use crate::provider::fault::FaultControl;
 use crate::tui::theme::Theme;
 use event::{AppEvent, Events};
 use runbooks::{RunbookSetup, RunbooksState};
@@ -35,8 +35,10 @@ pub struct ConsoleContext {
     pub mode_label: String,
     /// What the Runbooks screen offers; `None` hides nothing but says so.
     pub runbooks: Option<RunbookSetup>,
-    /// The simulated world of a demo session allowed to act.
-    pub sim: Option<Arc<SimWorld>>,
+    /// Starts and ends simulated faults, in a demo session allowed to act.
+    pub faults: Option<Arc<dyn FaultControl>>,
+    /// Shown at the bottom until the first key: how the session opened.
+    pub notice: Option<String>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -53,7 +55,9 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     );
     // Statuses of the run in progress, forwarded by the Runbooks screen.
     let (run_tx, run_rx) = tokio::sync::mpsc::channel(8);
-    app.sim = ctx.sim;
+    app.read_only = ctx.provider.read_only();
+    app.set_fault_control(ctx.faults);
+    app.notice = ctx.notice;
     app.runbooks = ctx.runbooks.map(|setup| RunbooksState::new(setup, run_tx));
     let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
     poller.abort();

@@ -12,7 +12,7 @@ use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
-use crate::provider::{Provider, ProviderKind};
+use crate::provider::Provider;
 use crate::runbook::engine::Prompt;
 use crate::runbook::format::Runbook;
 use crate::runbook::plan::run_values;
@@ -238,18 +238,8 @@ impl RunbooksState {
                         }
                     }
                 });
-                let demo = self.setup.provider.kind == ProviderKind::Demo;
-                self.notice = resume.map(|p| {
-                    let mut notice = format!("resumed the unfinished run in {}", p.display());
-                    if demo {
-                        // The journal outlives the simulated world, which
-                        // restarts healthy with every console.
-                        notice.push_str(
-                            " — the simulated world restarted with this console, so it no longer shows what that run did",
-                        );
-                    }
-                    notice
-                });
+                self.notice =
+                    resume.map(|p| format!("resumed the unfinished run in {}", p.display()));
                 self.active = Some(ActiveRun {
                     inputs: handle.inputs,
                     status: first,

@@ -15,7 +15,7 @@ use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
 use crate::monitor::{MonitorEvent, MonitorState};
-use crate::provider::sim::{Fault, SimWorld};
+use crate::provider::fault::{Fault, FaultControl};
 use crate::runbook::runner::RunStatus;
 use crate::tui::runbooks::RunbooksState;
 use crate::tui::theme::Theme;
@@ -69,11 +69,15 @@ pub struct App {
     pub runbooks: Option<RunbooksState>,
     /// `q` was pressed once while a run was in progress.
     pub quit_armed: bool,
-    /// The simulated world, in demo sessions that may act: lets a trainee
-    /// cause the outage the runbooks recover from.
-    pub sim: Option<Arc<SimWorld>>,
+    /// Faults a trainee may cause (`O`), in demo sessions that may act: the
+    /// outage the runbooks recover from.
+    pub faults: Option<Arc<dyn FaultControl>>,
+    /// The session cannot change anything, so `O` explains instead.
+    pub read_only: bool,
     /// Faults in force in the simulated world, as shown in the header.
     pub simulated_faults: Vec<String>,
+    /// A one-off message on the dashboard's bottom line, until the next key.
+    pub notice: Option<String>,
 }
 
 impl App {
@@ -103,8 +107,10 @@ impl App {
             last_poll_took: None,
             runbooks: None,
             quit_armed: false,
-            sim: None,
+            faults: None,
+            read_only: false,
             simulated_faults: Vec::new(),
+            notice: None,
         };
         app.refresh();
         app
@@ -166,10 +172,19 @@ impl App {
         Update::Redraw
     }
 
+    /// A key press; it also dismisses the dashboard's notice.
     pub fn on_key(&mut self, key: KeyEvent) -> Update {
         if key.kind == KeyEventKind::Release {
             return Update::Nothing;
         }
+        let had_notice = self.notice.take().is_some();
+        match self.handle_key(key) {
+            Update::Nothing if had_notice => Update::Redraw,
+            update => update,
+        }
+    }
+
+    fn handle_key(&mut self, key: KeyEvent) -> Update {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
             return Update::Quit;
@@ -289,10 +304,35 @@ impl App {
         Update::Redraw
     }
 
+    /// Gives the console its handle on faults and shows those already in
+    /// force (a resumed demo world may be mid-outage).
+    pub fn set_fault_control(&mut self, faults: Option<Arc<dyn FaultControl>>) {
+        self.faults = faults;
+        self.show_faults();
+    }
+
+    fn show_faults(&mut self) {
+        self.simulated_faults = self
+            .faults
+            .as_ref()
+            .map(|f| f.active_faults().iter().map(Fault::label).collect())
+            .unwrap_or_default();
+    }
+
     /// Starts, or ends, a simulated outage of the selected service's
-    /// primary region. Only the simulator can be told to fail.
+    /// primary region. Only the demo can be told to fail, and only by a
+    /// session that may act; otherwise the key says why it does nothing.
     fn toggle_simulated_outage(&mut self) -> Update {
-        let (Some(world), Some(row)) = (&self.sim, self.selected_row()) else {
+        let Some(world) = self.faults.clone() else {
+            self.notice = Some(if self.read_only {
+                "O would start a simulated outage, and this session is read-only".into()
+            } else {
+                "O simulates a regional outage in the demo; real regions cannot be told to fail"
+                    .into()
+            });
+            return Update::Redraw;
+        };
+        let Some(row) = self.selected_row() else {
             return Update::Nothing;
         };
         let region = self
@@ -310,8 +350,9 @@ impl App {
         };
         if let Err(e) = outcome {
             tracing::warn!("simulated outage: {e}");
+            self.notice = Some(format!("simulated outage: {e}"));
         }
-        self.simulated_faults = world.active_faults().iter().map(fault_label).collect();
+        self.show_faults();
         Update::Redraw
     }
 
@@ -375,13 +416,5 @@ impl App {
             MouseEventKind::ScrollUp => self.step(-1),
             _ => Update::Nothing,
         }
-    }
-}
-
-fn fault_label(fault: &Fault) -> String {
-    match fault {
-        Fault::RegionOutage { region } => format!("{region} outage"),
-        Fault::SourceFailure { source, kind } => format!("{source} {}", kind.label()),
-        Fault::LagSpike { resource, seconds } => format!("{resource} lag +{seconds}s"),
     }
 }

@@ -3,6 +3,7 @@
 //! the present by a few minutes.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::snapshot::BackupObs;
 
@@ -12,7 +13,8 @@ const LOG_UPLOAD_INTERVAL: i64 = 300;
 /// Least distance between now and the latest restorable time.
 const MIN_PITR_DELAY: i64 = 60;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct BackupPlan {
     /// 0 disables automated backups (as on an RDS read replica).
     pub retention_days: u32,
@@ -26,6 +28,13 @@ pub(super) struct BackupPlan {
 }
 
 impl BackupPlan {
+    /// Whether the schedule is one the simulator could have drawn, so its
+    /// arithmetic stays within a day and an upload cycle.
+    pub(super) fn is_plausible(&self) -> bool {
+        (0..DAY).contains(&self.snapshot_second)
+            && (0..LOG_UPLOAD_INTERVAL).contains(&self.upload_phase)
+    }
+
     /// What AWS reports at `as_of`: the present, or the moment the resource
     /// became unreachable (nothing new is backed up after that).
     pub(super) fn observe(&self, as_of: DateTime<Utc>) -> BackupObs {

@@ -1,22 +1,6 @@
-//! Faults a drill injects into the simulated world.
+//! What the simulated AWS APIs answer while a fault is in force.
 
-use serde::{Deserialize, Serialize};
-
-use crate::domain::snapshot::{ErrorKind, SourceError, SourceId};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Fault {
-    /// The region fails: its endpoints stop answering health checks, its
-    /// databases become inaccessible and replication out of it stops.
-    RegionOutage { region: String },
-    /// One source of observations fails (e.g. the API is throttled), so its
-    /// data goes stale while the others stay current.
-    SourceFailure { source: SourceId, kind: ErrorKind },
-    /// The replication lag of one receiving resource jumps by `seconds`
-    /// and decays as natural spikes do.
-    LagSpike { resource: String, seconds: u64 },
-}
+use crate::domain::snapshot::{ErrorKind, SourceError};
 
 /// What the AWS API would answer when a source fails this way.
 pub(super) fn source_error(source: &str, kind: ErrorKind) -> SourceError {
@@ -45,6 +29,7 @@ pub(super) fn source_error(source: &str, kind: ErrorKind) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::fault::Fault;
 
     #[test]
     fn faults_read_from_yaml_by_type() {

@@ -8,8 +8,9 @@
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use rand::rngs::SmallRng;
+use serde::{Deserialize, Serialize};
 
+use super::rng::SimRng;
 use crate::domain::snapshot::Health;
 
 /// Checker locations probing each endpoint (AWS uses about this many).
@@ -25,7 +26,8 @@ const BLIP_SECONDS: i64 = 60;
 /// Checkers see an outage at different moments, up to this many seconds late.
 const MAX_NOTICE_DELAY: i64 = 20;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct HealthCheck {
     pub id: String,
     pub region: usize,
@@ -36,7 +38,8 @@ pub(super) struct HealthCheck {
     checkers: Vec<Checker>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Checker {
     offset: i64,
     notice_delay: i64,
@@ -52,7 +55,7 @@ impl HealthCheck {
         region: usize,
         fqdn: String,
         failure_threshold: u32,
-        rng: &mut SmallRng,
+        rng: &mut SimRng,
     ) -> Self {
         let checkers = (0..CHECKERS)
             .map(|_| Checker {
@@ -79,7 +82,7 @@ impl HealthCheck {
         &mut self,
         now: DateTime<Utc>,
         down_since: Option<DateTime<Utc>>,
-        rng: &mut SmallRng,
+        rng: &mut SimRng,
     ) {
         let second = now.timestamp();
         let threshold = self.failure_threshold.max(1);
@@ -105,6 +108,18 @@ impl HealthCheck {
         }
     }
 
+    /// Whether the checkers are ones [`HealthCheck::new`] and `tick` could
+    /// have left: a saved world is checked before it is trusted.
+    pub(super) fn is_plausible(&self) -> bool {
+        let threshold = self.failure_threshold.max(1);
+        self.checkers.len() == CHECKERS as usize
+            && self.checkers.iter().all(|c| {
+                (0..REQUEST_INTERVAL).contains(&c.offset)
+                    && (0..=MAX_NOTICE_DELAY).contains(&c.notice_delay)
+                    && c.streak < threshold
+            })
+    }
+
     pub(super) fn checkers_healthy(&self) -> u32 {
         self.checkers.iter().filter(|c| c.healthy).count() as u32
     }
@@ -125,17 +140,9 @@ impl HealthCheck {
 
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
-
     use super::*;
 
-    fn run(
-        check: &mut HealthCheck,
-        from: i64,
-        seconds: i64,
-        down: Option<i64>,
-        rng: &mut SmallRng,
-    ) {
+    fn run(check: &mut HealthCheck, from: i64, seconds: i64, down: Option<i64>, rng: &mut SimRng) {
         let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
         for s in from..from + seconds {
             check.tick(at(s), down.map(at), rng);
@@ -144,7 +151,7 @@ mod tests {
 
     #[test]
     fn an_outage_turns_checkers_unhealthy_one_by_one() {
-        let mut rng = SmallRng::seed_from_u64(3);
+        let mut rng = SimRng::seeded(3);
         let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 3, &mut rng);
         run(&mut check, 0, 300, None, &mut rng);
         assert_eq!(check.status(), Health::Healthy);
@@ -168,7 +175,7 @@ mod tests {
 
     #[test]
     fn single_checkers_blip_without_changing_the_status() {
-        let mut rng = SmallRng::seed_from_u64(5);
+        let mut rng = SimRng::seeded(5);
         let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 3, &mut rng);
         let mut fewest = CHECKERS;
         for minute in 0..600 {
@@ -181,7 +188,7 @@ mod tests {
 
     #[test]
     fn disabled_is_healthy_and_inverted_is_the_opposite() {
-        let mut rng = SmallRng::seed_from_u64(3);
+        let mut rng = SimRng::seeded(3);
         let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 1, &mut rng);
         run(&mut check, 0, 60, Some(0), &mut rng);
         assert_eq!(check.status(), Health::Unhealthy);

@@ -2,7 +2,9 @@
 //! occasional spikes that decay, different for each replication mechanism.
 
 use rand::Rng;
-use rand::rngs::SmallRng;
+use serde::{Deserialize, Serialize};
+
+use super::rng::SimRng;
 
 /// Shape of one mechanism's lag, in seconds, per one-second tick.
 #[derive(Debug, PartialEq)]
@@ -44,8 +46,21 @@ pub(super) const S3_REPLICATION: LagProfile = LagProfile {
     decay: 0.985,
 };
 
-#[derive(Debug, Clone)]
+/// The profiles by the names a saved world calls them.
+const PROFILES: [(&str, &LagProfile); 3] = [
+    ("aurora-global", &AURORA_GLOBAL),
+    ("rds-replica", &RDS_REPLICA),
+    ("s3-replication", &S3_REPLICATION),
+];
+
+/// Longest lag a saved world may hold, in seconds (a year): beyond it the
+/// file was not written by the simulator.
+const MAX_SAVED_LAG: f64 = 365.0 * 86_400.0;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct LagProcess {
+    #[serde(with = "profile_name")]
     profile: &'static LagProfile,
     base: f64,
     spike: f64,
@@ -60,7 +75,7 @@ impl LagProcess {
         }
     }
 
-    pub(super) fn tick(&mut self, rng: &mut SmallRng) {
+    pub(super) fn tick(&mut self, rng: &mut SimRng) {
         let p = self.profile;
         self.spike *= p.decay;
         if self.spike < 0.01 {
@@ -84,16 +99,51 @@ impl LagProcess {
     pub(super) fn end_spike(&mut self) {
         self.spike = 0.0;
     }
+
+    /// Whether both parts are lags the process could have reached.
+    pub(super) fn is_plausible(&self) -> bool {
+        [self.base, self.spike]
+            .iter()
+            .all(|s| (0.0..=MAX_SAVED_LAG).contains(s))
+    }
+}
+
+/// A profile is saved by name: the numbers belong to the code, not the file.
+mod profile_name {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    use super::{LagProfile, PROFILES};
+
+    pub fn serialize<S: Serializer>(p: &&'static LagProfile, s: S) -> Result<S::Ok, S::Error> {
+        let name = PROFILES
+            .iter()
+            .find(|(_, profile)| std::ptr::eq(*profile, *p) || *profile == *p)
+            .map_or("unknown", |(name, _)| name);
+        s.serialize_str(name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static LagProfile, D::Error> {
+        let name = String::deserialize(d)?;
+        PROFILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+            .ok_or_else(|| {
+                let known: Vec<&str> = PROFILES.iter().map(|(n, _)| *n).collect();
+                de::Error::custom(format!(
+                    "unknown lag profile `{name}`; expected one of {}",
+                    known.join(", ")
+                ))
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
-
     use super::*;
 
     fn run(profile: &'static LagProfile, ticks: usize) -> Vec<f64> {
-        let mut rng = SmallRng::seed_from_u64(7);
+        let mut rng = SimRng::seeded(7);
         let mut lag = LagProcess::new(profile);
         (0..ticks)
             .map(|_| {
@@ -126,7 +176,7 @@ mod tests {
 
     #[test]
     fn an_injected_spike_decays() {
-        let mut rng = SmallRng::seed_from_u64(1);
+        let mut rng = SimRng::seeded(1);
         let mut lag = LagProcess::new(&AURORA_GLOBAL);
         lag.add_spike(30.0);
         assert!(lag.seconds() >= 30.0);

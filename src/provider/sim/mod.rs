@@ -5,7 +5,9 @@
 //! second at a time (seeded randomness: same seed and calls, same world);
 //! [`provider`] wraps it as a [`Provider`], building the acting half only
 //! when the session may act; [`serve_demo_app`] serves the demo application
-//! whose answers follow the world.
+//! whose answers follow the world. [`open_world`] picks up the world a
+//! previous console saved and [`WorldSaver`] keeps saving it, so the demo
+//! survives a restart as AWS would.
 //!
 //! What it models, per source it reports:
 //! - `rds:<region>`: global clusters (reported by the region of their
@@ -32,6 +34,9 @@ mod health;
 mod lag;
 mod model;
 mod observe;
+mod persist;
+mod rng;
+mod saved;
 mod world;
 
 use std::sync::Arc;
@@ -39,12 +44,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use crate::provider::fault::Fault;
 pub use app::serve_demo_app;
-pub use faults::Fault;
+pub use persist::{WorldSaver, open_world, saved_world_file};
+pub use saved::ResumeError;
 pub use world::{RegionDatabase, SimWorld};
 
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
+use crate::provider::fault::FaultControl;
 use crate::provider::{Act, Observe, Provider, ProviderKind};
 
 /// The read half over a world.
@@ -76,6 +84,20 @@ impl Act for SimActor {
 
     async fn already_applied(&self, action: &Action) -> Result<bool, SourceError> {
         self.0.already_applied(action)
+    }
+}
+
+impl FaultControl for SimWorld {
+    fn active_faults(&self) -> Vec<Fault> {
+        SimWorld::active_faults(self)
+    }
+
+    fn inject(&self, fault: Fault) -> Result<(), SourceError> {
+        SimWorld::inject(self, fault)
+    }
+
+    fn clear(&self, fault: &Fault) -> Result<(), SourceError> {
+        SimWorld::clear(self, fault)
     }
 }
 

@@ -2,13 +2,14 @@
 //! built from an environment and advanced one simulated second at a time.
 
 use chrono::{DateTime, Duration, Utc};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use super::backup::BackupPlan;
 use super::clock::later;
 use super::health::HealthCheck;
 use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
+use super::rng::SimRng;
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
 use crate::domain::posture::same_name;
 use crate::domain::snapshot::{DnsRecordObs, FailoverRole};
@@ -35,14 +36,14 @@ const MAX_CATCH_UP_SECONDS: i64 = 3600;
 /// already shows lags in motion rather than their resting values.
 const WARM_UP_SECONDS: i64 = 60;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Region {
     pub name: String,
     pub down_since: Option<DateTime<Utc>>,
 }
 
 /// Where a cluster stands in replication.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum Membership {
     Writer,
     Secondary(SyncStatus),
@@ -53,14 +54,14 @@ pub(super) enum Membership {
 }
 
 /// `SynchronizationStatus` of a global cluster's secondary member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum SyncStatus {
     Connected,
     /// Demoted old primary that has yet to catch up with the new writer.
     PendingResync,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Cluster {
     pub id: String,
     pub arn: String,
@@ -69,12 +70,13 @@ pub(super) struct Cluster {
     pub global: Option<usize>,
     pub membership: Membership,
     /// Status while an operation runs (e.g. `failing-over`).
-    pub operation: Option<&'static str>,
+    #[serde(with = "operation_status")]
+    pub operation: Option<Status>,
     pub lag: LagProcess,
     pub backup: BackupPlan,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) enum GlobalOperationKind {
     Failover,
     Switchover,
@@ -90,13 +92,13 @@ impl GlobalOperationKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct GlobalOperation {
     pub kind: GlobalOperationKind,
     pub target: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct GlobalCluster {
     pub id: String,
     /// Cluster indices, in the order they joined.
@@ -106,19 +108,20 @@ pub(super) struct GlobalCluster {
     pub operation: Option<GlobalOperation>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Instance {
     pub id: String,
     pub arn: String,
     pub region: usize,
     pub endpoint: String,
     pub replica_of: Option<usize>,
-    pub operation: Option<&'static str>,
+    #[serde(with = "operation_status")]
+    pub operation: Option<Status>,
     pub lag: LagProcess,
     pub backup: BackupPlan,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct BucketReplication {
     pub source_region: usize,
     pub destination: String,
@@ -137,14 +140,14 @@ impl Record {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Change {
     pub id: String,
     pub insync_at: DateTime<Utc>,
 }
 
 /// A state transition that completes some time after the API call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) enum Completion {
     GlobalRoleChange {
         global: usize,
@@ -168,12 +171,14 @@ pub(super) enum Completion {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Pending {
     pub due: DateTime<Utc>,
     pub completion: Completion,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct Model {
     pub regions: Vec<Region>,
     pub globals: Vec<GlobalCluster>,
@@ -188,7 +193,7 @@ pub(super) struct Model {
     /// Replication lag each promoted cluster or instance had when it became
     /// writable: the data its promotion lost. Newest last.
     pub data_loss: Vec<(String, std::time::Duration)>,
-    pub rng: SmallRng,
+    pub rng: SimRng,
     /// Simulated time up to which the world has been advanced.
     pub time: DateTime<Utc>,
 }
@@ -214,7 +219,7 @@ impl Model {
             changes: Vec::new(),
             pending: Vec::new(),
             data_loss: Vec::new(),
-            rng: SmallRng::seed_from_u64(env.sim.seed),
+            rng: SimRng::seeded(env.sim.seed),
             time: start - Duration::seconds(WARM_UP_SECONDS),
         };
         for service in &env.services {
@@ -633,5 +638,148 @@ impl Model {
             Some(since) => lag + (self.time - since).num_milliseconds().max(0) as f64 / 1000.0,
             None => lag,
         }
+    }
+}
+
+/// The status of an operation in progress. An alias, so that serde's derive
+/// does not see a `'static` borrow and demand the saved text outlive it.
+pub(super) type Status = &'static str;
+
+/// Every status a cluster or instance shows while an operation runs: the
+/// statuses are `&'static str` in the model, so a saved world names one of
+/// these. An operation added to the simulator adds its status here.
+const OPERATION_STATUSES: [&str; 5] = [
+    "failing-over",
+    "switching-over",
+    "promoting",
+    "modifying",
+    "backing-up",
+];
+
+/// An operation status is saved as its text and read back as the one the
+/// simulator uses.
+mod operation_status {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+    use super::{OPERATION_STATUSES, Status};
+
+    pub fn serialize<S: Serializer>(op: &Option<Status>, s: S) -> Result<S::Ok, S::Error> {
+        op.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Status>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        OPERATION_STATUSES
+            .iter()
+            .find(|s| **s == text)
+            .map(|s| Some(*s))
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "unknown operation status `{text}`; expected one of {}",
+                    OPERATION_STATUSES.join(", ")
+                ))
+            })
+    }
+}
+
+impl Model {
+    /// Checks that a model read from a saved world refers only to things it
+    /// holds, so that no index or value in it can make the simulator panic.
+    /// The message names the first thing wrong.
+    pub(super) fn check_consistent(&self) -> Result<(), String> {
+        let regions = self.regions.len();
+        let in_range = |what: &str, index: usize, len: usize| {
+            if index < len {
+                Ok(())
+            } else {
+                Err(format!("{what} refers to #{index}, but there are {len}"))
+            }
+        };
+        for g in &self.globals {
+            let what = format!("global cluster `{}`", g.id);
+            in_range(&what, g.home_region, regions)?;
+            for &m in &g.members {
+                in_range(&what, m, self.clusters.len())?;
+            }
+            if let Some(op) = &g.operation {
+                in_range(&what, op.target, self.clusters.len())?;
+            }
+        }
+        for c in &self.clusters {
+            let what = format!("cluster `{}`", c.id);
+            in_range(&what, c.region, regions)?;
+            if let Some(g) = c.global {
+                in_range(&what, g, self.globals.len())?;
+            }
+            if !c.lag.is_plausible() {
+                return Err(format!("{what} has an impossible replication lag"));
+            }
+            if !c.backup.is_plausible() {
+                return Err(format!("{what} has an impossible backup schedule"));
+            }
+        }
+        for i in &self.instances {
+            let what = format!("instance `{}`", i.id);
+            in_range(&what, i.region, regions)?;
+            if let Some(source) = i.replica_of {
+                in_range(&what, source, self.instances.len())?;
+            }
+            if !i.lag.is_plausible() {
+                return Err(format!("{what} has an impossible replication lag"));
+            }
+            if !i.backup.is_plausible() {
+                return Err(format!("{what} has an impossible backup schedule"));
+            }
+        }
+        for b in &self.buckets {
+            let what = format!("bucket `{}`", b.destination);
+            in_range(&what, b.source_region, regions)?;
+            in_range(&what, b.destination_region, regions)?;
+            if !b.lag.is_plausible() {
+                return Err(format!("{what} has an impossible replication lag"));
+            }
+        }
+        for h in &self.health_checks {
+            let what = format!("health check `{}`", h.id);
+            in_range(&what, h.region, regions)?;
+            if !h.is_plausible() {
+                return Err(format!("{what} has checkers the simulator never makes"));
+            }
+        }
+        for p in &self.pending {
+            let (clusters, globals, instances): (&[usize], &[usize], &[usize]) = match &p.completion
+            {
+                Completion::GlobalRoleChange { global, target, .. } => (
+                    std::slice::from_ref(target),
+                    std::slice::from_ref(global),
+                    &[],
+                ),
+                Completion::Detach { global, cluster } => (
+                    std::slice::from_ref(cluster),
+                    std::slice::from_ref(global),
+                    &[],
+                ),
+                Completion::InstancePromoted { instance, .. }
+                | Completion::InstanceBackedUp { instance } => {
+                    (&[], &[], std::slice::from_ref(instance))
+                }
+                Completion::Resynced { cluster } => (std::slice::from_ref(cluster), &[], &[]),
+            };
+            for &c in clusters {
+                in_range("a pending operation", c, self.clusters.len())?;
+            }
+            for &g in globals {
+                in_range("a pending operation", g, self.globals.len())?;
+            }
+            for &i in instances {
+                in_range("a pending operation", i, self.instances.len())?;
+            }
+        }
+        if !self.rng.is_valid() {
+            return Err("the random generator's state is all zeros".into());
+        }
+        Ok(())
     }
 }

@@ -732,3 +732,213 @@ fn the_synthetic_estate_has_about_four_resources_per_service() {
     let count = snapshot(&world).resource_count();
     assert!((900..=1100).contains(&count), "{count}");
 }
+
+/// A demo world in the middle of things: the primary region down, a
+/// failover under way, a DNS change propagating, a source failing.
+fn busy_world() -> (SimWorld, String) {
+    let world = demo();
+    world.advance(secs(30));
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    world
+        .inject(Fault::SourceFailure {
+            source: "cloudwatch:us-west-2".into(),
+            kind: ErrorKind::Throttled,
+        })
+        .unwrap();
+    world.advance(secs(90));
+    world
+        .execute(&Action::FailoverGlobalCluster {
+            region: "us-west-2".into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: "orders-secondary".into(),
+            allow_data_loss: true,
+        })
+        .unwrap();
+    let receipt = world
+        .execute(&Action::UpsertRecord {
+            zone_id: "Z0DEMO00000001".into(),
+            name: "api.example.com.".into(),
+            record: RecordValue::Cname {
+                value: "api.us-west-2.example.com".into(),
+                ttl: 60,
+            },
+            set_identifier: Some("primary".into()),
+            failover: Some(FailoverRole::Primary),
+            health_check_id: None,
+        })
+        .unwrap();
+    world.advance(secs(5));
+    (world, receipt.change_id.unwrap())
+}
+
+#[test]
+fn a_resumed_world_observes_what_the_saved_one_observes_and_goes_on_alike() {
+    let (world, change) = busy_world();
+    let resumed = SimWorld::resume(&demo_environment(), &world.to_saved().unwrap()).unwrap();
+
+    assert_eq!(resumed.now(), world.now());
+    assert_eq!(resumed.active_faults(), world.active_faults());
+    assert_eq!(resumed.sources(), world.sources());
+    let readings = |w: &SimWorld| {
+        w.observe()
+            .into_iter()
+            .map(|r| (r.source, r.taken_at, r.result.map_err(|e| e.to_string())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(readings(&resumed), readings(&world));
+    assert_eq!(
+        resumed.change_status(&change).unwrap(),
+        ChangeStatus::Pending
+    );
+    assert_eq!(snapshot(&resumed).global_clusters[0].status, "failing-over");
+
+    // Same random draws from here on: the failover, the DNS change and the
+    // lags finish the same way in both.
+    for w in [&world, &resumed] {
+        w.advance(secs(180));
+        w.clear(&Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+        w.advance(secs(600));
+    }
+    assert_eq!(readings(&resumed), readings(&world));
+    assert_eq!(
+        resumed.change_status(&change).unwrap(),
+        ChangeStatus::Insync
+    );
+    assert_eq!(writer(&snapshot(&resumed)), "orders-secondary");
+    assert_eq!(
+        resumed.data_loss("orders-secondary"),
+        world.data_loss("orders-secondary")
+    );
+}
+
+#[test]
+fn a_world_saved_for_another_environment_is_refused() {
+    let saved = demo().to_saved().unwrap();
+    let err = SimWorld::resume(&synthetic_environment(3), &saved)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, super::ResumeError::Foreign { environment } if environment == "demo"),
+        "{err}"
+    );
+    let mut changed = demo_environment();
+    changed.sim.seed += 1;
+    assert!(SimWorld::resume(&changed, &saved).is_err());
+    // Only the speed changed: still the same world.
+    let mut faster = demo_environment();
+    faster.sim.time_scale = 60.0;
+    assert!(SimWorld::resume(&faster, &saved).is_ok());
+}
+
+#[test]
+fn a_corrupt_saved_world_is_an_error_naming_what_is_wrong() {
+    let env = demo_environment();
+    let err = SimWorld::resume(&env, "{\n  \"format\": 1,\n  oops")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("line 3 column"), "{err}");
+
+    let saved: serde_json::Value = serde_json::from_str(&demo().to_saved().unwrap()).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = saved.clone();
+        f(&mut v);
+        SimWorld::resume(&env, &v.to_string()).err().unwrap()
+    };
+    let err = edit(&|v| v["format"] = 99.into());
+    assert_eq!(err, super::ResumeError::Format(99));
+    let err = edit(&|v| v["model"]["clusters"][0]["region"] = 7.into());
+    assert!(err.to_string().contains("orders-primary"), "{err}");
+    let err = edit(&|v| v["model"]["clusters"][1]["lag"]["spike"] = 1e300.into());
+    assert!(err.to_string().contains("lag"), "{err}");
+    let err = edit(&|v| v["model"]["clusters"][0]["operation"] = "dancing".into());
+    assert!(err.to_string().contains("dancing"), "{err}");
+    let err = edit(&|v| {
+        v["faults"] = serde_json::json!([{ "type": "region-outage", "region": "mars-1" }])
+    });
+    assert!(err.to_string().contains("mars-1"), "{err}");
+    let err = edit(&|v| v["model"]["rng"] = serde_json::json!([0, 0, 0, 0]));
+    assert!(err.to_string().contains("random"), "{err}");
+}
+
+/// Every number in a saved world replaced by extremes, and every cut of
+/// the text: each is refused or resumes into a world that runs. None panics.
+#[test]
+fn no_edit_of_a_saved_world_makes_the_simulator_panic() {
+    let env = demo_environment();
+    let (world, _) = busy_world();
+    let text = world.to_saved().unwrap();
+    for cut in (0..text.len()).step_by(211) {
+        assert!(SimWorld::resume(&env, &text[..cut]).is_err());
+    }
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut numbers = Vec::new();
+    collect_numbers(&saved, &mut Vec::new(), &mut numbers);
+    assert!(numbers.len() > 100, "{}", numbers.len());
+    let extremes = [
+        serde_json::json!(u64::MAX),
+        serde_json::json!(-1),
+        serde_json::json!(i64::MIN),
+        serde_json::json!(1e308),
+    ];
+    for (i, path) in numbers.iter().enumerate() {
+        // Every path with the first extremes, a sample with all of them.
+        let tried = if i % 7 == 0 {
+            &extremes[..]
+        } else {
+            &extremes[..2]
+        };
+        for extreme in tried {
+            let mut edited = saved.clone();
+            *path.iter().fold(&mut edited, |v, key| match key {
+                Key::Field(k) => &mut v[k.as_str()],
+                Key::Index(i) => &mut v[*i],
+            }) = extreme.clone();
+            if let Ok(resumed) = SimWorld::resume(&env, &edited.to_string()) {
+                resumed.observe();
+                resumed.advance(secs(120));
+                resumed.observe();
+            }
+        }
+    }
+}
+
+enum Key {
+    Field(String),
+    Index(usize),
+}
+
+fn collect_numbers(v: &serde_json::Value, at: &mut Vec<Key>, out: &mut Vec<Vec<Key>>) {
+    let copy = |at: &Vec<Key>| {
+        at.iter()
+            .map(|k| match k {
+                Key::Field(f) => Key::Field(f.clone()),
+                Key::Index(i) => Key::Index(*i),
+            })
+            .collect()
+    };
+    match v {
+        serde_json::Value::Number(_) => out.push(copy(at)),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                at.push(Key::Index(i));
+                collect_numbers(item, at, out);
+                at.pop();
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (k, item) in fields {
+                at.push(Key::Field(k.clone()));
+                collect_numbers(item, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,24 +1,32 @@
 //! [`SimWorld`]: the simulated estate behind one lock, its clock, and the
-//! faults a drill has injected.
+//! faults a drill has injected; saved to and resumed from text.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use super::actions;
 use super::clock::SimClock;
-use super::faults::{Fault, source_error};
+use super::faults::source_error;
 use super::model::{Membership, Model};
 use super::observe;
+use super::saved::{self, ResumeError, SavedWorld};
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::environment::Environment;
 use crate::domain::snapshot::{ErrorKind, SourceError, SourceReading};
+use crate::provider::fault::Fault;
 
 /// A deterministic simulated AWS estate: the same environment, seed and
 /// sequence of calls always give the same observations.
 pub struct SimWorld {
     inner: Mutex<Inner>,
+    /// Signalled when an action or a fault changes the world, so that it is
+    /// saved at once rather than at the next periodic save.
+    changed: Notify,
+    environment: String,
+    fingerprint: String,
 }
 
 struct Inner {
@@ -47,30 +55,66 @@ impl SimWorld {
     /// A world whose clock runs from the present at `env.sim.time_scale`.
     pub fn live(env: &Environment) -> Self {
         let start = Utc::now();
-        let scale = env.sim.time_scale;
-        let clock = SimClock::Scaled {
-            real_origin: Instant::now(),
-            sim_origin: start,
-            scale: if scale.is_finite() && scale > 0.0 {
-                scale
-            } else {
-                1.0
-            },
-        };
-        Self::with_clock(env, start, clock)
+        Self::with_clock(env, start, live_clock(env, start))
     }
 
     fn with_clock(env: &Environment, start: DateTime<Utc>, clock: SimClock) -> Self {
         let model = Model::new(env, start);
+        Self::assemble(env, model, clock, Vec::new())
+    }
+
+    fn assemble(env: &Environment, model: Model, clock: SimClock, faults: Vec<Fault>) -> Self {
         let sources = observe::source_ids(&model);
         Self {
             inner: Mutex::new(Inner {
                 model,
                 clock,
                 sources,
-                faults: Vec::new(),
+                faults,
             }),
+            changed: Notify::new(),
+            environment: env.name.clone(),
+            fingerprint: saved::fingerprint(env),
         }
+    }
+
+    /// The world saved in `text` (by [`SimWorld::to_saved`]), its clock
+    /// moving only through [`SimWorld::advance`].
+    pub fn resume(env: &Environment, text: &str) -> Result<Self, ResumeError> {
+        let saved = saved::read(env, text)?;
+        let clock = SimClock::Manual { now: saved.now };
+        Ok(Self::assemble(env, saved.model, clock, saved.faults))
+    }
+
+    /// The world saved in `text`, its clock running at `env.sim.time_scale`
+    /// from the simulated moment it was saved: the world pauses while no
+    /// console runs it, so a run resumes where it was, whatever the gap.
+    pub fn resume_live(env: &Environment, text: &str) -> Result<Self, ResumeError> {
+        let saved = saved::read(env, text)?;
+        let clock = live_clock(env, saved.now);
+        Ok(Self::assemble(env, saved.model, clock, saved.faults))
+    }
+
+    /// The whole world as text for [`SimWorld::resume`], brought up to its
+    /// clock first. Holds the lock only while serializing.
+    pub fn to_saved(&self) -> Result<String, serde_json::Error> {
+        let inner = self.current();
+        let saved = SavedWorld {
+            format: saved::FORMAT,
+            environment: self.environment.clone(),
+            fingerprint: self.fingerprint.clone(),
+            saved_at: Utc::now(),
+            now: inner.clock.now(),
+            faults: inner.faults.clone(),
+            model: &inner.model,
+        };
+        serde_json::to_string(&saved)
+    }
+
+    /// Completes when an action or fault has changed the world since the
+    /// last call (at once if it did meanwhile).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// The state is plain data that every mutation leaves consistent, so a
@@ -148,7 +192,10 @@ impl SimWorld {
     pub fn execute(&self, action: &Action) -> Result<Receipt, SourceError> {
         let mut inner = self.current();
         inner.check_source(&actions::api_source(action))?;
-        actions::execute(&mut inner.model, action)
+        let receipt = actions::execute(&mut inner.model, action)?;
+        drop(inner);
+        self.changed.notify_one();
+        Ok(receipt)
     }
 
     pub fn already_applied(&self, action: &Action) -> Result<bool, SourceError> {
@@ -160,6 +207,12 @@ impl SimWorld {
     /// Starts a fault. Outages and source failures last until cleared; a lag
     /// spike decays by itself.
     pub fn inject(&self, fault: Fault) -> Result<(), SourceError> {
+        self.inject_fault(fault)?;
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    fn inject_fault(&self, fault: Fault) -> Result<(), SourceError> {
         let mut inner = self.current();
         let now = inner.model.time;
         match &fault {
@@ -215,6 +268,8 @@ impl SimWorld {
             }
         }
         inner.faults.retain(|f| f != fault);
+        drop(inner);
+        self.changed.notify_one();
         Ok(())
     }
 
@@ -266,6 +321,20 @@ impl SimWorld {
             available: up,
             writable: up && i.replica_of.is_none() && i.operation != Some("modifying"),
         })
+    }
+}
+
+/// A clock running at the environment's time scale from `start`.
+fn live_clock(env: &Environment, start: DateTime<Utc>) -> SimClock {
+    let scale = env.sim.time_scale;
+    SimClock::Scaled {
+        real_origin: Instant::now(),
+        sim_origin: start,
+        scale: if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        },
     }
 }
 

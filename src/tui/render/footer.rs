@@ -1,4 +1,5 @@
-//! The bottom line: the keys that work now, or the filter being typed.
+//! The bottom line: the keys that work now, the filter being typed, or a
+//! one-off notice on the dashboard until the next key.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -46,6 +47,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             ]
         };
         key_line(theme, keys)
+    } else if let Some(notice) = &app.notice {
+        Line::from(Span::styled(format!(" {notice}"), theme.at_risk))
     } else {
         let mut keys: Vec<(&str, &str)> = vec![("↑↓/jk", "move"), ("g/G", "first/last")];
         if app.detail_open {

@@ -1,6 +1,7 @@
 //! Render snapshot tests: each meaningful state of the screen, drawn into a
 //! `TestBackend` from hand-built readings. Review `.snap` changes by eye.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -17,6 +18,7 @@ use crate::domain::snapshot::{
     SourceReading,
 };
 use crate::monitor::MonitorState;
+use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::state::{App, Focus, Update};
 use crate::tui::theme::Theme;
 
@@ -612,4 +614,65 @@ fn find(buffer: &ratatui::buffer::Buffer, text: &str) -> Option<(u16, u16)> {
         let at = line.find(text)?;
         Some((u16::try_from(line[..at].chars().count()).ok()?, y))
     })
+}
+
+/// Faults kept in memory: what the console sees of any world that can fail.
+#[derive(Default)]
+struct Faults(Mutex<Vec<Fault>>);
+
+impl FaultControl for Faults {
+    fn active_faults(&self) -> Vec<Fault> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn inject(&self, fault: Fault) -> Result<(), SourceError> {
+        self.0.lock().unwrap().push(fault);
+        Ok(())
+    }
+
+    fn clear(&self, fault: &Fault) -> Result<(), SourceError> {
+        self.0.lock().unwrap().retain(|f| f != fault);
+        Ok(())
+    }
+}
+
+#[test]
+fn o_toggles_an_outage_of_the_selected_services_primary_region() {
+    let mut app = healthy();
+    let faults = Arc::new(Faults::default());
+    app.set_fault_control(Some(faults.clone()));
+    assert_eq!(press(&mut app, KeyCode::Char('O')), Update::Redraw);
+    assert_eq!(app.simulated_faults, vec!["us-east-1 outage".to_string()]);
+    let terminal = draw(&app, 160, 45);
+    assert!(find(terminal.backend().buffer(), "SIMULATED us-east-1 outage").is_some());
+    press(&mut app, KeyCode::Char('O'));
+    assert!(faults.active_faults().is_empty());
+    assert!(app.simulated_faults.is_empty());
+}
+
+#[test]
+fn faults_already_in_force_show_from_the_start() {
+    let mut app = healthy();
+    let faults = Faults::default();
+    faults
+        .inject(Fault::RegionOutage {
+            region: "us-west-2".into(),
+        })
+        .unwrap();
+    app.set_fault_control(Some(Arc::new(faults)));
+    assert_eq!(app.simulated_faults, vec!["us-west-2 outage".to_string()]);
+}
+
+#[test]
+fn o_in_a_read_only_session_says_why_it_does_nothing_until_the_next_key() {
+    let mut app = healthy();
+    app.read_only = true;
+    assert_eq!(press(&mut app, KeyCode::Char('O')), Update::Redraw);
+    let terminal = draw(&app, 160, 45);
+    assert!(find(terminal.backend().buffer(), "this session is read-only").is_some());
+    assert!(app.simulated_faults.is_empty());
+    // Any key dismisses it, even one that does nothing else.
+    assert_eq!(press(&mut app, KeyCode::Char('x')), Update::Redraw);
+    let terminal = draw(&app, 160, 45);
+    assert!(find(terminal.backend().buffer(), "this session is read-only").is_none());
 }
