@@ -23,8 +23,9 @@ pub enum FileError {
     /// The file could not be read at all; no position applies.
     #[error("{path}: cannot read: {message}")]
     Io { path: PathBuf, message: String },
-    /// The content is wrong at a place: a syntax error, a wrong type, or a
-    /// value the checks after parsing refused.
+    /// The content is wrong at a place: a syntax error, a wrong type, a
+    /// value the checks after parsing refused, or where the file grows past
+    /// the size limit.
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
         path: PathBuf,
@@ -72,7 +73,15 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
         .read_to_end(&mut bytes)
         .map_err(|e| io(e.to_string()))?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(io(too_large(meta.len().max(bytes.len() as u64))));
+        // Pointing at where the limit is crossed shows what made it so big.
+        let within = String::from_utf8_lossy(&bytes[..MAX_INPUT_BYTES as usize]);
+        let (line, column) = line_column(&within, within.len());
+        return Err(FileError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: too_large(meta.len().max(bytes.len() as u64)),
+        });
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -94,7 +103,7 @@ pub fn read_text(path: &Path) -> Result<String, FileError> {
 
 fn too_large(len: u64) -> String {
     format!(
-        "the file is {:.1} MiB; input files are limited to {} MiB",
+        "the file goes on past here: it is {:.1} MiB, and input files are limited to {} MiB",
         len as f64 / (1024.0 * 1024.0),
         MAX_INPUT_BYTES / (1024 * 1024)
     )
@@ -358,10 +367,14 @@ mod tests {
     #[test]
     fn a_file_over_the_limit_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "big.toml", &vec![b'#'; 10 * 1024 * 1024]);
-        let message = io_message(&path);
-        assert!(message.contains("10.0 MiB"), "{message}");
-        assert!(message.contains("limited to 4 MiB"), "{message}");
+        let mut lines = b"# x\n".repeat(2 * 1024 * 1024 + 100);
+        lines.truncate(10 * 1024 * 1024);
+        let path = write(dir.path(), "big.toml", &lines);
+        let shown = read_text(&path).unwrap_err().to_string();
+        assert!(
+            shown.ends_with("big.toml:1048577:1: the file goes on past here: it is 10.0 MiB, and input files are limited to 4 MiB"),
+            "{shown}"
+        );
         let at_limit = write(dir.path(), "ok.toml", &vec![b'#'; MAX_INPUT_BYTES as usize]);
         assert_eq!(read_text(&at_limit).unwrap().len() as u64, MAX_INPUT_BYTES);
     }
