@@ -560,6 +560,48 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
     }
 
     #[test]
+    fn mistakes_inside_a_replication_table_point_at_the_key() {
+        let table = "\n[service.replication]\nkind = \"s3\"\nsource_bucket = \"orders-a\"\ndestination_bucket = \"orders-b\"\n";
+        let text = MINIMAL.replace(
+            "replication = { kind = \"s3\", source_bucket = \"orders-a\", destination_bucket = \"orders-b\" }\n",
+            table,
+        );
+        parse(&text).unwrap();
+        let cases = [
+            (
+                "source_bucket = \"orders-a\"",
+                "source_bucket = 7",
+                "env.toml:16:17: invalid type: integer `7`, expected a string",
+            ),
+            (
+                "source_bucket = \"orders-a\"",
+                "source_bukket = \"x\"",
+                "env.toml:16:1: unknown field `source_bukket`",
+            ),
+            (
+                "kind = \"s3\"",
+                "kind = \"pigeon\"",
+                "env.toml:15:8: unknown variant `pigeon`",
+            ),
+            (
+                "source_bucket = \"orders-a\"",
+                "global_cluster = \"g\"",
+                "`global_cluster` does not apply to replication kind `s3`; it takes source_bucket, destination_bucket",
+            ),
+            (
+                "source_bucket = \"orders-a\"\n",
+                "",
+                "replication kind `s3` needs `source_bucket`",
+            ),
+        ];
+        for (from, to, expected) in cases {
+            let shown = parse(&text.replace(from, to)).unwrap_err().to_string();
+            assert!(shown.starts_with("env.toml:"), "{to}: {shown}");
+            assert!(shown.contains(expected), "{to}: {shown}");
+        }
+    }
+
+    #[test]
     fn a_negative_duration_is_rejected_at_its_value() {
         let shown = parse(&MINIMAL.replace("\"15m\"", "\"-5m\""))
             .unwrap_err()

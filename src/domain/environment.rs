@@ -85,7 +85,11 @@ impl From<ServiceFields> for ServiceSpec {
 
 /// How a service's data reaches its DR region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    try_from = "ReplicationFields"
+)]
 pub enum Replication {
     AuroraGlobal {
         global_cluster: String,
@@ -107,6 +111,106 @@ pub enum Replication {
         #[serde(default)]
         instances: Vec<String>,
     },
+}
+
+/// A replication table as written. Read as a plain struct rather than an
+/// internally tagged enum, which buffers the table and so loses the
+/// position of a mistyped or unknown key inside it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplicationFields {
+    kind: ReplicationKind,
+    global_cluster: Option<String>,
+    primary_cluster: Option<String>,
+    secondary_cluster: Option<String>,
+    source_instance: Option<String>,
+    replica_instance: Option<String>,
+    source_bucket: Option<String>,
+    destination_bucket: Option<String>,
+    clusters: Option<Vec<String>>,
+    instances: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ReplicationKind {
+    AuroraGlobal,
+    RdsReplica,
+    S3,
+    Backup,
+}
+
+impl ReplicationKind {
+    fn name(self) -> &'static str {
+        match self {
+            ReplicationKind::AuroraGlobal => "aurora-global",
+            ReplicationKind::RdsReplica => "rds-replica",
+            ReplicationKind::S3 => "s3",
+            ReplicationKind::Backup => "backup",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            ReplicationKind::AuroraGlobal => {
+                &["global_cluster", "primary_cluster", "secondary_cluster"]
+            }
+            ReplicationKind::RdsReplica => &["source_instance", "replica_instance"],
+            ReplicationKind::S3 => &["source_bucket", "destination_bucket"],
+            ReplicationKind::Backup => &["clusters", "instances"],
+        }
+    }
+}
+
+impl TryFrom<ReplicationFields> for Replication {
+    type Error = String;
+
+    fn try_from(f: ReplicationFields) -> Result<Self, String> {
+        let kind = f.kind;
+        let written = [
+            ("global_cluster", f.global_cluster.is_some()),
+            ("primary_cluster", f.primary_cluster.is_some()),
+            ("secondary_cluster", f.secondary_cluster.is_some()),
+            ("source_instance", f.source_instance.is_some()),
+            ("replica_instance", f.replica_instance.is_some()),
+            ("source_bucket", f.source_bucket.is_some()),
+            ("destination_bucket", f.destination_bucket.is_some()),
+            ("clusters", f.clusters.is_some()),
+            ("instances", f.instances.is_some()),
+        ];
+        if let Some((name, _)) = written
+            .iter()
+            .find(|(name, given)| *given && !kind.fields().contains(name))
+        {
+            return Err(format!(
+                "`{name}` does not apply to replication kind `{}`; it takes {}",
+                kind.name(),
+                kind.fields().join(", ")
+            ));
+        }
+        let need = |name: &str, value: Option<String>| {
+            value.ok_or_else(|| format!("replication kind `{}` needs `{name}`", kind.name()))
+        };
+        Ok(match kind {
+            ReplicationKind::AuroraGlobal => Replication::AuroraGlobal {
+                global_cluster: need("global_cluster", f.global_cluster)?,
+                primary_cluster: need("primary_cluster", f.primary_cluster)?,
+                secondary_cluster: need("secondary_cluster", f.secondary_cluster)?,
+            },
+            ReplicationKind::RdsReplica => Replication::RdsReplica {
+                source_instance: need("source_instance", f.source_instance)?,
+                replica_instance: need("replica_instance", f.replica_instance)?,
+            },
+            ReplicationKind::S3 => Replication::S3 {
+                source_bucket: need("source_bucket", f.source_bucket)?,
+                destination_bucket: need("destination_bucket", f.destination_bucket)?,
+            },
+            ReplicationKind::Backup => Replication::Backup {
+                clusters: f.clusters.unwrap_or_default(),
+                instances: f.instances.unwrap_or_default(),
+            },
+        })
+    }
 }
 
 impl Replication {

@@ -272,7 +272,9 @@ pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, ThemeError> {
     }
     if let Some(dir) = user_dir {
         let path = dir.join(format!("{name}.toml"));
-        if path.is_file() {
+        // Anything there, even a dangling link or a FIFO, is the user's
+        // theme: say what is wrong with it rather than ignore it.
+        if path.symlink_metadata().is_ok() {
             return Ok(from_file(name, &path)?);
         }
     }
@@ -420,6 +422,16 @@ mod tests {
         std::fs::write(dir.path().join("dark.toml"), BUILT_IN[1].1).unwrap();
         let theme = load("dark", Some(dir.path())).unwrap();
         assert_eq!(theme.style, Theme::built_in("light").unwrap().style);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_user_theme_link_is_reported_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dark.toml");
+        std::os::unix::fs::symlink(dir.path().join("gone.toml"), &path).unwrap();
+        let err = load("dark", Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("dangling symbolic link"), "{err}");
     }
 
     #[test]
