@@ -219,13 +219,16 @@ fn validate_dns(
     dns: &DnsSpec,
     at: impl Fn(&'static str) -> Vec<Step>,
 ) -> Result<(), Refusal> {
+    // Route 53 accepts a zone id bare or as `/hostedzone/ID`.
     identifier(
-        &dns.zone_id,
+        dns.zone_id
+            .strip_prefix("/hostedzone/")
+            .unwrap_or(&dns.zone_id),
         &at("zone_id"),
         &format!("service `{service}`: dns.zone_id"),
         1..=limits::ZONE_ID_MAX,
-        |c| c.is_ascii_alphanumeric() || c == '/',
-        "ASCII letters and digits",
+        |c| c.is_ascii_alphanumeric(),
+        "ASCII letters and digits (optionally after `/hostedzone/`)",
     )?;
     for (field, value) in [
         ("record", &dns.record),
@@ -715,6 +718,24 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
             shown.starts_with("env.toml:17:10: service `orders`: dns.record must be at most 255"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_zone_id_may_carry_the_hostedzone_prefix_but_nothing_else() {
+        let with_zone = |zone: &str| {
+            format!(
+                "{MINIMAL}\n[service.dns]\nzone_id = \"{zone}\"\nrecord = \"a.example.com.\"\nprimary_target = \"a\"\nsecondary_target = \"b\"\n"
+            )
+        };
+        parse(&with_zone("Z0DEMO1")).unwrap();
+        parse(&with_zone("/hostedzone/Z0DEMO1")).unwrap();
+        for bad in ["/other/Z1", "Z1 ", "", &"Z".repeat(33)] {
+            let shown = parse(&with_zone(bad)).unwrap_err().to_string();
+            assert!(
+                shown.starts_with("env.toml:16:11: service `orders`: dns.zone_id"),
+                "{bad}: {shown}"
+            );
+        }
     }
 
     #[test]

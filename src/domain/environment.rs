@@ -106,9 +106,7 @@ pub enum Replication {
     },
     /// Backups only (backup-and-restore tier): exposure is the backup age.
     Backup {
-        #[serde(default)]
         clusters: Vec<String>,
-        #[serde(default)]
         instances: Vec<String>,
     },
 }
