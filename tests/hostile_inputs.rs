@@ -424,6 +424,17 @@ fn hostile_theme_files_are_refused_with_a_position() {
 }
 
 #[test]
+fn a_region_on_the_command_line_must_be_an_aws_region_name() {
+    let home = tempfile::tempdir().unwrap();
+    for region in ["evil.com/x?", "mars-1", "us-east-1\n", ""] {
+        let out = drconsole(&["--aws", "--region", region, "status"], home.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{region:?}: {err}");
+        assert!(err.contains("not an AWS region name"), "{region:?}: {err}");
+    }
+}
+
+#[test]
 fn a_partial_theme_with_an_ansi_index_loads() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "mine.toml", b"[ok]\nfg = 5\n");
