@@ -314,6 +314,19 @@ fn environment_variants() -> Vec<(&'static str, String)> {
                 "sim = \"fast\"\n",
             ),
         ),
+        (
+            "a hundred regions",
+            replace(
+                "regions = [\"us-east-1\", \"us-west-2\"]",
+                &format!(
+                    "regions = [\"us-east-1\", \"us-west-2\", {}]",
+                    (0..98)
+                        .map(|n| format!("\"eu-west-{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        ),
     ]
 }
 

@@ -57,6 +57,18 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
             "`regions` must name at least one region",
         ));
     }
+    too_many(
+        &env.regions,
+        limits::REGIONS_MAX,
+        &[Key("regions")],
+        "regions",
+    )?;
+    too_many(
+        &env.services,
+        limits::SERVICES_MAX,
+        &[Key("service")],
+        "services",
+    )?;
     let mut regions = HashSet::new();
     for (i, region) in env.regions.iter().enumerate() {
         let at = vec![Key("regions"), Index(i)];
@@ -144,6 +156,27 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
                 ),
             ));
         }
+        if let Replication::Backup {
+            clusters,
+            instances,
+        } = &service.replication
+            && clusters.len() + instances.len() > limits::BACKUP_RESOURCES_MAX
+        {
+            return Err(Refusal::new(
+                at(&[Key("replication")]),
+                format!(
+                    "service `{id}`: at most {} clusters and instances may be backed up, not {}",
+                    limits::BACKUP_RESOURCES_MAX,
+                    clusters.len() + instances.len()
+                ),
+            ));
+        }
+        too_many(
+            &service.health_checks,
+            limits::HEALTH_CHECKS_MAX,
+            &at(&[Key("health_checks")]),
+            &format!("service `{id}`: health checks"),
+        )?;
         for (field, resource) in replication_fields(&service.replication) {
             let place = at(&[&[Key("replication")], field.as_slice()].concat());
             replication_id(&service.replication, resource, &place, id)?;
@@ -343,6 +376,17 @@ fn replication_id(
         plain,
         "ASCII letters, digits and `-` (or an ARN)",
     )
+}
+
+/// Refuses a list longer than `max`, pointing at its first extra item.
+fn too_many<T>(items: &[T], max: usize, at: &[Step], what: &str) -> Result<(), Refusal> {
+    if items.len() <= max {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        [at, &[Index(max)]].concat(),
+        format!("{what}: at most {max} are allowed, not {}", items.len()),
+    ))
 }
 
 fn label(text: &str, at: &[Step], what: &str) -> Result<(), Refusal> {
@@ -736,6 +780,26 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
                 "{bad}: {shown}"
             );
         }
+    }
+
+    #[test]
+    fn lists_are_bounded_and_the_first_extra_item_located() {
+        let service = &MINIMAL[MINIMAL.find("[[service]]").unwrap()..];
+        let mut text = MINIMAL.to_string();
+        for n in 1..=limits::SERVICES_MAX {
+            text.push_str(&service.replace("orders", &format!("s{n}")));
+        }
+        let shown = parse(&text).unwrap_err().to_string();
+        let line = text
+            .lines()
+            .position(|l| l == format!("id = \"s{}\"", limits::SERVICES_MAX))
+            .unwrap();
+        assert!(
+            shown.starts_with(&format!(
+                "env.toml:{line}:1: services: at most 2500 are allowed, not 2501"
+            )),
+            "{shown}"
+        );
     }
 
     #[test]
