@@ -6,7 +6,6 @@
 //! UTF-8. A FIFO would block the open forever and `/dev/zero` would be read
 //! until memory runs out, so neither is ever read.
 
-use std::fmt;
 use std::fs::{File, Metadata};
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -201,15 +200,6 @@ pub enum Step {
     Index(usize),
 }
 
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Step::Key(key) => write!(f, ".{key}"),
-            Step::Index(i) => write!(f, "[{i}]"),
-        }
-    }
-}
-
 /// A value the checks after parsing refused, and where it sits in the
 /// document, so the error can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,15 +225,6 @@ impl Refusal {
             column,
             message: self.message,
         }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for step in &self.at {
-            write!(f, "{step}")?;
-        }
-        write!(f, ": {}", self.message)
     }
 }
 
