@@ -8,7 +8,7 @@ use clap::Parser;
 use drconsole::cli::args::{Cli, Command};
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{FailedSource, StatusReport};
-use drconsole::config::paths::Paths;
+use drconsole::config::paths::{self, Paths};
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
 use drconsole::runbook::library;
@@ -19,6 +19,8 @@ use drconsole::tui::{self, ConsoleContext};
 use drconsole::{logging, monitor, session};
 
 fn main() -> ExitCode {
+    // Before any thread exists: the mask is process-wide.
+    paths::keep_new_files_private();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -44,10 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::discover()?;
     let config = match &cli.session.config {
         // A file named on the command line must exist; the default may not.
-        Some(path) if !path.exists() => {
-            anyhow::bail!("{}: no such configuration file", path.display())
-        }
-        Some(path) => UserConfig::load(path)?,
+        Some(path) => UserConfig::load_named(path)?,
         None => UserConfig::load(&paths.config_file())?,
     };
     let _log_guard = logging::init(&paths.log_dir())?;

@@ -29,7 +29,7 @@ pub struct SessionArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Home region for AWS (defaults to the profile's).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, value_name = "REGION", value_parser = region_name)]
     pub region: Option<String>,
     /// Environment file (TOML) naming regions, services and resources.
     #[arg(long = "env", global = true, value_name = "FILE")]
@@ -51,6 +51,16 @@ pub struct SessionArgs {
     /// Colour theme: dark, light, high-contrast, or a user theme's name.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+}
+
+/// The region becomes part of every endpoint's host name, so only a name
+/// of AWS's shape is taken.
+fn region_name(text: &str) -> Result<String, String> {
+    if crate::domain::environment::is_region_name(text) {
+        Ok(text.to_string())
+    } else {
+        Err("not an AWS region name; expected one like `us-east-1`".into())
+    }
 }
 
 impl SessionArgs {

@@ -70,3 +70,64 @@ impl Paths {
         self.state_dir.join("locks")
     }
 }
+
+/// Creates `dir` and its missing parents readable by the owner only, and
+/// narrows `dir` itself to 0700 if it exists wider: journals, logs and
+/// locks record what was done to an estate, and by whom.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Makes every file and directory the process creates from now on private
+/// to its owner, whatever the inherited umask: libraries that create files
+/// for us (the log appender) take no mode.
+pub fn keep_new_files_private() {
+    #[cfg(unix)]
+    // SAFETY: umask only swaps the process's creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn private_dirs_and_their_new_parents_are_0700() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::under(root.path());
+        create_private_dir(&paths.journal_dir()).unwrap();
+        assert_eq!(mode(&paths.data_dir), 0o700);
+        assert_eq!(mode(&paths.journal_dir()), 0o700);
+    }
+
+    #[test]
+    fn an_existing_wider_dir_is_narrowed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("log");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+    }
+}

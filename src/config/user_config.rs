@@ -1,11 +1,14 @@
 //! The optional user configuration file (`config.toml`).
 
+use std::io::ErrorKind;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::source_file::{FileError, load_toml};
+use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
+use crate::domain::environment::{check_label, is_region_name};
 
 /// Everything here has a default: the console runs with no file at all.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -36,13 +39,81 @@ pub struct AwsConfig {
 pub const DEFAULT_DEMO_POLL: Duration = Duration::from_secs(2);
 pub const DEFAULT_AWS_POLL: Duration = Duration::from_secs(30);
 
+/// Every poll of AWS costs several API calls per region: faster than this
+/// throttles the account, slower than the ceiling is no longer watching.
+pub const AWS_POLL: RangeInclusive<Duration> = Duration::from_secs(10)..=Duration::from_secs(3600);
+/// The simulator is in-process, but the console redraws on every poll.
+pub const DEMO_POLL: RangeInclusive<Duration> =
+    Duration::from_millis(250)..=Duration::from_secs(3600);
+
 impl UserConfig {
-    /// Reads the file if it exists; a missing file is the empty config.
+    /// Reads the file if there is one; no file at all is the empty config.
+    /// Anything else at the path (a dangling link, a directory) is an error.
     pub fn load(path: &Path) -> Result<Self, FileError> {
-        if !path.exists() {
-            return Ok(Self::default());
+        match path.symlink_metadata() {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(Self::default()),
+            _ => Self::load_named(path),
         }
-        load_toml(path)
+    }
+
+    /// Reads a file the user named: it must exist.
+    pub fn load_named(path: &Path) -> Result<Self, FileError> {
+        let text = read_text(path)?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks config text; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, FileError> {
+        let config: UserConfig = parse_toml(path, text)?;
+        config
+            .check()
+            .map_err(|refusal| refusal.in_file(path, text))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), Refusal> {
+        for (key, value, bounds) in [
+            ("demo_poll_interval", self.demo_poll_interval, DEMO_POLL),
+            ("aws_poll_interval", self.aws_poll_interval, AWS_POLL),
+        ] {
+            if let Some(value) = value
+                && !bounds.contains(&value)
+            {
+                return Err(Refusal::new(
+                    vec![Step::Key(key)],
+                    format!(
+                        "{key} must be from {} to {}, not {}",
+                        humantime::format_duration(*bounds.start()),
+                        humantime::format_duration(*bounds.end()),
+                        humantime::format_duration(value)
+                    ),
+                ));
+            }
+        }
+        if let Some(theme) = &self.theme {
+            check_label(theme, 255)
+                .map_err(|m| Refusal::new(vec![Step::Key("theme")], format!("theme {m}")))?;
+        }
+        if let Some(profile) = &self.aws.profile {
+            check_label(profile, 128).map_err(|m| {
+                Refusal::new(
+                    vec![Step::Key("aws"), Step::Key("profile")],
+                    format!("aws.profile {m}"),
+                )
+            })?;
+        }
+        if let Some(region) = &self.aws.region
+            && !is_region_name(region)
+        {
+            return Err(Refusal::new(
+                vec![Step::Key("aws"), Step::Key("region")],
+                format!(
+                    "aws.region: `{}` is not an AWS region name; expected one like `us-east-1`",
+                    region.escape_debug()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -70,6 +141,64 @@ mod tests {
         assert_eq!(cfg.theme.as_deref(), Some("light"));
         assert_eq!(cfg.aws_poll_interval, Some(Duration::from_secs(60)));
         assert_eq!(cfg.aws.profile.as_deref(), Some("dr"));
+    }
+
+    #[test]
+    fn poll_intervals_are_bounded_per_provider() {
+        let parse = |text: &str| UserConfig::parse(Path::new("config.toml"), text);
+        let cases = [
+            (
+                "theme = \"dark\"\naws_poll_interval = \"0s\"\n",
+                "config.toml:2:21: aws_poll_interval must be from 10s to 1h, not 0s",
+            ),
+            (
+                "aws_poll_interval = \"9s\"\n",
+                "config.toml:1:21: aws_poll_interval must be from 10s to 1h, not 9s",
+            ),
+            (
+                "aws_poll_interval = \"2h\"\n",
+                "config.toml:1:21: aws_poll_interval must be from 10s to 1h, not 2h",
+            ),
+            (
+                "demo_poll_interval = \"100ms\"\n",
+                "config.toml:1:22: demo_poll_interval must be from 250ms to 1h, not 100ms",
+            ),
+            (
+                "[aws]\nregion = \"mars-1\"\n",
+                "config.toml:2:10: aws.region: `mars-1` is not an AWS region name",
+            ),
+            (
+                "theme = \"\\u001b]0;x\"\n",
+                "config.toml:1:9: theme must not hold control characters",
+            ),
+        ];
+        for (text, expected) in cases {
+            let shown = parse(text).unwrap_err().to_string();
+            assert!(shown.starts_with(expected), "{text}: {shown}");
+        }
+        let ok = parse("aws_poll_interval = \"10s\"\ndemo_poll_interval = \"250ms\"\n").unwrap();
+        assert_eq!(ok.aws_poll_interval, Some(Duration::from_secs(10)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_default_config_link_is_an_error_not_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::os::unix::fs::symlink(dir.path().join("gone.toml"), &path).unwrap();
+        let err = UserConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("dangling symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = UserConfig::load_named(&dir.path().join("config.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("config.toml: cannot read: no such file"),
+            "{err}"
+        );
     }
 
     #[test]

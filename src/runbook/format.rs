@@ -238,12 +238,9 @@ struct RawStep {
 const STEP_KINDS: &str = "manual, check, action, wait, http, notify";
 
 pub fn load(path: &Path) -> Loaded {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::error(
-            path,
-            Pos::START,
-            format!("cannot read: {e}"),
-        )]
+    let text = crate::config::source_file::read_text(path).map_err(|e| {
+        let (line, column) = e.line_column();
+        vec![Diagnostic::error(path, Pos { line, column }, e.reason())]
     })?;
     parse(path, &text)
 }

@@ -160,7 +160,7 @@ pub struct Journal {
 impl Journal {
     /// A new journal for a run, `<dir>/<service>-<run_id>.jsonl`, mode 0600.
     pub fn create(dir: &Path, service: &str, run_id: &str) -> std::io::Result<Journal> {
-        std::fs::create_dir_all(dir)?;
+        crate::config::paths::create_private_dir(dir)?;
         let path = Journal::path_for(dir, service, run_id);
         let file = open_options().create_new(true).open(&path)?;
         // The new file's directory entry must survive a crash too.

@@ -77,7 +77,7 @@ impl ServiceLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::config::paths::create_private_dir(dir).map_err(io)?;
         // Written in full to a private file first, then linked into place:
         // linking fails if the lock exists, and a lock file is never seen
         // half-written.

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::{Deserialize, Deserializer};
 
-use crate::config::source_file::{FileError, load_toml, parse_toml};
+use crate::config::source_file::{FileError, parse_toml, read_text};
 
 /// Built-in themes: name and TOML text.
 pub const BUILT_IN: [(&str, &str); 3] = [
@@ -49,6 +49,25 @@ pub struct Roles<T> {
 }
 
 impl<T> Roles<T> {
+    /// Pairs each role with the same role of `other`.
+    fn zip<U, V>(self, other: Roles<U>, mut f: impl FnMut(T, U) -> V) -> Roles<V> {
+        Roles {
+            header: f(self.header, other.header),
+            title: f(self.title, other.title),
+            text: f(self.text, other.text),
+            muted: f(self.muted, other.muted),
+            border: f(self.border, other.border),
+            selection: f(self.selection, other.selection),
+            ok: f(self.ok, other.ok),
+            at_risk: f(self.at_risk, other.at_risk),
+            breach: f(self.breach, other.breach),
+            unknown: f(self.unknown, other.unknown),
+            stale: f(self.stale, other.stale),
+            sparkline: f(self.sparkline, other.sparkline),
+            key: f(self.key, other.key),
+        }
+    }
+
     fn map<U>(self, mut f: impl FnMut(T) -> U) -> Roles<U> {
         Roles {
             header: f(self.header),
@@ -98,15 +117,45 @@ impl RoleSpec {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThemeColor(pub Color);
 
+/// A colour as a theme file may write it: a name or `#rrggbb` as a string,
+/// or an ANSI palette index as a number or a numeric string.
 impl<'de> Deserialize<'de> for ThemeColor {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Color::from_str(&text).map(ThemeColor).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "unknown colour `{text}`: use a name (red, light-blue, dark-gray, ...), \
-                 #rrggbb, or an ANSI index 0-255"
+        d.deserialize_any(ColorVisitor)
+    }
+}
+
+const COLOR_FORMS: &str =
+    "a name (red, light-blue, dark-gray, ...), \"#rrggbb\", or an ANSI index 0-255";
+
+struct ColorVisitor;
+
+impl serde::de::Visitor<'_> for ColorVisitor {
+    type Value = ThemeColor;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(COLOR_FORMS)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ThemeColor, E> {
+        Color::from_str(text).map(ThemeColor).map_err(|_| {
+            E::custom(format!(
+                "unknown colour `{}`: use {COLOR_FORMS}",
+                text.escape_debug()
             ))
         })
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, index: i64) -> Result<ThemeColor, E> {
+        u8::try_from(index)
+            .map(|i| ThemeColor(Color::Indexed(i)))
+            .map_err(|_| E::custom(format!("ANSI colour index must be 0 to 255, not {index}")))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, index: u64) -> Result<ThemeColor, E> {
+        u8::try_from(index)
+            .map(|i| ThemeColor(Color::Indexed(i)))
+            .map_err(|_| E::custom(format!("ANSI colour index must be 0 to 255, not {index}")))
     }
 }
 
@@ -152,20 +201,29 @@ pub enum ThemeError {
 }
 
 impl Theme {
-    /// Parses a theme file's text; `path` names it in errors.
+    /// Parses a theme file's text; `path` names it in errors. A role the
+    /// file leaves out looks as it does in the default (dark) theme, so a
+    /// user theme need only say what it changes.
     pub fn parse(name: &str, path: &Path, text: &str) -> Result<Theme, FileError> {
-        let roles: Roles<RoleSpec> = parse_toml(path, text)?;
+        let written: Roles<Option<RoleSpec>> = parse_toml(path, text)?;
+        let base = Theme::default().style;
         Ok(Theme {
             name: name.to_string(),
-            style: roles.map(|r| r.style()),
+            style: written.zip(base, |spec, inherited| {
+                spec.map_or(inherited, |s| s.style())
+            }),
         })
     }
 
     /// A built-in theme by name.
     pub fn built_in(name: &str) -> Option<Theme> {
         BUILT_IN.iter().find(|(n, _)| *n == name).map(|(n, text)| {
-            Theme::parse(n, &built_in_path(n), text)
-                .unwrap_or_else(|e| unreachable!("built-in theme {n} is checked by tests: {e}"))
+            let roles: Roles<RoleSpec> = parse_toml(&built_in_path(n), text)
+                .unwrap_or_else(|e| unreachable!("built-in theme {n} is checked by tests: {e}"));
+            Theme {
+                name: n.to_string(),
+                style: roles.map(|r| r.style()),
+            }
         })
     }
 
@@ -214,7 +272,9 @@ pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, ThemeError> {
     }
     if let Some(dir) = user_dir {
         let path = dir.join(format!("{name}.toml"));
-        if path.is_file() {
+        // Anything there, even a dangling link or a FIFO, is the user's
+        // theme: say what is wrong with it rather than ignore it.
+        if path.symlink_metadata().is_ok() {
             return Ok(from_file(name, &path)?);
         }
     }
@@ -225,11 +285,7 @@ pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, ThemeError> {
 }
 
 fn from_file(name: &str, path: &Path) -> Result<Theme, FileError> {
-    let roles: Roles<RoleSpec> = load_toml(path)?;
-    Ok(Theme {
-        name: name.to_string(),
-        style: roles.map(|r| r.style()),
-    })
+    Theme::parse(name, path, &read_text(path)?)
 }
 
 /// Names of every theme [`load`] can find, sorted.
@@ -260,10 +316,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_built_in_theme_parses() {
+    fn every_built_in_theme_parses_and_defines_every_role() {
         for (name, text) in BUILT_IN {
-            let theme = Theme::parse(name, &built_in_path(name), text)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let roles: Roles<RoleSpec> =
+                parse_toml(&built_in_path(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let theme = Theme {
+                name: name.to_string(),
+                style: roles.map(|r| r.style()),
+            };
             assert_ne!(theme.style.ok, theme.style.breach, "{name}");
             assert_ne!(theme.style.stale, theme.style.text, "{name}");
         }
@@ -282,9 +342,58 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_role_is_an_error() {
-        let err = Theme::parse("x", Path::new("t.toml"), "[header]\n").unwrap_err();
-        assert!(err.to_string().contains("missing field"), "{err}");
+    fn a_missing_role_is_inherited_from_the_default_theme() {
+        let theme =
+            Theme::parse("x", Path::new("t.toml"), "[ok]\nfg = \"blue\"\n[header]\n").unwrap();
+        let dark = Theme::default().style;
+        assert_eq!(theme.style.ok, Style::default().fg(Color::Blue));
+        // Written but empty: plain, not inherited.
+        assert_eq!(theme.style.header, Style::default());
+        assert_eq!(theme.style.breach, dark.breach);
+        assert_eq!(theme.style.selection, dark.selection);
+    }
+
+    #[test]
+    fn colours_may_be_ansi_indexes_as_numbers() {
+        let theme = Theme::parse("x", Path::new("t.toml"), "[ok]\nfg = 5\nbg = \"200\"\n").unwrap();
+        assert_eq!(theme.style.ok.fg, Some(Color::Indexed(5)));
+        assert_eq!(theme.style.ok.bg, Some(Color::Indexed(200)));
+        let edge = Theme::parse("x", Path::new("t.toml"), "[ok]\nfg = 0\nbg = 255\n").unwrap();
+        assert_eq!(edge.style.ok.fg, Some(Color::Indexed(0)));
+        assert_eq!(edge.style.ok.bg, Some(Color::Indexed(255)));
+    }
+
+    #[test]
+    fn bad_colour_values_are_refused_where_they_are_written() {
+        let cases = [
+            (
+                "fg = 256",
+                "t.toml:2:6: ANSI colour index must be 0 to 255, not 256",
+            ),
+            (
+                "fg = -1",
+                "t.toml:2:6: ANSI colour index must be 0 to 255, not -1",
+            ),
+            ("fg = 99999999999999999999", "t.toml:2:6: "),
+            (
+                "fg = 1.5",
+                "t.toml:2:6: invalid type: floating point `1.5`, expected a name",
+            ),
+            ("fg = true", "t.toml:2:6: invalid type: boolean `true`"),
+            ("fg = \"\"", "t.toml:2:6: unknown colour ``"),
+            ("fg = [1]", "t.toml:2:6: invalid type: sequence"),
+            (
+                "fg = \"\\u001b[31m\"",
+                "t.toml:2:6: unknown colour `\\u{1b}[31m`",
+            ),
+        ];
+        for (line, expected) in cases {
+            let text = format!("[ok]\n{line}\n");
+            let shown = Theme::parse("x", Path::new("t.toml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(shown.starts_with(expected), "{line}: {shown}");
+        }
     }
 
     #[test]
@@ -313,6 +422,16 @@ mod tests {
         std::fs::write(dir.path().join("dark.toml"), BUILT_IN[1].1).unwrap();
         let theme = load("dark", Some(dir.path())).unwrap();
         assert_eq!(theme.style, Theme::built_in("light").unwrap().style);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_user_theme_link_is_reported_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dark.toml");
+        std::os::unix::fs::symlink(dir.path().join("gone.toml"), &path).unwrap();
+        let err = load("dark", Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("dangling symbolic link"), "{err}");
     }
 
     #[test]
