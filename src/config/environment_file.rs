@@ -796,7 +796,7 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
             .unwrap();
         assert!(
             shown.starts_with(&format!(
-                "env.toml:{line}:1: services: at most 2500 are allowed, not 2501"
+                "env.toml:{line}:1: services: at most 10000 are allowed, not 10001"
             )),
             "{shown}"
         );
