@@ -128,10 +128,15 @@ pub enum Entry {
         step: String,
         applied: bool,
     },
+    /// A value an http step captured. The value itself stays in the
+    /// engine's memory: captures are bearer tokens and the like, and the
+    /// journal is read by `follow`, drill reports and whoever has the disk.
     Captured {
         step: String,
         name: String,
-        value: String,
+        /// Its length in characters, enough to tell an empty value apart.
+        #[serde(default)]
+        chars: usize,
     },
     Notified {
         step: String,
@@ -160,7 +165,7 @@ pub struct Journal {
 impl Journal {
     /// A new journal for a run, `<dir>/<service>-<run_id>.jsonl`, mode 0600.
     pub fn create(dir: &Path, service: &str, run_id: &str) -> std::io::Result<Journal> {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         let path = Journal::path_for(dir, service, run_id);
         let file = open_options().create_new(true).open(&path)?;
         // The new file's directory entry must survive a crash too.
@@ -202,6 +207,29 @@ impl Journal {
         self.file.write_all(&line)?;
         self.file.sync_data()
     }
+}
+
+/// Creates `dir` and any missing parents with mode 0700, and narrows `dir`
+/// to 0700 if it exists wider and is ours: journals and locks name the
+/// operators, hosts and runs of a recovery.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let meta = std::fs::metadata(dir)?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let mine = meta.uid() == unsafe { libc::geteuid() };
+        if mine && meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 fn open_options() -> OpenOptions {
@@ -282,8 +310,11 @@ pub struct StepTimes {
 pub struct RecoveredRun {
     pub meta: RunMeta,
     pub started_at: DateTime<Utc>,
-    /// Parameters and builtins the run started with, plus later captures.
+    /// Parameters and builtins the run started with.
     pub vars: Variables,
+    /// Variables http steps captured, each with the step that captured it:
+    /// their values were never journaled, so a resumed run does not have them.
+    pub captured: BTreeMap<String, String>,
     /// The last state of each step that has one.
     pub steps: BTreeMap<String, StepState>,
     pub times: BTreeMap<String, StepTimes>,
@@ -309,6 +340,7 @@ impl RecoveredRun {
             meta: meta.clone(),
             started_at: *at,
             vars: params.clone(),
+            captured: BTreeMap::new(),
             steps: BTreeMap::new(),
             times: BTreeMap::new(),
             open_intents: BTreeMap::new(),
@@ -339,8 +371,8 @@ impl RecoveredRun {
                         run.open_intents.remove(step);
                     }
                 }
-                Entry::Captured { name, value, .. } => {
-                    run.vars.insert(name.clone(), value.clone());
+                Entry::Captured { step, name, .. } => {
+                    run.captured.insert(name.clone(), step.clone());
                 }
                 Entry::Finished { outcome } => run.finished = Some(outcome.clone()),
                 Entry::RunStarted { .. }
