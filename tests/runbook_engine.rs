@@ -928,3 +928,342 @@ fn a_follower_sees_the_run_as_journaled() {
     assert_eq!(view.steps[1].run.started_at, Some(t(1)));
     assert_eq!(view.rto_elapsed(t(30)), Duration::from_secs(30));
 }
+
+#[test]
+fn a_wait_whose_deadline_is_past_the_calendar_fails_instead_of_panicking() {
+    let mut rb = runbook(
+        "  - id: w\n    title: W\n    wait: { until: [{ cluster_available: { cluster: orders-secondary } }], timeout: 5m }\n",
+    );
+    // A runbook built in code is not bounded by the parser.
+    let drconsole::runbook::format::StepKind::Wait(wait) = &mut rb.steps[0].kind else {
+        panic!()
+    };
+    wait.timeout = Duration::from_secs(300_000 * 365 * 24 * 3600);
+    let (engine, _) = start(rb);
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!("{:?}", engine.view())
+    };
+    assert!(error.contains("past the end of the calendar"), "{error}");
+}
+
+const CAPTURES: &str = r#"  - id: login
+    title: Login
+    http:
+      method: POST
+      url: ${app}/auth/login
+      capture: { token: /token, code: /code }
+  - id: write
+    title: Write
+    http:
+      method: POST
+      url: ${app}/api/test/write
+      headers: { Authorization: "Bearer ${token}" }
+  - id: tell
+    title: Tell
+    notify: "token ${token}, code ${code}"
+"#;
+
+const SECRET: &str = "s3cr3t-bearer-token";
+
+/// The journal of a run that captured a token and died before using it.
+fn logged_in() -> (Engine, Vec<Record>) {
+    let (mut engine, mut cmds) = start(runbook(CAPTURES));
+    cmds.extend(
+        engine
+            .handle(
+                Event::HttpDone {
+                    step: "login".into(),
+                    result: Ok(HttpResponse {
+                        status: 200,
+                        body: format!(r#"{{"token":"{SECRET}","code":"200"}}"#),
+                    }),
+                },
+                t(5),
+            )
+            .unwrap(),
+    );
+    (engine, records(&cmds))
+}
+
+#[test]
+fn captured_values_are_used_but_never_journaled() {
+    let (mut engine, mut journaled) = logged_in();
+    let Some(Entry::Captured { name, chars, .. }) = journaled
+        .iter()
+        .map(|r| &r.entry)
+        .find(|e| matches!(e, Entry::Captured { name, .. } if name == "token"))
+    else {
+        panic!("{journaled:?}")
+    };
+    assert_eq!((name.as_str(), *chars), ("token", SECRET.len()));
+    let cmds = engine
+        .handle(
+            Event::HttpDone {
+                step: "write".into(),
+                result: Err(format!("the server rejected Bearer {SECRET}")),
+            },
+            t(6),
+        )
+        .unwrap();
+    journaled.extend(records(&cmds));
+    let cmds = engine
+        .handle(
+            Event::Skip {
+                reason: "checked by hand".into(),
+            },
+            t(7),
+        )
+        .unwrap();
+    journaled.extend(records(&cmds));
+    assert_eq!(
+        engine.view().steps[2].run.observed.as_deref(),
+        Some(format!("token {SECRET}, code 200").as_str()),
+        "the screen shows what was sent"
+    );
+    let notified = entries(&cmds).into_iter().find_map(|e| match e {
+        Entry::Notified { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        notified.as_deref(),
+        Some("token ${token}, code 200"),
+        "short values are no secret and stay readable"
+    );
+    let text = serde_json::to_string(&journaled).unwrap();
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(text.contains("rejected Bearer ${token}"), "{text}");
+}
+
+#[test]
+fn a_resumed_run_says_which_step_captured_a_value_it_no_longer_has() {
+    let (_, journaled) = logged_in();
+    let run = RecoveredRun::from_records(&PathBuf::from("j.jsonl"), &journaled).unwrap();
+    let (engine, cmds) =
+        Engine::resume(runbook(CAPTURES), orders(), false, &run, "bob", "s2", t(60)).unwrap();
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Http { .. })));
+    assert_eq!(states(&engine), ["done", "failed", "pending"]);
+    let Some(Prompt::Failed { step, error, .. }) = engine.prompt() else {
+        panic!("{:?}", engine.prompt())
+    };
+    assert_eq!(step, "write");
+    assert!(
+        error.starts_with("`${token}` was captured by step `login` before this run was resumed"),
+        "{error}"
+    );
+}
+
+const FOREIGN: &str = r#"  - id: failover
+    title: Fail over
+    action:
+      type: failover-global-cluster
+      region: us-west-2
+      global_cluster: orders-global
+      target_cluster: ${target}
+"#;
+
+#[test]
+fn an_action_whose_parameters_reach_another_service_is_refused_unsent() {
+    let mut params = vars();
+    params.insert(
+        "target".into(),
+        "arn:aws:rds:us-west-2:123456789012:cluster:payments-secondary".into(),
+    );
+    let (mut engine, cmds) = Engine::start(runbook(FOREIGN), orders(), false, meta(), params, t(0));
+    let mut all = cmds;
+    all.extend(engine.handle(Event::Retry, t(1)).unwrap());
+    assert!(
+        !all.iter().any(|c| matches!(
+            c,
+            Command::Execute { .. }
+                | Command::Journal(Record {
+                    entry: Entry::Intent { .. },
+                    ..
+                })
+        )),
+        "{all:?}"
+    );
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!("{:?}", engine.prompt())
+    };
+    assert!(
+        error.starts_with("refused: cluster `arn:aws:rds:us-west-2:123456789012:cluster:payments-secondary` is not part of service `orders`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_resumed_intent_on_another_services_resource_is_never_sent() {
+    let tampered: Vec<Record> = crashed_at_failover()
+        .into_iter()
+        .map(|mut r| {
+            if let Entry::Intent { action, .. } = &mut r.entry {
+                *action = Action::FailoverGlobalCluster {
+                    region: "us-west-2".into(),
+                    global_cluster: "billing-global".into(),
+                    target_cluster: "orders-secondary".into(),
+                    allow_data_loss: true,
+                };
+            }
+            r
+        })
+        .collect();
+    let (mut engine, _) = resume(&tampered);
+    engine
+        .handle(
+            Event::Verified {
+                step: "failover".into(),
+                applied: false,
+            },
+            t(61),
+        )
+        .unwrap();
+    let cmds = engine
+        .handle(
+            Event::Confirm {
+                typed: Some("billing-global".into()),
+            },
+            t(62),
+        )
+        .unwrap();
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    assert!(
+        matches!(engine.prompt(), Some(Prompt::Failed { error, .. }) if error.contains("global cluster `billing-global` is not part of service `orders`"))
+    );
+}
+
+/// Any runbook `check` passes runs without panicking: every event the
+/// engine asks for is answered until it ends, with a clock far ahead.
+mod fuzz {
+    use drconsole::runbook::{format, validate};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Mostly plausible values, so that many runbooks pass `check`, mixed
+    /// with hostile ones: past the calendar (`300000y`) and past any clock.
+    fn duration() -> impl Strategy<Value = String> {
+        let unit = |units: Vec<&'static str>| prop::sample::select(units);
+        prop_oneof![
+            8 => (1u64..60, unit(vec!["s", "m", "h", "ms"])),
+            1 => (1u64..1_000_000_000, unit(vec!["d", "y"])),
+            1 => (any::<u64>(), unit(vec!["ms", "s", "m", "h", "d", "y"])),
+        ]
+        .prop_map(|(n, unit)| format!("{n}{unit}"))
+    }
+
+    fn step() -> impl Strategy<Value = String> {
+        let wait = (duration(), duration()).prop_map(|(timeout, poll)| {
+            format!("    wait: {{ until: [{{ cluster_role: {{ cluster: orders-secondary, is: writer }} }}], timeout: {timeout}, poll: {poll} }}\n")
+        });
+        let http = (duration(), any::<u16>(), duration()).prop_map(|(timeout, status, max)| {
+            format!("    expect_within: {max}\n    http: {{ url: \"http://app/x\", timeout: {timeout}, expect: {{ status: {status} }}, capture: {{ t: /t }} }}\n")
+        });
+        let lag = duration().prop_map(|max| {
+            format!("    check: [{{ replication_lag_below: {{ resource: orders-secondary, max: {max} }} }}]\n")
+        });
+        // An upsert, then a wait for its change (`@` is this step's id).
+        let upsert = (any::<u32>(), duration()).prop_map(|(ttl, timeout)| {
+            format!("    action: {{ type: upsert-record, zone_id: Z0DEMO00000001, name: api.example.com., record: {{ kind: cname, value: x, ttl: {ttl} }} }}\n  - id: @-insync\n    title: Insync\n    wait: {{ until: [dns_change_insync], timeout: {timeout}, poll: 1s }}\n")
+        });
+        let failover = (
+            prop::sample::select(vec!["us-west-2", "us-west-2", "us-east-1"]),
+            prop::sample::select(vec!["orders-global", "orders-global", "billing-global"]),
+            prop::sample::select(vec!["orders-secondary", "${t}"]),
+        )
+            .prop_map(|(region, global, target)| {
+                format!("    action: {{ type: failover-global-cluster, region: {region}, global_cluster: {global}, target_cluster: \"{target}\" }}\n    confirm: typed\n")
+            });
+        prop_oneof![
+            wait,
+            http,
+            lag,
+            upsert,
+            failover,
+            Just("    manual: do it\n".to_string()),
+            duration().prop_map(|d| format!(
+                "    expect_within: {d}\n    notify: \"t=${{t}} in ${{run_elapsed}}\"\n"
+            )),
+        ]
+    }
+
+    fn runbook_text() -> impl Strategy<Value = String> {
+        let rto = prop_oneof![4 => Just("1h".to_string()), 1 => duration()];
+        (rto, prop::collection::vec(step(), 1..6)).prop_map(|(rto, steps)| {
+            let mut text = format!(
+                "name: fuzz\nservice: orders\nobjectives: {{ rto: {rto}, rpo: 5m }}\nowner: me\nlast_tested: 2026-11-01\nparameters:\n  t: {{ default: orders-secondary }}\nsteps:\n"
+            );
+            for (i, body) in steps.iter().enumerate() {
+                let body = body.replace('@', &format!("s{i}"));
+                text.push_str(&format!("  - id: s{i}\n    title: S{i}\n{body}"));
+            }
+            text
+        })
+    }
+
+    fn answer(engine: &Engine, last: Option<&Command>) -> Event {
+        match engine.prompt() {
+            Some(Prompt::Tick { .. }) => Event::Tick,
+            Some(Prompt::ConfirmAction { target, .. }) => Event::Confirm {
+                typed: Some(target),
+            },
+            Some(Prompt::Failed { .. }) => Event::Skip {
+                reason: "fuzz".into(),
+            },
+            None => match last {
+                Some(Command::Execute { step, .. }) => Event::ActionAccepted {
+                    step: step.clone(),
+                    receipt: Receipt {
+                        change_id: Some("C1".into()),
+                        ..Receipt::default()
+                    },
+                },
+                Some(Command::Observe { step, .. }) => Event::Observed {
+                    step: step.clone(),
+                    snapshot: world(false, false),
+                    change: Some(ChangeStatus::Pending),
+                },
+                Some(Command::Http { step, .. }) => Event::HttpDone {
+                    step: step.clone(),
+                    result: Ok(HttpResponse {
+                        status: 200,
+                        body: r#"{"t":"a-long-captured-value"}"#.into(),
+                    }),
+                },
+                _ => Event::TimePassed,
+            },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_runbook_that_passes_check_runs_without_panicking(text in runbook_text()) {
+            let Ok(rb) = format::parse(std::path::Path::new("fuzz.yaml"), &text) else {
+                return Ok(());
+            };
+            let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+            let env = support::runbook::env();
+            if validate::validate(&rb, &env, today).iter().any(|d| d.is_error()) {
+                return Ok(());
+            }
+            let (mut engine, cmds) = Engine::start(rb, orders(), false, meta(), vars(), t(0));
+            let mut last = cmds.last().cloned();
+            // Ten years a minute at a time would be slow: leap instead.
+            for i in 0..60i64 {
+                let now = t(i * 7 * 24 * 3600);
+                let _ = engine.view().rto_elapsed(now);
+                if engine.outcome().is_some() {
+                    break;
+                }
+                let event = answer(&engine, last.as_ref());
+                let cmds = engine.handle(event, now).unwrap_or_default();
+                last = cmds.last().cloned().or(last);
+            }
+            let view = engine.view();
+            for s in &view.steps {
+                let _ = (s.elapsed(t(0)), s.over_budget(t(10)));
+            }
+        }
+    }
+}

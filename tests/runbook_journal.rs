@@ -67,7 +67,7 @@ fn sample() -> Vec<Record> {
             Entry::Captured {
                 step: "login".into(),
                 name: "token".into(),
-                value: "t0k".into(),
+                chars: 3,
             },
         ),
         rec(
@@ -104,7 +104,12 @@ fn records_round_trip_and_rebuild_the_run() {
     assert_eq!(journal::read(&path).unwrap(), sample());
     let run = RecoveredRun::load(&path).unwrap();
     assert_eq!(run.meta.operator, "alice");
-    assert_eq!(run.vars["token"], "t0k");
+    assert_eq!(
+        run.vars.get("token"),
+        None,
+        "a captured value is never journaled"
+    );
+    assert_eq!(run.captured["token"], "login");
     assert_eq!(run.vars["dr_region"], "us-west-2");
     assert_eq!(run.open_intents.get("promote"), Some(&promote()));
     assert!(matches!(run.steps["check"], StepState::Skipped { .. }));
@@ -134,6 +139,28 @@ fn the_journal_is_private_to_its_owner() {
     let (_dir, path) = write_all(&sample());
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data/journal");
+    Journal::create(&dir, "billing", "r1").unwrap();
+    for d in [&dir, &root.path().join("data")] {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", d.display());
+    }
+}
+
+#[test]
+fn a_journal_written_before_captures_were_redacted_forgets_their_values() {
+    let started = serde_json::to_string(&started()).unwrap();
+    let old = format!(
+        "{started}\n{}\n",
+        r#"{"at":"2026-11-25T08:00:03Z","event":"captured","step":"login","name":"token","value":"t0k"}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("billing-r0.jsonl");
+    std::fs::write(&path, old).unwrap();
+    let run = RecoveredRun::load(&path).unwrap();
+    assert_eq!(run.vars.get("token"), None);
+    assert_eq!(run.captured["token"], "login");
 }
 
 #[test]

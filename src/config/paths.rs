@@ -75,20 +75,25 @@ impl Paths {
 /// narrows `dir` itself to 0700 if it exists wider: journals, logs and
 /// locks record what was done to an estate, and by whom.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        builder.mode(0o700);
-        builder.create(dir)?;
-        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let meta = std::fs::metadata(dir)?;
+        // A shared directory someone else owns (a --journal /tmp) is theirs
+        // to keep as it is.
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let mine = meta.uid() == unsafe { libc::geteuid() };
+        if mine && meta.mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
         Ok(())
     }
     #[cfg(not(unix))]
-    builder.create(dir)
+    std::fs::create_dir_all(dir)
 }
 
 /// Makes every file and directory the process creates from now on private

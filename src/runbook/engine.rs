@@ -4,6 +4,13 @@
 //! answered, that time passed) with the current time, and carries out the
 //! [`Command`]s it returns, in order: journal records first, so an action's
 //! intent is on disk before the call is made.
+//!
+//! Values http steps capture (tokens) live only in the engine's memory: the
+//! journal records that a value was captured, never the value, and text it
+//! journals has captured values replaced by their `${name}`. A resumed run
+//! therefore lacks them, and a step that needs one fails saying which step
+//! captured it. An action whose resolved targets are not the service's is
+//! refused before it is sent, whatever its parameters said.
 
 use std::time::Duration;
 
@@ -14,10 +21,15 @@ use super::condition::{Condition, Observed};
 use super::format::{Confirm, HttpSpec, Runbook, StepKind, WaitSpec};
 use super::http::{self, HttpResponse};
 use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
-use super::vars::{self, Variables};
+use super::ownership;
+use super::vars::{self, ResolveError, Variables};
 use crate::domain::action::{Action, ApiCall, ChangeStatus, Receipt};
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
+
+/// Captured values at least this long are taken for secrets and kept out
+/// of journaled text.
+pub const SECRET_CHARS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -301,6 +313,11 @@ pub struct Engine {
     current: usize,
     active: Option<Active>,
     vars: Variables,
+    /// Names of the variables this process captured (their values are in `vars`).
+    captured: Vec<String>,
+    /// Variables captured before a resume, by the step that captured each:
+    /// their values were never journaled.
+    lost: std::collections::BTreeMap<String, String>,
     started_at: DateTime<Utc>,
     /// The Route 53 change the latest action made, to wait on.
     change_id: Option<String>,
@@ -367,6 +384,12 @@ impl Engine {
             run.vars.clone(),
             run.started_at,
         );
+        engine.lost = run
+            .captured
+            .iter()
+            .filter(|(name, _)| !engine.vars.contains_key(*name))
+            .map(|(name, step)| (name.clone(), step.clone()))
+            .collect();
         for (i, step) in engine.runbook.steps.iter().enumerate() {
             let times = run.times.get(&step.id);
             let run_state = &mut engine.steps[i];
@@ -428,6 +451,8 @@ impl Engine {
             current: 0,
             active: None,
             vars,
+            captured: Vec::new(),
+            lost: std::collections::BTreeMap::new(),
             started_at,
             change_id: None,
             outcome: None,
@@ -618,7 +643,65 @@ impl Engine {
     }
 
     fn journal(&self, now: DateTime<Utc>, entry: Entry, cmds: &mut Vec<Command>) {
+        let entry = match entry {
+            Entry::Notified { step, message } => Entry::Notified {
+                step,
+                message: self.redact(message),
+            },
+            Entry::Step {
+                step,
+                state: StepState::Failed { error },
+            } => Entry::Step {
+                step,
+                state: StepState::Failed {
+                    error: self.redact(error),
+                },
+            },
+            other => other,
+        };
         cmds.push(Command::Journal(Record { at: now, entry }));
+    }
+
+    /// Text to journal with every captured value replaced by its `${name}`.
+    /// Values shorter than [`SECRET_CHARS`] are left: a status code or a
+    /// count is no secret, and replacing it everywhere would garble the record.
+    fn redact(&self, mut text: String) -> String {
+        for name in &self.captured {
+            if let Some(value) = self.vars.get(name)
+                && value.chars().count() >= SECRET_CHARS
+            {
+                text = text.replace(value.as_str(), &format!("${{{name}}}"));
+            }
+        }
+        text
+    }
+
+    /// Why a step's `${...}` could not be filled in, in words for the operator.
+    fn unresolved(&self, error: ResolveError) -> String {
+        match &error {
+            ResolveError::Undefined(name) => match self.lost.get(name) {
+                Some(step) => format!(
+                    "`${{{name}}}` was captured by step `{step}` before this run was resumed; captured values are kept in memory only, never in the journal, so it is gone: do this step by hand and skip it with a reason, or abort and start a new run"
+                ),
+                None => error.to_string(),
+            },
+            ResolveError::Invalid(_) => error.to_string(),
+        }
+    }
+
+    /// Why an action may not be sent for this run's service, if it may not.
+    fn outside_service(&self, action: &Action) -> Option<String> {
+        let foreign = ownership::foreign_targets(action, &self.service);
+        if foreign.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = foreign.iter().map(ToString::to_string).collect();
+        Some(format!(
+            "refused: {} {} not part of service `{}`, whose lock this run holds; nothing was sent (fix the parameters, or skip with a reason)",
+            list.join(", "),
+            if list.len() == 1 { "is" } else { "are" },
+            self.service.id
+        ))
     }
 
     fn transition(&mut self, state: StepState, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
@@ -678,6 +761,9 @@ impl Engine {
                 }
                 match vars::resolve(action, &vars, true) {
                     Ok(action) => {
+                        if let Some(refusal) = self.outside_service(&action) {
+                            return self.fail(refusal, now, cmds);
+                        }
                         self.active = Some(Active::Action {
                             action,
                             confirm: *confirm,
@@ -686,7 +772,7 @@ impl Engine {
                         });
                         self.transition(StepState::AwaitingConfirmation, now, cmds);
                     }
-                    Err(e) => self.fail(e.to_string(), now, cmds),
+                    Err(e) => self.fail(self.unresolved(e), now, cmds),
                 }
             }
             StepKind::Http(spec) if self.read_only && !spec.method.is_safe() => self.fail(
@@ -706,7 +792,7 @@ impl Engine {
                         spec,
                     });
                 }
-                Err(e) => self.fail(e.to_string(), now, cmds),
+                Err(e) => self.fail(self.unresolved(e), now, cmds),
             },
             StepKind::Notify { message } => match vars::substitute(message, &vars, true) {
                 Ok(message) => {
@@ -721,7 +807,7 @@ impl Engine {
                     );
                     self.settle(StepState::Done, now, cmds);
                 }
-                Err(name) => self.fail(vars::ResolveError::Undefined(name).to_string(), now, cmds),
+                Err(name) => self.fail(self.unresolved(ResolveError::Undefined(name)), now, cmds),
             },
         }
     }
@@ -736,7 +822,7 @@ impl Engine {
     ) {
         let conditions = match vars::resolve(&conditions.to_vec(), vars, true) {
             Ok(c) => c,
-            Err(e) => return self.fail(e.to_string(), now, cmds),
+            Err(e) => return self.fail(self.unresolved(e), now, cmds),
         };
         let needs_change = conditions.contains(&Condition::DnsChangeInsync);
         if needs_change && self.change_id.is_none() {
@@ -746,8 +832,25 @@ impl Engine {
                 cmds,
             );
         }
-        let deadline =
-            wait.map(|w| now + chrono::Duration::from_std(w.timeout).unwrap_or_default());
+        let deadline = match wait {
+            Some(w) => match chrono::Duration::from_std(w.timeout)
+                .ok()
+                .and_then(|timeout| now.checked_add_signed(timeout))
+            {
+                Some(deadline) => Some(deadline),
+                None => {
+                    return self.fail(
+                        format!(
+                            "a timeout of {} runs past the end of the calendar; give the wait a shorter one",
+                            humantime::format_duration(w.timeout)
+                        ),
+                        now,
+                        cmds,
+                    );
+                }
+            },
+            None => None,
+        };
         let poll = wait.map_or(Duration::ZERO, |w| w.poll);
         self.active = Some(Active::Conditions {
             conditions,
@@ -874,6 +977,10 @@ impl Engine {
             Some(Active::Action {
                 action, confirm, ..
             }) if !tick => {
+                if let Some(refusal) = self.outside_service(&action) {
+                    self.fail(refusal, now, cmds);
+                    return Ok(());
+                }
                 let typed_ok = typed.as_deref().map(str::trim) == Some(action.target());
                 if confirm == Confirm::Typed && !typed_ok {
                     return Err(Refusal::TypedMismatch {
@@ -1068,13 +1175,18 @@ impl Engine {
             Ok(pass) => {
                 let step = self.step_id();
                 for (name, value) in pass.captures {
-                    self.vars.insert(name.clone(), value.clone());
+                    let chars = value.chars().count();
+                    self.lost.remove(&name);
+                    self.vars.insert(name.clone(), value);
+                    if !self.captured.contains(&name) {
+                        self.captured.push(name.clone());
+                    }
                     self.journal(
                         now,
                         Entry::Captured {
                             step: step.clone(),
                             name,
-                            value,
+                            chars,
                         },
                         cmds,
                     );

@@ -5,6 +5,10 @@
 //! `Raw*` shapes and reports unknown keys, unknown variants and missing
 //! fields with their line and column; lowering then turns those shapes into
 //! [`Runbook`], where each step has exactly one kind.
+//!
+//! Lowering also bounds every value a run acts on (durations, numbers,
+//! lengths; see [`super::limits`]), so that a runbook `check` passes can be run
+//! without arithmetic overflowing or a resource name nobody can type.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +20,7 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::condition::Condition;
 use super::diagnostic::{Diagnostic, Pos};
+use super::limits;
 use crate::domain::action::Action;
 use crate::domain::objectives::Objectives;
 
@@ -188,12 +193,12 @@ pub struct HttpExpect {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRunbook {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
-    description: String,
+    description: Option<Spanned<String>>,
     service: Spanned<String>,
-    objectives: Objectives,
-    owner: String,
+    objectives: Spanned<Objectives>,
+    owner: Spanned<String>,
     last_tested: Spanned<NaiveDate>,
     #[serde(default)]
     parameters: BTreeMap<String, Spanned<RawParameter>>,
@@ -242,6 +247,17 @@ pub fn load(path: &Path) -> Loaded {
         let (line, column) = e.line_column();
         vec![Diagnostic::error(path, Pos { line, column }, e.reason())]
     })?;
+    if text.len() as u64 > limits::FILE_BYTES {
+        return Err(vec![Diagnostic::error(
+            path,
+            Pos::START,
+            format!(
+                "the file is {} bytes; a runbook may be at most {} bytes",
+                text.len(),
+                limits::FILE_BYTES
+            ),
+        )]);
+    }
     parse(path, &text)
 }
 
@@ -298,6 +314,64 @@ fn plain_words(message: &str) -> String {
 
 fn lower(path: &Path, raw: RawRunbook) -> Result<Runbook, Vec<Diagnostic>> {
     let mut errors = Vec::new();
+    let mut bounded = |pos: Pos, problem: Option<String>| {
+        if let Some(message) = problem {
+            errors.push(Diagnostic::error(path, pos, message));
+        }
+    };
+    bounded(
+        Pos::of(&raw.name.referenced),
+        limits::identifier("the runbook name", &raw.name.value),
+    );
+    bounded(
+        Pos::of(&raw.service.referenced),
+        limits::identifier("the service id", &raw.service.value),
+    );
+    bounded(
+        Pos::of(&raw.owner.referenced),
+        limits::text("the owner", &raw.owner.value),
+    );
+    if let Some(d) = &raw.description {
+        bounded(
+            Pos::of(&d.referenced),
+            limits::text("the description", &d.value),
+        );
+    }
+    let objectives = raw.objectives.value;
+    bounded(
+        Pos::of(&raw.objectives.referenced),
+        limits::duration("the RTO", objectives.rto, Duration::ZERO, limits::OBJECTIVE).or_else(
+            || limits::duration("the RPO", objectives.rpo, Duration::ZERO, limits::OBJECTIVE),
+        ),
+    );
+    if raw.steps.len() > limits::STEPS {
+        bounded(
+            Pos::START,
+            Some(format!(
+                "the runbook has {} steps; at most {} are allowed",
+                raw.steps.len(),
+                limits::STEPS
+            )),
+        );
+    }
+    let mut parameters = Vec::with_capacity(raw.parameters.len());
+    for (name, p) in raw.parameters {
+        let pos = Pos::of(&p.referenced);
+        bounded(pos, limits::identifier("a parameter name", &name));
+        bounded(
+            pos,
+            [&p.value.description, &p.value.default]
+                .into_iter()
+                .flatten()
+                .find_map(|t| limits::text(&format!("parameter `{name}`"), t)),
+        );
+        parameters.push(Parameter {
+            name,
+            description: p.value.description,
+            default: p.value.default,
+            pos,
+        });
+    }
     let mut steps = Vec::with_capacity(raw.steps.len());
     for spanned in raw.steps {
         let pos = Pos::of(&spanned.referenced);
@@ -311,24 +385,15 @@ fn lower(path: &Path, raw: RawRunbook) -> Result<Runbook, Vec<Diagnostic>> {
     }
     Ok(Runbook {
         path: path.to_path_buf(),
-        name: raw.name,
-        description: raw.description,
+        name: raw.name.value,
+        description: raw.description.map(|d| d.value).unwrap_or_default(),
         service: raw.service.value,
         service_pos: Pos::of(&raw.service.referenced),
-        objectives: raw.objectives,
-        owner: raw.owner,
+        objectives,
+        owner: raw.owner.value,
         last_tested: raw.last_tested.value,
         last_tested_pos: Pos::of(&raw.last_tested.referenced),
-        parameters: raw
-            .parameters
-            .into_iter()
-            .map(|(name, p)| Parameter {
-                name,
-                description: p.value.description,
-                default: p.value.default,
-                pos: Pos::of(&p.referenced),
-            })
-            .collect(),
+        parameters,
         steps,
     })
 }
@@ -349,7 +414,7 @@ fn lower_step(raw: RawStep, pos: Pos) -> Result<Step, String> {
     } else if raw.confirm.is_some() {
         return Err(format!(
             "step `{}`: `confirm` belongs to action steps only",
-            raw.id
+            limits::shown(&raw.id)
         ));
     }
     if let Some(wait) = raw.wait {
@@ -365,7 +430,7 @@ fn lower_step(raw: RawStep, pos: Pos) -> Result<Step, String> {
         let found: Vec<&str> = kinds.iter().map(StepKind::label).collect();
         return Err(format!(
             "step `{}` must have exactly one of {STEP_KINDS}; found {}",
-            raw.id,
+            limits::shown(&raw.id),
             if found.is_empty() {
                 "none".to_string()
             } else {
@@ -374,6 +439,22 @@ fn lower_step(raw: RawStep, pos: Pos) -> Result<Step, String> {
         ));
     }
     let kind = kinds.remove(0);
+    let problem = limits::identifier("a step id", &raw.id)
+        .or_else(|| limits::text("the title", &raw.title))
+        .or_else(|| {
+            raw.description
+                .as_deref()
+                .and_then(|d| limits::text("the description", d))
+        })
+        .or_else(|| {
+            raw.expect_within.and_then(|d| {
+                limits::duration("expect_within", d, Duration::ZERO, limits::EXPECT_WITHIN)
+            })
+        })
+        .or_else(|| limits::kind(&kind));
+    if let Some(problem) = problem {
+        return Err(format!("step `{}`: {problem}", limits::shown(&raw.id)));
+    }
     Ok(Step {
         id: raw.id,
         title: raw.title,

@@ -128,10 +128,15 @@ pub enum Entry {
         step: String,
         applied: bool,
     },
+    /// A value an http step captured. The value itself stays in the
+    /// engine's memory: captures are bearer tokens and the like, and the
+    /// journal is read by `follow`, drill reports and whoever has the disk.
     Captured {
         step: String,
         name: String,
-        value: String,
+        /// Its length in characters, enough to tell an empty value apart.
+        #[serde(default)]
+        chars: usize,
     },
     Notified {
         step: String,
@@ -282,8 +287,11 @@ pub struct StepTimes {
 pub struct RecoveredRun {
     pub meta: RunMeta,
     pub started_at: DateTime<Utc>,
-    /// Parameters and builtins the run started with, plus later captures.
+    /// Parameters and builtins the run started with.
     pub vars: Variables,
+    /// Variables http steps captured, each with the step that captured it:
+    /// their values were never journaled, so a resumed run does not have them.
+    pub captured: BTreeMap<String, String>,
     /// The last state of each step that has one.
     pub steps: BTreeMap<String, StepState>,
     pub times: BTreeMap<String, StepTimes>,
@@ -309,6 +317,7 @@ impl RecoveredRun {
             meta: meta.clone(),
             started_at: *at,
             vars: params.clone(),
+            captured: BTreeMap::new(),
             steps: BTreeMap::new(),
             times: BTreeMap::new(),
             open_intents: BTreeMap::new(),
@@ -339,8 +348,8 @@ impl RecoveredRun {
                         run.open_intents.remove(step);
                     }
                 }
-                Entry::Captured { name, value, .. } => {
-                    run.vars.insert(name.clone(), value.clone());
+                Entry::Captured { step, name, .. } => {
+                    run.captured.insert(name.clone(), step.clone());
                 }
                 Entry::Finished { outcome } => run.finished = Some(outcome.clone()),
                 Entry::RunStarted { .. }

@@ -3,6 +3,11 @@
 //! The file is created with `create_new`, so two consoles cannot both take a
 //! free lock. A lock whose process is gone (same host, dead pid) is stale
 //! and is taken over; a lock from another host is never assumed dead.
+//!
+//! The lock is per service, and it covers everything a run acts on because
+//! a run acts only on its own service: `check` and the engine both refuse an
+//! action whose targets are not the service's (see [`super::ownership`]).
+//! Lock files are mode 0600 in a 0700 directory, like the journal.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -140,11 +145,14 @@ impl Drop for ServiceLock {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }
@@ -277,6 +285,26 @@ mod tests {
             ServiceLock::acquire(dir.path(), "orders", Holder::me(None)),
             Err(LockError::Held { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_and_its_directory_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let fresh = root.path().join("state/locks");
+        let lock = ServiceLock::acquire(&fresh, "orders", Holder::me(None)).unwrap();
+        assert_eq!(mode(lock.path()), 0o600);
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&root.path().join("state")), 0o700);
+        // A directory an earlier version left world-readable is narrowed.
+        let old = root.path().join("old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let lock = ServiceLock::acquire(&old, "orders", Holder::me(None)).unwrap();
+        assert_eq!(mode(&old), 0o700);
+        assert_eq!(mode(lock.path()), 0o600);
     }
 
     #[test]

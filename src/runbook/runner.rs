@@ -374,8 +374,10 @@ impl Runner {
                 after,
                 change_id,
             } => {
-                let due = self.provider.observe.now()
-                    + chrono::Duration::from_std(after).unwrap_or_default();
+                let due = chrono::Duration::from_std(after)
+                    .ok()
+                    .and_then(|after| self.provider.observe.now().checked_add_signed(after))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.pending = Some(PendingObservation {
                     step,
                     due,

@@ -3,7 +3,8 @@
 //! Serde has already rejected what does not fit the format (unknown step
 //! kinds, unknown action types, missing fields); this pass finds what is
 //! well-formed but wrong: references to resources the environment does not
-//! have, duplicate step ids, variables nothing defines, stale testing.
+//! have, actions on resources of another service, duplicate step ids,
+//! variables nothing defines, stale testing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -13,9 +14,10 @@ use chrono::NaiveDate;
 use super::condition::{Condition, same_resource};
 use super::diagnostic::{Diagnostic, Pos};
 use super::format::{self, Runbook, Step, StepKind};
+use super::ownership;
 use super::vars::{self, BUILTINS, Variables};
 use crate::domain::action::Action;
-use crate::domain::environment::{Environment, Replication};
+use crate::domain::environment::{Environment, Replication, ServiceSpec};
 
 /// A runbook not exercised for this long is a runbook nobody trusts.
 pub const STALE_AFTER_DAYS: i64 = 90;
@@ -203,17 +205,12 @@ fn check_step(
                     format!("wait step `{}` has no conditions", step.id),
                 );
             }
-            if wait.timeout.is_zero() {
-                out.error(
-                    step.pos,
-                    format!("wait step `{}` has a zero timeout", step.id),
-                );
-            }
-            if wait.poll.is_zero() || wait.poll > wait.timeout {
+            // The parser has bounded each of the two; only their order is left.
+            if wait.poll > wait.timeout {
                 out.error(
                     step.pos,
                     format!(
-                        "wait step `{}` polls every {}, which must be above zero and within its timeout",
+                        "wait step `{}` polls every {}, which must be within its timeout",
                         step.id,
                         humantime::format_duration(wait.poll)
                     ),
@@ -224,7 +221,7 @@ fn check_step(
             }
         }
         StepKind::Action { action, .. } => match vars::resolve(action, defaults, false) {
-            Ok(resolved) => action_refs(&resolved, known, step, out),
+            Ok(resolved) => action_refs(&resolved, known, env.service(&rb.service), step, out),
             Err(e) => out.error(step.pos, format!("step `{}`: {e}", step.id)),
         },
         StepKind::Http(http) => {
@@ -345,9 +342,17 @@ fn condition_refs<'a>(c: &'a Condition, refs: &mut Vec<Ref<'a>>) {
     }
 }
 
-/// Checks a resolved action's references. The resolved action does not
+/// Checks a resolved action's references: each must be in the environment
+/// and belong to the runbook's service. The resolved action does not
 /// outlive this call, so its findings are reported here rather than returned.
-fn action_refs(action: &Action, known: &Known, step: &Step, out: &mut Findings<'_>) {
+fn action_refs(
+    action: &Action,
+    known: &Known,
+    service: Option<&ServiceSpec>,
+    step: &Step,
+    out: &mut Findings<'_>,
+) {
+    let reported = out.list.len();
     let mut wanted: Vec<(RefKind, &str)> = Vec::new();
     let mut call_region = None;
     let mut target = None;
@@ -438,6 +443,28 @@ fn action_refs(action: &Action, known: &Known, step: &Step, out: &mut Findings<'
             format!(
                 "step `{}`: the call goes to {region}, but `{target}` lives in {home}; RDS takes this call in the target's region",
                 step.id
+            ),
+        );
+    }
+    // What the environment lacks is reported above already; a value still
+    // holding `${...}` is known only at run time, where the engine checks it.
+    let Some(service) = service.filter(|_| out.list.len() == reported) else {
+        return;
+    };
+    let foreign: Vec<String> = ownership::foreign_targets(action, service)
+        .iter()
+        .filter(|f| vars::references(&f.id).is_empty())
+        .map(ToString::to_string)
+        .collect();
+    if !foreign.is_empty() {
+        out.error(
+            step.pos,
+            format!(
+                "step `{}`: {} {} not part of service `{}`; a runbook acts only on its own service, whose lock it holds",
+                step.id,
+                foreign.join(", "),
+                if foreign.len() == 1 { "is" } else { "are" },
+                service.id
             ),
         );
     }
@@ -719,6 +746,126 @@ mod tests {
             d.iter().any(|m| m.contains("not an upsert-record")),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn a_runbook_may_not_act_on_another_services_resources() {
+        let billing = "name: t\nservice: billing\nobjectives: { rto: 4h, rpo: 15m }\nowner: me\nlast_tested: 2026-11-01\nparameters:\n  target: {}\n";
+        let text = format!(
+            "{billing}steps:\n  - id: a\n    title: A\n    action:\n      type: failover-global-cluster\n      region: us-west-2\n      global_cluster: orders-global\n      target_cluster: orders-secondary\n  - id: b\n    title: B\n    action:\n      type: update-health-check\n      health_check_id: hc-orders-use1\n      inverted: true\n  - id: c\n    title: C\n    action:\n      type: promote-read-replica\n      region: us-west-2\n      instance: billing-replica\n  - id: d\n    title: D\n    action:\n      type: failover-global-cluster\n      region: us-west-2\n      global_cluster: orders-global\n      target_cluster: ${{target}}\n"
+        );
+        let d = check(&text);
+        assert_eq!(d.len(), 3, "{d:#?}");
+        assert_eq!(
+            d[0],
+            "rb.yaml:9:5: error: step `a`: global cluster `orders-global`, cluster `orders-secondary` are not part of service `billing`; a runbook acts only on its own service, whose lock it holds"
+        );
+        assert!(
+            d[1].starts_with("rb.yaml:16:5: error: step `b`: health check `hc-orders-use1` is not part of service `billing`"),
+            "{d:?}"
+        );
+        // The parameter is checked at run time; the literal is not its.
+        assert!(
+            d[2].starts_with(
+                "rb.yaml:28:5: error: step `d`: global cluster `orders-global` is not"
+            ),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn durations_numbers_and_names_beyond_their_bounds_are_located_errors() {
+        let step = |body: &str| format!("{HEADER}steps:\n  - id: a\n    title: A\n{body}");
+        let wait = |timeout: &str, poll: &str| {
+            step(&format!(
+                "    wait: {{ until: [{{ cluster_available: {{ cluster: orders-secondary }} }}], timeout: {timeout}, poll: {poll} }}\n"
+            ))
+        };
+        let long = "x".repeat(300);
+        for (text, at, fragment) in [
+            (
+                wait("300000y", "10s"),
+                "rb.yaml:7:5:",
+                "timeout is 300000years; it may be at most 7days",
+            ),
+            (
+                wait("999999999d", "10s"),
+                "rb.yaml:7:5:",
+                "it may be at most 7days",
+            ),
+            (
+                wait("5m", "400000y"),
+                "rb.yaml:7:5:",
+                "poll is 400000years; it may be at most 1h",
+            ),
+            (
+                wait("5m", "1ms"),
+                "rb.yaml:7:5:",
+                "poll is 1ms; it must be at least 1s",
+            ),
+            (
+                step("    expect_within: 300000y\n    notify: x\n"),
+                "rb.yaml:7:5:",
+                "expect_within is 300000years",
+            ),
+            (
+                step("    http: { url: x, timeout: 9999999d }\n"),
+                "rb.yaml:7:5:",
+                "the request timeout is",
+            ),
+            (
+                step("    http: { url: x, expect: { status: 999 } }\n"),
+                "rb.yaml:7:5:",
+                "999 is not an HTTP status",
+            ),
+            (
+                step(
+                    "    check: [{ replication_lag_below: { resource: orders-secondary, max: 99999d } }]\n",
+                ),
+                "rb.yaml:7:5:",
+                "max is",
+            ),
+            (
+                step(
+                    "    action: { type: promote-read-replica, region: us-west-2, instance: billing-replica, backup_retention_days: 4000000000 }\n",
+                ),
+                "rb.yaml:7:5:",
+                "RDS takes 0 to 35",
+            ),
+            (
+                step(&format!(
+                    "    notify: x\n  - id: {long}\n    title: B\n    notify: y\n"
+                )),
+                "rb.yaml:10:5:",
+                "a step id `xxxx",
+            ),
+            (
+                step(&format!(
+                    "    check: [{{ cluster_available: {{ cluster: {long} }} }}]\n"
+                )),
+                "rb.yaml:7:5:",
+                "an identifier",
+            ),
+            (
+                format!(
+                    "name: {long}\nservice: orders\nobjectives: {{ rto: 15m, rpo: 5m }}\nowner: me\nlast_tested: 2026-11-01\nsteps: []\n"
+                ),
+                "rb.yaml:1:7:",
+                "the runbook name",
+            ),
+            (
+                HEADER.replace("rto: 15m", "rto: 300000y") + "steps: []\n",
+                "rb.yaml:3:",
+                "the RTO is 300000years",
+            ),
+        ] {
+            let d = check(&text);
+            assert!(
+                d.iter()
+                    .any(|m| m.starts_with(at) && m.contains("error") && m.contains(fragment)),
+                "{text}\n{d:#?}"
+            );
+        }
     }
 
     #[test]
