@@ -110,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 builtins: session.builtins,
                 operator: operator_name(),
                 today: chrono::Utc::now().date_naive(),
+                poll_interval: session.poll_interval,
             };
             runbook::execute(cmd, ctx).await
         }

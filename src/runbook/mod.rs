@@ -11,5 +11,6 @@ pub mod library;
 pub mod lock;
 pub mod plan;
 pub mod runner;
+pub mod start;
 pub mod validate;
 pub mod vars;

@@ -1,10 +1,16 @@
-//! The Runbooks screen's state: the runbook list, the run in progress and
-//! the dialogs that answer it. A run lives in its own task (see
-//! [`crate::runbook::runner`]); this side only sends the operator's inputs
-//! and keeps the newest status it published.
+//! The Runbooks and Runs screens' state: the runbook list, this session's
+//! runs (one per service, any number of services at once), the run being
+//! viewed and the dialogs that answer it. Each run lives in its own task
+//! (see [`crate::runbook::runner`]); this side only sends the operator's
+//! inputs and keeps the newest status each run published, keyed by run id.
+//!
+//! Starting a run reads and writes files (runbook, journals, lock, fsync):
+//! it goes through [`crate::runbook::start`] on a blocking thread and its
+//! result comes back as a [`RunMessage`], so the UI loop never waits on it.
 
 use std::path::PathBuf;
 
+use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent};
 use tokio::sync::mpsc;
 
@@ -12,11 +18,12 @@ use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
+use crate::monitor::SnapshotFeed;
 use crate::provider::{Provider, ProviderKind};
 use crate::runbook::engine::Prompt;
 use crate::runbook::format::Runbook;
-use crate::runbook::plan::run_values;
-use crate::runbook::runner::{self, Input, RunSpec, RunStatus};
+use crate::runbook::runner::{self, Input, RunStatus};
+use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 
 /// What starting a run needs beyond the runbook itself.
@@ -33,9 +40,45 @@ pub struct RunbookSetup {
     pub session: String,
 }
 
-pub struct ActiveRun {
+/// What a run's task and a start's blocking thread tell the UI loop.
+#[derive(Debug)]
+pub enum RunMessage {
+    Status(RunStatus),
+    /// A start requested for `service` ended, begun or refused.
+    Started {
+        service: String,
+        result: Result<StartedRun, StartProblem>,
+    },
+}
+
+#[derive(Debug)]
+pub struct StartedRun {
     pub inputs: mpsc::Sender<Input>,
     pub status: RunStatus,
+    /// The journal resumed, when the run continues an unfinished one.
+    pub resumed: Option<PathBuf>,
+    pub discarded: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a start was refused; an unreadable journal can be discarded here.
+#[derive(Debug)]
+pub struct StartProblem {
+    pub message: String,
+    /// The runbook and the journals blocking it, when that is the reason.
+    pub blocked_by: Option<(PathBuf, Vec<PathBuf>)>,
+}
+
+/// One run of this session, in progress or over.
+pub struct RunEntry {
+    pub inputs: mpsc::Sender<Input>,
+    pub status: RunStatus,
+}
+
+impl RunEntry {
+    pub fn in_progress(&self) -> bool {
+        self.status.view.outcome.is_none()
+    }
 }
 
 pub enum Dialog {
@@ -43,29 +86,50 @@ pub enum Dialog {
     Reason(ReasonDialog),
 }
 
+/// A journal the operator may discard from the list (`D`).
+pub struct Blocked {
+    pub runbook: PathBuf,
+    pub journal: PathBuf,
+}
+
 pub struct RunbooksState {
     pub setup: RunbookSetup,
+    /// Index into `setup.runbooks`.
     pub selected: usize,
-    pub active: Option<ActiveRun>,
-    /// Showing the active run rather than the list.
-    pub viewing_run: bool,
+    /// This session's runs, in the order they started.
+    pub runs: Vec<RunEntry>,
+    /// Index into `runs` on the Runs screen.
+    pub runs_selected: usize,
+    /// The run shown instead of the list, by run id.
+    pub viewing: Option<String>,
     pub dialog: Option<Dialog>,
     /// The last thing the operator should know (a refusal, a lock holder).
     pub notice: Option<String>,
-    /// Statuses of the active run, forwarded from its watch channel.
-    status_tx: mpsc::Sender<RunStatus>,
+    /// Services whose start is under way, so a second Enter waits for it.
+    pub starting: Vec<String>,
+    pub blocked: Option<Blocked>,
+    feed: SnapshotFeed,
+    messages: mpsc::Sender<RunMessage>,
 }
 
 impl RunbooksState {
-    pub fn new(setup: RunbookSetup, status_tx: mpsc::Sender<RunStatus>) -> Self {
+    pub fn new(
+        setup: RunbookSetup,
+        feed: SnapshotFeed,
+        messages: mpsc::Sender<RunMessage>,
+    ) -> Self {
         Self {
             setup,
             selected: 0,
-            active: None,
-            viewing_run: false,
+            runs: Vec::new(),
+            runs_selected: 0,
+            viewing: None,
             dialog: None,
             notice: None,
-            status_tx,
+            starting: Vec::new(),
+            blocked: None,
+            feed,
+            messages,
         }
     }
 
@@ -73,29 +137,102 @@ impl RunbooksState {
         self.setup.runbooks.get(self.selected)
     }
 
-    /// A run that has not finished: quitting would leave it to resume later.
-    pub fn run_in_progress(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(|r| r.status.view.outcome.is_none())
+    /// The run on screen, if one is.
+    pub fn viewed(&self) -> Option<&RunEntry> {
+        let id = self.viewing.as_ref()?;
+        self.runs.iter().find(|r| &r.status.run_id == id)
     }
 
-    pub fn on_status(&mut self, status: RunStatus) -> Update {
-        if let Some(active) = &mut self.active {
-            active.status = status;
-            if self.dialog.is_some() && !self.prompt_is_confirmation() {
-                // The step moved on (or was answered elsewhere): a stale
-                // confirmation must not stay on screen.
-                if matches!(self.dialog, Some(Dialog::Confirm(_))) {
-                    self.dialog = None;
+    pub fn viewing_run(&self) -> bool {
+        self.viewed().is_some()
+    }
+
+    /// Some run has not finished: quitting would leave it to resume later.
+    pub fn run_in_progress(&self) -> bool {
+        self.runs.iter().any(RunEntry::in_progress)
+    }
+
+    /// The run in progress on `service`, if this session has one.
+    pub fn active_run(&self, service: &str) -> Option<&RunEntry> {
+        self.runs
+            .iter()
+            .find(|r| r.in_progress() && r.status.view.service == service)
+    }
+
+    pub fn on_message(&mut self, message: RunMessage) -> Update {
+        match message {
+            RunMessage::Status(status) => self.on_status(status),
+            RunMessage::Started { service, result } => {
+                self.starting.retain(|s| s != &service);
+                match result {
+                    Ok(started) => self.on_started(started),
+                    Err(problem) => {
+                        self.blocked = problem.blocked_by.and_then(|(runbook, journals)| {
+                            Some(Blocked {
+                                runbook,
+                                journal: journals.into_iter().next()?,
+                            })
+                        });
+                        self.notice = Some(problem.message);
+                    }
                 }
+                Update::Redraw
             }
+        }
+    }
+
+    fn on_status(&mut self, status: RunStatus) -> Update {
+        let viewed = self.viewing.as_ref() == Some(&status.run_id);
+        let Some(entry) = self
+            .runs
+            .iter_mut()
+            .find(|r| r.status.run_id == status.run_id)
+        else {
+            return Update::Nothing;
+        };
+        entry.status = status;
+        if viewed
+            && matches!(self.dialog, Some(Dialog::Confirm(_)))
+            && !self.prompt_is_confirmation()
+        {
+            // The step moved on (or was answered elsewhere): a stale
+            // confirmation must not stay on screen.
+            self.dialog = None;
         }
         Update::Redraw
     }
 
+    fn on_started(&mut self, started: StartedRun) {
+        let demo = self.setup.provider.kind == ProviderKind::Demo;
+        let mut notes = started.warnings;
+        if let Some(p) = &started.discarded {
+            notes.push(format!("set aside {}", p.display()));
+        }
+        if let Some(p) = &started.resumed {
+            let mut note = format!("resumed the unfinished run in {}", p.display());
+            if demo {
+                // The journal outlives the simulated world, which restarts
+                // healthy with every console.
+                note.push_str(
+                    " — the simulated world restarted with this console, so it no longer shows what that run did",
+                );
+            }
+            notes.push(note);
+        }
+        self.notice = (!notes.is_empty()).then(|| notes.join("; "));
+        self.blocked = None;
+        self.viewing = Some(started.status.run_id.clone());
+        self.runs
+            .retain(|r| r.status.run_id != started.status.run_id);
+        self.runs.push(RunEntry {
+            inputs: started.inputs,
+            status: started.status,
+        });
+        self.runs_selected = self.runs.len() - 1;
+    }
+
     fn prompt(&self) -> Option<&Prompt> {
-        self.active.as_ref()?.status.view.prompt.as_ref()
+        self.viewed()?.status.view.prompt.as_ref()
     }
 
     fn prompt_is_confirmation(&self) -> bool {
@@ -113,10 +250,15 @@ impl RunbooksState {
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
                     ReasonOutcome::Cancelled => None,
-                    ReasonOutcome::Given(reason) => Some(match d.purpose {
-                        ReasonFor::Skip => Input::Skip { reason },
-                        ReasonFor::Abort => Input::Abort { reason },
-                    }),
+                    ReasonOutcome::Given(reason) => match d.purpose {
+                        ReasonFor::Skip => Some(Input::Skip { reason }),
+                        ReasonFor::Abort => Some(Input::Abort { reason }),
+                        ReasonFor::Discard => {
+                            self.dialog = None;
+                            self.discard(reason, environment);
+                            return Update::Redraw;
+                        }
+                    },
                 },
             };
             self.dialog = None;
@@ -125,7 +267,7 @@ impl RunbooksState {
             }
             return Update::Redraw;
         }
-        if self.viewing_run {
+        if self.viewing_run() {
             self.on_run_key(key)
         } else {
             self.on_list_key(key, environment)
@@ -141,26 +283,44 @@ impl RunbooksState {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
-            KeyCode::Enter => {
-                if self.active.is_some() {
-                    self.viewing_run = true;
-                } else {
-                    self.start(environment);
-                }
+            KeyCode::Enter => self.start_or_open(environment),
+            KeyCode::Char('D') if self.blocked.is_some() => {
+                self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
             _ => return Update::Nothing,
         }
         Update::Redraw
     }
 
+    /// Keys of the Runs screen; Enter opens the selected run.
+    pub fn on_runs_key(&mut self, key: KeyEvent) -> Update {
+        let count = self.runs.len();
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') if count > 0 => {
+                self.runs_selected = (self.runs_selected + 1).min(count - 1);
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.runs_selected = self.runs_selected.saturating_sub(1);
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.runs_selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.runs_selected = count.saturating_sub(1),
+            KeyCode::Enter => match self.runs.get(self.runs_selected) {
+                Some(run) => {
+                    self.viewing = Some(run.status.run_id.clone());
+                    self.notice = None;
+                }
+                None => return Update::Nothing,
+            },
+            _ => return Update::Nothing,
+        }
+        Update::Redraw
+    }
+
     fn on_run_key(&mut self, key: KeyEvent) -> Update {
-        let finished = !self.run_in_progress();
+        let finished = !self.viewed().is_some_and(RunEntry::in_progress);
         match (key.code, self.prompt()) {
             (KeyCode::Esc, _) => {
-                self.viewing_run = false;
-                if finished {
-                    self.active = None;
-                }
+                self.viewing = None;
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
                 self.dialog =
@@ -179,84 +339,161 @@ impl RunbooksState {
         Update::Redraw
     }
 
+    /// Sends to the run on screen: a dialog answers the run it was opened on.
     fn send(&mut self, input: Input) {
-        if let Some(active) = &self.active
-            && active.inputs.try_send(input).is_err()
+        if let Some(run) = self.viewed()
+            && run.inputs.try_send(input).is_err()
         {
             self.notice = Some("the run is not taking input (it has ended)".into());
         }
     }
 
-    /// Starts the selected runbook, or resumes its service's unfinished run
-    /// from the journal (never two runs of one service at once).
-    fn start(&mut self, environment: &Environment) {
-        let Some(runbook) = self.selected_runbook().cloned() else {
+    /// Opens the selected runbook's service's run in progress, or starts
+    /// one (resuming its unfinished run from the journal): one run per
+    /// service, never two.
+    fn start_or_open(&mut self, environment: &Environment) {
+        let Some(runbook) = self.selected_runbook() else {
             return;
         };
-        let Some(service) = environment.service(&runbook.service).cloned() else {
-            self.notice = Some(format!(
-                "runbook `{}` is for service `{}`, which this environment does not have",
-                runbook.name, runbook.service
-            ));
+        let service = runbook.service.clone();
+        if let Some(run) = self.active_run(&service) {
+            self.viewing = Some(run.status.run_id.clone());
+            return;
+        }
+        let request = StartRequest {
+            file: runbook.path.clone(),
+            supplied: Variables::new(),
+            resume: ResumePolicy::Newest,
+            discard: None,
+        };
+        self.request_start(service, request, environment);
+    }
+
+    fn discard(&mut self, reason: String, environment: &Environment) {
+        let Some(blocked) = self.blocked.take() else {
             return;
         };
-        let resume = runner::resumable(&self.setup.journal_dir, &runbook.service)
-            .into_iter()
-            .next();
-        let vars = match run_values(
-            &runbook,
-            &Variables::new(),
-            &self.setup.builtins,
-            &self.setup.operator,
-        ) {
-            Ok(v) => v,
-            Err(e) => {
-                self.notice = Some(e.to_string());
-                return;
-            }
+        let Some(service) = crate::runbook::journal::service_of(&blocked.journal).map(String::from)
+        else {
+            return;
         };
-        let spec = RunSpec {
-            runbook,
-            service,
-            vars,
+        let request = StartRequest {
+            file: blocked.runbook,
+            supplied: Variables::new(),
+            resume: ResumePolicy::Newest,
+            discard: Some(Discard {
+                journal: blocked.journal,
+                reason,
+            }),
+        };
+        self.request_start(service, request, environment);
+    }
+
+    /// Runs the start sequence on a blocking thread; its result arrives as
+    /// [`RunMessage::Started`], and the run's statuses after it.
+    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
+        if self.starting.contains(&service) {
+            self.notice = Some(format!("a run of `{service}` is starting"));
+            return;
+        }
+        self.starting.push(service.clone());
+        self.notice = Some(format!("starting a run of `{service}`…"));
+        let starter = Starter {
+            environment: environment.clone(),
+            builtins: self.setup.builtins.clone(),
             operator: self.setup.operator.clone(),
             session: self.setup.session.clone(),
             journal_dir: self.setup.journal_dir.clone(),
             lock_dir: self.setup.lock_dir.clone(),
-            resume: resume.clone(),
+            today: Utc::now().date_naive(),
+            feed: self.feed.clone(),
         };
-        match runner::start(spec, self.setup.provider.clone()) {
-            Ok(handle) => {
-                let mut watch = handle.status;
-                let first = watch.borrow_and_update().clone();
-                let tx = self.status_tx.clone();
-                tokio::spawn(async move {
+        let provider = self.setup.provider.clone();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let file = request.file.clone();
+            let now = provider.observe.now();
+            let read_only = provider.read_only();
+            let opened = tokio::task::spawn_blocking(move || {
+                let prepared = start::prepare(&starter, request)?;
+                let resumed = prepared.resumed.clone();
+                let discarded = prepared.discarded.as_ref().map(|d| d.moved_to.clone());
+                let warnings = prepared.warnings.iter().map(ToString::to_string).collect();
+                let opened =
+                    runner::open(prepared.spec, now, read_only).map_err(|e| StartProblem {
+                        message: e.to_string(),
+                        blocked_by: None,
+                    })?;
+                Ok::<_, StartProblem>((opened, resumed, discarded, warnings))
+            })
+            .await;
+            let problem = match opened {
+                Ok(Ok((opened, resumed, discarded, warnings))) => {
+                    let handle = opened.spawn(provider);
+                    let mut watch = handle.status;
+                    let started = StartedRun {
+                        inputs: handle.inputs,
+                        status: watch.borrow_and_update().clone(),
+                        resumed,
+                        discarded,
+                        warnings,
+                    };
+                    let result = Ok(started);
+                    if messages
+                        .send(RunMessage::Started { service, result })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    // Only after the run is known to the UI loop, so that no
+                    // status arrives for a run it has not heard of.
                     while watch.changed().await.is_ok() {
                         let status = watch.borrow_and_update().clone();
-                        if tx.send(status).await.is_err() {
+                        if messages.send(RunMessage::Status(status)).await.is_err() {
                             break;
                         }
                     }
-                });
-                let demo = self.setup.provider.kind == ProviderKind::Demo;
-                self.notice = resume.map(|p| {
-                    let mut notice = format!("resumed the unfinished run in {}", p.display());
-                    if demo {
-                        // The journal outlives the simulated world, which
-                        // restarts healthy with every console.
-                        notice.push_str(
-                            " — the simulated world restarted with this console, so it no longer shows what that run did",
-                        );
-                    }
-                    notice
-                });
-                self.active = Some(ActiveRun {
-                    inputs: handle.inputs,
-                    status: first,
-                });
-                self.viewing_run = true;
-            }
-            Err(e) => self.notice = Some(e.to_string()),
+                    return;
+                }
+                Ok(Err(problem)) => problem,
+                Err(e) => StartProblem {
+                    message: format!("starting the run of {}: {e}", file.display()),
+                    blocked_by: None,
+                },
+            };
+            let result = Err(problem);
+            messages
+                .send(RunMessage::Started { service, result })
+                .await
+                .ok();
+        });
+    }
+}
+
+impl From<StartRefused> for StartProblem {
+    fn from(refused: StartRefused) -> StartProblem {
+        let blocked_by = match &refused {
+            StartRefused::Unreadable { file, problems, .. } => Some((
+                file.clone(),
+                problems.iter().map(|p| p.path().to_path_buf()).collect(),
+            )),
+            _ => None,
+        };
+        let message = match &refused {
+            // The CLI's remedy line is not this screen's: say the key.
+            StartRefused::Unreadable { problems, .. } => format!(
+                "{} — what its run did is unknown, so nothing starts on this service: D discards it (with a reason; it is kept aside)",
+                problems
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            other => other.to_string(),
+        };
+        StartProblem {
+            message,
+            blocked_by,
         }
     }
 }
