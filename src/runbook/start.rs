@@ -253,3 +253,112 @@ fn discard(
     drop(lock);
     Ok(record)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::environment_file::demo_environment;
+    use crate::provider::sim::{self, SimWorld};
+
+    const SHIPPED: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/runbooks/billing-replica-promotion.yaml"
+    );
+
+    fn starter(dir: &Path) -> Starter {
+        let environment = demo_environment();
+        let world = Arc::new(SimWorld::new(&environment, Utc::now()));
+        let (feed, _) = crate::monitor::spawn_feed(
+            sim::provider(world, true).observe,
+            Duration::from_secs(3600),
+        );
+        Starter {
+            environment,
+            builtins: Variables::new(),
+            operator: "ann".into(),
+            session: "test".into(),
+            journal_dir: dir.join("journal"),
+            lock_dir: dir.join("locks"),
+            today: Utc::now().date_naive(),
+            feed,
+        }
+    }
+
+    fn request(file: &Path, resume: ResumePolicy) -> StartRequest {
+        StartRequest {
+            file: file.to_path_buf(),
+            supplied: Variables::new(),
+            resume,
+            discard: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_runbook_that_check_rejects_does_not_start_from_any_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(SHIPPED)
+            .unwrap()
+            .replace("default: us-west-2", "default: mars-1");
+        let file = dir.path().join("bad.yaml");
+        std::fs::write(&file, text).unwrap();
+        let Err(StartRefused::Invalid(errors)) =
+            prepare(&starter(dir.path()), request(&file, ResumePolicy::Newest))
+        else {
+            panic!("an invalid runbook was prepared")
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.to_string().contains("`mars-1` is not in the environment")),
+            "{errors:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_journal_blocks_every_policy_and_a_discard_lifts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let starter = starter(dir.path());
+        std::fs::create_dir_all(&starter.journal_dir).unwrap();
+        let bad = starter
+            .journal_dir
+            .join("billing-20261120T100000Z-1-abcd.jsonl");
+        std::fs::write(&bad, b"garbage\n").unwrap();
+        let file = Path::new(SHIPPED);
+        for policy in [
+            ResumePolicy::Refuse,
+            ResumePolicy::Newest,
+            ResumePolicy::New,
+            ResumePolicy::From(bad.clone()),
+        ] {
+            let refused = prepare(&starter, request(file, policy.clone())).err();
+            assert!(
+                matches!(refused, Some(StartRefused::Unreadable { .. })),
+                "{policy:?}: {refused:?}"
+            );
+        }
+        // A journal outside the journal directory is not this service's.
+        let elsewhere = dir.path().join("billing-20261120T100000Z-1-abcd.jsonl");
+        std::fs::write(&elsewhere, b"garbage\n").unwrap();
+        let mut outside = request(file, ResumePolicy::Refuse);
+        outside.discard = Some(Discard {
+            journal: elsewhere,
+            reason: "probe".into(),
+        });
+        assert!(matches!(
+            prepare(&starter, outside).err(),
+            Some(StartRefused::DiscardElsewhere { .. })
+        ));
+        let mut discard = request(file, ResumePolicy::Refuse);
+        discard.discard = Some(Discard {
+            journal: bad.clone(),
+            reason: "probe".into(),
+        });
+        let prepared = prepare(&starter, discard).unwrap();
+        assert_eq!(prepared.discarded.unwrap().reason, "probe");
+        assert_eq!(prepared.resumed, None);
+        assert!(!bad.exists());
+    }
+}

@@ -481,19 +481,192 @@ impl From<StartRefused> for StartProblem {
             _ => None,
         };
         let message = match &refused {
-            // The CLI's remedy line is not this screen's: say the key.
-            StartRefused::Unreadable { problems, .. } => format!(
-                "{} — what its run did is unknown, so nothing starts on this service: D discards it (with a reason; it is kept aside)",
-                problems
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
+            // The CLI's remedy line is not this screen's: the key comes
+            // first, and the file by name, so that it fits a small pane.
+            StartRefused::Unreadable {
+                service, problems, ..
+            } => {
+                let problem = problems.first().map_or_else(String::new, |p| {
+                    let text = p.to_string();
+                    match p.path().parent() {
+                        Some(dir) => text.replacen(&format!("{}/", dir.display()), "", 1),
+                        None => text,
+                    }
+                });
+                format!(
+                    "`{service}` is blocked by a journal that cannot be read (what its run did is unknown); D sets it aside with a reason. {problem}"
+                )
+            }
             other => other.to_string(),
         };
         StartProblem {
             message,
             blocked_by,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::config::environment_file::demo_environment;
+    use crate::monitor::MonitorState;
+    use crate::provider::sim::{self, SimWorld};
+    use crate::runbook::engine::Engine;
+    use crate::runbook::journal::RunMeta;
+    use crate::runbook::library;
+    use crate::tui::state::{App, Screen};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn runbook(service: &str) -> Runbook {
+        let (runbooks, _) =
+            library::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks"));
+        runbooks
+            .into_iter()
+            .find(|rb| rb.service == service)
+            .unwrap()
+    }
+
+    /// A run of `service` as its task would first publish it.
+    fn started(
+        env: &Environment,
+        service: &str,
+        run_id: &str,
+    ) -> (StartedRun, mpsc::Receiver<Input>) {
+        let rb = runbook(service);
+        let meta = RunMeta {
+            run_id: run_id.into(),
+            runbook: rb.name.clone(),
+            file: rb.path.clone(),
+            service: service.into(),
+            operator: "ann".into(),
+            session: "test".into(),
+            host: "h".into(),
+        };
+        let spec = env.service(service).unwrap().clone();
+        let (engine, _) = Engine::start(rb, spec, false, meta, Variables::new(), Utc::now());
+        let (inputs, received) = mpsc::channel(4);
+        let status = RunStatus {
+            run_id: run_id.into(),
+            operator: "ann".into(),
+            view: engine.view(),
+            journal: PathBuf::from(format!("{service}-{run_id}.jsonl")),
+            notice: None,
+            now: Utc::now(),
+        };
+        let run = StartedRun {
+            inputs,
+            status,
+            resumed: None,
+            discarded: None,
+            warnings: Vec::new(),
+        };
+        (run, received)
+    }
+
+    async fn app() -> App {
+        let env = demo_environment();
+        let world = Arc::new(SimWorld::new(&env, Utc::now()));
+        let provider = sim::provider(world, false);
+        let (feed, _) =
+            crate::monitor::spawn_feed(provider.observe.clone(), Duration::from_secs(3600));
+        let (messages, _) = mpsc::channel(8);
+        let setup = RunbookSetup {
+            runbooks: vec![runbook("orders"), runbook("billing")],
+            problems: Vec::new(),
+            provider,
+            journal_dir: PathBuf::from("/nonexistent"),
+            lock_dir: PathBuf::from("/nonexistent"),
+            builtins: Variables::new(),
+            operator: "ann".into(),
+            session: "test".into(),
+        };
+        let mut app = App::new(
+            env,
+            crate::tui::theme::load("dark", None).unwrap(),
+            "demo",
+            MonitorState::new(Duration::from_secs(5)),
+            Utc::now(),
+        );
+        app.runbooks = Some(RunbooksState::new(setup, feed, messages));
+        app
+    }
+
+    fn start(app: &mut App, run: StartedRun) {
+        let service = run.status.view.service.clone();
+        app.on_run_message(RunMessage::Started {
+            service,
+            result: Ok(run),
+        });
+    }
+
+    #[tokio::test]
+    async fn two_services_run_at_once_and_each_status_and_input_reaches_its_own_run() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        let (orders, mut orders_inputs) = started(&env, "orders", "r-orders");
+        let (billing, mut billing_inputs) = started(&env, "billing", "r-billing");
+        start(&mut app, orders);
+        start(&mut app, billing);
+        app.screen = Screen::Runbooks;
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.runs.len(), 2);
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert!(app.has_active_run("orders") && app.has_active_run("billing"));
+
+        // A status of the run not on screen updates that run only.
+        let mut moved = app.runbooks.as_ref().unwrap().runs[0].status.clone();
+        moved.notice = Some("orders moved".into());
+        app.on_run_message(RunMessage::Status(moved));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert_eq!(state.runs[0].status.notice.as_deref(), Some("orders moved"));
+        assert_eq!(state.runs[1].status.notice, None);
+
+        // An abort typed on the Billing screen goes to Billing.
+        app.on_key(key(KeyCode::Char('A')));
+        for c in "drill".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(
+            billing_inputs.try_recv().unwrap(),
+            Input::Abort {
+                reason: "drill".into()
+            }
+        );
+        assert!(orders_inputs.try_recv().is_err());
+
+        // The Runs screen opens the run selected there, whatever was viewed.
+        app.on_key(key(KeyCode::Char('3')));
+        assert_eq!(app.screen, Screen::Runs);
+        app.on_key(key(KeyCode::Char('k')));
+        assert_eq!(app.screen, Screen::Runs, "moving does not open anything");
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.screen, Screen::Runbooks);
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-orders");
+
+        // Enter on a runbook of a service with a run opens that run.
+        app.on_key(key(KeyCode::Esc));
+        let state = app.runbooks.as_mut().unwrap();
+        state.selected = 1;
+        assert_eq!(state.selected_runbook().unwrap().service, "billing");
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert!(
+            state.starting.is_empty(),
+            "no second run of billing is started"
+        );
     }
 }

@@ -195,7 +195,7 @@ impl App {
             let had_dialog = runbooks.dialog.is_some();
             let update = if self.screen == Screen::Runs {
                 let update = runbooks.on_runs_key(key);
-                if runbooks.viewing_run() {
+                if key.code == KeyCode::Enter && update == Update::Redraw {
                     // Enter opened a run: it is shown where runs are driven.
                     self.screen = Screen::Runbooks;
                 }
@@ -228,12 +228,6 @@ impl App {
             }
             KeyCode::Char('3') if self.screen != Screen::Runs && !self.help_open => {
                 self.screen = Screen::Runs;
-                if let Some(runbooks) = &mut self.runbooks {
-                    // The list, not the run last viewed: `2` returns to it.
-                    runbooks.runs_selected = runbooks
-                        .runs_selected
-                        .min(runbooks.runs.len().saturating_sub(1));
-                }
                 return Update::Redraw;
             }
             _ => {}
