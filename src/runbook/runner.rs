@@ -275,6 +275,9 @@ struct PendingObservation {
     since: DateTime<Utc>,
     due: DateTime<Utc>,
     change_id: Option<String>,
+    /// The monitor was asked for a poll: once per observation, or asks made
+    /// during a slow poll would queue a second one behind it.
+    asked: bool,
 }
 
 struct Runner {
@@ -371,11 +374,13 @@ impl Runner {
     /// stream for the console and every run) instead of polling on its own.
     async fn poll_due(&mut self) -> Event {
         let now = self.provider.observe.now();
-        let fresh = match &self.pending {
+        let fresh = match &mut self.pending {
             Some(p) if now >= p.due => match self.feed.latest() {
                 Some(o) if o.at >= p.since => Some(o),
                 _ => {
-                    self.feed.request();
+                    if !std::mem::replace(&mut p.asked, true) {
+                        self.feed.request();
+                    }
                     None
                 }
             },
@@ -461,17 +466,19 @@ impl Runner {
                     .ok()
                     .and_then(|after| since.checked_add_signed(after))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                // Asked for now (a check, or a wait's first look): the
+                // monitor polls at once rather than at its interval.
+                let immediate = after.is_zero();
+                if immediate {
+                    self.feed.request();
+                }
                 self.pending = Some(PendingObservation {
                     step,
                     since,
                     due,
                     change_id,
+                    asked: immediate,
                 });
-                if after.is_zero() {
-                    // Asked for now (a check, or a wait's first look): the
-                    // monitor polls at once rather than at its interval.
-                    self.feed.request();
-                }
             }
             Command::Http { step, spec } => {
                 self.publish();
