@@ -133,6 +133,7 @@ async fn dispatch(
                 builtins: session.builtins,
                 operator: operator_name(),
                 today: chrono::Utc::now().date_naive(),
+                poll_interval: session.poll_interval,
             };
             runbook::execute(cmd, ctx).await
         }

@@ -193,3 +193,122 @@ proptest! {
         }
     }
 }
+
+/// A journal line that is complete but not a record (issue 7 item 2): the
+/// run it belongs to may already have acted, so nothing may start afresh.
+const STARTED: &str = r#"{"at":"2026-11-20T10:00:00Z","event":"run-started","run_id":"20261120T100000Z-1-abcd","runbook":"Billing","file":"runbooks/billing-replica-promotion.yaml","service":"billing","operator":"alice","session":"cli-1","host":"h","params":{}}"#;
+
+fn journal_dir(home: &Path) -> PathBuf {
+    home.join("data/journal")
+}
+
+fn write_journal(home: &Path, body: &[u8]) -> PathBuf {
+    let dir = journal_dir(home);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("billing-20261120T100000Z-1-abcd.jsonl");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn run_billing(home: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_drconsole"))
+        .env("DRCONSOLE_HOME", home)
+        .args(["runbook", "run"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/billing-replica-promotion.yaml"))
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+fn journals(home: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(journal_dir(home))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_corrupt_journal_blocks_a_new_run_of_its_service_and_names_the_line() {
+    let home = tempfile::tempdir().unwrap();
+    let path = write_journal(home.path(), format!("{STARTED}\ngarbage\n").as_bytes());
+    for extra in [&[][..], &["--new"][..]] {
+        let (code, text) = run_billing(home.path(), extra);
+        assert_eq!(code, Some(1), "{extra:?}: {text}");
+        assert!(
+            text.contains(&format!("{}:2:", path.display())),
+            "{extra:?}: {text}"
+        );
+        assert!(text.contains("--discard-journal"), "{extra:?}: {text}");
+        assert_eq!(journals(home.path()), vec![path.clone()], "{text}");
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_journal_is_reported_once_with_its_line() {
+    let home = tempfile::tempdir().unwrap();
+    let mut body = format!("{STARTED}\n").into_bytes();
+    body.extend_from_slice(b"{\"at\":\"\xff\xfe\"}\n");
+    let path = write_journal(home.path(), &body);
+    let (code, text) = run_billing(home.path(), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!("{}:2: not UTF-8", path.display())),
+        "{text}"
+    );
+    assert_eq!(text.matches("UTF-8").count(), 1, "{text}");
+}
+
+#[test]
+fn a_discarded_journal_is_set_aside_with_who_and_why_and_the_run_starts() {
+    let home = tempfile::tempdir().unwrap();
+    let path = write_journal(home.path(), format!("{STARTED}\ngarbage\n").as_bytes());
+    let (code, text) = run_billing(
+        home.path(),
+        &["--discard-journal", path.to_str().unwrap(), "--reason", " "],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("a reason is required"), "{text}");
+    assert!(path.exists());
+
+    let (_, text) = run_billing(
+        home.path(),
+        &[
+            "--discard-journal",
+            path.to_str().unwrap(),
+            "--reason",
+            "garbage appended by a probe",
+        ],
+    );
+    assert!(!path.exists(), "{text}");
+    let aside = path.with_extension("jsonl.discarded");
+    assert!(aside.exists(), "{text}");
+    let record = std::fs::read_to_string(path.with_extension("jsonl.discard.json")).unwrap();
+    assert!(record.contains("garbage appended by a probe"), "{record}");
+    assert!(record.contains("\"operator\""), "{record}");
+    // The new run started: it left its own journal to resume.
+    assert!(text.contains("run left unfinished"), "{text}");
+}
+
+#[test]
+fn a_torn_last_line_is_dropped_and_the_run_offered_for_resume() {
+    let home = tempfile::tempdir().unwrap();
+    let path = write_journal(
+        home.path(),
+        format!("{STARTED}\n{{\"at\":\"2026-11-20T10:00:01Z\",\"ev").as_bytes(),
+    );
+    let (code, text) = run_billing(home.path(), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!("--resume {}", path.display())),
+        "{text}"
+    );
+}

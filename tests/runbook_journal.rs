@@ -253,12 +253,95 @@ fn unfinished_runs_are_found_for_their_service_only() {
             },
         ))
         .unwrap();
-    let found = journal::unfinished(dir.path(), "billing");
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].0, open.path());
-    assert!(journal::unfinished(dir.path(), "orders").is_empty());
+    let found = journal::scan(dir.path(), "billing").unwrap();
+    assert!(found.unreadable.is_empty(), "{:?}", found.unreadable);
+    assert_eq!(found.unfinished.len(), 1);
+    assert_eq!(found.unfinished[0].0, open.path());
+    let orders = journal::scan(dir.path(), "orders").unwrap();
+    assert!(orders.unfinished.is_empty() && orders.unreadable.is_empty());
     assert!(
         Journal::create(dir.path(), "billing", "r1").is_err(),
         "never overwrites a journal"
+    );
+}
+
+#[test]
+fn a_torn_last_line_cut_inside_a_character_is_still_only_torn() {
+    let (_dir, path) = write_all(&sample());
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    // The first byte of `é`: a crash cut the write in the middle of it.
+    file.write_all(b"{\"at\":\"2026-11-25T08:00:05Z\",\"event\":\"notified\",\"message\":\"\xc3")
+        .unwrap();
+    drop(file);
+    assert_eq!(journal::read(&path).unwrap(), sample());
+}
+
+#[test]
+fn a_journal_that_cannot_be_read_is_reported_by_the_scan_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut good = Journal::create(dir.path(), "billing", "20261120T100000Z-1-abcd").unwrap();
+    for r in &sample()[..2] {
+        good.append(r).unwrap();
+    }
+    let bad = dir.path().join("billing-20261120T110000Z-2-beef.jsonl");
+    std::fs::write(&bad, b"{\"at\":\"x\"}\n\xff\n").unwrap();
+    // Another service whose id starts the same: neither its journal nor
+    // its damage belongs to `billing`.
+    std::fs::write(
+        dir.path().join("billing-eu-20261120T110000Z-2-beef.jsonl"),
+        b"garbage\n",
+    )
+    .unwrap();
+    let scan = journal::scan(dir.path(), "billing").unwrap();
+    assert_eq!(scan.unfinished.len(), 1);
+    assert_eq!(scan.unreadable.len(), 1, "{:?}", scan.unreadable);
+    assert_eq!(scan.unreadable[0].path(), bad);
+    assert!(
+        scan.unreadable[0]
+            .to_string()
+            .starts_with(&format!("{}:1: not a journal record", bad.display())),
+        "{}",
+        scan.unreadable[0]
+    );
+    assert_eq!(
+        journal::scan(dir.path(), "billing-eu")
+            .unwrap()
+            .unreadable
+            .len(),
+        1
+    );
+    assert_eq!(
+        journal::service_of(&bad),
+        Some("billing"),
+        "the service is read from the name when the content cannot be"
+    );
+}
+
+#[test]
+fn a_discard_needs_a_reason_and_keeps_the_file_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("billing-20261120T110000Z-2-beef.jsonl");
+    std::fs::write(&bad, b"garbage\n").unwrap();
+    let who = ("alice", "console-1", "host");
+    assert!(matches!(
+        journal::discard(&bad, "billing", "  ", who, Utc::now()),
+        Err(journal::DiscardError::NoReason)
+    ));
+    assert!(matches!(
+        journal::discard(&bad, "orders", "probe", who, Utc::now()),
+        Err(journal::DiscardError::OtherService(..))
+    ));
+    let record = journal::discard(&bad, "billing", "probe garbage", who, Utc::now()).unwrap();
+    assert!(!bad.exists());
+    assert_eq!(std::fs::read(&record.moved_to).unwrap(), b"garbage\n");
+    assert!(record.problem.unwrap().contains(":1: not a journal record"));
+    assert!(
+        journal::scan(dir.path(), "billing")
+            .unwrap()
+            .unreadable
+            .is_empty()
     );
 }

@@ -82,6 +82,11 @@ async fn recover_with(file: &str) -> Arc<SimWorld> {
         journal_dir: dir.path().join("journal"),
         lock_dir: dir.path().join("locks"),
         resume: None,
+        feed: drconsole::monitor::spawn_feed(
+            sim::provider(Arc::clone(&world), true).observe,
+            Duration::from_millis(100),
+        )
+        .0,
     };
     let mut handle = runner::start(spec, sim::provider(Arc::clone(&world), false)).unwrap();
 

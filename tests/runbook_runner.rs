@@ -12,7 +12,7 @@ use drconsole::runbook::format;
 use drconsole::runbook::journal::{self, Entry, RunOutcome};
 use drconsole::runbook::lock;
 use drconsole::runbook::plan;
-use drconsole::runbook::runner::{RunEnd, RunSpec, resumable, run_headless};
+use drconsole::runbook::runner::{RunEnd, RunSpec, run_headless};
 use drconsole::runbook::vars::Variables;
 use support::fake::{FakeWorld, demo_app};
 use support::runbook::orders;
@@ -101,7 +101,20 @@ impl Setup {
             journal_dir: self.journal_dir(),
             lock_dir: self.lock_dir(),
             resume,
+            // The world is a file: a monitor of its own sees what the
+            // run's provider does.
+            feed: drconsole::monitor::spawn_feed(
+                Arc::new(FakeWorld::new(&self.dir)),
+                Duration::from_millis(50),
+            )
+            .0,
         }
+    }
+
+    fn resumable(&self) -> Vec<PathBuf> {
+        let scan = journal::scan(&self.journal_dir(), "orders").unwrap();
+        assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
+        scan.unfinished.into_iter().map(|(path, _)| path).collect()
     }
 
     fn only_journal(&self) -> PathBuf {
@@ -160,6 +173,11 @@ async fn a_headless_run_confirms_fails_over_smoke_tests_and_reports_the_rto() {
         "{out}"
     );
     assert_eq!(world.executed.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        world.observed.load(Ordering::SeqCst),
+        0,
+        "checks and waits are evaluated on the monitor's polls, not the run's own"
+    );
     assert!(world.failed_over());
     assert!(
         out.contains("type `orders-global` to make this call"),
@@ -194,6 +212,42 @@ async fn a_headless_run_confirms_fails_over_smoke_tests_and_reports_the_rto() {
         lock::holder(&setup.lock_dir(), "orders").is_none(),
         "the lock is released"
     );
+}
+
+#[tokio::test]
+async fn a_waiting_run_publishes_its_status_on_change_not_on_every_clock_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let setup = Setup::new(tmp.path());
+    let world = Arc::new(FakeWorld::new(tmp.path()));
+    let mut spec = setup.spec("http://127.0.0.1:9", None);
+    spec.runbook = format::parse(
+        &setup.runbook_path(),
+        "name: wait\nservice: orders\nobjectives: { rto: 15m, rpo: 5m }\nowner: me\nlast_tested: 2026-11-01\nsteps:\n  - id: writable\n    title: Writable\n    wait:\n      until:\n        - cluster_role: { cluster: orders-secondary, is: writer }\n      timeout: 1h\n      poll: 1s\n",
+    )
+    .unwrap();
+    let mut handle = drconsole::runbook::runner::start(spec, world.provider(false)).unwrap();
+    let mut published = 0;
+    let window = tokio::time::sleep(Duration::from_millis(1500));
+    tokio::pin!(window);
+    loop {
+        tokio::select! {
+            changed = handle.status.changed() => {
+                changed.unwrap();
+                published += 1;
+            }
+            () = &mut window => break,
+        }
+    }
+    // Waiting, then the first observation: nothing changes after that
+    // although the condition is evaluated every 100 ms.
+    assert!(
+        published <= 3,
+        "{published} statuses in 1.5 s of an unchanging wait"
+    );
+    let view = handle.status.borrow().view.clone();
+    assert!(view.steps[0].run.observed.is_some(), "{view:?}");
+    drop(handle.inputs);
+    handle.task.await.unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -258,7 +312,7 @@ async fn end_of_input_leaves_the_run_resumable_and_a_second_run_is_locked_out_me
     let (end, out) = headless(setup.spec("http://127.0.0.1:9", None), &world, false, "").await;
     assert!(matches!(end, RunEnd::Detached { .. }), "{out}");
     assert!(out.contains("resume with --resume"), "{out}");
-    assert_eq!(resumable(&setup.journal_dir(), "orders").len(), 2);
+    assert_eq!(setup.resumable().len(), 2);
 }
 
 // ---- crash and resume -------------------------------------------------------
@@ -339,10 +393,7 @@ async fn a_run_killed_after_its_call_took_effect_resumes_without_calling_again()
     crash_in_the_middle(tmp.path(), "applied");
 
     let journal = setup.only_journal();
-    assert_eq!(
-        resumable(&setup.journal_dir(), "orders"),
-        vec![journal.clone()]
-    );
+    assert_eq!(setup.resumable(), vec![journal.clone()]);
     let world = Arc::new(FakeWorld::new(tmp.path()));
     let app = demo_app().await;
     let (end, out) = headless(setup.spec(&app, Some(journal)), &world, false, "").await;

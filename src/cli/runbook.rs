@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -9,6 +10,7 @@ use clap::Subcommand;
 use crate::domain::environment::Environment;
 use crate::provider::Provider;
 use crate::runbook::journal::RunOutcome;
+use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 use crate::runbook::{format, plan, runner, validate};
 
@@ -43,6 +45,14 @@ pub enum RunbookCommand {
         /// Start a new run even though an unfinished one exists.
         #[arg(long)]
         new: bool,
+        /// Set this journal of the service aside first (it cannot be read,
+        /// or its run is abandoned): renamed to `*.discarded`, with who,
+        /// why and when written beside it. Needs --reason.
+        #[arg(long, value_name = "JOURNAL", requires = "reason")]
+        discard_journal: Option<PathBuf>,
+        /// Why the journal is discarded (recorded).
+        #[arg(long, value_name = "TEXT", requires = "discard_journal")]
+        reason: Option<String>,
     },
 }
 
@@ -57,6 +67,8 @@ pub struct RunbookContext {
     pub builtins: Variables,
     pub operator: String,
     pub today: NaiveDate,
+    /// How often the run's monitor polls the provider.
+    pub poll_interval: Duration,
 }
 
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -78,12 +90,21 @@ pub async fn execute(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
             journal,
             resume,
             new,
+            discard_journal,
+            reason,
         } => {
             let options = RunOptions {
                 params,
                 journal_dir: journal.unwrap_or_else(|| ctx.journal_dir.clone()),
-                resume,
-                new,
+                resume: match (resume, new) {
+                    (Some(path), _) => ResumePolicy::From(path),
+                    (None, true) => ResumePolicy::New,
+                    (None, false) => ResumePolicy::Refuse,
+                },
+                discard: discard_journal.map(|journal| Discard {
+                    journal,
+                    reason: reason.unwrap_or_default(),
+                }),
             };
             run(&file, options, ctx).await
         }
@@ -93,56 +114,64 @@ pub async fn execute(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
 struct RunOptions {
     params: Vec<(String, String)>,
     journal_dir: PathBuf,
-    resume: Option<PathBuf>,
-    new: bool,
+    resume: ResumePolicy,
+    discard: Option<Discard>,
 }
 
+/// The same start sequence as the console's ([`start::prepare`]), with a
+/// monitor of its own whose polls the run's conditions are evaluated on.
 async fn run(
     file: &std::path::Path,
     options: RunOptions,
     ctx: RunbookContext,
 ) -> anyhow::Result<ExitCode> {
-    let supplied: Variables = options.params.into_iter().collect();
-    let Some(runbook) = load_valid(file, &supplied, &ctx) else {
-        return Ok(ExitCode::FAILURE);
-    };
     let provider = ctx
         .provider
         .clone()
         .ok_or_else(|| anyhow::anyhow!("this session has no provider to run against"))?;
-    let service = ctx
-        .environment
-        .service(&runbook.service)
-        .ok_or_else(|| anyhow::anyhow!("service `{}` is not in the environment", runbook.service))?
-        .clone();
-    if options.resume.is_none() && !options.new {
-        let unfinished = runner::resumable(&options.journal_dir, &runbook.service);
-        if !unfinished.is_empty() {
-            eprintln!(
-                "an unfinished run on `{}` exists; continue it or start afresh:",
-                runbook.service
-            );
-            for path in &unfinished {
-                eprintln!("  --resume {}", path.display());
-            }
-            eprintln!("  --new");
-            return Ok(ExitCode::FAILURE);
-        }
-    }
-    let vars = plan::run_values(&runbook, &supplied, &ctx.builtins, &ctx.operator)?;
-    let spec = runner::RunSpec {
-        runbook,
-        service,
-        vars,
-        operator: ctx.operator.clone(),
+    let (feed, monitor) = crate::monitor::spawn_feed(provider.observe.clone(), ctx.poll_interval);
+    let starter = Starter {
+        environment: ctx.environment,
+        builtins: ctx.builtins,
+        operator: ctx.operator,
         session: format!("cli-{}", std::process::id()),
         journal_dir: options.journal_dir,
-        lock_dir: ctx.lock_dir.clone(),
-        resume: options.resume,
+        lock_dir: ctx.lock_dir,
+        today: ctx.today,
+        feed,
     };
+    let request = StartRequest {
+        file: file.to_path_buf(),
+        supplied: options.params.into_iter().collect(),
+        resume: options.resume,
+        discard: options.discard,
+    };
+    let prepared = tokio::task::spawn_blocking(move || start::prepare(&starter, request)).await?;
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(refused) => {
+            eprintln!("{refused}");
+            monitor.abort();
+            return Ok(match refused {
+                StartRefused::Read(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            });
+        }
+    };
+    prepared.warnings.iter().for_each(|d| eprintln!("{d}"));
+    if let Some(d) = &prepared.discarded {
+        eprintln!(
+            "set aside {} as {} ({}: {})",
+            d.journal.display(),
+            d.moved_to.display(),
+            d.operator,
+            d.reason
+        );
+    }
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let end = runner::run_headless(spec, provider, stdin, std::io::stdout()).await?;
-    Ok(match end {
+    let end = runner::run_headless(prepared.spec, provider, stdin, std::io::stdout()).await;
+    monitor.abort();
+    Ok(match end? {
         runner::RunEnd::Finished(RunOutcome::Completed { .. }) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })

@@ -10,5 +10,5 @@ pub mod poll;
 pub mod state;
 
 pub use history::{LagHistory, LagSample};
-pub use poll::{MonitorEvent, observe_once, spawn};
+pub use poll::{Monitor, MonitorEvent, Observation, SnapshotFeed, observe_once, spawn, spawn_feed};
 pub use state::{Failure, Freshness, GoodReading, MonitorState, SourceStatus};

@@ -1,14 +1,18 @@
-//! The poll loop: asks the provider on an interval, off the UI thread.
+//! The poll loop: asks the provider on an interval, off the UI thread, and
+//! shares each poll with whoever needs it: the console's UI loop (as
+//! [`MonitorEvent`]s) and runbook runs (as a [`SnapshotFeed`]), so that a
+//! run waiting on a condition never polls the estate a second time.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::state::MonitorState;
-use crate::domain::snapshot::SourceReading;
+use crate::domain::snapshot::{Snapshot, SourceReading};
 use crate::provider::Observe;
 
 /// One poll's result, sent to the UI loop.
@@ -19,22 +23,112 @@ pub struct MonitorEvent {
     pub took: Duration,
 }
 
+/// One poll as a run sees it: what the sources that answered said, and
+/// which did not answer. A failed source's older data is left out rather
+/// than passed off as current to a condition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    /// The provider's clock when the poll began: everything in it is at
+    /// least this recent.
+    pub at: DateTime<Utc>,
+    pub snapshot: Snapshot,
+    /// `source: error` for each source that failed in this poll.
+    pub failures: Vec<String>,
+}
+
+impl Observation {
+    pub fn from_readings(at: DateTime<Utc>, readings: &[SourceReading]) -> Observation {
+        let mut observation = Observation {
+            at,
+            ..Observation::default()
+        };
+        for reading in readings {
+            match &reading.result {
+                Ok(s) => observation.snapshot.extend(s),
+                Err(e) => observation
+                    .failures
+                    .push(format!("{}: {e}", reading.source)),
+            }
+        }
+        observation
+    }
+}
+
+/// The monitor's latest poll, for runs. Cloning is cheap; every clone sees
+/// the same polls.
+#[derive(Debug, Clone)]
+pub struct SnapshotFeed {
+    latest: watch::Receiver<Option<Arc<Observation>>>,
+    refresh: Arc<Notify>,
+}
+
+impl SnapshotFeed {
+    /// The newest poll, if there has been one.
+    pub fn latest(&self) -> Option<Arc<Observation>> {
+        self.latest.borrow().clone()
+    }
+
+    /// Asks the monitor to poll now rather than at its next interval. Asks
+    /// made while a poll is under way are merged into one more poll, so any
+    /// number of runs asking at once cost one poll.
+    pub fn request(&self) {
+        self.refresh.notify_one();
+    }
+
+    /// Waits for the next poll; false once the monitor has stopped.
+    pub async fn changed(&mut self) -> bool {
+        self.latest.changed().await.is_ok()
+    }
+}
+
+/// A running monitor: its polls for the UI loop and its feed for runs.
+pub struct Monitor {
+    pub events: mpsc::Receiver<MonitorEvent>,
+    pub feed: SnapshotFeed,
+    pub task: JoinHandle<()>,
+}
+
 /// Polls at once and then every `interval` until the receiver is dropped.
 ///
 /// A slow poll delays the next one rather than piling polls up, and the
 /// channel is small so a busy UI slows polling instead of queueing old data.
-pub fn spawn(
+pub fn spawn(observe: Arc<dyn Observe>, interval: Duration) -> Monitor {
+    let (tx, events) = mpsc::channel(2);
+    let (feed, task) = launch(observe, interval, Some(tx));
+    Monitor { events, feed, task }
+}
+
+/// A monitor with no UI loop to report to (the headless `runbook run`):
+/// it polls for the feed alone and stops once every feed is dropped.
+pub fn spawn_feed(observe: Arc<dyn Observe>, interval: Duration) -> (SnapshotFeed, JoinHandle<()>) {
+    launch(observe, interval, None)
+}
+
+fn launch(
     observe: Arc<dyn Observe>,
     interval: Duration,
-) -> (mpsc::Receiver<MonitorEvent>, JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(2);
+    events: Option<mpsc::Sender<MonitorEvent>>,
+) -> (SnapshotFeed, JoinHandle<()>) {
+    let (latest_tx, latest) = watch::channel(None);
+    let refresh = Arc::new(Notify::new());
+    let feed = SnapshotFeed {
+        latest,
+        refresh: Arc::clone(&refresh),
+    };
+    let headless = events.is_none();
     let handle = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = refresh.notified() => ticks.reset(),
+                () = latest_tx.closed(), if headless => break,
+            }
+            let at = observe.now();
             let started = Instant::now();
             let readings = observe.observe().await;
+            latest_tx.send_replace(Some(Arc::new(Observation::from_readings(at, &readings))));
             let event = MonitorEvent {
                 readings,
                 took: started.elapsed(),
@@ -44,12 +138,14 @@ pub fn spawn(
                 took_ms = event.took.as_millis() as u64,
                 "poll"
             );
-            if tx.send(event).await.is_err() {
+            if let Some(tx) = &events
+                && tx.send(event).await.is_err()
+            {
                 break;
             }
         }
     });
-    (rx, handle)
+    (feed, handle)
 }
 
 /// One poll applied to a fresh state: what `status` reports.
@@ -94,12 +190,14 @@ mod tests {
     #[tokio::test]
     async fn polls_repeatedly_and_stops_when_the_receiver_goes() {
         let observe = Arc::new(Counting(AtomicU64::new(0)));
-        let (mut rx, handle) = spawn(observe.clone(), Duration::from_millis(10));
-        let first = rx.recv().await.unwrap();
-        let second = rx.recv().await.unwrap();
+        let Monitor {
+            mut events, task, ..
+        } = spawn(observe.clone(), Duration::from_millis(10));
+        let first = events.recv().await.unwrap();
+        let second = events.recv().await.unwrap();
         assert!(first.readings[0].taken_at < second.readings[0].taken_at);
-        drop(rx);
-        tokio::time::timeout(Duration::from_secs(5), handle)
+        drop(events);
+        tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("the task ends once nobody listens")
             .unwrap();
@@ -111,5 +209,47 @@ mod tests {
         let state = observe_once(&observe, Duration::from_secs(1)).await;
         assert!(state.has_data());
         assert_eq!(state.sources().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn runs_share_the_polls_and_an_ask_polls_at_once() {
+        let observe = Arc::new(Counting(AtomicU64::new(0)));
+        let (mut feed, task) = spawn_feed(observe.clone(), Duration::from_secs(3600));
+        assert!(feed.changed().await);
+        let mut other = feed.clone();
+        // An hour-long interval: only an ask can bring the second poll.
+        feed.request();
+        tokio::time::timeout(Duration::from_secs(5), other.changed())
+            .await
+            .expect("an ask polls without waiting for the interval");
+        assert_eq!(feed.latest(), other.latest());
+        assert_eq!(observe.0.load(Ordering::SeqCst), 2);
+        drop(feed);
+        drop(other);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("a feed-only monitor stops once no run listens")
+            .unwrap();
+    }
+
+    #[test]
+    fn a_failed_source_is_named_and_left_out_of_the_snapshot() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let readings = vec![SourceReading {
+            source: "rds us-east-1".into(),
+            taken_at: at,
+            result: Err(SourceError::new(
+                crate::domain::snapshot::ErrorKind::ServiceUnavailable,
+                "503",
+            )),
+        }];
+        let o = Observation::from_readings(at, &readings);
+        assert_eq!(o.snapshot, Snapshot::default());
+        assert_eq!(o.failures.len(), 1);
+        assert!(
+            o.failures[0].starts_with("rds us-east-1: "),
+            "{:?}",
+            o.failures
+        );
     }
 }

@@ -227,7 +227,7 @@ pub enum ReadError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}:{line}: not a journal record: {message}")]
+    #[error("{path}:{line}: {message}")]
     Corrupt {
         path: PathBuf,
         line: usize,
@@ -237,9 +237,28 @@ pub enum ReadError {
     NoStart { path: PathBuf },
 }
 
-/// Every complete record of a journal. An unparsable last line without a
-/// newline is a write torn by a crash and is ignored; anything else
-/// unparsable is corruption and is reported with its line number.
+impl ReadError {
+    /// The file that could not be read.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Io { path, .. }
+            | ReadError::Corrupt { path, .. }
+            | ReadError::NoStart { path } => path,
+        }
+    }
+}
+
+/// Every complete record of a journal, read line by line as bytes so that
+/// a line that is not UTF-8 is reported with its number like any other.
+///
+/// The one damage repaired silently is a torn last line: a line with no
+/// newline at the end of the file, which is what a crash in the middle of
+/// [`Journal::append`] leaves. `append` had not returned, so nothing was
+/// done on the strength of that record (an intent is fsynced before its
+/// call), and dropping it loses nothing that happened; [`Journal::reopen`]
+/// cuts it off before the run continues. Anything else unparsable, at any
+/// position, is corruption: the run it records may already have acted, so
+/// it is reported with its line and blocks new runs (see [`scan`]).
 pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
     let io = |source| ReadError::Io {
         path: path.to_path_buf(),
@@ -248,28 +267,37 @@ pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
     let file = File::open(path).map_err(io)?;
     let mut reader = BufReader::new(file);
     let mut records = Vec::new();
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     let mut n = 0;
     loop {
         buf.clear();
-        if reader.read_line(&mut buf).map_err(io)? == 0 {
+        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
             break;
         }
         n += 1;
-        let complete = buf.ends_with('\n');
-        if buf.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(buf.trim_end()) {
-            Ok(r) => records.push(r),
+        let complete = buf.ends_with(b"\n");
+        let corrupt = |message: String| ReadError::Corrupt {
+            path: path.to_path_buf(),
+            line: n,
+            message,
+        };
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text,
             Err(_) if !complete => break,
             Err(e) => {
-                return Err(ReadError::Corrupt {
-                    path: path.to_path_buf(),
-                    line: n,
-                    message: e.to_string(),
-                });
+                return Err(corrupt(format!(
+                    "not UTF-8 (invalid byte at column {})",
+                    e.valid_up_to() + 1
+                )));
             }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(text.trim_end()) {
+            Ok(r) => records.push(r),
+            Err(_) if !complete => break,
+            Err(e) => return Err(corrupt(format!("not a journal record: {e}"))),
         }
     }
     Ok(records)
@@ -367,26 +395,207 @@ impl RecoveredRun {
     }
 }
 
-/// Journals in `dir` of runs on `service` that never finished, newest first.
-pub fn unfinished(dir: &Path, service: &str) -> Vec<(PathBuf, RecoveredRun)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+/// The service a journal's file name says it belongs to:
+/// `<service>-<YYYYMMDDTHHMMSSZ>-<pid>-<hex>.jsonl`. Read from the name so
+/// that a journal too damaged to parse is still attributed to its service,
+/// and precisely, so that `orders` does not claim `orders-eu`'s journals.
+pub fn service_of(path: &Path) -> Option<&str> {
+    let stem = path.file_name()?.to_str()?.strip_suffix(".jsonl")?;
+    let mut parts = stem.rsplitn(4, '-');
+    let hex = parts.next()?;
+    let pid = parts.next()?;
+    let time = parts.next()?;
+    let service = parts.next()?;
+    let time_ok = time.len() == 16
+        && time.as_bytes()[8] == b'T'
+        && time.ends_with('Z')
+        && time[..8]
+            .bytes()
+            .chain(time[9..15].bytes())
+            .all(|b| b.is_ascii_digit());
+    let ok = !service.is_empty()
+        && time_ok
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !hex.is_empty()
+        && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then_some(service)
+}
+
+/// Whether a file in the journal directory may be a journal of `service`:
+/// named `<service>-….jsonl`, and not the standard name of a journal of
+/// another service whose id starts the same (`orders-eu-<run id>.jsonl` is
+/// not `orders`'s). A file named otherwise is counted in, so that a damaged
+/// journal with an odd name blocks rather than hides.
+pub fn may_belong(path: &Path, service: &str) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
     };
-    let prefix = format!("{service}-");
-    let mut runs: Vec<(PathBuf, RecoveredRun)> = entries
+    name.ends_with(".jsonl")
+        && name.starts_with(&format!("{service}-"))
+        && service_of(path).is_none_or(|s| s == service)
+}
+
+/// What the journal directory holds for one service, before a run starts.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Runs that never finished, newest first.
+    pub unfinished: Vec<(PathBuf, RecoveredRun)>,
+    /// Journals that cannot be read. Each blocks new runs of the service
+    /// until the operator discards it: what it recorded is unknown.
+    pub unreadable: Vec<ReadError>,
+}
+
+/// Reads every journal of `service` in `dir` (a missing directory has none).
+pub fn scan(dir: &Path, service: &str) -> Result<Scan, ReadError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Scan::default()),
+        Err(source) => {
+            return Err(ReadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut scan = Scan::default();
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "jsonl")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .filter_map(|p| {
-            let run = RecoveredRun::load(&p).ok()?;
-            (run.finished.is_none() && run.meta.service == service).then_some((p, run))
-        })
+        .filter(|p| may_belong(p, service))
         .collect();
-    runs.sort_by_key(|(_, run)| std::cmp::Reverse(run.last_at));
-    runs
+    paths.sort();
+    for path in paths {
+        match RecoveredRun::load(&path) {
+            Ok(run) if run.meta.service != service && service_of(&path) == Some(service) => {
+                scan.unreadable.push(ReadError::Corrupt {
+                    line: 1,
+                    message: format!(
+                        "the file is named for `{service}` but records a run on `{}`",
+                        run.meta.service
+                    ),
+                    path,
+                });
+            }
+            Ok(run) if run.meta.service != service => {}
+            Ok(run) if run.finished.is_none() => scan.unfinished.push((path, run)),
+            Ok(_) => {}
+            Err(e) => scan.unreadable.push(e),
+        }
+    }
+    scan.unfinished
+        .sort_by_key(|(_, run)| std::cmp::Reverse(run.last_at));
+    Ok(scan)
+}
+
+/// Who set a journal aside, when and why: written next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discard {
+    pub at: DateTime<Utc>,
+    pub journal: PathBuf,
+    pub moved_to: PathBuf,
+    pub operator: String,
+    pub session: String,
+    pub host: String,
+    pub reason: String,
+    /// What was wrong with it, if it could not be read.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscardError {
+    #[error("a reason is required to discard a journal")]
+    NoReason,
+    #[error("{0}: not a journal of `{1}` (journals are named <service>-<run id>.jsonl)")]
+    OtherService(PathBuf, String),
+    #[error("{0}: the run finished; there is nothing to discard")]
+    Finished(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Sets a journal aside so that new runs of its service may start:
+/// renames it to `<file>.discarded` and writes `<file>.discard.json` with
+/// who, why and when, both fsynced. The journal itself is kept, never
+/// deleted: it is evidence.
+pub fn discard(
+    path: &Path,
+    service: &str,
+    reason: &str,
+    who: (&str, &str, &str),
+    at: DateTime<Utc>,
+) -> Result<Discard, DiscardError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(DiscardError::NoReason);
+    }
+    if !may_belong(path, service) {
+        return Err(DiscardError::OtherService(
+            path.to_path_buf(),
+            service.into(),
+        ));
+    }
+    let io = |source| DiscardError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    let problem = match RecoveredRun::load(path) {
+        Ok(run) if run.finished.is_some() => return Err(DiscardError::Finished(path.into())),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let moved_to = dir.join(format!("{name}.discarded"));
+    let note = dir.join(format!("{name}.discard.json"));
+    let (operator, session, host) = who;
+    let record = Discard {
+        at,
+        journal: path.to_path_buf(),
+        moved_to: moved_to.clone(),
+        operator: operator.into(),
+        session: session.into(),
+        host: host.into(),
+        reason: reason.into(),
+        problem,
+    };
+    let text = serde_json::to_vec_pretty(&record).map_err(|e| io(std::io::Error::other(e)))?;
+    if moved_to.exists() {
+        return Err(io(std::io::Error::other(format!(
+            "{} already exists",
+            moved_to.display()
+        ))));
+    }
+    // The note first: a crash between the two leaves the journal in place
+    // (still blocking) rather than moved aside with no reason recorded.
+    let note_io = |source| DiscardError::Io {
+        path: note.clone(),
+        source,
+    };
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&note).map_err(note_io)?;
+    file.write_all(&text)
+        .and_then(|()| file.sync_all())
+        .map_err(note_io)?;
+    std::fs::rename(path, &moved_to).map_err(io)?;
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    Ok(record)
 }

@@ -13,5 +13,6 @@ pub mod lock;
 pub mod ownership;
 pub mod plan;
 pub mod runner;
+pub mod start;
 pub mod validate;
 pub mod vars;

@@ -4,7 +4,7 @@
 //! watch channel, so a screen only renders [`RunStatus`] and sends [`Input`].
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,9 +17,9 @@ use super::http;
 use super::journal::{Journal, ReadError, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::lock::{Holder, LockError, ServiceLock};
 use super::vars::Variables;
-use crate::domain::action::ChangeStatus;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
+use crate::monitor::SnapshotFeed;
 use crate::provider::Provider;
 
 /// Longest real-time sleep while waiting for a poll to fall due. The
@@ -61,6 +61,10 @@ impl From<Input> for Event {
 /// What a screen shows: the run, and the latest refusal or problem.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStatus {
+    /// Which run this is: a console with several runs routes statuses by it.
+    pub run_id: String,
+    /// Who started the run (for a resumed run, who started it first).
+    pub operator: String,
     pub view: RunView,
     pub journal: PathBuf,
     /// Why the last input was refused, or what went wrong talking to the
@@ -93,6 +97,9 @@ pub struct RunSpec {
     pub lock_dir: PathBuf,
     /// Continue the run in this journal instead of starting a new one.
     pub resume: Option<PathBuf>,
+    /// The monitor's polls: conditions are evaluated on them instead of
+    /// the run polling the estate itself.
+    pub feed: SnapshotFeed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,9 +127,28 @@ pub struct RunHandle {
 pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError> {
     let now = provider.observe.now();
     let read_only = provider.read_only();
+    Ok(open(spec, now, read_only)?.spawn(provider))
+}
+
+/// A run whose lock is held and whose journal is open, not yet driven.
+pub struct OpenedRun {
+    engine: Engine,
+    journal: Journal,
+    commands: Vec<Command>,
+    notice: Option<String>,
+    run_id: String,
+    operator: String,
+    feed: SnapshotFeed,
+    lock: ServiceLock,
+    opened_at: DateTime<Utc>,
+}
+
+/// The blocking half of [`start`]: lock, journal read and fsync. A console
+/// calls it off its UI task and [`OpenedRun::spawn`]s the result.
+pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<OpenedRun, StartError> {
     let service_id = spec.runbook.service.clone();
     let mut notice = None;
-    let run_id = format!(
+    let new_run_id = format!(
         "{}-{}-{:04x}",
         now.format("%Y%m%dT%H%M%SZ"),
         std::process::id(),
@@ -130,10 +156,10 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
     );
     let journal_path = match &spec.resume {
         Some(path) => path.clone(),
-        None => Journal::path_for(&spec.journal_dir, &service_id, &run_id),
+        None => Journal::path_for(&spec.journal_dir, &service_id, &new_run_id),
     };
     let lock = ServiceLock::acquire(&spec.lock_dir, &service_id, Holder::me(Some(journal_path)))?;
-    let (engine, journal, commands) = match &spec.resume {
+    let (engine, journal, commands, run_id, operator) = match &spec.resume {
         Some(path) => {
             let mut run = RecoveredRun::load(path)?;
             if run.meta.service != service_id {
@@ -156,12 +182,18 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
                 &spec.session,
                 now,
             )?;
-            (engine, journal, commands)
+            (
+                engine,
+                journal,
+                commands,
+                run.meta.run_id,
+                run.meta.operator,
+            )
         }
         None => {
-            let journal = Journal::create(&spec.journal_dir, &service_id, &run_id)?;
+            let journal = Journal::create(&spec.journal_dir, &service_id, &new_run_id)?;
             let meta = RunMeta {
-                run_id,
+                run_id: new_run_id.clone(),
                 runbook: spec.runbook.name.clone(),
                 file: spec.runbook.path.clone(),
                 service: service_id,
@@ -171,32 +203,57 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
             };
             let (engine, commands) =
                 Engine::start(spec.runbook, spec.service, read_only, meta, spec.vars, now);
-            (engine, journal, commands)
+            (engine, journal, commands, new_run_id, spec.operator)
         }
     };
-    let (inputs_tx, inputs_rx) = mpsc::channel(16);
-    let (status_tx, status_rx) = watch::channel(RunStatus {
-        view: engine.view(),
-        journal: journal.path().to_path_buf(),
-        notice: notice.clone(),
-        now,
-    });
-    let runner = Runner {
+    Ok(OpenedRun {
         engine,
         journal,
-        provider,
-        http: reqwest::Client::new(),
-        status: status_tx,
-        pending: None,
+        commands,
         notice,
-        _lock: lock,
-    };
-    let task = tokio::spawn(runner.run(inputs_rx, commands));
-    Ok(RunHandle {
-        inputs: inputs_tx,
-        status: status_rx,
-        task,
+        run_id,
+        operator,
+        feed: spec.feed,
+        lock,
+        opened_at: now,
     })
+}
+
+impl OpenedRun {
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Spawns the task that drives the run.
+    pub fn spawn(self, provider: Provider) -> RunHandle {
+        let (inputs_tx, inputs_rx) = mpsc::channel(16);
+        let (status_tx, status_rx) = watch::channel(RunStatus {
+            run_id: self.run_id.clone(),
+            operator: self.operator.clone(),
+            view: self.engine.view(),
+            journal: self.journal.path().to_path_buf(),
+            notice: self.notice.clone(),
+            now: self.opened_at,
+        });
+        let runner = Runner {
+            engine: self.engine,
+            journal: self.journal,
+            provider,
+            http: reqwest::Client::new(),
+            status: status_tx,
+            pending: None,
+            notice: self.notice,
+            feed: self.feed,
+            monitor_alive: true,
+            _lock: self.lock,
+        };
+        let task = tokio::spawn(runner.run(inputs_rx, self.commands));
+        RunHandle {
+            inputs: inputs_tx,
+            status: status_rx,
+            task,
+        }
+    }
 }
 
 /// Values this session sets differently from the run it resumes.
@@ -211,11 +268,16 @@ fn changed_values(journaled: &Variables, now: &Variables) -> Option<String> {
     (!changed.is_empty()).then(|| format!("resumed with different values: {}", changed.join("; ")))
 }
 
-/// An observation the engine asked for, due at a time on the provider's clock.
+/// An observation the engine asked for: the first poll that began at or
+/// after `since`, taken once the provider's clock reaches `due`.
 struct PendingObservation {
     step: String,
+    since: DateTime<Utc>,
     due: DateTime<Utc>,
     change_id: Option<String>,
+    /// The monitor was asked for a poll: once per observation, or asks made
+    /// during a slow poll would queue a second one behind it.
+    asked: bool,
 }
 
 struct Runner {
@@ -226,6 +288,8 @@ struct Runner {
     status: watch::Sender<RunStatus>,
     pending: Option<PendingObservation>,
     notice: Option<String>,
+    feed: SnapshotFeed,
+    monitor_alive: bool,
     _lock: ServiceLock,
 }
 
@@ -260,6 +324,17 @@ impl Runner {
                         Err(refusal) => self.notice = Some(refusal.to_string()),
                     }
                 }
+                // A new poll, or the clock moving past a due time or a
+                // timeout: either may settle what the step waits for.
+                alive = self.feed.changed(), if self.pending.is_some() && self.monitor_alive => {
+                    if !alive {
+                        self.monitor_alive = false;
+                        self.notice = Some("the monitor has stopped: no new observations arrive".into());
+                    }
+                    let event = self.poll_due().await;
+                    let now = self.provider.observe.now();
+                    queue.extend(self.feed(event, now));
+                }
                 () = tokio::time::sleep(CLOCK_STEP), if waiting => {
                     let event = self.poll_due().await;
                     let now = self.provider.observe.now();
@@ -269,12 +344,21 @@ impl Runner {
         }
     }
 
+    /// Publishes the run's status when it differs from the last one
+    /// published: a screen is woken by change, not by the runner's clock.
     fn publish(&self) {
-        self.status.send_replace(RunStatus {
-            view: self.engine.view(),
-            journal: self.journal.path().to_path_buf(),
-            notice: self.notice.clone(),
-            now: self.provider.observe.now(),
+        let view = self.engine.view();
+        let journal = self.journal.path();
+        let now = self.provider.observe.now();
+        self.status.send_if_modified(|status| {
+            if status.view == view && status.notice == self.notice && status.journal == journal {
+                return false;
+            }
+            status.view = view;
+            status.notice = self.notice.clone();
+            status.journal = journal.to_path_buf();
+            status.now = now;
+            true
         });
     }
 
@@ -283,34 +367,33 @@ impl Runner {
         self.engine.handle(event, now).unwrap_or_default()
     }
 
+    /// The engine's observation, once it is due and the monitor has polled
+    /// since it was asked for; else only that time passed. When a due
+    /// observation still lacks a poll, the monitor is asked for one: a wait
+    /// that polls faster than the monitor speeds the monitor up (one poll
+    /// stream for the console and every run) instead of polling on its own.
     async fn poll_due(&mut self) -> Event {
         let now = self.provider.observe.now();
-        match self.pending.take() {
-            Some(p) if now >= p.due => {
-                let (snapshot, change) = self.observe(p.change_id.as_deref()).await;
-                Event::Observed {
-                    step: p.step,
-                    snapshot,
-                    change,
+        let fresh = match &mut self.pending {
+            Some(p) if now >= p.due => match self.feed.latest() {
+                Some(o) if o.at >= p.since => Some(o),
+                _ => {
+                    if !std::mem::replace(&mut p.asked, true) {
+                        self.feed.request();
+                    }
+                    None
                 }
-            }
-            other => {
-                self.pending = other;
-                Event::TimePassed
-            }
-        }
-    }
-
-    async fn observe(&mut self, change_id: Option<&str>) -> (Snapshot, Option<ChangeStatus>) {
-        let mut snapshot = Snapshot::default();
-        let mut failures = Vec::new();
-        for reading in self.provider.observe.observe().await {
-            match reading.result {
-                Ok(s) => snapshot.extend(&s),
-                Err(e) => failures.push(format!("{}: {e}", reading.source)),
-            }
-        }
-        let change = match change_id {
+            },
+            _ => None,
+        };
+        let Some(observation) = fresh else {
+            return Event::TimePassed;
+        };
+        let Some(p) = self.pending.take() else {
+            return Event::TimePassed;
+        };
+        let mut failures = observation.failures.clone();
+        let change = match &p.change_id {
             Some(id) => match self.provider.observe.change_status(id).await {
                 Ok(status) => Some(status),
                 Err(e) => {
@@ -322,7 +405,11 @@ impl Runner {
         };
         self.notice = (!failures.is_empty())
             .then(|| format!("observation incomplete: {}", failures.join("; ")));
-        (snapshot, change)
+        Event::Observed {
+            step: p.step,
+            snapshot: Snapshot::clone(&observation.snapshot),
+            change,
+        }
     }
 
     /// Carries out one command; returns the outcome once the run has ended.
@@ -374,20 +461,24 @@ impl Runner {
                 after,
                 change_id,
             } => {
+                let since = self.provider.observe.now();
                 let due = chrono::Duration::from_std(after)
                     .ok()
-                    .and_then(|after| self.provider.observe.now().checked_add_signed(after))
+                    .and_then(|after| since.checked_add_signed(after))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                // Asked for now (a check, or a wait's first look): the
+                // monitor polls at once rather than at its interval.
+                let immediate = after.is_zero();
+                if immediate {
+                    self.feed.request();
+                }
                 self.pending = Some(PendingObservation {
                     step,
+                    since,
                     due,
                     change_id,
+                    asked: immediate,
                 });
-                if after.is_zero() {
-                    let event = self.poll_due().await;
-                    let now = self.provider.observe.now();
-                    queue.extend(self.feed(event, now));
-                }
             }
             Command::Http { step, spec } => {
                 self.publish();
@@ -632,12 +723,4 @@ fn clock(d: Duration) -> String {
     } else {
         format!("{:02}:{:02}", s / 60, s % 60)
     }
-}
-
-/// Where a run on this service could be resumed from, newest first.
-pub fn resumable(journal_dir: &Path, service: &str) -> Vec<PathBuf> {
-    super::journal::unfinished(journal_dir, service)
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect()
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::monitor::MonitorEvent;
-use crate::runbook::runner::RunStatus;
+use crate::tui::runbooks::RunMessage;
 
 pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 
@@ -18,8 +18,8 @@ pub const CLOCK_TICK: Duration = Duration::from_secs(1);
 pub enum AppEvent {
     Input(Event),
     Monitor(MonitorEvent),
-    /// The runbook run in progress published a new status.
-    Run(Box<RunStatus>),
+    /// A run published a new status, or a start ended.
+    Run(Box<RunMessage>),
     /// The poll task ended: it only does so by panicking.
     MonitorStopped,
     Tick,
@@ -32,7 +32,7 @@ pub enum AppEvent {
 pub struct Events {
     input: EventStream,
     monitor: mpsc::Receiver<MonitorEvent>,
-    runs: mpsc::Receiver<RunStatus>,
+    runs: mpsc::Receiver<RunMessage>,
     clock: Interval,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
@@ -43,7 +43,7 @@ pub struct Events {
 impl Events {
     pub fn new(
         monitor: mpsc::Receiver<MonitorEvent>,
-        runs: mpsc::Receiver<RunStatus>,
+        runs: mpsc::Receiver<RunMessage>,
     ) -> std::io::Result<Self> {
         let mut clock = tokio::time::interval(CLOCK_TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -81,7 +81,7 @@ impl Events {
                 Some(event) => AppEvent::Monitor(event),
                 None => AppEvent::MonitorStopped,
             },
-            Some(status) = self.runs.recv() => AppEvent::Run(Box::new(status)),
+            Some(message) = self.runs.recv() => AppEvent::Run(Box::new(message)),
             _ = self.clock.tick() => AppEvent::Tick,
             () = signals => AppEvent::Terminate,
         }

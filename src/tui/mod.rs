@@ -45,7 +45,11 @@ pub struct ConsoleContext {
 /// every way out, including errors and panics.
 pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     let observe = ctx.provider.observe.clone();
-    let (polls, poller) = monitor::spawn(observe.clone(), ctx.poll_interval);
+    let monitor::Monitor {
+        events: polls,
+        feed,
+        task: poller,
+    } = monitor::spawn(observe.clone(), ctx.poll_interval);
     let mut app = App::new(
         ctx.environment,
         ctx.theme,
@@ -53,12 +57,14 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         MonitorState::new(ctx.poll_interval),
         observe.now(),
     );
-    // Statuses of the run in progress, forwarded by the Runbooks screen.
+    // Runs' statuses and starts' results, from their tasks.
     let (run_tx, run_rx) = tokio::sync::mpsc::channel(8);
     app.read_only = ctx.provider.read_only();
     app.set_fault_control(ctx.faults);
     app.notice = ctx.notice;
-    app.runbooks = ctx.runbooks.map(|setup| RunbooksState::new(setup, run_tx));
+    app.runbooks = ctx
+        .runbooks
+        .map(|setup| RunbooksState::new(setup, feed, run_tx));
     let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
     poller.abort();
     match exit? {
@@ -88,7 +94,7 @@ enum Exit {
 async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
-    runs: tokio::sync::mpsc::Receiver<crate::runbook::runner::RunStatus>,
+    runs: tokio::sync::mpsc::Receiver<runbooks::RunMessage>,
     observe: &dyn crate::provider::Observe,
 ) -> anyhow::Result<Exit> {
     let mut events = Events::new(polls, runs)?;
@@ -105,7 +111,7 @@ async fn event_loop(
             AppEvent::Input(Event::Resize(..)) => Update::Redraw,
             AppEvent::Input(_) => Update::Nothing,
             AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
-            AppEvent::Run(status) => app.on_run_status(*status),
+            AppEvent::Run(message) => app.on_run_message(*message),
             AppEvent::Tick => app.on_tick(observe.now()),
             AppEvent::InputClosed(error) => {
                 tui.exit()?;

@@ -1,10 +1,16 @@
-//! The Runbooks screen's state: the runbook list, the run in progress and
-//! the dialogs that answer it. A run lives in its own task (see
-//! [`crate::runbook::runner`]); this side only sends the operator's inputs
-//! and keeps the newest status it published.
+//! The Runbooks and Runs screens' state: the runbook list, this session's
+//! runs (one per service, any number of services at once), the run being
+//! viewed and the dialogs that answer it. Each run lives in its own task
+//! (see [`crate::runbook::runner`]); this side only sends the operator's
+//! inputs and keeps the newest status each run published, keyed by run id.
+//!
+//! Starting a run reads and writes files (runbook, journals, lock, fsync):
+//! it goes through [`crate::runbook::start`] on a blocking thread and its
+//! result comes back as a [`RunMessage`], so the UI loop never waits on it.
 
 use std::path::PathBuf;
 
+use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent};
 use tokio::sync::mpsc;
 
@@ -12,11 +18,12 @@ use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
-use crate::provider::Provider;
+use crate::monitor::SnapshotFeed;
+use crate::provider::{Provider, ProviderKind};
 use crate::runbook::engine::Prompt;
 use crate::runbook::format::Runbook;
-use crate::runbook::plan::run_values;
-use crate::runbook::runner::{self, Input, RunSpec, RunStatus};
+use crate::runbook::runner::{self, Input, RunStatus};
+use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 
 /// What starting a run needs beyond the runbook itself.
@@ -33,9 +40,45 @@ pub struct RunbookSetup {
     pub session: String,
 }
 
-pub struct ActiveRun {
+/// What a run's task and a start's blocking thread tell the UI loop.
+#[derive(Debug)]
+pub enum RunMessage {
+    Status(RunStatus),
+    /// A start requested for `service` ended, begun or refused.
+    Started {
+        service: String,
+        result: Result<StartedRun, StartProblem>,
+    },
+}
+
+#[derive(Debug)]
+pub struct StartedRun {
     pub inputs: mpsc::Sender<Input>,
     pub status: RunStatus,
+    /// The journal resumed, when the run continues an unfinished one.
+    pub resumed: Option<PathBuf>,
+    pub discarded: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a start was refused; an unreadable journal can be discarded here.
+#[derive(Debug)]
+pub struct StartProblem {
+    pub message: String,
+    /// The runbook and the journals blocking it, when that is the reason.
+    pub blocked_by: Option<(PathBuf, Vec<PathBuf>)>,
+}
+
+/// One run of this session, in progress or over.
+pub struct RunEntry {
+    pub inputs: mpsc::Sender<Input>,
+    pub status: RunStatus,
+}
+
+impl RunEntry {
+    pub fn in_progress(&self) -> bool {
+        self.status.view.outcome.is_none()
+    }
 }
 
 pub enum Dialog {
@@ -43,29 +86,50 @@ pub enum Dialog {
     Reason(ReasonDialog),
 }
 
+/// A journal the operator may discard from the list (`D`).
+pub struct Blocked {
+    pub runbook: PathBuf,
+    pub journal: PathBuf,
+}
+
 pub struct RunbooksState {
     pub setup: RunbookSetup,
+    /// Index into `setup.runbooks`.
     pub selected: usize,
-    pub active: Option<ActiveRun>,
-    /// Showing the active run rather than the list.
-    pub viewing_run: bool,
+    /// This session's runs, in the order they started.
+    pub runs: Vec<RunEntry>,
+    /// Index into `runs` on the Runs screen.
+    pub runs_selected: usize,
+    /// The run shown instead of the list, by run id.
+    pub viewing: Option<String>,
     pub dialog: Option<Dialog>,
     /// The last thing the operator should know (a refusal, a lock holder).
     pub notice: Option<String>,
-    /// Statuses of the active run, forwarded from its watch channel.
-    status_tx: mpsc::Sender<RunStatus>,
+    /// Services whose start is under way, so a second Enter waits for it.
+    pub starting: Vec<String>,
+    pub blocked: Option<Blocked>,
+    feed: SnapshotFeed,
+    messages: mpsc::Sender<RunMessage>,
 }
 
 impl RunbooksState {
-    pub fn new(setup: RunbookSetup, status_tx: mpsc::Sender<RunStatus>) -> Self {
+    pub fn new(
+        setup: RunbookSetup,
+        feed: SnapshotFeed,
+        messages: mpsc::Sender<RunMessage>,
+    ) -> Self {
         Self {
             setup,
             selected: 0,
-            active: None,
-            viewing_run: false,
+            runs: Vec::new(),
+            runs_selected: 0,
+            viewing: None,
             dialog: None,
             notice: None,
-            status_tx,
+            starting: Vec::new(),
+            blocked: None,
+            feed,
+            messages,
         }
     }
 
@@ -73,29 +137,102 @@ impl RunbooksState {
         self.setup.runbooks.get(self.selected)
     }
 
-    /// A run that has not finished: quitting would leave it to resume later.
-    pub fn run_in_progress(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(|r| r.status.view.outcome.is_none())
+    /// The run on screen, if one is.
+    pub fn viewed(&self) -> Option<&RunEntry> {
+        let id = self.viewing.as_ref()?;
+        self.runs.iter().find(|r| &r.status.run_id == id)
     }
 
-    pub fn on_status(&mut self, status: RunStatus) -> Update {
-        if let Some(active) = &mut self.active {
-            active.status = status;
-            if self.dialog.is_some() && !self.prompt_is_confirmation() {
-                // The step moved on (or was answered elsewhere): a stale
-                // confirmation must not stay on screen.
-                if matches!(self.dialog, Some(Dialog::Confirm(_))) {
-                    self.dialog = None;
+    pub fn viewing_run(&self) -> bool {
+        self.viewed().is_some()
+    }
+
+    /// Some run has not finished: quitting would leave it to resume later.
+    pub fn run_in_progress(&self) -> bool {
+        self.runs.iter().any(RunEntry::in_progress)
+    }
+
+    /// The run in progress on `service`, if this session has one.
+    pub fn active_run(&self, service: &str) -> Option<&RunEntry> {
+        self.runs
+            .iter()
+            .find(|r| r.in_progress() && r.status.view.service == service)
+    }
+
+    pub fn on_message(&mut self, message: RunMessage) -> Update {
+        match message {
+            RunMessage::Status(status) => self.on_status(status),
+            RunMessage::Started { service, result } => {
+                self.starting.retain(|s| s != &service);
+                match result {
+                    Ok(started) => self.on_started(started),
+                    Err(problem) => {
+                        self.blocked = problem.blocked_by.and_then(|(runbook, journals)| {
+                            Some(Blocked {
+                                runbook,
+                                journal: journals.into_iter().next()?,
+                            })
+                        });
+                        self.notice = Some(problem.message);
+                    }
                 }
+                Update::Redraw
             }
+        }
+    }
+
+    fn on_status(&mut self, status: RunStatus) -> Update {
+        let viewed = self.viewing.as_ref() == Some(&status.run_id);
+        let Some(entry) = self
+            .runs
+            .iter_mut()
+            .find(|r| r.status.run_id == status.run_id)
+        else {
+            return Update::Nothing;
+        };
+        entry.status = status;
+        if viewed
+            && matches!(self.dialog, Some(Dialog::Confirm(_)))
+            && !self.prompt_is_confirmation()
+        {
+            // The step moved on (or was answered elsewhere): a stale
+            // confirmation must not stay on screen.
+            self.dialog = None;
         }
         Update::Redraw
     }
 
+    fn on_started(&mut self, started: StartedRun) {
+        let demo = self.setup.provider.kind == ProviderKind::Demo;
+        let mut notes = started.warnings;
+        if let Some(p) = &started.discarded {
+            notes.push(format!("set aside {}", p.display()));
+        }
+        if let Some(p) = &started.resumed {
+            let mut note = format!("resumed the unfinished run in {}", p.display());
+            if demo {
+                // The journal outlives the simulated world, which restarts
+                // healthy with every console.
+                note.push_str(
+                    " — the simulated world restarted with this console, so it no longer shows what that run did",
+                );
+            }
+            notes.push(note);
+        }
+        self.notice = (!notes.is_empty()).then(|| notes.join("; "));
+        self.blocked = None;
+        self.viewing = Some(started.status.run_id.clone());
+        self.runs
+            .retain(|r| r.status.run_id != started.status.run_id);
+        self.runs.push(RunEntry {
+            inputs: started.inputs,
+            status: started.status,
+        });
+        self.runs_selected = self.runs.len() - 1;
+    }
+
     fn prompt(&self) -> Option<&Prompt> {
-        self.active.as_ref()?.status.view.prompt.as_ref()
+        self.viewed()?.status.view.prompt.as_ref()
     }
 
     fn prompt_is_confirmation(&self) -> bool {
@@ -113,10 +250,15 @@ impl RunbooksState {
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
                     ReasonOutcome::Cancelled => None,
-                    ReasonOutcome::Given(reason) => Some(match d.purpose {
-                        ReasonFor::Skip => Input::Skip { reason },
-                        ReasonFor::Abort => Input::Abort { reason },
-                    }),
+                    ReasonOutcome::Given(reason) => match d.purpose {
+                        ReasonFor::Skip => Some(Input::Skip { reason }),
+                        ReasonFor::Abort => Some(Input::Abort { reason }),
+                        ReasonFor::Discard => {
+                            self.dialog = None;
+                            self.discard(reason, environment);
+                            return Update::Redraw;
+                        }
+                    },
                 },
             };
             self.dialog = None;
@@ -125,7 +267,7 @@ impl RunbooksState {
             }
             return Update::Redraw;
         }
-        if self.viewing_run {
+        if self.viewing_run() {
             self.on_run_key(key)
         } else {
             self.on_list_key(key, environment)
@@ -141,26 +283,44 @@ impl RunbooksState {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
-            KeyCode::Enter => {
-                if self.active.is_some() {
-                    self.viewing_run = true;
-                } else {
-                    self.start(environment);
-                }
+            KeyCode::Enter => self.start_or_open(environment),
+            KeyCode::Char('D') if self.blocked.is_some() => {
+                self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
             _ => return Update::Nothing,
         }
         Update::Redraw
     }
 
+    /// Keys of the Runs screen; Enter opens the selected run.
+    pub fn on_runs_key(&mut self, key: KeyEvent) -> Update {
+        let count = self.runs.len();
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') if count > 0 => {
+                self.runs_selected = (self.runs_selected + 1).min(count - 1);
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.runs_selected = self.runs_selected.saturating_sub(1);
+            }
+            KeyCode::Home | KeyCode::Char('g') => self.runs_selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.runs_selected = count.saturating_sub(1),
+            KeyCode::Enter => match self.runs.get(self.runs_selected) {
+                Some(run) => {
+                    self.viewing = Some(run.status.run_id.clone());
+                    self.notice = None;
+                }
+                None => return Update::Nothing,
+            },
+            _ => return Update::Nothing,
+        }
+        Update::Redraw
+    }
+
     fn on_run_key(&mut self, key: KeyEvent) -> Update {
-        let finished = !self.run_in_progress();
+        let finished = !self.viewed().is_some_and(RunEntry::in_progress);
         match (key.code, self.prompt()) {
             (KeyCode::Esc, _) => {
-                self.viewing_run = false;
-                if finished {
-                    self.active = None;
-                }
+                self.viewing = None;
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
                 self.dialog =
@@ -179,74 +339,334 @@ impl RunbooksState {
         Update::Redraw
     }
 
+    /// Sends to the run on screen: a dialog answers the run it was opened on.
     fn send(&mut self, input: Input) {
-        if let Some(active) = &self.active
-            && active.inputs.try_send(input).is_err()
+        if let Some(run) = self.viewed()
+            && run.inputs.try_send(input).is_err()
         {
             self.notice = Some("the run is not taking input (it has ended)".into());
         }
     }
 
-    /// Starts the selected runbook, or resumes its service's unfinished run
-    /// from the journal (never two runs of one service at once).
-    fn start(&mut self, environment: &Environment) {
-        let Some(runbook) = self.selected_runbook().cloned() else {
+    /// Opens the selected runbook's service's run in progress, or starts
+    /// one (resuming its unfinished run from the journal): one run per
+    /// service, never two.
+    fn start_or_open(&mut self, environment: &Environment) {
+        let Some(runbook) = self.selected_runbook() else {
             return;
         };
-        let Some(service) = environment.service(&runbook.service).cloned() else {
-            self.notice = Some(format!(
-                "runbook `{}` is for service `{}`, which this environment does not have",
-                runbook.name, runbook.service
-            ));
+        let service = runbook.service.clone();
+        if let Some(run) = self.active_run(&service) {
+            self.viewing = Some(run.status.run_id.clone());
+            return;
+        }
+        let request = StartRequest {
+            file: runbook.path.clone(),
+            supplied: Variables::new(),
+            resume: ResumePolicy::Newest,
+            discard: None,
+        };
+        self.request_start(service, request, environment);
+    }
+
+    fn discard(&mut self, reason: String, environment: &Environment) {
+        let Some(blocked) = self.blocked.take() else {
             return;
         };
-        let resume = runner::resumable(&self.setup.journal_dir, &runbook.service)
-            .into_iter()
-            .next();
-        let vars = match run_values(
-            &runbook,
-            &Variables::new(),
-            &self.setup.builtins,
-            &self.setup.operator,
-        ) {
-            Ok(v) => v,
-            Err(e) => {
-                self.notice = Some(e.to_string());
-                return;
-            }
+        let Some(service) = crate::runbook::journal::service_of(&blocked.journal).map(String::from)
+        else {
+            return;
         };
-        let spec = RunSpec {
-            runbook,
-            service,
-            vars,
+        let request = StartRequest {
+            file: blocked.runbook,
+            supplied: Variables::new(),
+            resume: ResumePolicy::Newest,
+            discard: Some(Discard {
+                journal: blocked.journal,
+                reason,
+            }),
+        };
+        self.request_start(service, request, environment);
+    }
+
+    /// Runs the start sequence on a blocking thread; its result arrives as
+    /// [`RunMessage::Started`], and the run's statuses after it.
+    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
+        if self.starting.contains(&service) {
+            self.notice = Some(format!("a run of `{service}` is starting"));
+            return;
+        }
+        self.starting.push(service.clone());
+        self.notice = Some(format!("starting a run of `{service}`…"));
+        let starter = Starter {
+            environment: environment.clone(),
+            builtins: self.setup.builtins.clone(),
             operator: self.setup.operator.clone(),
             session: self.setup.session.clone(),
             journal_dir: self.setup.journal_dir.clone(),
             lock_dir: self.setup.lock_dir.clone(),
-            resume: resume.clone(),
+            today: Utc::now().date_naive(),
+            feed: self.feed.clone(),
         };
-        match runner::start(spec, self.setup.provider.clone()) {
-            Ok(handle) => {
-                let mut watch = handle.status;
-                let first = watch.borrow_and_update().clone();
-                let tx = self.status_tx.clone();
-                tokio::spawn(async move {
+        let provider = self.setup.provider.clone();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let file = request.file.clone();
+            let now = provider.observe.now();
+            let read_only = provider.read_only();
+            let opened = tokio::task::spawn_blocking(move || {
+                let prepared = start::prepare(&starter, request)?;
+                let resumed = prepared.resumed.clone();
+                let discarded = prepared.discarded.as_ref().map(|d| d.moved_to.clone());
+                let warnings = prepared.warnings.iter().map(ToString::to_string).collect();
+                let opened =
+                    runner::open(prepared.spec, now, read_only).map_err(|e| StartProblem {
+                        message: e.to_string(),
+                        blocked_by: None,
+                    })?;
+                Ok::<_, StartProblem>((opened, resumed, discarded, warnings))
+            })
+            .await;
+            let problem = match opened {
+                Ok(Ok((opened, resumed, discarded, warnings))) => {
+                    let handle = opened.spawn(provider);
+                    let mut watch = handle.status;
+                    let started = StartedRun {
+                        inputs: handle.inputs,
+                        status: watch.borrow_and_update().clone(),
+                        resumed,
+                        discarded,
+                        warnings,
+                    };
+                    let result = Ok(started);
+                    if messages
+                        .send(RunMessage::Started { service, result })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    // Only after the run is known to the UI loop, so that no
+                    // status arrives for a run it has not heard of.
                     while watch.changed().await.is_ok() {
                         let status = watch.borrow_and_update().clone();
-                        if tx.send(status).await.is_err() {
+                        if messages.send(RunMessage::Status(status)).await.is_err() {
                             break;
                         }
                     }
+                    return;
+                }
+                Ok(Err(problem)) => problem,
+                Err(e) => StartProblem {
+                    message: format!("starting the run of {}: {e}", file.display()),
+                    blocked_by: None,
+                },
+            };
+            let result = Err(problem);
+            messages
+                .send(RunMessage::Started { service, result })
+                .await
+                .ok();
+        });
+    }
+}
+
+impl From<StartRefused> for StartProblem {
+    fn from(refused: StartRefused) -> StartProblem {
+        let blocked_by = match &refused {
+            StartRefused::Unreadable { file, problems, .. } => Some((
+                file.clone(),
+                problems.iter().map(|p| p.path().to_path_buf()).collect(),
+            )),
+            _ => None,
+        };
+        let message = match &refused {
+            // The CLI's remedy line is not this screen's: the key comes
+            // first, and the file by name, so that it fits a small pane.
+            StartRefused::Unreadable {
+                service, problems, ..
+            } => {
+                let problem = problems.first().map_or_else(String::new, |p| {
+                    let text = p.to_string();
+                    match p.path().parent() {
+                        Some(dir) => text.replacen(&format!("{}/", dir.display()), "", 1),
+                        None => text,
+                    }
                 });
-                self.notice =
-                    resume.map(|p| format!("resumed the unfinished run in {}", p.display()));
-                self.active = Some(ActiveRun {
-                    inputs: handle.inputs,
-                    status: first,
-                });
-                self.viewing_run = true;
+                format!(
+                    "`{service}` is blocked by a journal that cannot be read (what its run did is unknown); D sets it aside with a reason. {problem}"
+                )
             }
-            Err(e) => self.notice = Some(e.to_string()),
+            other => other.to_string(),
+        };
+        StartProblem {
+            message,
+            blocked_by,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossterm::event::{KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::config::environment_file::demo_environment;
+    use crate::monitor::MonitorState;
+    use crate::provider::sim::{self, SimWorld};
+    use crate::runbook::engine::Engine;
+    use crate::runbook::journal::RunMeta;
+    use crate::runbook::library;
+    use crate::tui::state::{App, Screen};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn runbook(service: &str) -> Runbook {
+        let (runbooks, _) =
+            library::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks"));
+        runbooks
+            .into_iter()
+            .find(|rb| rb.service == service)
+            .unwrap()
+    }
+
+    /// A run of `service` as its task would first publish it.
+    fn started(
+        env: &Environment,
+        service: &str,
+        run_id: &str,
+    ) -> (StartedRun, mpsc::Receiver<Input>) {
+        let rb = runbook(service);
+        let meta = RunMeta {
+            run_id: run_id.into(),
+            runbook: rb.name.clone(),
+            file: rb.path.clone(),
+            service: service.into(),
+            operator: "ann".into(),
+            session: "test".into(),
+            host: "h".into(),
+        };
+        let spec = env.service(service).unwrap().clone();
+        let (engine, _) = Engine::start(rb, spec, false, meta, Variables::new(), Utc::now());
+        let (inputs, received) = mpsc::channel(4);
+        let status = RunStatus {
+            run_id: run_id.into(),
+            operator: "ann".into(),
+            view: engine.view(),
+            journal: PathBuf::from(format!("{service}-{run_id}.jsonl")),
+            notice: None,
+            now: Utc::now(),
+        };
+        let run = StartedRun {
+            inputs,
+            status,
+            resumed: None,
+            discarded: None,
+            warnings: Vec::new(),
+        };
+        (run, received)
+    }
+
+    async fn app() -> App {
+        let env = demo_environment();
+        let world = Arc::new(SimWorld::new(&env, Utc::now()));
+        let provider = sim::provider(world, false);
+        let (feed, _) =
+            crate::monitor::spawn_feed(provider.observe.clone(), Duration::from_secs(3600));
+        let (messages, _) = mpsc::channel(8);
+        let setup = RunbookSetup {
+            runbooks: vec![runbook("orders"), runbook("billing")],
+            problems: Vec::new(),
+            provider,
+            journal_dir: PathBuf::from("/nonexistent"),
+            lock_dir: PathBuf::from("/nonexistent"),
+            builtins: Variables::new(),
+            operator: "ann".into(),
+            session: "test".into(),
+        };
+        let mut app = App::new(
+            env,
+            crate::tui::theme::load("dark", None).unwrap(),
+            "demo",
+            MonitorState::new(Duration::from_secs(5)),
+            Utc::now(),
+        );
+        app.runbooks = Some(RunbooksState::new(setup, feed, messages));
+        app
+    }
+
+    fn start(app: &mut App, run: StartedRun) {
+        let service = run.status.view.service.clone();
+        app.on_run_message(RunMessage::Started {
+            service,
+            result: Ok(run),
+        });
+    }
+
+    #[tokio::test]
+    async fn two_services_run_at_once_and_each_status_and_input_reaches_its_own_run() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        let (orders, mut orders_inputs) = started(&env, "orders", "r-orders");
+        let (billing, mut billing_inputs) = started(&env, "billing", "r-billing");
+        start(&mut app, orders);
+        start(&mut app, billing);
+        app.screen = Screen::Runbooks;
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.runs.len(), 2);
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert!(app.has_active_run("orders") && app.has_active_run("billing"));
+
+        // A status of the run not on screen updates that run only.
+        let mut moved = app.runbooks.as_ref().unwrap().runs[0].status.clone();
+        moved.notice = Some("orders moved".into());
+        app.on_run_message(RunMessage::Status(moved));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert_eq!(state.runs[0].status.notice.as_deref(), Some("orders moved"));
+        assert_eq!(state.runs[1].status.notice, None);
+
+        // An abort typed on the Billing screen goes to Billing.
+        app.on_key(key(KeyCode::Char('A')));
+        for c in "drill".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(
+            billing_inputs.try_recv().unwrap(),
+            Input::Abort {
+                reason: "drill".into()
+            }
+        );
+        assert!(orders_inputs.try_recv().is_err());
+
+        // The Runs screen opens the run selected there, whatever was viewed.
+        app.on_key(key(KeyCode::Char('3')));
+        assert_eq!(app.screen, Screen::Runs);
+        app.on_key(key(KeyCode::Char('k')));
+        assert_eq!(app.screen, Screen::Runs, "moving does not open anything");
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.screen, Screen::Runbooks);
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-orders");
+
+        // Enter on a runbook of a service with a run opens that run.
+        app.on_key(key(KeyCode::Esc));
+        let state = app.runbooks.as_mut().unwrap();
+        state.selected = 1;
+        assert_eq!(state.selected_runbook().unwrap().service, "billing");
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-billing");
+        assert!(
+            state.starting.is_empty(),
+            "no second run of billing is started"
+        );
     }
 }

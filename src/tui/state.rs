@@ -16,15 +16,17 @@ use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
 use crate::monitor::{MonitorEvent, MonitorState};
 use crate::provider::fault::{Fault, FaultControl};
-use crate::runbook::runner::RunStatus;
-use crate::tui::runbooks::RunbooksState;
+use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
 
-/// The screens of the console. Runbook and journal screens join this list.
+/// The screens of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Dashboard,
+    /// The runbook list, or the run being viewed.
     Runbooks,
+    /// This session's runs, active and finished.
+    Runs,
 }
 
 /// Which pane keys act on.
@@ -150,11 +152,18 @@ impl App {
             .and_then(|i| self.rows.get(*i))
     }
 
-    pub fn on_run_status(&mut self, status: RunStatus) -> Update {
+    pub fn on_run_message(&mut self, message: RunMessage) -> Update {
         match &mut self.runbooks {
-            Some(runbooks) => runbooks.on_status(status),
+            Some(runbooks) => runbooks.on_message(message),
             None => Update::Nothing,
         }
+    }
+
+    /// Whether this session has a run in progress on `service`.
+    pub fn has_active_run(&self, service: &str) -> bool {
+        self.runbooks
+            .as_ref()
+            .is_some_and(|r| r.active_run(service).is_some())
     }
 
     pub fn on_monitor(&mut self, event: MonitorEvent, now: DateTime<Utc>) -> Update {
@@ -193,13 +202,22 @@ impl App {
             return self.on_filter_key(key);
         }
         let quit_armed = std::mem::take(&mut self.quit_armed);
-        if self.screen == Screen::Runbooks
+        if matches!(self.screen, Screen::Runbooks | Screen::Runs)
             && !self.help_open
             && let Some(runbooks) = &mut self.runbooks
         {
             // An open dialog takes every key, `q` and digits included.
             let had_dialog = runbooks.dialog.is_some();
-            let update = runbooks.on_key(key, &self.environment);
+            let update = if self.screen == Screen::Runs {
+                let update = runbooks.on_runs_key(key);
+                if key.code == KeyCode::Enter && update == Update::Redraw {
+                    // Enter opened a run: it is shown where runs are driven.
+                    self.screen = Screen::Runbooks;
+                }
+                update
+            } else {
+                runbooks.on_key(key, &self.environment)
+            };
             if had_dialog || update != Update::Nothing {
                 return update;
             }
@@ -221,7 +239,10 @@ impl App {
                 if self.screen != Screen::Runbooks && !self.help_open =>
             {
                 self.screen = Screen::Runbooks;
-                self.help_open = false;
+                return Update::Redraw;
+            }
+            KeyCode::Char('3') if self.screen != Screen::Runs && !self.help_open => {
+                self.screen = Screen::Runs;
                 return Update::Redraw;
             }
             _ => {}
@@ -236,7 +257,7 @@ impl App {
                 _ => Update::Nothing,
             };
         }
-        if self.screen == Screen::Runbooks {
+        if matches!(self.screen, Screen::Runbooks | Screen::Runs) {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,
                 KeyCode::Char('?') => {

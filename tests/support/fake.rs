@@ -18,6 +18,8 @@ pub struct FakeWorld {
     /// Exists once the global cluster has failed over.
     failed_over_marker: PathBuf,
     pub executed: AtomicUsize,
+    /// Polls of this instance (runs should use the monitor's instead).
+    pub observed: AtomicUsize,
     /// Apply the effect, then never answer: the console is killed meanwhile.
     pub hang_after_apply: bool,
     /// Never answer and never apply.
@@ -29,6 +31,7 @@ impl FakeWorld {
         FakeWorld {
             failed_over_marker: dir.join("failed-over"),
             executed: AtomicUsize::new(0),
+            observed: AtomicUsize::new(0),
             hang_after_apply: false,
             hang_before_apply: false,
         }
@@ -50,6 +53,7 @@ impl FakeWorld {
 #[async_trait]
 impl Observe for FakeWorld {
     async fn observe(&self) -> Vec<SourceReading> {
+        self.observed.fetch_add(1, Ordering::SeqCst);
         vec![SourceReading {
             source: "fake".into(),
             taken_at: Utc::now(),

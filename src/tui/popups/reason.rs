@@ -13,6 +13,8 @@ use crate::tui::theme::Theme;
 pub enum ReasonFor {
     Skip,
     Abort,
+    /// Set aside a journal that cannot be read, so its service can run.
+    Discard,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,7 @@ impl ReasonDialog {
         let title = match self.purpose {
             ReasonFor::Skip => " Skip this step: why? ",
             ReasonFor::Abort => " Abort the run: why? ",
+            ReasonFor::Discard => " Discard the unreadable journal: why? ",
         };
         let block = Block::default()
             .borders(Borders::ALL)

@@ -20,7 +20,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
-use super::{dashboard, detail, footer, header, help, runbooks, too_small};
+use super::{dashboard, detail, footer, header, help, runbooks, runs, too_small};
 use crate::tui::state::{App, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -84,6 +84,10 @@ pub fn render(frame: &mut Frame, app: &App) {
         }
         Screen::Runbooks => match &app.runbooks {
             Some(state) => runbooks::render(frame, &app.theme, state, app.now, areas.table),
+            None => runbooks::render_none(frame, &app.theme, areas.table),
+        },
+        Screen::Runs => match &app.runbooks {
+            Some(state) => runs::render(frame, &app.theme, state, app.now, areas.table),
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
     }

@@ -250,10 +250,13 @@ fn cell(
     match column {
         Column::Service => {
             let marker = if selected { "▶ " } else { "  " };
-            Cell::from(Span::styled(
-                format!("{marker}{}", p.service_name),
-                style.text,
-            ))
+            let mut spans = vec![Span::styled(marker, style.text)];
+            // A run in progress on the service, in this console.
+            if app.has_active_run(&p.service_id) {
+                spans.push(Span::styled("● ", style.at_risk));
+            }
+            spans.push(Span::styled(p.service_name.clone(), style.text));
+            Cell::from(Line::from(spans))
         }
         Column::Tier => Cell::from(Span::styled(p.tier.label(), style.text)),
         Column::Rto => {

@@ -19,13 +19,17 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled("  Enter keep  Esc clear", theme.muted),
         ])
     } else if app.screen == Screen::Runbooks {
-        let viewing_run = app.runbooks.as_ref().is_some_and(|r| r.viewing_run);
-        let run_over = app
-            .runbooks
-            .as_ref()
-            .is_some_and(|r| r.active.is_some() && !r.run_in_progress());
+        let viewed = app.runbooks.as_ref().and_then(|r| r.viewed());
+        let viewing_run = viewed.is_some();
+        let run_over = viewed.is_some_and(|r| !r.in_progress());
+        let blocked = app.runbooks.as_ref().is_some_and(|r| r.blocked.is_some());
         let keys: &[(&str, &str)] = if viewing_run && run_over {
-            &[("Esc", "list"), ("1", "dashboard"), ("q", "quit")]
+            &[
+                ("Esc", "list"),
+                ("3", "runs"),
+                ("1", "dashboard"),
+                ("q", "quit"),
+            ]
         } else if viewing_run {
             &[
                 ("c", "confirm"),
@@ -34,6 +38,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 ("s", "skip"),
                 ("A", "abort"),
                 ("Esc", "list"),
+                ("3", "runs"),
+                ("1", "dashboard"),
+                ("q", "quit"),
+            ]
+        } else if blocked {
+            &[
+                ("↑↓/jk", "move"),
+                ("Enter", "run"),
+                ("D", "discard journal"),
+                ("3", "runs"),
                 ("1", "dashboard"),
                 ("q", "quit"),
             ]
@@ -41,12 +55,25 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             &[
                 ("↑↓/jk", "move"),
                 ("Enter", "run"),
+                ("3", "runs"),
                 ("1", "dashboard"),
                 ("?", "help"),
                 ("q", "quit"),
             ]
         };
         key_line(theme, keys)
+    } else if app.screen == Screen::Runs {
+        key_line(
+            theme,
+            &[
+                ("↑↓/jk", "move"),
+                ("Enter", "open"),
+                ("2", "runbooks"),
+                ("1", "dashboard"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+        )
     } else if let Some(notice) = &app.notice {
         Line::from(Span::styled(format!(" {notice}"), theme.at_risk))
     } else {
@@ -63,12 +90,12 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         } else {
             keys.push(("Enter", "detail"));
         }
-        keys.extend([
-            ("/", "filter"),
-            ("2", "runbooks"),
-            ("?", "help"),
-            ("q", "quit"),
-        ]);
+        keys.extend([("/", "filter"), ("2", "runbooks")]);
+        // Room is short at 80 columns: the Runs key shows once there are runs.
+        if app.runbooks.as_ref().is_some_and(|r| !r.runs.is_empty()) {
+            keys.push(("3", "runs"));
+        }
+        keys.extend([("?", "help"), ("q", "quit")]);
         let mut line = key_line(theme, &keys);
         if !app.filter.is_empty() {
             line.push_span(Span::styled(

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::tui::state::App;
 
 const KEYS: [(&str, &str); 13] = [
-    ("1  2 (or r)", "dashboard / runbooks screen"),
+    ("1  2 (or r)  3", "dashboard / runbooks / runs screen"),
     ("↑ ↓  j k", "move the selection"),
     ("g G  PgUp PgDn", "first / last service, ten rows"),
     ("Enter", "open the detail pane"),

@@ -10,6 +10,7 @@ pub mod header;
 pub mod help;
 pub mod run;
 pub mod runbooks;
+pub mod runs;
 pub mod too_small;
 
 mod cells;

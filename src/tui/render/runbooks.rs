@@ -7,6 +7,7 @@
 //! ├ About ───────────────────────────────────────────────────────────────┤
 //! │ the selected runbook's description; the latest notice                │
 //! └──────────────────────────────────────────────────────────────────────┘
+//!   ▶ marks a runbook whose service has a run in progress in this session
 //!   a run being viewed replaces all of it with run.rs; dialogs on top
 //! ```
 
@@ -31,8 +32,8 @@ pub fn render(
     now: DateTime<Utc>,
     area: Rect,
 ) {
-    match (&state.active, state.viewing_run) {
-        (Some(active), true) => {
+    match state.viewed() {
+        Some(active) => {
             let [run_area, notice_area] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
             // The console's clock, not the status's: a run waiting on the
@@ -46,7 +47,7 @@ pub fn render(
                 );
             }
         }
-        _ => list(frame, theme, state, now.date_naive(), area),
+        None => list(frame, theme, state, now.date_naive(), area),
     }
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
@@ -88,11 +89,6 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         "Owner",
     ])
     .style(theme.style.title);
-    let running = state
-        .active
-        .as_ref()
-        .filter(|_| state.run_in_progress())
-        .map(|a| a.status.view.runbook.as_str());
     let rows = state.setup.runbooks.iter().map(|rb| {
         let age = (today - rb.last_tested).num_days();
         let tested_style = if age > STALE_RUNBOOK_DAYS {
@@ -100,7 +96,7 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         } else {
             theme.style.text
         };
-        let name = if running == Some(rb.name.as_str()) {
+        let name = if state.active_run(&rb.service).is_some() {
             format!("▶ {}", rb.name)
         } else {
             rb.name.clone()
@@ -149,10 +145,13 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
             .join(" ");
         about.push(Line::from(Span::styled(text, theme.style.text)));
     }
-    let hint = if state.active.is_some() {
-        "Enter return to the run"
+    let hint = if state
+        .selected_runbook()
+        .is_some_and(|rb| state.active_run(&rb.service).is_some())
+    {
+        "Enter open the run in progress on this service (one run per service)"
     } else {
-        "Enter start (or resume an unfinished run of that service)"
+        "Enter start (or resume an unfinished run of that service) · 3 all runs"
     };
     about.push(Line::from(Span::styled(hint, theme.style.muted)));
     if let Some(n) = &state.notice {

@@ -1,0 +1,121 @@
+//! The Runs screen: this session's runs, active and finished, one per line.
+//!
+//! ```text
+//! ┌ Runs · 2 active ─────────────────────────────────────────────────────┐
+//! │    Service  Runbook                  Step                RTO     By   │
+//! │ ▌▶ orders   Orders — unplanned ...   3 failover: waiting 2m10s   ann  │
+//! │  ▶ billing  Billing — promote ...    1 lag: running      0m40s   ann  │
+//! │  ✓ orders   Orders — failback        done                4m02s   bob  │
+//! └──────────────────────────────────────────────────────────────────────┘
+//!   Enter opens the selected run on the Runbooks screen
+//! ```
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
+
+use super::cells::objective;
+use crate::format::short_duration;
+use crate::runbook::journal::RunOutcome;
+use crate::tui::runbooks::{RunEntry, RunbooksState};
+use crate::tui::theme::Theme;
+
+pub fn render(
+    frame: &mut Frame,
+    theme: &Theme,
+    state: &RunbooksState,
+    now: DateTime<Utc>,
+    area: Rect,
+) {
+    let active = state.runs.iter().filter(|r| r.in_progress()).count();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style.border)
+        .title(Span::styled(
+            format!(" Runs · {active} active "),
+            theme.style.title,
+        ));
+    if state.runs.is_empty() {
+        let text = vec![
+            Line::from(Span::styled(
+                "No runs in this session yet.",
+                theme.style.text,
+            )),
+            Line::from(Span::styled(
+                "Start one from the Runbooks screen (2): one run per service, as many services at once as needed.",
+                theme.style.muted,
+            )),
+        ];
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+            area,
+        );
+        return;
+    }
+    let header =
+        Row::new(["", "Service", "Runbook", "Step", "RTO", "Started by"]).style(theme.style.title);
+    let rows = state.runs.iter().map(|run| row(theme, run, now));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(1),
+            Constraint::Length(10),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(15),
+            Constraint::Length(12),
+        ],
+    )
+    .header(header)
+    .row_highlight_style(theme.style.selection)
+    .highlight_symbol("▌")
+    .block(block);
+    let mut selection = TableState::default().with_selected(Some(state.runs_selected));
+    frame.render_stateful_widget(table, area, &mut selection);
+}
+
+fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
+    let view = &run.status.view;
+    let (mark, mark_style, step) = match &view.outcome {
+        None => {
+            let step = view
+                .current
+                .and_then(|i| Some((i, view.steps.get(i)?)))
+                .map(|(i, s)| format!("{} {}: {}", i + 1, s.id, s.run.state.label()))
+                .unwrap_or_default();
+            ("▶", theme.style.at_risk, step)
+        }
+        Some(RunOutcome::Completed { .. }) => ("✓", theme.style.ok, "completed".to_string()),
+        Some(RunOutcome::Aborted { reason, .. }) => {
+            ("✗", theme.style.breach, format!("aborted: {reason}"))
+        }
+    };
+    let elapsed = match &view.outcome {
+        Some(RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. }) => *elapsed,
+        None => view.rto_elapsed(now),
+    };
+    let clock_style = if elapsed > view.rto_objective {
+        theme.style.breach
+    } else {
+        theme.style.text
+    };
+    Row::new(vec![
+        Line::from(Span::styled(mark, mark_style)),
+        Line::from(Span::styled(view.service.as_str(), theme.style.text)),
+        Line::from(Span::styled(view.runbook.as_str(), theme.style.text)),
+        Line::from(Span::styled(step, theme.style.muted)),
+        Line::from(vec![
+            Span::styled(short_duration(elapsed), clock_style),
+            Span::styled(
+                format!(" / {}", objective(view.rto_objective)),
+                theme.style.muted,
+            ),
+        ]),
+        Line::from(Span::styled(
+            run.status.operator.as_str(),
+            theme.style.muted,
+        )),
+    ])
+}
