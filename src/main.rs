@@ -7,7 +7,7 @@ use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
 use drconsole::cli::runbook::{self, RunbookContext};
-use drconsole::cli::status::{FailedSource, StatusReport};
+use drconsole::cli::status::{self, FailedSource, StatusReport};
 use drconsole::config::paths::Paths;
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
@@ -92,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
                 sim,
+                discovery: session.discovery,
                 environment: session.environment,
                 provider: session.provider,
                 theme,
@@ -141,6 +142,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 now,
                 postures,
                 failed,
+                session
+                    .discovery
+                    .as_ref()
+                    .map(|d| status::failed_sources(&d.failed))
+                    .unwrap_or_default(),
                 state.merged().clone(),
             );
             print!("{}", report.render(format));

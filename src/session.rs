@@ -11,6 +11,7 @@ use crate::cli::args::SessionArgs;
 use crate::config::environment_file::{demo_environment, load_environment};
 use crate::config::user_config::{DEFAULT_AWS_POLL, DEFAULT_DEMO_POLL, UserConfig};
 use crate::domain::environment::Environment;
+use crate::monitor::DiscoveryProgress;
 use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
 use crate::provider::sim::{self, SimWorld};
@@ -24,6 +25,8 @@ pub struct Session {
     pub world: Option<Arc<SimWorld>>,
     /// Values runbooks may use as `${name}`, e.g. the demo application's URL.
     pub builtins: Variables,
+    /// AWS discovery that failed in part: retried in the background.
+    pub discovery: Option<DiscoveryProgress>,
 }
 
 impl Session {
@@ -47,13 +50,14 @@ pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Ses
             region: args.region.clone().or(config.aws.region.clone()),
             read_only: args.read_only,
         };
-        let (provider, environment) = aws::provider(&opts, environment).await?;
+        let aws = aws::provider(&opts, environment).await?;
         return Ok(Session {
-            environment,
-            provider,
+            environment: aws.environment,
+            provider: aws.provider,
             poll_interval: config.aws_poll_interval.unwrap_or(DEFAULT_AWS_POLL),
             world: None,
             builtins: Variables::new(),
+            discovery: aws.discovery,
         });
     }
     let environment = environment.unwrap_or_else(demo_environment);
@@ -69,5 +73,6 @@ pub async fn open(args: &SessionArgs, config: &UserConfig) -> anyhow::Result<Ses
         poll_interval: config.demo_poll_interval.unwrap_or(DEFAULT_DEMO_POLL),
         environment,
         world: Some(world),
+        discovery: None,
     })
 }

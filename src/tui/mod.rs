@@ -16,7 +16,7 @@ use std::time::Duration;
 use crossterm::event::Event;
 
 use crate::domain::environment::Environment;
-use crate::monitor::{self, MonitorState};
+use crate::monitor::{self, DiscoveryProgress, MonitorState};
 use crate::provider::Provider;
 use crate::provider::sim::SimWorld;
 use crate::tui::theme::Theme;
@@ -37,6 +37,8 @@ pub struct ConsoleContext {
     pub runbooks: Option<RunbookSetup>,
     /// The simulated world of a demo session allowed to act.
     pub sim: Option<Arc<SimWorld>>,
+    /// Discovery that failed in part and is being retried.
+    pub discovery: Option<DiscoveryProgress>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -44,18 +46,23 @@ pub struct ConsoleContext {
 pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     let observe = ctx.provider.observe.clone();
     let (polls, poller) = monitor::spawn(observe.clone(), ctx.poll_interval);
+    let mut monitor = MonitorState::new(ctx.poll_interval);
+    let environments = ctx.discovery.map(|d| {
+        monitor.apply(d.failed);
+        d.updates
+    });
     let mut app = App::new(
         ctx.environment,
         ctx.theme,
         ctx.mode_label,
-        MonitorState::new(ctx.poll_interval),
+        monitor,
         observe.now(),
     );
     // Statuses of the run in progress, forwarded by the Runbooks screen.
     let (run_tx, run_rx) = tokio::sync::mpsc::channel(8);
     app.sim = ctx.sim;
     app.runbooks = ctx.runbooks.map(|setup| RunbooksState::new(setup, run_tx));
-    let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
+    let exit = event_loop(&mut app, polls, run_rx, environments, observe.as_ref()).await;
     poller.abort();
     match exit? {
         Exit::Quit => Ok(()),
@@ -85,9 +92,10 @@ async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
     runs: tokio::sync::mpsc::Receiver<crate::runbook::runner::RunStatus>,
+    environments: Option<tokio::sync::mpsc::Receiver<monitor::EnvironmentUpdate>>,
     observe: &dyn crate::provider::Observe,
 ) -> anyhow::Result<Exit> {
-    let mut events = Events::new(polls, runs)?;
+    let mut events = Events::new(polls, runs, environments)?;
     let mut tui = Tui::enter()?;
     let mut dirty = true;
     loop {
@@ -102,6 +110,7 @@ async fn event_loop(
             AppEvent::Input(_) => Update::Nothing,
             AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
             AppEvent::Run(status) => app.on_run_status(*status),
+            AppEvent::Environment(update) => app.on_environment(*update),
             AppEvent::Tick => app.on_tick(observe.now()),
             AppEvent::InputClosed(error) => {
                 tui.exit()?;
