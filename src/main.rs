@@ -7,7 +7,7 @@ use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
-use drconsole::cli::status::{FailedSource, StatusReport};
+use drconsole::cli::status::{self, FailedSource, StatusReport};
 use drconsole::config::paths::{self, Paths};
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
@@ -115,6 +115,7 @@ async fn dispatch(
                 runbooks: Some(runbooks),
                 faults: session.faults,
                 notice: session.notice,
+                discovery: session.discovery,
                 environment: session.environment,
                 provider: session.provider,
                 theme,
@@ -165,6 +166,11 @@ async fn dispatch(
                 now,
                 postures,
                 failed,
+                session
+                    .discovery
+                    .as_ref()
+                    .map(|d| status::failed_sources(&d.failed))
+                    .unwrap_or_default(),
                 state.merged().clone(),
             );
             print!("{}", report.render(format));

@@ -12,6 +12,7 @@ use crate::cli::args::SessionArgs;
 use crate::config::environment_file::{demo_environment, load_environment};
 use crate::config::user_config::{DEFAULT_AWS_POLL, DEFAULT_DEMO_POLL, UserConfig};
 use crate::domain::environment::Environment;
+use crate::monitor::DiscoveryProgress;
 use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
 use crate::provider::fault::FaultControl;
@@ -31,6 +32,8 @@ pub struct Session {
     pub notice: Option<String>,
     /// Keeps the demo's world saved; [`Session::close`] saves it one last time.
     saver: Option<WorldSaver>,
+    /// AWS discovery that failed in part: retried in the background.
+    pub discovery: Option<DiscoveryProgress>,
 }
 
 impl Session {
@@ -89,15 +92,16 @@ pub async fn open(
             region: args.region.clone().or(config.aws.region.clone()),
             read_only: args.read_only,
         };
-        let (provider, environment) = aws::provider(&opts, environment).await?;
+        let aws = aws::provider(&opts, environment).await?;
         return Ok(Session {
-            environment,
-            provider,
+            environment: aws.environment,
+            provider: aws.provider,
             poll_interval: config.aws_poll_interval.unwrap_or(DEFAULT_AWS_POLL),
             faults: None,
             builtins: Variables::new(),
             notice: None,
             saver: None,
+            discovery: aws.discovery,
         });
     }
     let environment = environment.unwrap_or_else(demo_environment);
@@ -132,5 +136,6 @@ pub async fn open(
         faults,
         notice,
         saver,
+        discovery: None,
     })
 }

@@ -1,9 +1,11 @@
 //! What moto 5.2 cannot show, through the SDK's own mocking crate:
 //! Aurora managed failover and switchover, unhealthy and mixed health
 //! checkers, CloudWatch `GetMetricData` batching (moto does not route its
-//! RPC v2 CBOR protocol), and every class of error a poll can meet.
+//! RPC v2 CBOR protocol), every class of error a poll can meet, and
+//! discovery while RDS answers 503 in one region.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,15 +24,22 @@ use aws_sdk_rds::types::{
 };
 use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
 use aws_sdk_route53::operation::get_health_check_status::GetHealthCheckStatusOutput;
+use aws_sdk_route53::operation::list_health_checks::ListHealthChecksOutput;
+use aws_sdk_route53::operation::list_hosted_zones::ListHostedZonesOutput;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
 use aws_sdk_route53::types::{
-    HealthCheck, HealthCheckConfig, HealthCheckObservation, HealthCheckType, StatusReport,
+    HealthCheck, HealthCheckConfig, HealthCheckObservation, HealthCheckType, HostedZone,
+    ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType, StatusReport,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use drconsole::domain::action::Action;
 use drconsole::domain::environment::HealthCheckSpec;
 use drconsole::domain::snapshot::{ErrorKind, Health, LagKind, SourceReading};
+use drconsole::monitor::EnvironmentUpdate;
 use drconsole::provider::aws::cloudwatch::LagTarget;
+use drconsole::provider::aws::discover::{Discovered, Discovery, DiscoveryClients, rds_source};
+use drconsole::provider::aws::rediscover::{self, Backoff};
 use drconsole::provider::aws::{ActClients, AwsActor, AwsObserver, ReadClients, Watch, sdk_config};
 use drconsole::provider::{Act, Observe};
 
@@ -509,4 +518,243 @@ async fn expired_and_denied_credentials_are_told_apart() {
     assert_eq!(kind_of(&readings, "route53"), ErrorKind::ExpiredCredentials);
     assert_eq!(attempts, 1, "credential errors are not retried");
     assert_eq!(kind_of(&readings, "rds:us-west-2"), ErrorKind::AccessDenied);
+}
+
+/// Route 53 rules for discovery: no health checks; one hosted zone whose
+/// only failover record points at `target`, or no zone at all.
+fn discovery_route53_rules(target: Option<&'static str>) -> Vec<Rule> {
+    let zones = target.map_or_else(Vec::new, |_| {
+        vec![
+            HostedZone::builder()
+                .id("/hostedzone/Z1")
+                .name("example.com.")
+                .caller_reference("z")
+                .build()
+                .unwrap(),
+        ]
+    });
+    let sets = target.map_or_else(Vec::new, |target| {
+        vec![
+            ResourceRecordSet::builder()
+                .name("db.example.com.")
+                .r#type(RrType::Cname)
+                .set_identifier("dr")
+                .failover(ResourceRecordSetFailover::Secondary)
+                .ttl(30)
+                .resource_records(ResourceRecord::builder().value(target).build().unwrap())
+                .build()
+                .unwrap(),
+        ]
+    });
+    vec![
+        mock!(aws_sdk_route53::Client::list_health_checks).then_output(|| {
+            ListHealthChecksOutput::builder()
+                .set_health_checks(Some(vec![]))
+                .marker("")
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        }),
+        mock!(aws_sdk_route53::Client::list_hosted_zones).then_output(move || {
+            ListHostedZonesOutput::builder()
+                .set_hosted_zones(Some(zones.clone()))
+                .marker("")
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        }),
+        mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(move || {
+            ListResourceRecordSetsOutput::builder()
+                .set_resource_record_sets(Some(sets.clone()))
+                .is_truncated(false)
+                .max_items(100)
+                .build()
+                .unwrap()
+        }),
+    ]
+}
+
+/// RDS rules of a region answering 503 to every `DescribeGlobalClusters`.
+fn rds_unavailable_rules() -> Vec<Rule> {
+    let mut rules = vec![
+        mock!(aws_sdk_rds::Client::describe_global_clusters)
+            .then_http_response(|| error_response(503, "ServiceUnavailable")),
+    ];
+    rules.extend(quiet_rds_rules());
+    rules
+}
+
+/// us-east-1 holds the writer of `orders-global`; us-west-2 its secondary
+/// and a cross-region replica of `billing`, which only us-west-2 shows.
+fn estate_rules(region: &str) -> Vec<Rule> {
+    let mut rules = vec![describe_global(global(WRITER_ARN, None))];
+    if region == WEST {
+        rules.push(
+            mock!(aws_sdk_rds::Client::describe_db_instances).then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("billing-dr")
+                            .read_replica_source_db_instance_identifier(
+                                "arn:aws:rds:us-east-1:123456789012:db:billing",
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+        );
+    }
+    rules.extend(quiet_rds_rules());
+    rules
+}
+
+/// Discovery clients whose us-west-2 RDS answers 503 while `west_down` is set.
+fn discovery_clients(
+    west_down: Arc<AtomicBool>,
+    east_down: bool,
+    route53_target: Option<&'static str>,
+) -> DiscoveryClients {
+    DiscoveryClients::from_parts(
+        move |region| {
+            let down = match region {
+                WEST => west_down.load(Ordering::SeqCst),
+                _ => east_down,
+            };
+            match down {
+                true => rds_client(&rds_unavailable_rules()),
+                false => rds_client(&estate_rules(region)),
+            }
+        },
+        route53_client(&discovery_route53_rules(route53_target)),
+    )
+}
+
+#[tokio::test]
+async fn discovery_survives_a_503_from_rds_in_one_region_and_completes_on_retry() {
+    let west_down = Arc::new(AtomicBool::new(true));
+    let clients = discovery_clients(Arc::clone(&west_down), false, None);
+    let mut discovery = Discovery::run(&clients, EAST)
+        .await
+        .expect("one region failing is no reason to refuse to start");
+    assert!(!discovery.complete());
+    let found = discovery.discovered();
+    let ids: Vec<&str> = found
+        .environment
+        .services
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(ids, ["orders-global"], "what us-east-1 shows is there");
+    assert_eq!(found.environment.regions, [EAST, WEST]);
+    assert!(
+        found.watch().regions.contains(&WEST.to_string()),
+        "the failing region is still watched, so its poll shows it stale"
+    );
+    let failures = discovery.failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].source, rds_source(WEST));
+    let error = failures[0].result.as_ref().unwrap_err();
+    assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
+    assert!(error.message.contains("HTTP 503"), "{}", error.message);
+
+    assert!(
+        !discovery.retry(&clients).await,
+        "still failing: nothing new"
+    );
+    west_down.store(false, Ordering::SeqCst);
+    assert!(discovery.retry(&clients).await);
+    assert!(discovery.complete());
+    assert!(discovery.failures().is_empty());
+    assert!(
+        discovery
+            .discovered()
+            .environment
+            .service("billing")
+            .is_some(),
+        "the replica only us-west-2 shows"
+    );
+}
+
+#[tokio::test]
+async fn rediscovery_retries_in_the_background_and_sends_the_grown_environment() {
+    let west_down = Arc::new(AtomicBool::new(true));
+    let clients = discovery_clients(Arc::clone(&west_down), false, None);
+    let discovery = Discovery::run(&clients, EAST).await.unwrap();
+    let found_calls = Arc::new(Mutex::new(Vec::new()));
+    let on_found = {
+        let found_calls = Arc::clone(&found_calls);
+        move |found: &Discovered| {
+            found_calls
+                .lock()
+                .unwrap()
+                .push(found.environment.services.len());
+        }
+    };
+    let backoff = Backoff {
+        first: Duration::from_millis(10),
+        max: Duration::from_millis(20),
+    };
+    let mut updates = rediscover::spawn(discovery, clients, backoff, on_found);
+    let still_failing = next(&mut updates).await.expect("first retry reported");
+    assert_eq!(still_failing.failed[0].source, rds_source(WEST));
+    assert!(still_failing.recovered.is_empty());
+    assert!(found_calls.lock().unwrap().is_empty());
+
+    west_down.store(false, Ordering::SeqCst);
+    let recovered = loop {
+        let update = next(&mut updates).await.expect("retries go on");
+        if update.failed.is_empty() {
+            break update;
+        }
+    };
+    assert_eq!(recovered.recovered, [rds_source(WEST)]);
+    assert!(recovered.environment.service("billing").is_some());
+    assert_eq!(
+        *found_calls.lock().unwrap(),
+        [2],
+        "the provider was told before the console"
+    );
+    assert!(
+        next(&mut updates).await.is_none(),
+        "complete: the task ends"
+    );
+}
+
+async fn next(
+    updates: &mut tokio::sync::mpsc::Receiver<EnvironmentUpdate>,
+) -> Option<EnvironmentUpdate> {
+    tokio::time::timeout(Duration::from_secs(30), updates.recv())
+        .await
+        .expect("an update in time")
+}
+
+#[tokio::test]
+async fn a_failing_home_region_is_bridged_by_route53_pointing_at_the_dr_region() {
+    let clients = discovery_clients(
+        Arc::new(AtomicBool::new(false)),
+        true,
+        Some("orders-dr.cluster-x.us-west-2.rds.amazonaws.com"),
+    );
+    let discovery = Discovery::run(&clients, EAST).await.unwrap();
+    let found = discovery.discovered();
+    assert_eq!(found.environment.regions, [EAST, WEST]);
+    assert!(found.environment.service("orders-global").is_some());
+    assert!(found.environment.service("billing").is_some());
+    let failed: Vec<String> = discovery.failures().into_iter().map(|r| r.source).collect();
+    assert_eq!(failed, [rds_source(EAST)]);
+}
+
+#[tokio::test]
+async fn rds_failing_in_every_known_region_is_still_a_clear_error() {
+    let clients = discovery_clients(Arc::new(AtomicBool::new(true)), true, None);
+    let error = Discovery::run(&clients, EAST).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::ServiceUnavailable);
+    assert!(
+        error.message.contains("RDS answered in no region")
+            && error.message.contains("discovery:rds:us-east-1"),
+        "{}",
+        error.message
+    );
 }

@@ -86,7 +86,9 @@ async fn discovers_services_and_reads_them_through_aws_endpoint_url() {
         region: Some(PRIMARY.to_string()),
         read_only: true,
     };
-    let (provider, env) = provider(&opts, None).await.expect("discovered provider");
+    let session = provider(&opts, None).await.expect("discovered provider");
+    assert!(session.discovery.is_none(), "every source answered");
+    let (provider, env) = (session.provider, session.environment);
     assert!(provider.act.is_none(), "read-only: no acting half");
     assert_eq!(env.home_region, PRIMARY);
     assert_eq!(env.regions[0], PRIMARY);

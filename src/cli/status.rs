@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::posture::{ExposureSource, Posture};
-use crate::domain::snapshot::{Health, Snapshot, SourceError, SourceId};
+use crate::domain::snapshot::{Health, Snapshot, SourceError, SourceId, SourceReading};
 use crate::format::short_duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +26,9 @@ pub struct StatusReport {
     pub services: Vec<Posture>,
     /// Sources whose poll failed: their parts of the report are missing.
     pub failed_sources: Vec<FailedSource>,
+    /// Discovery sources that failed: services they would have found are
+    /// missing from `services`, so the posture is incomplete.
+    pub failed_discovery: Vec<FailedSource>,
     /// Everything the poll saw, including resources no service claims
     /// (health checks and record sets discovery could not tie to one).
     pub observed: Snapshot,
@@ -44,21 +47,25 @@ impl StatusReport {
         observed_at: DateTime<Utc>,
         services: Vec<Posture>,
         failed_sources: Vec<FailedSource>,
+        failed_discovery: Vec<FailedSource>,
         observed: Snapshot,
     ) -> Self {
         Self {
             environment: environment.to_string(),
             provider: provider.to_string(),
             observed_at,
-            within_objectives: services.iter().all(Posture::within_objectives),
+            within_objectives: failed_discovery.is_empty()
+                && services.iter().all(Posture::within_objectives),
             services,
             failed_sources,
+            failed_discovery,
             observed,
         }
     }
 
     /// Non-zero when any service is outside its objectives (or cannot be
-    /// shown to be inside them), so scripts and CI can gate on it.
+    /// shown to be inside them, as when discovery failed in part), so
+    /// scripts and CI can gate on it.
     pub fn exit_code(&self) -> ExitCode {
         if self.within_objectives {
             ExitCode::SUCCESS
@@ -130,10 +137,21 @@ impl StatusReport {
         for row in &rows {
             line(&mut row.iter().map(String::as_str), &mut out);
         }
+        for failed in &self.failed_discovery {
+            let _ = writeln!(
+                out,
+                "discovery source {} failed ({}): {}",
+                failed.source,
+                failed.error.kind.label(),
+                failed.error.message
+            );
+        }
         for failed in &self.failed_sources {
             let _ = writeln!(out, "source {} failed: {}", failed.source, failed.error);
         }
-        let verdict = if self.services.is_empty() {
+        let verdict = if !self.failed_discovery.is_empty() {
+            "POSTURE INCOMPLETE: discovery failed in part, services it would have found are missing"
+        } else if self.services.is_empty() {
             "no services to assess: name them in an environment file (--env)"
         } else if self.within_objectives {
             "all services within objectives"
@@ -145,10 +163,78 @@ impl StatusReport {
     }
 }
 
+/// The failed sources among `readings`.
+pub fn failed_sources(readings: &[SourceReading]) -> Vec<FailedSource> {
+    readings
+        .iter()
+        .filter_map(|r| {
+            r.result.as_ref().err().map(|error| FailedSource {
+                source: r.source.clone(),
+                error: error.clone(),
+            })
+        })
+        .collect()
+}
+
 fn health_label(h: Health) -> &'static str {
     match h {
         Health::Healthy => "healthy",
         Health::Unhealthy => "UNHEALTHY",
         Health::Unknown => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::ErrorKind;
+
+    fn report(failed_discovery: Vec<FailedSource>) -> StatusReport {
+        StatusReport::new(
+            "discovered",
+            "aws",
+            DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+            vec![],
+            vec![],
+            failed_discovery,
+            Snapshot::default(),
+        )
+    }
+
+    #[test]
+    fn a_partial_discovery_lists_its_failed_sources_and_exits_non_zero() {
+        let failed = failed_sources(&[
+            SourceReading {
+                source: "discovery:rds:us-west-2".into(),
+                taken_at: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+                result: Err(SourceError::new(
+                    ErrorKind::ServiceUnavailable,
+                    "DescribeGlobalClusters: HTTP 503",
+                )),
+            },
+            SourceReading {
+                source: "discovery:route53".into(),
+                taken_at: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+                result: Ok(Snapshot::default()),
+            },
+        ]);
+        let partial = report(failed);
+        assert_eq!(partial.exit_code(), ExitCode::from(1));
+        let table = partial.render(StatusFormat::Table);
+        assert!(
+            table.contains(
+                "discovery source discovery:rds:us-west-2 failed (service unavailable): DescribeGlobalClusters: HTTP 503"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("POSTURE INCOMPLETE"), "{table}");
+        let json: serde_json::Value =
+            serde_json::from_str(&partial.render(StatusFormat::Json)).unwrap();
+        assert_eq!(
+            json["failed_discovery"][0]["error"]["kind"],
+            "service-unavailable"
+        );
+
+        assert_eq!(report(vec![]).exit_code(), ExitCode::SUCCESS);
     }
 }

@@ -189,9 +189,44 @@ impl MonitorState {
         self.last_poll.is_some()
     }
 
-    /// When the newest reading was taken (provider clock).
+    /// When the newest reading was taken (provider clock), failed or not.
     pub fn last_poll(&self) -> Option<DateTime<Utc>> {
         self.last_poll
+    }
+
+    /// When the newest good data was taken: the newest of every source's
+    /// last successful reading. Failed readings never make data younger.
+    pub fn newest_good(&self) -> Option<DateTime<Utc>> {
+        self.sources
+            .values()
+            .filter_map(|s| s.last_good.as_ref().map(|g| g.taken_at))
+            .max()
+    }
+
+    /// How current the newest good data is: stale when older than
+    /// [`Self::stale_after`], or when there never was any.
+    pub fn data_freshness(&self, now: DateTime<Utc>) -> Freshness {
+        let age = self
+            .newest_good()
+            .map(|at| (now - at).to_std().unwrap_or(Duration::ZERO));
+        match age {
+            Some(age) if age <= self.stale_after() => Freshness::fresh(Some(age)),
+            _ => Freshness {
+                stale: true,
+                age,
+                error: None,
+                source: None,
+            },
+        }
+    }
+
+    /// Drops sources that are gone, e.g. a discovery source once it has
+    /// answered: it has nothing more to report and must not age into stale.
+    pub fn forget(&mut self, sources: &[SourceId]) {
+        for source in sources {
+            self.sources.remove(source);
+        }
+        self.rebuild_merged();
     }
 
     /// Data older than this is stale. Measured on the provider's clock, so
@@ -595,6 +630,57 @@ mod tests {
             Some(Duration::from_secs(2)),
             "the oldest data counts"
         );
+    }
+
+    #[test]
+    fn the_data_age_is_that_of_the_newest_good_reading_not_of_failed_polls() {
+        let mut m = MonitorState::new(Duration::from_secs(5));
+        m.apply(vec![
+            good("route53", 0, checks(vec![])),
+            good("rds:us-east-1", 2, Snapshot::default()),
+        ]);
+        for t in (5..=30).step_by(5) {
+            m.apply(vec![
+                failed("route53", t, ErrorKind::Timeout),
+                failed("rds:us-east-1", t, ErrorKind::ServiceUnavailable),
+            ]);
+        }
+        assert_eq!(m.last_poll(), Some(at(30)), "polls went on");
+        assert_eq!(m.newest_good(), Some(at(2)));
+        let data = m.data_freshness(at(32));
+        assert_eq!(data.age, Some(Duration::from_secs(30)));
+        assert!(data.stale, "older than three 5 s polls");
+        let r53 = m.source_freshness("route53", at(32)).unwrap();
+        assert_eq!(r53.age, Some(Duration::from_secs(32)));
+
+        m.apply(vec![good("route53", 33, checks(vec![]))]);
+        let data = m.data_freshness(at(34));
+        assert!(!data.stale);
+        assert_eq!(data.age, Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn without_any_good_reading_the_data_is_stale_with_no_age() {
+        let mut m = MonitorState::new(Duration::from_secs(5));
+        m.apply(vec![failed("route53", 0, ErrorKind::AccessDenied)]);
+        assert!(m.has_data());
+        assert_eq!(m.newest_good(), None);
+        let data = m.data_freshness(at(0));
+        assert!(data.stale);
+        assert_eq!(data.age, None);
+    }
+
+    #[test]
+    fn a_forgotten_source_is_neither_stale_nor_merged() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![
+            failed("discovery:rds:us-west-2", 0, ErrorKind::ServiceUnavailable),
+            good("cw", 0, lags(vec![lag("assets-usw2", 1.0)])),
+        ]);
+        assert_eq!(m.stale_sources(at(0)).len(), 1);
+        m.forget(&["discovery:rds:us-west-2".to_string(), "cw".to_string()]);
+        assert!(m.stale_sources(at(0)).is_empty());
+        assert!(m.merged().lags.is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{Interval, MissedTickBehavior};
 
-use crate::monitor::MonitorEvent;
+use crate::monitor::{EnvironmentUpdate, MonitorEvent};
 use crate::tui::runbooks::RunMessage;
 
 pub const CLOCK_TICK: Duration = Duration::from_secs(1);
@@ -20,6 +20,8 @@ pub enum AppEvent {
     Monitor(MonitorEvent),
     /// A run published a new status, or a start ended.
     Run(Box<RunMessage>),
+    /// Background discovery found a newer environment.
+    Environment(Box<EnvironmentUpdate>),
     /// The poll task ended: it only does so by panicking.
     MonitorStopped,
     Tick,
@@ -33,6 +35,8 @@ pub struct Events {
     input: EventStream,
     monitor: mpsc::Receiver<MonitorEvent>,
     runs: mpsc::Receiver<RunMessage>,
+    /// Discovery still retrying in the background, if any.
+    environments: Option<mpsc::Receiver<EnvironmentUpdate>>,
     clock: Interval,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
@@ -44,6 +48,7 @@ impl Events {
     pub fn new(
         monitor: mpsc::Receiver<MonitorEvent>,
         runs: mpsc::Receiver<RunMessage>,
+        environments: Option<mpsc::Receiver<EnvironmentUpdate>>,
     ) -> std::io::Result<Self> {
         let mut clock = tokio::time::interval(CLOCK_TICK);
         clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -53,6 +58,7 @@ impl Events {
             input: EventStream::new(),
             monitor,
             runs,
+            environments,
             clock,
             #[cfg(unix)]
             terminate: signal(SignalKind::terminate())?,
@@ -71,6 +77,13 @@ impl Events {
         };
         #[cfg(not(unix))]
         let signals = std::future::pending::<()>();
+        // Pending for ever without discovery retries, and once they end.
+        let environment = async {
+            match &mut self.environments {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             input = self.input.next() => match input {
                 Some(Ok(event)) => AppEvent::Input(event),
@@ -82,6 +95,7 @@ impl Events {
                 None => AppEvent::MonitorStopped,
             },
             Some(message) = self.runs.recv() => AppEvent::Run(Box::new(message)),
+            Some(update) = environment => AppEvent::Environment(Box::new(update)),
             _ = self.clock.tick() => AppEvent::Tick,
             () = signals => AppEvent::Terminate,
         }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crossterm::event::Event;
 
 use crate::domain::environment::Environment;
-use crate::monitor::{self, MonitorState};
+use crate::monitor::{self, DiscoveryProgress, MonitorState};
 use crate::provider::Provider;
 use crate::provider::fault::FaultControl;
 use crate::tui::theme::Theme;
@@ -39,6 +39,8 @@ pub struct ConsoleContext {
     pub faults: Option<Arc<dyn FaultControl>>,
     /// Shown at the bottom until the first key: how the session opened.
     pub notice: Option<String>,
+    /// Discovery that failed in part and is being retried.
+    pub discovery: Option<DiscoveryProgress>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -50,11 +52,16 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         feed,
         task: poller,
     } = monitor::spawn(observe.clone(), ctx.poll_interval);
+    let mut monitor = MonitorState::new(ctx.poll_interval);
+    let environments = ctx.discovery.map(|d| {
+        monitor.apply(d.failed);
+        d.updates
+    });
     let mut app = App::new(
         ctx.environment,
         ctx.theme,
         ctx.mode_label,
-        MonitorState::new(ctx.poll_interval),
+        monitor,
         observe.now(),
     );
     // Runs' statuses and starts' results, from their tasks.
@@ -65,7 +72,7 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));
-    let exit = event_loop(&mut app, polls, run_rx, observe.as_ref()).await;
+    let exit = event_loop(&mut app, polls, run_rx, environments, observe.as_ref()).await;
     poller.abort();
     match exit? {
         Exit::Quit => Ok(()),
@@ -95,9 +102,10 @@ async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
     runs: tokio::sync::mpsc::Receiver<runbooks::RunMessage>,
+    environments: Option<tokio::sync::mpsc::Receiver<monitor::EnvironmentUpdate>>,
     observe: &dyn crate::provider::Observe,
 ) -> anyhow::Result<Exit> {
-    let mut events = Events::new(polls, runs)?;
+    let mut events = Events::new(polls, runs, environments)?;
     let mut tui = Tui::enter()?;
     let mut dirty = true;
     loop {
@@ -112,6 +120,7 @@ async fn event_loop(
             AppEvent::Input(_) => Update::Nothing,
             AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
             AppEvent::Run(message) => app.on_run_message(*message),
+            AppEvent::Environment(update) => app.on_environment(*update),
             AppEvent::Tick => app.on_tick(observe.now()),
             AppEvent::InputClosed(error) => {
                 tui.exit()?;

@@ -14,7 +14,7 @@ use ratatui::layout::{Position, Rect};
 use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
-use crate::monitor::{MonitorEvent, MonitorState};
+use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
@@ -170,6 +170,17 @@ impl App {
         self.last_poll_took = Some(event.took);
         self.monitor.apply(event.readings);
         self.now = now;
+        self.refresh();
+        Update::Redraw
+    }
+
+    /// Background discovery found more of the estate (or is still failing):
+    /// the new environment replaces the old, failing discovery sources show
+    /// as stale, recovered ones disappear.
+    pub fn on_environment(&mut self, update: EnvironmentUpdate) -> Update {
+        self.environment = update.environment;
+        self.monitor.forget(&update.recovered);
+        self.monitor.apply(update.failed);
         self.refresh();
         Update::Redraw
     }

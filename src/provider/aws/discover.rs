@@ -16,10 +16,13 @@
 //!   health checks' host names) name, else to the only service when there is
 //!   one; its health checks come with it. Pairs and health checks that match no service are still read.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_route53::types::{HealthCheck, ResourceRecordSet};
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
 
 use super::arn;
 use super::errors::from_sdk;
@@ -32,7 +35,7 @@ use crate::domain::environment::{
     DnsSpec, Environment, HealthCheckSpec, Replication, ServiceSpec, SimSettings,
 };
 use crate::domain::objectives::{DrTier, Objectives};
-use crate::domain::snapshot::{FailoverRole, SourceError};
+use crate::domain::snapshot::{ErrorKind, FailoverRole, SourceError, SourceId, SourceReading};
 
 /// Hosted zones read for failover records; larger accounts need an environment file.
 const MAX_ZONES: usize = 200;
@@ -89,24 +92,259 @@ pub fn region_in(fqdn: &str) -> Option<&str> {
     })
 }
 
-pub async fn discover(config: &SdkConfig) -> Result<Discovered, SourceError> {
-    let home = config
-        .region()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|| DEFAULT_REGION.to_string());
-    let home_read = rds::read_region(&aws_sdk_rds::Client::new(&for_region(config, &home))).await?;
-    let mut regions = vec![home.clone()];
-    for region in related_regions(&home_read) {
-        if !regions.contains(&region) {
-            regions.push(region);
+/// Where discovery reads: an RDS client for any region (regions are learnt
+/// as answers come in) and the Route 53 client.
+#[derive(Clone)]
+pub struct DiscoveryClients {
+    rds: Arc<dyn Fn(&str) -> aws_sdk_rds::Client + Send + Sync>,
+    route53: aws_sdk_route53::Client,
+}
+
+impl DiscoveryClients {
+    pub fn new(config: &SdkConfig) -> Self {
+        let route53 = aws_sdk_route53::Client::new(&for_region(config, ROUTE53_REGION));
+        let config = config.clone();
+        Self {
+            rds: Arc::new(move |region| aws_sdk_rds::Client::new(&for_region(&config, region))),
+            route53,
         }
     }
-    let mut reads = vec![(home.clone(), home_read)];
-    for region in regions.iter().skip(1) {
-        let client = aws_sdk_rds::Client::new(&for_region(config, region));
-        reads.push((region.clone(), rds::read_region(&client).await?));
+
+    /// Clients made elsewhere, e.g. mocked ones.
+    pub fn from_parts(
+        rds: impl Fn(&str) -> aws_sdk_rds::Client + Send + Sync + 'static,
+        route53: aws_sdk_route53::Client,
+    ) -> Self {
+        Self {
+            rds: Arc::new(rds),
+            route53,
+        }
     }
-    let r53 = aws_sdk_route53::Client::new(&for_region(config, ROUTE53_REGION));
+}
+
+/// The discovery source that lists Route 53 health checks and failover records.
+pub const ROUTE53_SOURCE: &str = "discovery:route53";
+
+/// The discovery source that reads RDS in one region.
+pub fn rds_source(region: &str) -> SourceId {
+    format!("discovery:rds:{region}")
+}
+
+/// What Route 53 holds that discovery uses.
+#[derive(Debug, Clone, Default)]
+struct Route53Read {
+    health_checks: Vec<HealthCheck>,
+    /// `(hosted zone id, set)` of every set with a failover role.
+    failover_sets: Vec<(String, ResourceRecordSet)>,
+}
+
+/// One source's last answer and when it came.
+#[derive(Debug, Clone)]
+struct Answer<T> {
+    result: Result<T, SourceError>,
+    at: DateTime<Utc>,
+}
+
+impl<T> Answer<T> {
+    fn now(result: Result<T, SourceError>) -> Self {
+        Self {
+            result,
+            at: Utc::now(),
+        }
+    }
+}
+
+/// Discovery source by source: each region's RDS and Route 53 answer or
+/// fail on their own, so a failing region costs its own services, not the
+/// session. Failed sources are read again by [`Discovery::retry`].
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    home: String,
+    /// Regions in the order they were learnt, the home region first.
+    rds: Vec<(String, Answer<RegionRead>)>,
+    route53: Answer<Route53Read>,
+}
+
+impl Discovery {
+    /// Reads every source once. Fails as a whole only when RDS answered in
+    /// no region at all (no credentials, or every region down): then there
+    /// is nothing to show.
+    pub async fn run(clients: &DiscoveryClients, home: &str) -> Result<Self, SourceError> {
+        let mut discovery = Self {
+            home: home.to_string(),
+            rds: Vec::new(),
+            route53: Answer::now(Err(SourceError::new(ErrorKind::Other, "not read yet"))),
+        };
+        discovery.retry(clients).await;
+        if discovery.rds.iter().all(|(_, a)| a.result.is_err()) {
+            let causes: Vec<String> = discovery
+                .failures()
+                .into_iter()
+                .filter_map(|r| r.result.err().map(|e| format!("{}: {e}", r.source)))
+                .collect();
+            let kind = discovery.rds[0]
+                .1
+                .result
+                .as_ref()
+                .err()
+                .map_or(ErrorKind::Other, |e| e.kind);
+            return Err(SourceError::new(
+                kind,
+                format!(
+                    "RDS answered in no region ({}); name the estate in an environment file (--env) to watch it anyway",
+                    causes.join("; ")
+                ),
+            ));
+        }
+        Ok(discovery)
+    }
+
+    /// Reads again every source that failed, and every region learnt from
+    /// the answers since. Returns whether any source newly answered.
+    pub async fn retry(&mut self, clients: &DiscoveryClients) -> bool {
+        let route53_failed = self.route53.result.is_err();
+        let route53 = async {
+            match route53_failed {
+                true => Some(Answer::now(read_route53(&clients.route53).await)),
+                false => None,
+            }
+        };
+        let rds = self.read_pending_regions(clients);
+        let (route53, mut changed) = tokio::join!(route53, rds);
+        if let Some(answer) = route53 {
+            changed |= answer.result.is_ok();
+            self.route53 = answer;
+            // Record targets may name regions no RDS answer did.
+            changed |= self.read_pending_regions(clients).await;
+        }
+        changed
+    }
+
+    /// Reads each region that has not answered, in parallel, until no
+    /// answer names a region not yet tried in this round.
+    async fn read_pending_regions(&mut self, clients: &DiscoveryClients) -> bool {
+        let mut tried: Vec<String> = Vec::new();
+        let mut changed = false;
+        loop {
+            let pending: Vec<String> = self
+                .regions()
+                .into_iter()
+                .filter(|r| !tried.contains(r) && !self.answered(r))
+                .collect();
+            if pending.is_empty() {
+                return changed;
+            }
+            let answers = join_all(pending.iter().map(|region| async move {
+                let client = (clients.rds)(region);
+                Answer::now(rds::read_region(&client).await)
+            }))
+            .await;
+            for (region, answer) in pending.into_iter().zip(answers) {
+                changed |= answer.result.is_ok();
+                match self.rds.iter_mut().find(|(r, _)| *r == region) {
+                    Some((_, slot)) => *slot = answer,
+                    None => self.rds.push((region.clone(), answer)),
+                }
+                tried.push(region);
+            }
+        }
+    }
+
+    fn answered(&self, region: &str) -> bool {
+        self.rds
+            .iter()
+            .any(|(r, a)| r == region && a.result.is_ok())
+    }
+
+    /// The home region, the regions RDS answers reach into, then the regions
+    /// of RDS endpoints that failover records point at (what finds the DR
+    /// region when the home region cannot answer).
+    pub fn regions(&self) -> Vec<String> {
+        let mut regions = vec![self.home.clone()];
+        let mut add = |region: &str| {
+            if !regions.iter().any(|r| r == region) {
+                regions.push(region.to_string());
+            }
+        };
+        for (region, answer) in &self.rds {
+            add(region);
+            if let Ok(read) = &answer.result {
+                related_regions(read).iter().for_each(|r| add(r));
+            }
+        }
+        if let Ok(route53) = &self.route53.result {
+            for (_, set) in &route53.failover_sets {
+                let target = route53::normalize_name(record_target(set));
+                if target.ends_with(".rds.amazonaws.com.")
+                    && let Some(region) = region_in(&target)
+                {
+                    add(region);
+                }
+            }
+        }
+        regions
+    }
+
+    /// The environment for what has answered so far.
+    pub fn discovered(&self) -> Discovered {
+        let reads: Vec<(String, RegionRead)> = self
+            .rds
+            .iter()
+            .filter_map(|(region, a)| a.result.as_ref().ok().map(|r| (region.clone(), r.clone())))
+            .collect();
+        let route53 = self
+            .route53
+            .result
+            .as_ref()
+            .ok()
+            .cloned()
+            .unwrap_or_default();
+        build(
+            &self.home,
+            &self.regions(),
+            &reads,
+            &route53.health_checks,
+            &route53.failover_sets,
+        )
+    }
+
+    /// One failed reading per source whose last answer was an error.
+    pub fn failures(&self) -> Vec<SourceReading> {
+        let rds = self
+            .rds
+            .iter()
+            .map(|(region, a)| (rds_source(region), a.at, a.result.as_ref().err()));
+        let route53 = std::iter::once((
+            ROUTE53_SOURCE.to_string(),
+            self.route53.at,
+            self.route53.result.as_ref().err(),
+        ));
+        rds.chain(route53)
+            .filter_map(|(source, taken_at, error)| {
+                error.map(|e| SourceReading {
+                    source,
+                    taken_at,
+                    result: Err(e.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// Every discovery source this discovery has, failed or not.
+    pub fn sources(&self) -> Vec<SourceId> {
+        self.rds
+            .iter()
+            .map(|(region, _)| rds_source(region))
+            .chain([ROUTE53_SOURCE.to_string()])
+            .collect()
+    }
+
+    pub fn complete(&self) -> bool {
+        self.route53.result.is_ok() && self.rds.iter().all(|(_, a)| a.result.is_ok())
+    }
+}
+
+async fn read_route53(r53: &aws_sdk_route53::Client) -> Result<Route53Read, SourceError> {
     let health_checks: Vec<HealthCheck> = r53
         .list_health_checks()
         .into_paginator()
@@ -126,19 +364,24 @@ pub async fn discover(config: &SdkConfig) -> Result<Discovered, SourceError> {
     let mut failover_sets = Vec::new();
     for zone in zones.iter().take(MAX_ZONES) {
         let zone_id = route53::bare_zone_id(zone.id()).to_string();
-        for set in route53::read_all_records(&r53, &zone_id).await? {
+        for set in route53::read_all_records(r53, &zone_id).await? {
             if set.failover().is_some() {
                 failover_sets.push((zone_id.clone(), set));
             }
         }
     }
-    Ok(build(
-        &home,
-        &regions,
-        &reads,
-        &health_checks,
-        &failover_sets,
-    ))
+    Ok(Route53Read {
+        health_checks,
+        failover_sets,
+    })
+}
+
+/// The home region a configuration names, or the default.
+pub fn home_region(config: &SdkConfig) -> String {
+    config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
 }
 
 /// Regions other than the home region that its global clusters and

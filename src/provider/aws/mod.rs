@@ -5,6 +5,9 @@
 //!             -> AwsObserver (ReadClients)            rds / route53 / cloudwatch reads
 //!             -> AwsActor    (ActClients, unless read-only)   act.rs
 //! ```
+//!
+//! When discovery answered only in part, both halves are [`swap::Swappable`]
+//! and [`rediscover`] keeps retrying, replacing them as the estate grows.
 
 pub mod act;
 pub mod arn;
@@ -14,8 +17,10 @@ pub mod discover;
 pub mod errors;
 pub mod observe;
 pub mod rds;
+pub mod rediscover;
 pub mod route53;
 pub mod sdk_config;
+pub mod swap;
 pub mod watch;
 
 use std::sync::Arc;
@@ -23,10 +28,14 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use crate::domain::environment::Environment;
+use crate::monitor::DiscoveryProgress;
 use crate::provider::{Act, Provider, ProviderKind};
 pub use act::AwsActor;
 pub use clients::{ActClients, ReadClients};
+use discover::{Discovered, Discovery, DiscoveryClients};
 pub use observe::AwsObserver;
+use rediscover::Backoff;
+use swap::Swappable;
 pub use watch::Watch;
 
 /// What the command line says about the AWS session.
@@ -38,26 +47,76 @@ pub struct AwsOptions {
     pub read_only: bool,
 }
 
+/// An AWS session: the provider, the environment it watches, and, when
+/// discovery could not read every source, the retries still to come.
+pub struct AwsSession {
+    pub provider: Provider,
+    pub environment: Environment,
+    pub discovery: Option<DiscoveryProgress>,
+}
+
 /// Builds the AWS provider for an environment, discovering one when none is given.
-pub async fn provider(
-    opts: &AwsOptions,
-    env: Option<Environment>,
-) -> anyhow::Result<(Provider, Environment)> {
+pub async fn provider(opts: &AwsOptions, env: Option<Environment>) -> anyhow::Result<AwsSession> {
     let config = sdk_config::load(opts.profile.as_deref(), opts.region.as_deref()).await;
-    let (env, watch) = match env {
-        Some(env) => {
-            let watch = Watch::from_environment(&env);
-            (env, watch)
+    if let Some(env) = env {
+        return Ok(AwsSession {
+            provider: build(&config, Watch::from_environment(&env), opts.read_only),
+            environment: env,
+            discovery: None,
+        });
+    }
+    let clients = DiscoveryClients::new(&config);
+    let discovery = Discovery::run(&clients, &discover::home_region(&config))
+        .await
+        .map_err(|e| anyhow::anyhow!("discovering the environment: {e}"))?;
+    let found = discovery.discovered();
+    if discovery.complete() {
+        return Ok(AwsSession {
+            provider: build(&config, found.watch(), opts.read_only),
+            environment: found.environment,
+            discovery: None,
+        });
+    }
+    let failed = discovery.failures();
+    for f in &failed {
+        if let Err(e) = &f.result {
+            tracing::warn!(source = %f.source, "discovery incomplete: {e}");
         }
-        None => {
-            let found = discover::discover(&config)
-                .await
-                .map_err(|e| anyhow::anyhow!("discovering the environment: {e}"))?;
+    }
+    let watch = found.watch();
+    let observe = Arc::new(Swappable::new(AwsObserver::new(
+        ReadClients::new(&config, &watch.regions),
+        watch.clone(),
+    )));
+    let act = (!opts.read_only).then(|| {
+        Arc::new(Swappable::new(AwsActor::new(ActClients::new(
+            &config,
+            &watch.regions,
+        ))))
+    });
+    let on_found = {
+        let (observe, act) = (Arc::clone(&observe), act.clone());
+        move |found: &Discovered| {
             let watch = found.watch();
-            (found.environment, watch)
+            if let Some(act) = &act {
+                act.replace(AwsActor::new(ActClients::new(&config, &watch.regions)));
+            }
+            observe.replace(AwsObserver::new(
+                ReadClients::new(&config, &watch.regions),
+                watch,
+            ));
         }
     };
-    Ok((build(&config, watch, opts.read_only), env))
+    let updates = rediscover::spawn(discovery, clients, Backoff::default(), on_found);
+    Ok(AwsSession {
+        provider: Provider {
+            observe,
+            act: act.map(|a| a as Arc<dyn Act>),
+            kind: ProviderKind::Aws,
+        },
+        environment: found.environment,
+        discovery: Some(DiscoveryProgress { failed, updates }),
+    })
 }
 
 /// The provider on an already loaded SDK configuration. With `read_only`

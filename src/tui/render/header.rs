@@ -1,4 +1,9 @@
-//! The top bar: where we are, what mode, the clock and how old the data is.
+//! The top bar: where we are, what mode, the clock and how old the newest
+//! good data is, then the first stale source.
+//!
+//! ```text
+//!  drconsole │ shop │ aws │ 2026-01-01 12:00:00 UTC │ data 4.0s │  STALE rds:us-west-2 service unavailable 2m +1 more
+//! ```
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -37,13 +42,17 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         Span::styled(app.now.format(clock).to_string(), theme.header),
         sep(),
     ]);
-    match app.monitor.last_poll() {
-        None => spans.push(Span::styled("waiting for first poll", theme.header)),
-        Some(at) => spans.push(Span::styled(
-            format!(
-                "data {}",
-                age_label((app.now - at).to_std().unwrap_or_default())
-            ),
+    // The age of the newest good data: a failed poll tells nothing new.
+    let data = app.monitor.data_freshness(app.now);
+    match (app.monitor.has_data(), data.age) {
+        (false, _) => spans.push(Span::styled("waiting for first poll", theme.header)),
+        (true, None) => spans.push(Span::styled("no good data yet", theme.stale)),
+        (true, Some(age)) if data.stale => spans.push(Span::styled(
+            format!("data {} STALE", age_label(age)),
+            theme.stale.add_modifier(Modifier::BOLD),
+        )),
+        (true, Some(age)) => spans.push(Span::styled(
+            format!("data {}", age_label(age)),
             theme.header,
         )),
     }
@@ -80,4 +89,73 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::domain::environment::Environment;
+    use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceReading};
+    use crate::monitor::MonitorState;
+    use crate::tui::theme::Theme;
+
+    fn at(second: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000 + second, 0).unwrap()
+    }
+
+    fn reading(second: i64, ok: bool) -> SourceReading {
+        SourceReading {
+            source: "route53".into(),
+            taken_at: at(second),
+            result: match ok {
+                true => Ok(Snapshot::default()),
+                false => Err(SourceError::new(ErrorKind::Timeout, "no answer")),
+            },
+        }
+    }
+
+    fn header(readings: Vec<SourceReading>, now: i64) -> String {
+        let mut monitor = MonitorState::new(Duration::from_secs(5));
+        for r in readings {
+            monitor.apply(vec![r]);
+        }
+        let env = Environment {
+            name: "shop".into(),
+            home_region: "us-east-1".into(),
+            regions: vec!["us-east-1".into()],
+            services: vec![],
+            sim: Default::default(),
+        };
+        let app = App::new(env, Theme::default(), "aws", monitor, at(now));
+        let mut terminal = Terminal::new(TestBackend::new(140, 1)).unwrap();
+        terminal
+            .draw(|frame| render(frame, &app, frame.area()))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        buffer.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn the_data_age_is_that_of_the_newest_good_data_while_polls_fail() {
+        let polls = (0..=30).step_by(5).map(|t| reading(t, t == 0)).collect();
+        let text = header(polls, 30);
+        assert!(text.contains("data 30s STALE"), "{text}");
+        assert!(!text.contains("data now"), "{text}");
+
+        let text = header(vec![reading(0, true), reading(5, true)], 6);
+        assert!(text.contains("data 1.0s "), "{text}");
+        assert!(!text.contains("data 1.0s STALE"), "{text}");
+    }
+
+    #[test]
+    fn polls_that_never_succeeded_show_no_data_age() {
+        let text = header(vec![reading(0, false)], 3);
+        assert!(text.contains("no good data yet"), "{text}");
+    }
 }
