@@ -13,7 +13,7 @@ use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::provider::{Provider, ProviderKind};
-use crate::runbook::engine::Prompt;
+use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
 use crate::runbook::plan::run_values;
 use crate::runbook::runner::{self, Input, RunSpec, RunStatus};
@@ -52,6 +52,9 @@ pub struct RunbooksState {
     pub dialog: Option<Dialog>,
     /// The last thing the operator should know (a refusal, a lock holder).
     pub notice: Option<String>,
+    /// The prompt the open dialog answers: its answer names this prompt
+    /// (or, for a skip, its step), so the run refuses it once it has moved on.
+    dialog_for: Option<PromptId>,
     /// Statuses of the active run, forwarded from its watch channel.
     status_tx: mpsc::Sender<RunStatus>,
 }
@@ -65,6 +68,7 @@ impl RunbooksState {
             viewing_run: false,
             dialog: None,
             notice: None,
+            dialog_for: None,
             status_tx,
         }
     }
@@ -83,12 +87,11 @@ impl RunbooksState {
     pub fn on_status(&mut self, status: RunStatus) -> Update {
         if let Some(active) = &mut self.active {
             active.status = status;
-            if self.dialog.is_some() && !self.prompt_is_confirmation() {
+            let open = self.prompt().map(Prompt::id);
+            if matches!(self.dialog, Some(Dialog::Confirm(_))) && open != self.dialog_for {
                 // The step moved on (or was answered elsewhere): a stale
                 // confirmation must not stay on screen.
-                if matches!(self.dialog, Some(Dialog::Confirm(_))) {
-                    self.dialog = None;
-                }
+                self.dialog = None;
             }
         }
         Update::Redraw
@@ -98,28 +101,29 @@ impl RunbooksState {
         self.active.as_ref()?.status.view.prompt.as_ref()
     }
 
-    fn prompt_is_confirmation(&self) -> bool {
-        matches!(self.prompt(), Some(Prompt::ConfirmAction { .. }))
-    }
-
     pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
         if let Some(dialog) = &mut self.dialog {
+            let to = self.dialog_for.clone();
             let input = match dialog {
                 Dialog::Confirm(d) => match d.on_key(key) {
                     DialogOutcome::Open => return Update::Redraw,
                     DialogOutcome::Cancelled => None,
-                    DialogOutcome::Confirmed { typed } => Some(Input::Confirm { typed }),
+                    DialogOutcome::Confirmed { typed } => to.map(|to| Input::Confirm { to, typed }),
                 },
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
                     ReasonOutcome::Cancelled => None,
-                    ReasonOutcome::Given(reason) => Some(match d.purpose {
-                        ReasonFor::Skip => Input::Skip { reason },
-                        ReasonFor::Abort => Input::Abort { reason },
-                    }),
+                    ReasonOutcome::Given(reason) => match d.purpose {
+                        ReasonFor::Skip => to.map(|to| Input::Skip {
+                            step: to.step,
+                            reason,
+                        }),
+                        ReasonFor::Abort => Some(Input::Abort { reason }),
+                    },
                 },
             };
             self.dialog = None;
+            self.dialog_for = None;
             if let Some(input) = input {
                 self.send(input);
             }
@@ -155,7 +159,7 @@ impl RunbooksState {
 
     fn on_run_key(&mut self, key: KeyEvent) -> Update {
         let finished = !self.run_in_progress();
-        match (key.code, self.prompt()) {
+        match (key.code, self.prompt().cloned()) {
             (KeyCode::Esc, _) => {
                 self.viewing_run = false;
                 if finished {
@@ -163,12 +167,18 @@ impl RunbooksState {
                 }
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
+                self.dialog_for = Some(prompt.id());
                 self.dialog =
-                    ConfirmDialog::for_prompt(prompt).map(|d| Dialog::Confirm(Box::new(d)));
+                    ConfirmDialog::for_prompt(&prompt).map(|d| Dialog::Confirm(Box::new(d)));
             }
-            (KeyCode::Char(' '), Some(Prompt::Tick { .. })) => self.send(Input::Tick),
-            (KeyCode::Char('r'), Some(Prompt::Failed { .. })) => self.send(Input::Retry),
-            (KeyCode::Char('s'), Some(_)) => {
+            (KeyCode::Char(' '), Some(prompt @ Prompt::Tick { .. })) => {
+                self.send(Input::Tick { to: prompt.id() })
+            }
+            (KeyCode::Char('r'), Some(prompt @ Prompt::Failed { .. })) => {
+                self.send(Input::Retry { to: prompt.id() })
+            }
+            (KeyCode::Char('s'), Some(prompt)) => {
+                self.dialog_for = Some(prompt.id());
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Skip)));
             }
             (KeyCode::Char('A'), _) if !finished => {
