@@ -105,7 +105,7 @@ impl Operator {
 
 /// Reads lines until the end of input, an I/O error, or nobody listens.
 /// Bytes that are not UTF-8 are replaced rather than ending the input.
-pub fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Result<Line, String>>) {
+fn read_lines(mut input: impl BufRead, tx: &mpsc::Sender<Result<Line, String>>) {
     loop {
         let mut buf = Vec::new();
         let item = match (&mut input).take(MAX_LINE).read_until(b'\n', &mut buf) {
@@ -324,11 +324,21 @@ impl<W: Write> Session<W> {
         let waiting = self.shown.as_ref().is_some_and(|s| !s.answered);
         let no_more = self.input_ended && self.scripted.is_empty();
         if waiting && no_more && self.inputs.is_some() {
+            self.end_question_line()?;
             say(
                 &mut self.out,
                 "end of input: nothing can answer this prompt",
             )?;
             self.inputs = None;
+        }
+        Ok(())
+    }
+
+    /// Ends the line a question left the cursor on, when nothing (no typed
+    /// answer echoed by the terminal) has.
+    fn end_question_line(&mut self) -> std::io::Result<()> {
+        if self.shown.as_ref().is_some_and(|s| !s.answered) {
+            writeln!(self.out)?;
         }
         Ok(())
     }
@@ -341,6 +351,8 @@ impl<W: Write> Session<W> {
             self.task.abort();
             return Ok(());
         }
+        // The terminal echoed `^C` where the cursor was.
+        writeln!(self.out)?;
         say(
             &mut self.out,
             "interrupted: stopping the run, to resume later",
@@ -351,7 +363,7 @@ impl<W: Write> Session<W> {
             say(
                 &mut self.out,
                 &format!(
-                    "  step `{}` finishes what it is doing first; Ctrl-C again stops at once (a resumed run then checks whether its call took effect)",
+                    "  step `{}` finishes what it is doing first; Ctrl-C again stops at once (a call it was making is then checked, not repeated, when the run resumes)",
                     step.0
                 ),
             )?;
