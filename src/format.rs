@@ -1,5 +1,7 @@
-//! Compact human formats shared by the screens and the reports.
+//! Compact human formats shared by the screens and the reports, and the
+//! one filter every piece of untrusted text passes before a terminal sees it.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// `350ms`, `4.2s`, `3m05s`, `2h10m`, `3d04h`: short enough for a table cell,
@@ -22,9 +24,56 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
+/// `text` made safe to print as (part of) one line on a terminal. Runbook
+/// files, provider errors and HTTP bodies are not trusted: an escape
+/// sequence in them could retitle or clear the operator's terminal, move
+/// the cursor over what was printed, or, with a line break, print a line
+/// that looks like the console's own (a fake API call in a plan). Tabs and
+/// line breaks become spaces; other control characters (C0, DEL, C1 such
+/// as the one-byte CSI) and the invisible bidirectional overrides that
+/// reorder what is shown are dropped, as ratatui drops control characters
+/// on the console's screens.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || is_bidi_control(c);
+    if !text.contains(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter_map(|c| match c {
+                '\t' | '\n' | '\r' => Some(' '),
+                c if unsafe_char(c) => None,
+                c => Some(c),
+            })
+            .collect(),
+    )
+}
+
+/// Unicode's explicit directional formatting characters (UAX #9).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_sequences_lose_their_escape_and_line_breaks_become_spaces() {
+        assert_eq!(
+            printable("a\u{1b}]0;owned\u{7}b\u{1b}[2Jc"),
+            "a]0;ownedb[2Jc"
+        );
+        assert_eq!(printable("one\ntwo\r\tthree"), "one two  three");
+        assert_eq!(printable("\u{9b}31mred\u{7f}"), "31mred");
+        assert_eq!(printable("abc\u{202e}fed"), "abcfed");
+    }
+
+    #[test]
+    fn ordinary_text_is_passed_through_untouched() {
+        let text = "Orders — fail over to us-west-2 · ✓ 100%";
+        assert!(matches!(printable(text), Cow::Borrowed(t) if t == text));
+    }
 
     #[test]
     fn each_scale_has_its_unit() {

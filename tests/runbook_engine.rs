@@ -8,12 +8,17 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use drconsole::domain::action::{Action, ChangeStatus, Receipt};
 use drconsole::domain::snapshot::{ErrorKind, SourceError};
-use drconsole::runbook::engine::{Command, Engine, Event, Prompt, Refusal, ResumeError};
+use drconsole::runbook::engine::{Command, Engine, Event, Prompt, PromptId, Refusal, ResumeError};
 use drconsole::runbook::format::Runbook;
 use drconsole::runbook::http::HttpResponse;
 use drconsole::runbook::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use drconsole::runbook::vars::Variables;
 use support::runbook::{orders, runbook, world};
+
+/// The prompt open now, which an answer must name.
+fn at(engine: &Engine) -> PromptId {
+    engine.prompt().expect("a prompt is open").id()
+}
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap() + chrono::Duration::seconds(secs)
@@ -148,6 +153,7 @@ fn a_failover_runs_from_check_to_notify() {
     let cmds = engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(20),
@@ -269,7 +275,15 @@ fn a_failover_runs_from_check_to_notify() {
     assert!(!failover.over_budget(t(999)));
     assert_eq!(view.rto_elapsed(t(999)), Duration::from_secs(125));
     assert_eq!(
-        engine.handle(Event::Retry, t(200)),
+        engine.handle(
+            Event::Retry {
+                to: PromptId {
+                    step: "rto".into(),
+                    seq: 99,
+                },
+            },
+            t(200)
+        ),
         Err(Refusal::Ended),
         "a finished run takes no more input"
     );
@@ -296,6 +310,7 @@ fn typed_confirmation_must_match_and_declining_fails_the_step() {
     for wrong in [None, Some("orders"), Some("")] {
         let r = engine.handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: wrong.map(String::from),
             },
             t(2),
@@ -309,17 +324,24 @@ fn typed_confirmation_must_match_and_declining_fails_the_step() {
     }
     assert_eq!(states(&engine)[1], "awaiting confirmation");
     assert_eq!(
-        engine.handle(Event::Tick, t(2)).unwrap_err().to_string(),
+        engine
+            .handle(Event::Tick { to: at(&engine) }, t(2))
+            .unwrap_err()
+            .to_string(),
         "cannot tick now: step `failover` is awaiting confirmation"
     );
 
-    let cmds = engine.handle(Event::Decline, t(3)).unwrap();
+    let cmds = engine
+        .handle(Event::Decline { to: at(&engine) }, t(3))
+        .unwrap();
     assert!(matches!(entries(&cmds)[0], Entry::Declined { .. }));
     assert!(matches!(
         engine.prompt(),
         Some(Prompt::Failed { ref error, .. }) if error == "declined by the operator"
     ));
-    engine.handle(Event::Retry, t(4)).unwrap();
+    engine
+        .handle(Event::Retry { to: at(&engine) }, t(4))
+        .unwrap();
     assert!(matches!(
         engine.prompt(),
         Some(Prompt::ConfirmAction { .. })
@@ -327,6 +349,7 @@ fn typed_confirmation_must_match_and_declining_fails_the_step() {
     let cmds = engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some(" orders-global ".into()),
             },
             t(5),
@@ -358,6 +381,7 @@ fn a_failed_check_explains_itself_and_a_skip_needs_a_reason() {
     assert_eq!(
         engine.handle(
             Event::Skip {
+                step: "down".into(),
                 reason: "  ".into()
             },
             t(2)
@@ -367,6 +391,7 @@ fn a_failed_check_explains_itself_and_a_skip_needs_a_reason() {
     let cmds = engine
         .handle(
             Event::Skip {
+                step: "down".into(),
                 reason: "checks are flapping; status page confirms outage".into(),
             },
             t(2),
@@ -389,6 +414,7 @@ fn at_wait() -> Engine {
     engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(2),
@@ -437,7 +463,9 @@ fn a_wait_times_out_by_observation_or_by_time_alone() {
         "{error}"
     );
     // Retry starts a fresh wait with a fresh deadline.
-    let cmds = engine.handle(Event::Retry, t(401)).unwrap();
+    let cmds = engine
+        .handle(Event::Retry { to: at(&engine) }, t(401))
+        .unwrap();
     assert!(matches!(cmds.last(), Some(Command::Observe { .. })));
     assert_eq!(states(&engine)[2], "waiting");
     assert_eq!(engine.view().steps[2].run.attempts, 2);
@@ -472,11 +500,118 @@ fn answers_for_a_step_the_run_has_left_are_ignored() {
 }
 
 #[test]
+fn an_answer_applies_only_to_the_prompt_it_was_given_at() {
+    const TWO_ACTIONS: &str = r#"  - id: first
+    title: Disable the first check
+    action: { type: update-health-check, health_check_id: hc-orders-use1, disabled: true }
+  - id: second
+    title: Disable the second check
+    action: { type: update-health-check, health_check_id: hc-orders-usw2, disabled: true }
+"#;
+    let (mut engine, _) = start(runbook(TWO_ACTIONS));
+    let first = at(&engine);
+    assert_eq!(first.step, "first");
+    engine
+        .handle(
+            Event::Confirm {
+                to: first.clone(),
+                typed: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    engine
+        .handle(
+            Event::ActionAccepted {
+                step: "first".into(),
+                receipt: Receipt::default(),
+            },
+            t(2),
+        )
+        .unwrap();
+    let before = engine.view();
+    assert_eq!(at(&engine).step, "second");
+    // The same `y` again, say typed twice: the second action is not confirmed.
+    for late in [
+        Event::Confirm {
+            to: first.clone(),
+            typed: None,
+        },
+        Event::Decline { to: first.clone() },
+        Event::Retry { to: first.clone() },
+        Event::Tick { to: first.clone() },
+    ] {
+        assert_eq!(
+            engine.handle(late, t(3)),
+            Err(Refusal::StalePrompt {
+                step: "first".into()
+            })
+        );
+    }
+    assert_eq!(
+        engine.handle(
+            Event::Skip {
+                step: "first".into(),
+                reason: "done by hand".into()
+            },
+            t(3)
+        ),
+        Err(Refusal::NotCurrent {
+            step: "first".into()
+        })
+    );
+    assert_eq!(engine.view(), before, "nothing changed");
+    assert_eq!(
+        Refusal::StalePrompt {
+            step: "first".into()
+        }
+        .to_string(),
+        "not applied: the prompt of step `first` it answered is no longer open"
+    );
+}
+
+#[test]
+fn a_step_asked_again_is_a_new_prompt() {
+    let mut engine = at_wait();
+    let not_yet = Event::Observed {
+        step: "writable".into(),
+        snapshot: world(false, false),
+        change: None,
+    };
+    engine.handle(not_yet.clone(), t(400)).unwrap();
+    let first_failure = at(&engine);
+    engine
+        .handle(
+            Event::Retry {
+                to: first_failure.clone(),
+            },
+            t(401),
+        )
+        .unwrap();
+    engine.handle(not_yet, t(800)).unwrap();
+    let second_failure = at(&engine);
+    assert_eq!(second_failure.step, first_failure.step);
+    assert_ne!(second_failure, first_failure);
+    assert_eq!(
+        engine.handle(Event::Retry { to: first_failure }, t(801)),
+        Err(Refusal::StalePrompt {
+            step: "writable".into()
+        }),
+        "a retry typed at the first failure does not retry the second"
+    );
+    engine
+        .handle(Event::Retry { to: second_failure }, t(802))
+        .unwrap();
+    assert_eq!(states(&engine)[2], "waiting");
+}
+
+#[test]
 fn an_action_that_timed_out_is_verified_before_any_retry() {
     let mut engine = at_failover();
     engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(2),
@@ -510,7 +645,9 @@ fn an_action_that_timed_out_is_verified_before_any_retry() {
             ..
         }
     ));
-    let cmds = engine.handle(Event::Retry, t(41)).unwrap();
+    let cmds = engine
+        .handle(Event::Retry { to: at(&engine) }, t(41))
+        .unwrap();
     assert!(
         matches!(cmds.last(), Some(Command::Verify { .. })),
         "{cmds:?}"
@@ -534,6 +671,7 @@ fn a_rejected_action_is_retried_with_a_new_confirmation() {
     engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(2),
@@ -548,7 +686,9 @@ fn a_rejected_action_is_retried_with_a_new_confirmation() {
             t(3),
         )
         .unwrap();
-    let cmds = engine.handle(Event::Retry, t(4)).unwrap();
+    let cmds = engine
+        .handle(Event::Retry { to: at(&engine) }, t(4))
+        .unwrap();
     assert!(
         !cmds
             .iter()
@@ -579,6 +719,7 @@ fn crashed_at_failover() -> Vec<Record> {
         engine
             .handle(
                 Event::Confirm {
+                    to: at(&engine),
                     typed: Some("orders-global".into()),
                 },
                 t(2),
@@ -641,6 +782,7 @@ fn resume_asks_again_before_making_a_call_that_never_took_effect() {
     let cmds = engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(62),
@@ -709,6 +851,7 @@ fn a_read_only_session_never_asks_to_confirm_an_action() {
     assert!(matches!(
         engine.handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into())
             },
             t(2)
@@ -775,7 +918,15 @@ const DNS: &str = "  - id: upsert
 #[test]
 fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
     let (mut engine, _) = start(runbook(DNS));
-    engine.handle(Event::Confirm { typed: None }, t(1)).unwrap();
+    engine
+        .handle(
+            Event::Confirm {
+                to: at(&engine),
+                typed: None,
+            },
+            t(1),
+        )
+        .unwrap();
     let cmds = engine
         .handle(
             Event::ActionAccepted {
@@ -824,7 +975,9 @@ fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
         panic!()
     };
     assert_eq!(instructions, "Post in us-west-2");
-    let cmds = engine.handle(Event::Tick, t(40)).unwrap();
+    let cmds = engine
+        .handle(Event::Tick { to: at(&engine) }, t(40))
+        .unwrap();
     assert!(matches!(
         entries(&cmds)[0],
         Entry::Confirmed { typed: false, .. }
@@ -839,7 +992,17 @@ fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
 fn a_dns_wait_with_no_change_id_fails_at_once_instead_of_waiting_out_its_timeout() {
     let records = {
         let (mut engine, mut cmds) = start(runbook(DNS));
-        cmds.extend(engine.handle(Event::Confirm { typed: None }, t(1)).unwrap());
+        cmds.extend(
+            engine
+                .handle(
+                    Event::Confirm {
+                        to: at(&engine),
+                        typed: None,
+                    },
+                    t(1),
+                )
+                .unwrap(),
+        );
         records(&cmds)
     };
     let run = RecoveredRun::from_records(&PathBuf::from("j"), &records).unwrap();
@@ -889,6 +1052,7 @@ fn steps_over_their_budget_are_flagged() {
     engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("orders-global".into()),
             },
             t(2),
@@ -1009,6 +1173,7 @@ fn captured_values_are_used_but_never_journaled() {
     let cmds = engine
         .handle(
             Event::Skip {
+                step: at(&engine).step,
                 reason: "checked by hand".into(),
             },
             t(7),
@@ -1070,7 +1235,11 @@ fn an_action_whose_parameters_reach_another_service_is_refused_unsent() {
     );
     let (mut engine, cmds) = Engine::start(runbook(FOREIGN), orders(), false, meta(), params, t(0));
     let mut all = cmds;
-    all.extend(engine.handle(Event::Retry, t(1)).unwrap());
+    all.extend(
+        engine
+            .handle(Event::Retry { to: at(&engine) }, t(1))
+            .unwrap(),
+    );
     assert!(
         !all.iter().any(|c| matches!(
             c,
@@ -1120,6 +1289,7 @@ fn a_resumed_intent_on_another_services_resource_is_never_sent() {
     let cmds = engine
         .handle(
             Event::Confirm {
+                to: at(&engine),
                 typed: Some("billing-global".into()),
             },
             t(62),
@@ -1202,11 +1372,15 @@ mod fuzz {
 
     fn answer(engine: &Engine, last: Option<&Command>) -> Event {
         match engine.prompt() {
-            Some(Prompt::Tick { .. }) => Event::Tick,
-            Some(Prompt::ConfirmAction { target, .. }) => Event::Confirm {
+            Some(prompt @ Prompt::Tick { .. }) => Event::Tick { to: prompt.id() },
+            Some(Prompt::ConfirmAction {
+                target, seq, step, ..
+            }) => Event::Confirm {
+                to: PromptId { step, seq },
                 typed: Some(target),
             },
-            Some(Prompt::Failed { .. }) => Event::Skip {
+            Some(Prompt::Failed { step, .. }) => Event::Skip {
+                step,
                 reason: "fuzz".into(),
             },
             None => match last {

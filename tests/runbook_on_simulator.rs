@@ -98,17 +98,25 @@ async fn recover_with(file: &str) -> Arc<SimWorld> {
                 return outcome;
             }
             match &status.view.prompt {
-                Some(Prompt::ConfirmAction {
-                    step,
-                    target,
-                    typed,
-                    ..
-                }) if answered.insert(step.clone()) => {
+                Some(
+                    prompt @ Prompt::ConfirmAction {
+                        step,
+                        target,
+                        typed,
+                        ..
+                    },
+                ) if answered.insert(step.clone()) => {
                     let typed = typed.then(|| target.clone());
-                    handle.inputs.send(Input::Confirm { typed }).await.unwrap();
+                    let to = prompt.id();
+                    handle
+                        .inputs
+                        .send(Input::Confirm { to, typed })
+                        .await
+                        .unwrap();
                 }
-                Some(Prompt::Tick { step, .. }) if answered.insert(step.clone()) => {
-                    handle.inputs.send(Input::Tick).await.unwrap();
+                Some(prompt @ Prompt::Tick { step, .. }) if answered.insert(step.clone()) => {
+                    let to = prompt.id();
+                    handle.inputs.send(Input::Tick { to }).await.unwrap();
                 }
                 Some(Prompt::Failed { step, error, .. }) => {
                     panic!("{file}: step `{step}` failed: {error}")

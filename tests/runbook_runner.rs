@@ -9,10 +9,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use drconsole::runbook::format;
+use drconsole::runbook::headless::{Answers, Line, Operator, run_headless};
 use drconsole::runbook::journal::{self, Entry, RunOutcome};
 use drconsole::runbook::lock;
 use drconsole::runbook::plan;
-use drconsole::runbook::runner::{RunEnd, RunSpec, run_headless};
+use drconsole::runbook::runner::{RunEnd, RunSpec};
 use drconsole::runbook::vars::Variables;
 use support::fake::{FakeWorld, demo_app};
 use support::runbook::orders;
@@ -135,21 +136,29 @@ impl Setup {
     }
 }
 
+/// A headless run answered by a script: each line of `input` answers the
+/// next prompt.
 async fn headless(
     spec: RunSpec,
     world: &Arc<FakeWorld>,
     read_only: bool,
     input: &str,
 ) -> (RunEnd, String) {
+    let (lines_tx, lines) = tokio::sync::mpsc::channel(64);
+    for line in input.lines() {
+        lines_tx.send(Ok(Line::now(line))).await.unwrap();
+    }
+    drop(lines_tx);
+    let (_interrupts_tx, interrupts) = tokio::sync::mpsc::channel(1);
+    let operator = Operator {
+        lines,
+        interrupts,
+        answers: Answers::Scripted,
+    };
     let mut out = Vec::new();
-    let end = run_headless(
-        spec,
-        world.provider(read_only),
-        tokio::io::BufReader::new(input.as_bytes()),
-        &mut out,
-    )
-    .await
-    .unwrap();
+    let end = run_headless(spec, world.provider(read_only), operator, &mut out)
+        .await
+        .unwrap();
     (end, String::from_utf8(out).unwrap())
 }
 
@@ -311,7 +320,13 @@ async fn end_of_input_leaves_the_run_resumable_and_a_second_run_is_locked_out_me
 
     let (end, out) = headless(setup.spec("http://127.0.0.1:9", None), &world, false, "").await;
     assert!(matches!(end, RunEnd::Detached { .. }), "{out}");
-    assert!(out.contains("resume with --resume"), "{out}");
+    assert!(
+        out.contains(
+            "end of input: nothing can answer this prompt\nrun left unfinished; its journal is "
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("run complete"), "{out}");
     assert_eq!(setup.resumable().len(), 2);
 }
 

@@ -8,11 +8,14 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 
 use crate::domain::environment::Environment;
+use crate::format::printable;
 use crate::provider::Provider;
+use crate::runbook::headless::{self, Operator};
 use crate::runbook::journal::RunOutcome;
+use crate::runbook::runner::RunEnd;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
-use crate::runbook::{format, plan, runner, validate};
+use crate::runbook::{format, plan, validate};
 
 #[derive(Debug, Subcommand)]
 pub enum RunbookCommand {
@@ -81,6 +84,13 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn execute(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result<ExitCode> {
+    // Errors quote runbook text, lock files and provider answers.
+    run_command(cmd, ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", printable(&format!("{e:#}"))))
+}
+
+async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result<ExitCode> {
     match cmd {
         RunbookCommand::Check { files } => Ok(check(&files, &ctx)),
         RunbookCommand::Plan { file, params } => plan(&file, params, &ctx),
@@ -150,7 +160,7 @@ async fn run(
     let prepared = match prepared {
         Ok(p) => p,
         Err(refused) => {
-            eprintln!("{refused}");
+            eprintln!("{}", printable(&refused.to_string()));
             monitor.abort();
             return Ok(match refused {
                 StartRefused::Read(_) => ExitCode::from(2),
@@ -158,23 +168,82 @@ async fn run(
             });
         }
     };
-    prepared.warnings.iter().for_each(|d| eprintln!("{d}"));
+    for d in &prepared.warnings {
+        eprintln!("{}", printable(&d.to_string()));
+    }
     if let Some(d) = &prepared.discarded {
         eprintln!(
-            "set aside {} as {} ({}: {})",
-            d.journal.display(),
-            d.moved_to.display(),
-            d.operator,
-            d.reason
+            "{}",
+            printable(&format!(
+                "set aside {} as {} ({}: {})",
+                d.journal.display(),
+                d.moved_to.display(),
+                d.operator,
+                d.reason
+            ))
         );
     }
-    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let end = runner::run_headless(prepared.spec, provider, stdin, std::io::stdout()).await;
+    let end = headless::run_headless(
+        prepared.spec,
+        provider,
+        Operator::terminal(),
+        std::io::stdout(),
+    )
+    .await;
     monitor.abort();
     Ok(match end? {
-        runner::RunEnd::Finished(RunOutcome::Completed { .. }) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+        RunEnd::Finished(RunOutcome::Completed { .. }) => ExitCode::SUCCESS,
+        RunEnd::Finished(RunOutcome::Aborted { .. }) => ExitCode::FAILURE,
+        RunEnd::Detached { journal } => {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            println!(
+                "resume with: {}",
+                printable(&resume_command(&args, &journal))
+            );
+            ExitCode::FAILURE
+        }
     })
+}
+
+/// This command line, made to continue the run in `journal`: the same
+/// session flags (provider, environment) and parameters, `--resume` in
+/// place of any `--resume` or `--new`.
+fn resume_command(args: &[String], journal: &std::path::Path) -> String {
+    let mut words = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            // The journal set aside by --discard-journal is gone; the
+            // resumed run needs neither it nor its reason.
+            "--resume" | "--discard-journal" | "--reason" => {
+                rest.next();
+            }
+            "--new" => {}
+            a if a.starts_with("--resume=")
+                || a.starts_with("--discard-journal=")
+                || a.starts_with("--reason=") => {}
+            a => words.push(a.to_string()),
+        }
+    }
+    words.push("--resume".into());
+    words.push(journal.display().to_string());
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell reads it back.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 fn check(files: &[PathBuf], ctx: &RunbookContext) -> ExitCode {
@@ -187,7 +256,7 @@ fn check(files: &[PathBuf], ctx: &RunbookContext) -> ExitCode {
             } else {
                 warnings += 1;
             }
-            eprintln!("{d}");
+            eprintln!("{}", printable(&d.to_string()));
         }
     }
     eprintln!(
@@ -229,7 +298,7 @@ fn load_valid(
     let runbook = match format::load(file) {
         Ok(rb) => rb,
         Err(diags) => {
-            diags.iter().for_each(|d| eprintln!("{d}"));
+            print_diagnostics(&diags);
             return None;
         }
     };
@@ -240,9 +309,57 @@ fn load_valid(
         }
     }
     let diags = validate::validate(&as_run, &ctx.environment, ctx.today);
-    diags.iter().for_each(|d| eprintln!("{d}"));
+    print_diagnostics(&diags);
     if diags.iter().any(|d| d.is_error()) {
         return None;
     }
     Some(runbook)
+}
+
+fn print_diagnostics(diags: &[crate::runbook::diagnostic::Diagnostic]) {
+    for d in diags {
+        eprintln!("{}", printable(&d.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_repeats_the_session_and_names_the_journal() {
+        let args: Vec<String> = [
+            "drconsole",
+            "--aws",
+            "--profile",
+            "dr ops",
+            "runbook",
+            "run",
+            "failover.yaml",
+            "--param",
+            "dr_region=us-west-2",
+            "--new",
+            "--resume=old.jsonl",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            resume_command(&args, std::path::Path::new("/data/it's.jsonl")),
+            r"drconsole --aws --profile 'dr ops' runbook run failover.yaml --param dr_region=us-west-2 --resume '/data/it'\''s.jsonl'"
+        );
+        let again = [
+            "drconsole",
+            "runbook",
+            "run",
+            "f.yaml",
+            "--resume",
+            "a.jsonl",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            resume_command(&again, std::path::Path::new("a.jsonl")),
+            "drconsole runbook run f.yaml --resume a.jsonl"
+        );
+    }
 }

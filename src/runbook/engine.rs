@@ -34,18 +34,27 @@ pub const SECRET_CHARS: usize = 8;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// The operator confirmed the awaited action (with the typed target for
-    /// `confirm: typed`) or ticked the manual step.
+    /// `confirm: typed`) at prompt `to`.
     Confirm {
+        to: PromptId,
         typed: Option<String>,
     },
-    /// The operator ticked a manual step.
-    Tick,
-    /// The operator refused the awaited action.
-    Decline,
+    /// The operator ticked a manual step at prompt `to`.
+    Tick {
+        to: PromptId,
+    },
+    /// The operator refused the awaited action at prompt `to`.
+    Decline {
+        to: PromptId,
+    },
+    /// The operator skipped `step`, the one on their screen.
     Skip {
+        step: String,
         reason: String,
     },
-    Retry,
+    Retry {
+        to: PromptId,
+    },
     Abort {
         reason: String,
     },
@@ -121,6 +130,10 @@ pub enum Refusal {
     TypedMismatch { expected: String },
     #[error("a reason is required")]
     ReasonRequired,
+    #[error("not applied: the prompt of step `{step}` it answered is no longer open")]
+    StalePrompt { step: String },
+    #[error("not applied: step `{step}` is no longer the current step")]
+    NotCurrent { step: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,17 +148,30 @@ pub enum ResumeError {
     NotAnAction(String),
 }
 
+/// Names one prompt of one run: an answer carries the id of the prompt it
+/// was given at, and only that prompt takes it, so an answer that arrives
+/// after the run has moved on can never act on whatever is asked next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromptId {
+    pub step: String,
+    /// The run's count of state changes when the prompt opened: the same
+    /// step asked again (after a retry, say) is another prompt.
+    pub seq: u64,
+}
+
 /// What the operator is asked, if anything.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "prompt", rename_all = "kebab-case")]
 pub enum Prompt {
     Tick {
         step: String,
+        seq: u64,
         title: String,
         instructions: String,
     },
     ConfirmAction {
         step: String,
+        seq: u64,
         title: String,
         call: ApiCall,
         /// The identifier to type when `typed` is set.
@@ -157,9 +183,23 @@ pub enum Prompt {
     /// Retry, skip with a reason, or abort.
     Failed {
         step: String,
+        seq: u64,
         title: String,
         error: String,
     },
+}
+
+impl Prompt {
+    /// What an answer to this prompt must carry.
+    pub fn id(&self) -> PromptId {
+        let (Prompt::Tick { step, seq, .. }
+        | Prompt::ConfirmAction { step, seq, .. }
+        | Prompt::Failed { step, seq, .. }) = self;
+        PromptId {
+            step: step.clone(),
+            seq: *seq,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -322,6 +362,8 @@ pub struct Engine {
     /// The Route 53 change the latest action made, to wait on.
     change_id: Option<String>,
     outcome: Option<RunOutcome>,
+    /// State changes so far; numbers the prompts (see [`PromptId`]).
+    changes: u64,
 }
 
 impl Engine {
@@ -456,6 +498,7 @@ impl Engine {
             started_at,
             change_id: None,
             outcome: None,
+            changes: 0,
         }
     }
 
@@ -518,6 +561,7 @@ impl Engine {
         if let StepState::Failed { error } = &run.state {
             return Some(Prompt::Failed {
                 step: step.id.clone(),
+                seq: self.changes,
                 title: step.title.clone(),
                 error: error.clone(),
             });
@@ -526,6 +570,7 @@ impl Engine {
             (StepState::AwaitingConfirmation, Active::Manual { instructions }) => {
                 Some(Prompt::Tick {
                     step: step.id.clone(),
+                    seq: self.changes,
                     title: step.title.clone(),
                     instructions: instructions.clone(),
                 })
@@ -540,6 +585,7 @@ impl Engine {
                 },
             ) => Some(Prompt::ConfirmAction {
                 step: step.id.clone(),
+                seq: self.changes,
                 title: step.title.clone(),
                 call: action.describe(),
                 target: action.target().to_string(),
@@ -557,20 +603,37 @@ impl Engine {
         if self.outcome.is_some() {
             return match event {
                 Event::Confirm { .. }
-                | Event::Tick
-                | Event::Decline
+                | Event::Tick { .. }
+                | Event::Decline { .. }
                 | Event::Skip { .. }
-                | Event::Retry
+                | Event::Retry { .. }
                 | Event::Abort { .. } => Err(Refusal::Ended),
                 _ => Ok(cmds),
             };
         }
         match event {
-            Event::Confirm { typed } => self.confirm(typed, false, now, &mut cmds)?,
-            Event::Tick => self.confirm(None, true, now, &mut cmds)?,
-            Event::Decline => self.decline(now, &mut cmds)?,
-            Event::Skip { reason } => self.skip(reason, now, &mut cmds)?,
-            Event::Retry => self.retry(now, &mut cmds)?,
+            Event::Confirm { to, typed } => {
+                self.answering(to)?;
+                self.confirm(typed, false, now, &mut cmds)?;
+            }
+            Event::Tick { to } => {
+                self.answering(to)?;
+                self.confirm(None, true, now, &mut cmds)?;
+            }
+            Event::Decline { to } => {
+                self.answering(to)?;
+                self.decline(now, &mut cmds)?;
+            }
+            Event::Skip { step, reason } => {
+                if !self.is_current(&step) {
+                    return Err(Refusal::NotCurrent { step });
+                }
+                self.skip(reason, now, &mut cmds)?;
+            }
+            Event::Retry { to } => {
+                self.answering(to)?;
+                self.retry(now, &mut cmds)?;
+            }
             Event::Abort { reason } => self.abort(reason, now, &mut cmds)?,
             Event::Observed {
                 step,
@@ -613,6 +676,14 @@ impl Engine {
             Event::TimePassed => self.time_passed(now, &mut cmds),
         }
         Ok(cmds)
+    }
+
+    /// Refuses an answer given at any prompt but the open one.
+    fn answering(&self, to: PromptId) -> Result<(), Refusal> {
+        match self.prompt() {
+            Some(open) if open.id() == to => Ok(()),
+            _ => Err(Refusal::StalePrompt { step: to.step }),
+        }
     }
 
     fn is_current(&self, step: &str) -> bool {
@@ -705,6 +776,7 @@ impl Engine {
     }
 
     fn transition(&mut self, state: StepState, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.changes += 1;
         let run = &mut self.steps[self.current];
         run.state = state.clone();
         if state.is_settled() {

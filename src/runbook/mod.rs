@@ -1,10 +1,12 @@
 //! Recovery runbooks: the YAML format, validation against the environment,
-//! plans, the step engine, its journal, the per-service lock and the runner.
+//! plans, the step engine, its journal, the per-service lock, the runner
+//! and its headless terminal front end.
 
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;
 pub mod format;
+pub mod headless;
 pub mod http;
 pub mod journal;
 pub mod library;

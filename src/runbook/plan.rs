@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::format::{Runbook, Step, StepKind};
 use super::vars::{self, Variables};
+use crate::format::printable;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {
@@ -76,21 +77,18 @@ pub fn parameter_values(
 /// The plan as text. Values captured during the run (say, a login token)
 /// are shown as `${name}`.
 pub fn render(rb: &Runbook, vars: &Variables) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{} [service {}]", rb.name, rb.service);
-    if !rb.description.trim().is_empty() {
-        for line in rb.description.trim().lines() {
-            let _ = writeln!(out, "  {line}");
-        }
+    let mut out = Lines::default();
+    out.line(format!("{} [service {}]", rb.name, rb.service));
+    for line in rb.description.trim().lines() {
+        out.line(format!("  {line}"));
     }
-    let _ = writeln!(
-        out,
+    out.line(format!(
         "  RTO {} · RPO {} · owner {} · last tested {}",
         human(rb.objectives.rto),
         human(rb.objectives.rpo),
         rb.owner,
         rb.last_tested
-    );
+    ));
     if !rb.parameters.is_empty() {
         let shown: Vec<String> = rb
             .parameters
@@ -100,25 +98,37 @@ pub fn render(rb: &Runbook, vars: &Variables) -> String {
                 format!("{} = {value}", p.name)
             })
             .collect();
-        let _ = writeln!(out, "  parameters: {}", shown.join(", "));
+        out.line(format!("  parameters: {}", shown.join(", ")));
     }
     for (n, step) in rb.steps.iter().enumerate() {
-        let _ = writeln!(out);
+        out.line("");
         render_step(&mut out, n + 1, step, vars);
     }
     let planned: Duration = rb.steps.iter().filter_map(|s| s.expect_within).sum();
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
+    out.line("");
+    out.line(format!(
         "{} steps · planned {} against an RTO of {}",
         rb.steps.len(),
         human(planned),
         human(rb.objectives.rto)
-    );
-    out
+    ));
+    out.0
 }
 
-fn render_step(out: &mut String, n: usize, step: &Step, vars: &Variables) {
+/// The plan's text, one line at a time. Every line is made printable as it
+/// is added (see [`printable`]): runbook text never reaches the terminal
+/// raw, nor breaks into lines that pass for the plan's own.
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn line(&mut self, text: impl AsRef<str>) {
+        self.0.push_str(&printable(text.as_ref()));
+        self.0.push('\n');
+    }
+}
+
+fn render_step(out: &mut Lines, n: usize, step: &Step, vars: &Variables) {
     let budget = step
         .expect_within
         .map(|d| format!(" · within {}", human(d)))
@@ -137,59 +147,55 @@ fn render_step(out: &mut String, n: usize, step: &Step, vars: &Variables) {
         }
         _ => String::new(),
     };
-    let _ = writeln!(
-        out,
+    out.line(format!(
         "{n:>2}. {} [{}{confirm}{budget}]",
         step.id,
         step.kind.label()
-    );
-    let _ = writeln!(out, "    {}", step.title);
+    ));
+    out.line(format!("    {}", step.title));
     if let Some(d) = &step.description {
         for line in d.trim().lines() {
-            let _ = writeln!(out, "    {}", line.trim_end());
+            out.line(format!("    {}", line.trim_end()));
         }
     }
     let fill = |s: &str| vars::substitute(s, vars, false).unwrap_or_else(|_| s.to_string());
     match &step.kind {
         StepKind::Manual { instructions } => {
-            let _ = writeln!(out, "    do: {}", fill(instructions));
+            out.line(format!("    do: {}", fill(instructions)));
         }
         StepKind::Check { conditions } => {
             for c in conditions {
                 let c = vars::resolve(c, vars, false).unwrap_or_else(|_| c.clone());
-                let _ = writeln!(out, "    requires: {}", c.describe());
+                out.line(format!("    requires: {}", c.describe()));
             }
         }
         StepKind::Wait(wait) => {
             for c in &wait.until {
                 let c = vars::resolve(c, vars, false).unwrap_or_else(|_| c.clone());
-                let _ = writeln!(out, "    until: {}", c.describe());
+                out.line(format!("    until: {}", c.describe()));
             }
-            let _ = writeln!(
-                out,
+            out.line(format!(
                 "    timeout {}, polling every {}",
                 human(wait.timeout),
                 human(wait.poll)
-            );
+            ));
         }
         StepKind::Action { action, .. } => match vars::resolve(action, vars, false) {
             Ok(action) => {
                 for line in action.describe().to_string().lines() {
-                    let _ = writeln!(out, "    {line}");
+                    out.line(format!("    {line}"));
                 }
             }
-            Err(e) => {
-                let _ = writeln!(out, "    cannot render the call: {e}");
-            }
+            Err(e) => out.line(format!("    cannot render the call: {e}")),
         },
         StepKind::Http(http) => {
             let http = vars::resolve(http, vars, false).unwrap_or_else(|_| http.clone());
-            let _ = writeln!(out, "    {} {}", http.method.as_str(), http.url);
+            out.line(format!("    {} {}", http.method.as_str(), http.url));
             for (name, value) in &http.headers {
-                let _ = writeln!(out, "    {name}: {value}");
+                out.line(format!("    {name}: {value}"));
             }
             if let Some(body) = &http.json {
-                let _ = writeln!(out, "    body: {body}");
+                out.line(format!("    body: {body}"));
             }
             let status = http
                 .expect
@@ -199,13 +205,13 @@ fn render_step(out: &mut String, n: usize, step: &Step, vars: &Variables) {
             if let Some(fragment) = &http.expect.body_contains {
                 let _ = write!(expect, " with body containing {fragment:?}");
             }
-            let _ = writeln!(out, "{expect} within {}", human(http.timeout));
+            out.line(format!("{expect} within {}", human(http.timeout)));
             for (name, pointer) in &http.capture {
-                let _ = writeln!(out, "    capture ${{{name}}} from {pointer}");
+                out.line(format!("    capture ${{{name}}} from {pointer}"));
             }
         }
         StepKind::Notify { message } => {
-            let _ = writeln!(out, "    notify: {}", fill(message));
+            out.line(format!("    notify: {}", fill(message)));
         }
     }
 }
@@ -251,6 +257,41 @@ mod tests {
         let supplied = [("dr_region".to_string(), "eu-west-1".to_string())].into();
         let vars = parameter_values(&rb, &supplied, &builtins()).unwrap();
         assert!(render(&rb, &vars).contains("rds FailoverGlobalCluster (eu-west-1)"));
+    }
+
+    #[test]
+    fn runbook_text_cannot_drive_the_terminal_or_forge_plan_lines() {
+        // YAML's double-quoted escapes: \e is ESC, \a BEL, \u009b the C1 CSI.
+        let yaml = r#"name: "Orders"
+description: "\e[2Jcleared"
+service: orders
+objectives: { rto: 15m, rpo: 5m }
+owner: "me\u009b31m"
+last_tested: 2026-11-01
+parameters:
+  who: { default: "a\e[1Ab" }
+steps:
+  - id: tell
+    title: "Tell\n    rds FailoverGlobalCluster (us-west-2)"
+    notify: "${who} \r\e[Kdone"
+"#;
+        let rb = format::parse(Path::new("hostile.yaml"), yaml).unwrap();
+        let vars = parameter_values(&rb, &Variables::new(), &Variables::new()).unwrap();
+        let plan = render(&rb, &vars);
+        assert!(
+            !plan.contains(|c: char| c.is_control() && c != '\n'),
+            "{plan:?}"
+        );
+        assert!(
+            plan.starts_with("Orders [service orders]\n  [2Jcleared\n"),
+            "{plan}"
+        );
+        assert!(plan.contains("owner me31m ·"), "{plan}");
+        assert!(
+            plan.contains("    Tell     rds FailoverGlobalCluster (us-west-2)\n"),
+            "the title stays on its own line: {plan}"
+        );
+        assert!(plan.contains("    notify: a[1Ab  [Kdone\n"), "{plan}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Drives the engine against a provider: journals, calls, observations,
-//! HTTP requests. The same runner serves the TUI and the headless CLI: the
-//! operator's inputs come in on a channel and the run's state goes out on a
-//! watch channel, so a screen only renders [`RunStatus`] and sends [`Input`].
+//! HTTP requests. The same runner serves the TUI and the headless CLI (see
+//! [`super::headless`]): the operator's inputs come in on a channel and the
+//! run's state goes out on a watch channel, so a screen only renders
+//! [`RunStatus`] and sends [`Input`].
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::engine::{Command, Engine, Event, RunView};
+use super::engine::{Command, Engine, Event, PromptId, RunView};
 use super::format::Runbook;
 use super::http;
 use super::journal::{Journal, ReadError, RecoveredRun, RunMeta, RunOutcome, StepState};
@@ -27,19 +28,29 @@ use crate::provider::Provider;
 /// so due times are checked against it in short steps.
 const CLOCK_STEP: Duration = Duration::from_millis(200);
 
-/// What the operator can do.
+/// What the operator can do. Each answer names the prompt it was given at
+/// (or, for a skip, the step on the operator's screen): the engine refuses
+/// it once the run has moved on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Confirm the awaited action; `typed` carries the typed target.
     Confirm {
+        to: PromptId,
         typed: Option<String>,
     },
-    Tick,
-    Decline,
+    Tick {
+        to: PromptId,
+    },
+    Decline {
+        to: PromptId,
+    },
     Skip {
+        step: String,
         reason: String,
     },
-    Retry,
+    Retry {
+        to: PromptId,
+    },
     Abort {
         reason: String,
     },
@@ -48,11 +59,11 @@ pub enum Input {
 impl From<Input> for Event {
     fn from(input: Input) -> Event {
         match input {
-            Input::Confirm { typed } => Event::Confirm { typed },
-            Input::Tick => Event::Tick,
-            Input::Decline => Event::Decline,
-            Input::Skip { reason } => Event::Skip { reason },
-            Input::Retry => Event::Retry,
+            Input::Confirm { to, typed } => Event::Confirm { to, typed },
+            Input::Tick { to } => Event::Tick { to },
+            Input::Decline { to } => Event::Decline { to },
+            Input::Skip { step, reason } => Event::Skip { step, reason },
+            Input::Retry { to } => Event::Retry { to },
             Input::Abort { reason } => Event::Abort { reason },
         }
     }
@@ -72,6 +83,9 @@ pub struct RunStatus {
     pub notice: Option<String>,
     /// The provider's clock when this status was published.
     pub now: DateTime<Utc>,
+    /// How many inputs the run has taken (accepted or refused): a sender
+    /// knows the status reflects its input once this count includes it.
+    pub handled: u64,
 }
 
 /// How a run's task ended.
@@ -234,6 +248,7 @@ impl OpenedRun {
             journal: self.journal.path().to_path_buf(),
             notice: self.notice.clone(),
             now: self.opened_at,
+            handled: 0,
         });
         let runner = Runner {
             engine: self.engine,
@@ -245,6 +260,7 @@ impl OpenedRun {
             notice: self.notice,
             feed: self.feed,
             monitor_alive: true,
+            handled: 0,
             _lock: self.lock,
         };
         let task = tokio::spawn(runner.run(inputs_rx, self.commands));
@@ -290,6 +306,7 @@ struct Runner {
     notice: Option<String>,
     feed: SnapshotFeed,
     monitor_alive: bool,
+    handled: u64,
     _lock: ServiceLock,
 }
 
@@ -302,6 +319,22 @@ impl Runner {
         let mut queue: VecDeque<Command> = first.into();
         loop {
             while let Some(command) = queue.pop_front() {
+                // The operator has left (Ctrl-C, end of input): stop before
+                // anything else reaches out; the journal is resumable here
+                // as after a crash.
+                let reaches_out = matches!(
+                    command,
+                    Command::Execute { .. }
+                        | Command::Verify { .. }
+                        | Command::Observe { .. }
+                        | Command::Http { .. }
+                );
+                if reaches_out && inputs.is_closed() {
+                    self.publish();
+                    return Ok(RunEnd::Detached {
+                        journal: self.journal.path().to_path_buf(),
+                    });
+                }
                 if let Some(outcome) = self.carry_out(command, &mut queue).await? {
                     self.publish();
                     return Ok(RunEnd::Finished(outcome));
@@ -315,6 +348,7 @@ impl Runner {
                     let Some(input) = input else {
                         return Ok(RunEnd::Detached { journal: self.journal.path().to_path_buf() });
                     };
+                    self.handled += 1;
                     let now = self.provider.observe.now();
                     match self.engine.handle(input.into(), now) {
                         Ok(commands) => {
@@ -351,13 +385,18 @@ impl Runner {
         let journal = self.journal.path();
         let now = self.provider.observe.now();
         self.status.send_if_modified(|status| {
-            if status.view == view && status.notice == self.notice && status.journal == journal {
+            if status.view == view
+                && status.notice == self.notice
+                && status.journal == journal
+                && status.handled == self.handled
+            {
                 return false;
             }
             status.view = view;
             status.notice = self.notice.clone();
             status.journal = journal.to_path_buf();
             status.now = now;
+            status.handled = self.handled;
             true
         });
     }
@@ -497,230 +536,4 @@ fn read_only_error() -> SourceError {
         ErrorKind::AccessDenied,
         "this session is read-only: no action can be executed",
     )
-}
-
-/// Runs a runbook on a terminal without the TUI: progress to `out`,
-/// questions answered line by line from `input`. An action needs an explicit
-/// `y` (or its target typed, for `confirm: typed`); the end of input leaves
-/// the run resumable rather than answering anything.
-pub async fn run_headless<R, W>(
-    spec: RunSpec,
-    provider: Provider,
-    input: R,
-    mut out: W,
-) -> anyhow::Result<RunEnd>
-where
-    R: tokio::io::AsyncBufRead + Unpin,
-    W: std::io::Write,
-{
-    use tokio::io::AsyncBufReadExt;
-
-    let RunHandle {
-        inputs,
-        mut status,
-        task,
-    } = start(spec, provider)?;
-    let mut lines = input.lines();
-    let mut printer = Printer::default();
-    let mut inputs = Some(inputs);
-    loop {
-        let current = status.borrow_and_update().clone();
-        printer.show(&current, &mut out)?;
-        if current.view.outcome.is_some() {
-            break;
-        }
-        if let (Some(prompt), Some(sender)) = (&current.view.prompt, &inputs)
-            && printer.asked.as_ref() != Some(prompt)
-        {
-            ask(prompt, &mut out)?;
-            printer.asked = Some(prompt.clone());
-            let Some(line) = lines.next_line().await? else {
-                writeln!(out, "end of input: leaving the run to resume later")?;
-                inputs = None;
-                continue;
-            };
-            printer.asked = None;
-            match answer(prompt, line.trim()) {
-                Some(reply) => {
-                    sender.send(reply).await.ok();
-                }
-                None => {
-                    writeln!(out, "not understood")?;
-                    continue;
-                }
-            }
-        }
-        if inputs.is_none() {
-            break;
-        }
-        if status.changed().await.is_err() {
-            break;
-        }
-    }
-    drop(inputs);
-    let end = task.await??;
-    if let RunEnd::Detached { journal } = &end {
-        writeln!(
-            out,
-            "run left unfinished; resume with --resume {}",
-            journal.display()
-        )?;
-    }
-    Ok(end)
-}
-
-#[derive(Default)]
-struct Printer {
-    shown: Vec<(StepState, Option<String>)>,
-    notice: Option<String>,
-    asked: Option<super::engine::Prompt>,
-}
-
-impl Printer {
-    fn show(&mut self, status: &RunStatus, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        let rto = clock(status.view.rto_elapsed(status.now));
-        for (i, step) in status.view.steps.iter().enumerate() {
-            let now = (step.run.state.clone(), step.run.observed.clone());
-            if self.shown.get(i) == Some(&now) {
-                continue;
-            }
-            let first_time = self.shown.len() <= i;
-            if first_time && step.run.state == StepState::Pending {
-                self.shown.push(now);
-                continue;
-            }
-            let detail = match &step.run.state {
-                StepState::Failed { error } => format!(": {error}"),
-                StepState::Skipped { reason } => format!(": {reason}"),
-                _ => step
-                    .run
-                    .observed
-                    .as_ref()
-                    .map(|o| format!(" ({o})"))
-                    .unwrap_or_default(),
-            };
-            let elapsed = match (&step.run.state, step.elapsed(status.now), step.budget) {
-                (StepState::Done, Some(e), Some(b)) => {
-                    format!(" in {} of {}", clock(e), clock(b))
-                }
-                (StepState::Done, Some(e), None) => format!(" in {}", clock(e)),
-                _ => String::new(),
-            };
-            writeln!(
-                out,
-                "[{rto}] {:>2}. {} {}{elapsed}{detail}",
-                i + 1,
-                step.id,
-                step.run.state.label()
-            )?;
-            if first_time {
-                self.shown.push(now);
-            } else {
-                self.shown[i] = now;
-            }
-        }
-        if status.notice != self.notice {
-            if let Some(n) = &status.notice {
-                writeln!(out, "[{rto}] ! {n}")?;
-            }
-            self.notice = status.notice.clone();
-        }
-        if let Some(outcome) = &status.view.outcome {
-            match outcome {
-                RunOutcome::Completed { elapsed } => writeln!(
-                    out,
-                    "run complete: RTO {} (objective {})",
-                    clock(*elapsed),
-                    clock(status.view.rto_objective)
-                )?,
-                RunOutcome::Aborted { reason, elapsed } => {
-                    writeln!(out, "run aborted after {}: {reason}", clock(*elapsed))?
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn ask(prompt: &super::engine::Prompt, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    use super::engine::Prompt;
-    match prompt {
-        Prompt::Tick {
-            title,
-            instructions,
-            ..
-        } => {
-            writeln!(out, "  {title}\n  {instructions}")?;
-            write!(out, "  done? [y] / skip REASON / abort REASON: ")?;
-        }
-        Prompt::ConfirmAction {
-            title,
-            call,
-            target,
-            typed,
-            note,
-            ..
-        } => {
-            writeln!(out, "  {title}")?;
-            if let Some(n) = note {
-                writeln!(out, "  {n}")?;
-            }
-            for line in call.to_string().lines() {
-                writeln!(out, "    {line}")?;
-            }
-            if *typed {
-                write!(out, "  type `{target}` to make this call (n declines): ")?;
-            } else {
-                write!(out, "  make this call? [y/n]: ")?;
-            }
-        }
-        Prompt::Failed { error, .. } => {
-            writeln!(out, "  failed: {error}")?;
-            write!(out, "  retry / skip REASON / abort REASON: ")?;
-        }
-    }
-    out.flush()
-}
-
-/// The input a reply stands for; None when it is not understood.
-fn answer(prompt: &super::engine::Prompt, reply: &str) -> Option<Input> {
-    use super::engine::Prompt;
-    let (word, rest) = reply.split_once(' ').unwrap_or((reply, ""));
-    match word {
-        "skip" => {
-            return Some(Input::Skip {
-                reason: rest.into(),
-            });
-        }
-        "abort" => {
-            return Some(Input::Abort {
-                reason: rest.into(),
-            });
-        }
-        _ => {}
-    }
-    match prompt {
-        Prompt::Tick { .. } => matches!(reply, "y" | "yes" | "").then_some(Input::Tick),
-        Prompt::ConfirmAction { typed: true, .. } => match reply {
-            "n" | "no" => Some(Input::Decline),
-            typed => Some(Input::Confirm {
-                typed: Some(typed.to_string()),
-            }),
-        },
-        Prompt::ConfirmAction { typed: false, .. } => match reply {
-            "y" | "yes" => Some(Input::Confirm { typed: None }),
-            "n" | "no" => Some(Input::Decline),
-            _ => None,
-        },
-        Prompt::Failed { .. } => (reply == "retry" || reply == "r").then_some(Input::Retry),
-    }
-}
-
-fn clock(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
 }

@@ -19,8 +19,8 @@ use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::monitor::SnapshotFeed;
-use crate::provider::{Provider, ProviderKind};
-use crate::runbook::engine::Prompt;
+use crate::provider::Provider;
+use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
 use crate::runbook::runner::{self, Input, RunStatus};
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
@@ -108,6 +108,9 @@ pub struct RunbooksState {
     /// Services whose start is under way, so a second Enter waits for it.
     pub starting: Vec<String>,
     pub blocked: Option<Blocked>,
+    /// The prompt the open dialog answers: its answer names this prompt
+    /// (or, for a skip, its step), so the run refuses it once it has moved on.
+    dialog_for: Option<PromptId>,
     feed: SnapshotFeed,
     messages: mpsc::Sender<RunMessage>,
 }
@@ -128,6 +131,7 @@ impl RunbooksState {
             notice: None,
             starting: Vec::new(),
             blocked: None,
+            dialog_for: None,
             feed,
             messages,
         }
@@ -191,10 +195,8 @@ impl RunbooksState {
             return Update::Nothing;
         };
         entry.status = status;
-        if viewed
-            && matches!(self.dialog, Some(Dialog::Confirm(_)))
-            && !self.prompt_is_confirmation()
-        {
+        let open = self.prompt().map(Prompt::id);
+        if viewed && matches!(self.dialog, Some(Dialog::Confirm(_))) && open != self.dialog_for {
             // The step moved on (or was answered elsewhere): a stale
             // confirmation must not stay on screen.
             self.dialog = None;
@@ -203,21 +205,12 @@ impl RunbooksState {
     }
 
     fn on_started(&mut self, started: StartedRun) {
-        let demo = self.setup.provider.kind == ProviderKind::Demo;
         let mut notes = started.warnings;
         if let Some(p) = &started.discarded {
             notes.push(format!("set aside {}", p.display()));
         }
         if let Some(p) = &started.resumed {
-            let mut note = format!("resumed the unfinished run in {}", p.display());
-            if demo {
-                // The journal outlives the simulated world, which restarts
-                // healthy with every console.
-                note.push_str(
-                    " — the simulated world restarted with this console, so it no longer shows what that run did",
-                );
-            }
-            notes.push(note);
+            notes.push(format!("resumed the unfinished run in {}", p.display()));
         }
         self.notice = (!notes.is_empty()).then(|| notes.join("; "));
         self.blocked = None;
@@ -235,23 +228,23 @@ impl RunbooksState {
         self.viewed()?.status.view.prompt.as_ref()
     }
 
-    fn prompt_is_confirmation(&self) -> bool {
-        matches!(self.prompt(), Some(Prompt::ConfirmAction { .. }))
-    }
-
     pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
         if let Some(dialog) = &mut self.dialog {
+            let to = self.dialog_for.clone();
             let input = match dialog {
                 Dialog::Confirm(d) => match d.on_key(key) {
                     DialogOutcome::Open => return Update::Redraw,
                     DialogOutcome::Cancelled => None,
-                    DialogOutcome::Confirmed { typed } => Some(Input::Confirm { typed }),
+                    DialogOutcome::Confirmed { typed } => to.map(|to| Input::Confirm { to, typed }),
                 },
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
                     ReasonOutcome::Cancelled => None,
                     ReasonOutcome::Given(reason) => match d.purpose {
-                        ReasonFor::Skip => Some(Input::Skip { reason }),
+                        ReasonFor::Skip => to.map(|to| Input::Skip {
+                            step: to.step,
+                            reason,
+                        }),
                         ReasonFor::Abort => Some(Input::Abort { reason }),
                         ReasonFor::Discard => {
                             self.dialog = None;
@@ -262,6 +255,7 @@ impl RunbooksState {
                 },
             };
             self.dialog = None;
+            self.dialog_for = None;
             if let Some(input) = input {
                 self.send(input);
             }
@@ -318,17 +312,23 @@ impl RunbooksState {
 
     fn on_run_key(&mut self, key: KeyEvent) -> Update {
         let finished = !self.viewed().is_some_and(RunEntry::in_progress);
-        match (key.code, self.prompt()) {
+        match (key.code, self.prompt().cloned()) {
             (KeyCode::Esc, _) => {
                 self.viewing = None;
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
+                self.dialog_for = Some(prompt.id());
                 self.dialog =
-                    ConfirmDialog::for_prompt(prompt).map(|d| Dialog::Confirm(Box::new(d)));
+                    ConfirmDialog::for_prompt(&prompt).map(|d| Dialog::Confirm(Box::new(d)));
             }
-            (KeyCode::Char(' '), Some(Prompt::Tick { .. })) => self.send(Input::Tick),
-            (KeyCode::Char('r'), Some(Prompt::Failed { .. })) => self.send(Input::Retry),
-            (KeyCode::Char('s'), Some(_)) => {
+            (KeyCode::Char(' '), Some(prompt @ Prompt::Tick { .. })) => {
+                self.send(Input::Tick { to: prompt.id() })
+            }
+            (KeyCode::Char('r'), Some(prompt @ Prompt::Failed { .. })) => {
+                self.send(Input::Retry { to: prompt.id() })
+            }
+            (KeyCode::Char('s'), Some(prompt)) => {
+                self.dialog_for = Some(prompt.id());
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Skip)));
             }
             (KeyCode::Char('A'), _) if !finished => {
@@ -562,6 +562,7 @@ mod tests {
             journal: PathBuf::from(format!("{service}-{run_id}.jsonl")),
             notice: None,
             now: Utc::now(),
+            handled: 0,
         };
         let run = StartedRun {
             inputs,

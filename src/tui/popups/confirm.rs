@@ -48,6 +48,7 @@ impl ConfirmDialog {
             target,
             typed,
             note,
+            ..
         } = prompt
         else {
             return None;
@@ -212,6 +213,7 @@ mod tests {
     fn dialog(typed: bool) -> ConfirmDialog {
         ConfirmDialog::for_prompt(&Prompt::ConfirmAction {
             step: "failover".into(),
+            seq: 1,
             title: "Fail over".into(),
             call: ApiCall {
                 service: "rds".into(),

@@ -317,6 +317,7 @@ mod tests {
             current: Some(2),
             prompt: Some(Prompt::ConfirmAction {
                 step: "failover-database".into(),
+                seq: 1,
                 title: "Fail the global database over".into(),
                 call: failover_call(),
                 target: "orders-global".into(),
