@@ -36,7 +36,7 @@ const LONG_WAIT: &str = r#"  - id: writable
       until:
         - cluster_role: { cluster: orders-secondary, is: writer }
       timeout: 1h
-      poll: 100ms
+      poll: 1s
 "#;
 
 const QUESTION: &str = "make this call? [y/n]: ";
@@ -319,7 +319,7 @@ async fn the_end_of_input_during_a_wait_lets_the_run_complete_and_says_only_that
       until:
         - cluster_role: { cluster: orders-secondary, is: writer }
       timeout: 1h
-      poll: 100ms
+      poll: 1s
 "#;
     let tmp = tempfile::tempdir().unwrap();
     let mut term = Terminal::start(tmp.path(), FAILOVER_THEN_WAIT, FakeWorld::new(tmp.path()));
