@@ -4,6 +4,7 @@
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;
+pub mod facts;
 pub mod format;
 pub mod http;
 pub mod journal;
@@ -11,5 +12,6 @@ pub mod library;
 pub mod lock;
 pub mod plan;
 pub mod runner;
+pub mod safety;
 pub mod validate;
 pub mod vars;

@@ -39,6 +39,10 @@ pub enum Input {
     Skip {
         reason: String,
     },
+    /// Go ahead despite the safety rules the awaited action breaks.
+    Override {
+        reason: String,
+    },
     Retry,
     Abort {
         reason: String,
@@ -52,6 +56,7 @@ impl From<Input> for Event {
             Input::Tick => Event::Tick,
             Input::Decline => Event::Decline,
             Input::Skip { reason } => Event::Skip { reason },
+            Input::Override { reason } => Event::Override { reason },
             Input::Retry => Event::Retry,
             Input::Abort { reason } => Event::Abort { reason },
         }
@@ -183,6 +188,7 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
     });
     let runner = Runner {
         engine,
+        journal_dir: spec.journal_dir,
         journal,
         provider,
         http: reqwest::Client::new(),
@@ -220,6 +226,8 @@ struct PendingObservation {
 
 struct Runner {
     engine: Engine,
+    /// Where every run's journal is, for the history of writer moves.
+    journal_dir: PathBuf,
     journal: Journal,
     provider: Provider,
     http: reqwest::Client,
@@ -386,6 +394,30 @@ impl Runner {
                     let now = self.provider.observe.now();
                     queue.extend(self.feed(event, now));
                 }
+            }
+            Command::Assess {
+                step,
+                global_cluster,
+            } => {
+                self.publish();
+                let (snapshot, _) = self.observe(None).await;
+                let observed_at = self.provider.observe.now();
+                let writer_moves = match global_cluster {
+                    Some(g) => {
+                        let dir = self.journal_dir.clone();
+                        tokio::task::spawn_blocking(move || super::journal::writer_moves(&dir, &g))
+                            .await
+                            .unwrap_or_default()
+                    }
+                    None => Vec::new(),
+                };
+                let event = Event::Assessed {
+                    step,
+                    snapshot,
+                    observed_at,
+                    writer_moves,
+                };
+                queue.extend(self.feed(event, observed_at));
             }
             Command::Http { step, spec } => {
                 self.publish();
@@ -566,6 +598,8 @@ fn ask(prompt: &super::engine::Prompt, out: &mut impl std::io::Write) -> std::io
             target,
             typed,
             note,
+            assessment,
+            overridden,
             ..
         } => {
             writeln!(out, "  {title}")?;
@@ -574,6 +608,28 @@ fn ask(prompt: &super::engine::Prompt, out: &mut impl std::io::Write) -> std::io
             }
             for line in call.to_string().lines() {
                 writeln!(out, "    {line}")?;
+            }
+            writeln!(
+                out,
+                "  facts observed at {}:",
+                assessment.observed_at.format("%H:%M:%SZ")
+            )?;
+            for fact in &assessment.facts {
+                let mark = if fact.concern { "!" } else { "-" };
+                writeln!(out, "    {mark} {}: {}", fact.subject, fact.text)?;
+            }
+            for v in &assessment.violations {
+                writeln!(out, "  BLOCKED by rule `{}`: {}", v.rule.label(), v.message)?;
+            }
+            if assessment.blocked() && overridden.is_none() {
+                write!(
+                    out,
+                    "  override REASON to go ahead anyway / n declines / skip REASON / abort REASON: "
+                )?;
+                return out.flush();
+            }
+            if let Some(reason) = overridden {
+                writeln!(out, "  rules overridden: {reason}")?;
             }
             if *typed {
                 write!(out, "  type `{target}` to make this call (n declines): ")?;
@@ -601,6 +657,11 @@ fn answer(prompt: &super::engine::Prompt, reply: &str) -> Option<Input> {
         }
         "abort" => {
             return Some(Input::Abort {
+                reason: rest.into(),
+            });
+        }
+        "override" if matches!(prompt, Prompt::ConfirmAction { .. }) => {
+            return Some(Input::Override {
                 reason: rest.into(),
             });
         }

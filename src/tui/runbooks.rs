@@ -83,10 +83,17 @@ impl RunbooksState {
     pub fn on_status(&mut self, status: RunStatus) -> Update {
         if let Some(active) = &mut self.active {
             active.status = status;
-            if self.dialog.is_some() && !self.prompt_is_confirmation() {
-                // The step moved on (or was answered elsewhere): a stale
-                // confirmation must not stay on screen.
-                if matches!(self.dialog, Some(Dialog::Confirm(_))) {
+            let status = &active.status;
+            if let Some(Dialog::Confirm(dialog)) = &mut self.dialog {
+                // Fresh facts and a recorded override show in the open
+                // dialog; once the step moved on (or was answered
+                // elsewhere) a stale confirmation must not stay on screen.
+                let current = status
+                    .view
+                    .prompt
+                    .as_ref()
+                    .is_some_and(|p| dialog.refresh(p, status.now));
+                if !current {
                     self.dialog = None;
                 }
             }
@@ -98,10 +105,6 @@ impl RunbooksState {
         self.active.as_ref()?.status.view.prompt.as_ref()
     }
 
-    fn prompt_is_confirmation(&self) -> bool {
-        matches!(self.prompt(), Some(Prompt::ConfirmAction { .. }))
-    }
-
     pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
         if let Some(dialog) = &mut self.dialog {
             let input = match dialog {
@@ -109,6 +112,12 @@ impl RunbooksState {
                     DialogOutcome::Open => return Update::Redraw,
                     DialogOutcome::Cancelled => None,
                     DialogOutcome::Confirmed { typed } => Some(Input::Confirm { typed }),
+                    DialogOutcome::Override { reason } => {
+                        // The dialog stays open: the next status shows the
+                        // override recorded and the call can be confirmed.
+                        self.send(Input::Override { reason });
+                        return Update::Redraw;
+                    }
                 },
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
@@ -163,12 +172,16 @@ impl RunbooksState {
                 }
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
-                self.dialog =
-                    ConfirmDialog::for_prompt(prompt).map(|d| Dialog::Confirm(Box::new(d)));
+                let now = self.active.as_ref().map(|a| a.status.now);
+                self.dialog = now
+                    .and_then(|now| ConfirmDialog::for_prompt(prompt, now))
+                    .map(|d| Dialog::Confirm(Box::new(d)));
             }
             (KeyCode::Char(' '), Some(Prompt::Tick { .. })) => self.send(Input::Tick),
             (KeyCode::Char('r'), Some(Prompt::Failed { .. })) => self.send(Input::Retry),
-            (KeyCode::Char('s'), Some(_)) => {
+            // Any step can be passed over with a reason, a wait included;
+            // the engine refuses only while a call is in flight.
+            (KeyCode::Char('s'), _) if !finished => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Skip)));
             }
             (KeyCode::Char('A'), _) if !finished => {
