@@ -1063,7 +1063,7 @@ fn a_data_loss_failover_of_a_healthy_primary_needs_an_override_with_a_reason() {
     };
     assert_eq!(operator, "alice");
     assert_eq!(reason, "game day: failing over on purpose");
-    assert_eq!(journaled, &assessment, "the facts shown are journaled");
+    assert_eq!(journaled, &*assessment, "the facts shown are journaled");
     assert!(matches!(
         engine.prompt(),
         Some(Prompt::ConfirmAction {

@@ -119,6 +119,11 @@ pub const ROUTE53_REGION: &str = "us-east-1";
 /// because the call sends it.
 pub const CHANGE_COMMENT: &str = "drconsole";
 
+/// Route 53 names zones `/hostedzone/Z123` in some answers; its API takes `Z123`.
+pub fn bare_zone_id(zone_id: &str) -> &str {
+    zone_id.rsplit('/').next().unwrap_or(zone_id)
+}
+
 /// Why an action's cluster could not be named by ARN; nothing is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ArnError {
@@ -251,7 +256,7 @@ impl Action {
                 route53(
                     "ChangeResourceRecordSets",
                     json!({
-                        "HostedZoneId": zone_id,
+                        "HostedZoneId": bare_zone_id(zone_id),
                         "ChangeBatch": {
                             "Comment": CHANGE_COMMENT,
                             "Changes": [{ "Action": "UPSERT", "ResourceRecordSet": set }],

@@ -162,14 +162,14 @@ pub enum Prompt {
     ConfirmAction {
         step: String,
         title: String,
-        call: ApiCall,
+        call: Box<ApiCall>,
         /// The identifier to type when `typed` is set.
         target: String,
         typed: bool,
         /// Why the confirmation is asked again, when it is.
         note: Option<String>,
         /// The live facts and the safety rules the call breaks.
-        assessment: Assessment,
+        assessment: Box<Assessment>,
         /// The operator's reason for overriding the broken rules, once given.
         overridden: Option<String>,
     },
@@ -574,11 +574,11 @@ impl Engine {
             ) => Some(Prompt::ConfirmAction {
                 step: step.id.clone(),
                 title: step.title.clone(),
-                call: action.describe(),
+                call: Box::new(action.describe()),
                 target: action.target().to_string(),
                 typed: *confirm == Confirm::Typed,
                 note: note.clone(),
-                assessment: assessment.clone(),
+                assessment: Box::new(assessment.clone()),
                 overridden: overridden.clone(),
             }),
             _ => None,

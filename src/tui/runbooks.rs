@@ -29,6 +29,8 @@ pub struct RunbookSetup {
     pub lock_dir: PathBuf,
     pub builtins: Variables,
     pub operator: String,
+    /// Why `operator` is not the identity the session asked for, if it is not.
+    pub identity_note: Option<String>,
     /// Names this console in journals and locks.
     pub session: String,
 }
@@ -59,13 +61,13 @@ pub struct RunbooksState {
 impl RunbooksState {
     pub fn new(setup: RunbookSetup, status_tx: mpsc::Sender<RunStatus>) -> Self {
         Self {
-            setup,
             selected: 0,
             active: None,
             viewing_run: false,
             dialog: None,
-            notice: None,
+            notice: setup.identity_note.clone(),
             status_tx,
+            setup,
         }
     }
 

@@ -86,11 +86,11 @@ impl ConfirmDialog {
         Some(Self {
             step: step.clone(),
             title: title.clone(),
-            call: call.clone(),
+            call: (**call).clone(),
             target: target.clone(),
             typed_required: *typed,
             note: note.clone(),
-            assessment: assessment.clone(),
+            assessment: (**assessment).clone(),
             overridden: overridden.clone(),
             now,
             reason: String::new(),
@@ -222,10 +222,14 @@ impl ConfirmDialog {
             .unwrap_or_else(|_| self.call.params.to_string());
         let note_lines = if self.note.is_some() { 2 } else { 0 };
         let evidence = self.evidence_lines(theme);
-        // Rules' messages are long and wrap once on an 84-column dialog.
-        let evidence_rows = evidence.len() + self.assessment.violations.len();
+        // Rows as the lines wrap inside the borders: facts, rules and long
+        // ARNs in the parameters take more than one.
+        let inner_width = usize::from(screen.width.min(84).saturating_sub(2).max(1));
+        let rows = |width: usize| width.max(1).div_ceil(inner_width);
+        let evidence_rows: usize = evidence.iter().map(|l| rows(l.width())).sum();
+        let param_rows: usize = params.lines().map(|l| rows(l.chars().count())).sum();
         // The first line may wrap once on a narrow dialog.
-        let height = params.lines().count() as u16 + note_lines + evidence_rows as u16 + 3 + 4 + 2;
+        let height = (param_rows + evidence_rows) as u16 + note_lines + 3 + 4 + 2;
         let area = centered(screen, 84, height);
         frame.render_widget(Clear, area);
         let block = Block::default()
@@ -360,20 +364,20 @@ mod tests {
         Prompt::ConfirmAction {
             step: "failover".into(),
             title: "Fail over".into(),
-            call: ApiCall {
+            call: Box::new(ApiCall {
                 service: "rds".into(),
                 region: "us-west-2".into(),
                 operation: "FailoverGlobalCluster".into(),
                 params: json!({ "GlobalClusterIdentifier": "orders-global" }),
-            },
+            }),
             target: "orders-global".into(),
             typed,
             note: None,
-            assessment: Assessment {
+            assessment: Box::new(Assessment {
                 observed_at: at(),
                 facts: vec![],
                 violations,
-            },
+            }),
             overridden: overridden.map(str::to_string),
         }
     }

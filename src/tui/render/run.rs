@@ -386,11 +386,11 @@ mod tests {
             prompt: Some(Prompt::ConfirmAction {
                 step: "failover-database".into(),
                 title: "Fail the global database over".into(),
-                call: failover_call(),
+                call: Box::new(failover_call()),
                 target: "orders-global".into(),
                 typed: true,
                 note: None,
-                assessment: Assessment {
+                assessment: Box::new(Assessment {
                     observed_at: at(186),
                     facts: vec![
                         Fact {
@@ -410,7 +410,7 @@ mod tests {
                         },
                     ],
                     violations: vec![],
-                },
+                }),
                 overridden: None,
             }),
             waiting_for: None,
