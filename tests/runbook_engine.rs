@@ -1246,3 +1246,36 @@ fn writer_moves_are_read_from_every_journal_in_the_directory() {
     assert_eq!(writer_moves(dir.path(), "orders-global"), [t(9)]);
     assert!(writer_moves(dir.path(), "billing-global").is_empty());
 }
+
+#[test]
+fn the_anti_flapping_period_is_a_setting() {
+    use drconsole::runbook::safety::SafetySettings;
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine.set_safety(SafetySettings {
+        repeat_failover_within: Duration::from_secs(20 * 60),
+    });
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    assessed(
+        &mut engine,
+        "failover",
+        world(false, false),
+        vec![t(1) - chrono::Duration::minutes(30)],
+        t(2),
+    );
+    let Some(Prompt::ConfirmAction { assessment, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(
+        !assessment.blocked(),
+        "a move 30 minutes ago is outside a 20-minute period: {assessment:?}"
+    );
+}
