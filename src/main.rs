@@ -108,7 +108,8 @@ async fn dispatch(
                 journal_dir: paths.journal_dir(),
                 lock_dir: paths.lock_dir(),
                 builtins: session.builtins.clone(),
-                operator: operator_name(),
+                operator: session.operator.id.clone(),
+                identity_note: session.operator.fallback.clone(),
                 session: format!("console-{}", std::process::id()),
             };
             tui::run(ConsoleContext {
@@ -126,13 +127,16 @@ async fn dispatch(
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Runbook(cmd)) => {
+            if let Some(why) = &session.operator.fallback {
+                eprintln!("drconsole: {why}");
+            }
             let ctx = RunbookContext {
                 environment: session.environment,
                 provider: Some(session.provider),
                 journal_dir: paths.journal_dir(),
                 lock_dir: paths.lock_dir(),
                 builtins: session.builtins,
-                operator: operator_name(),
+                operator: session.operator.id.clone(),
                 today: chrono::Utc::now().date_naive(),
                 poll_interval: session.poll_interval,
             };
@@ -177,11 +181,4 @@ async fn dispatch(
             Ok(report.exit_code())
         }
     }
-}
-
-/// Who is at the keyboard, for the journal.
-fn operator_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "operator".to_string())
 }

@@ -17,10 +17,13 @@ use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
 use crate::provider::fault::FaultControl;
 use crate::provider::sim::{self, SimWorld, WorldSaver};
+use crate::runbook::lock::Holder;
 use crate::runbook::vars::Variables;
 
 pub struct Session {
     pub environment: Environment,
+    /// Who confirms, skips and overrides, as the journal records it.
+    pub operator: Operator,
     pub provider: Provider,
     pub poll_interval: Duration,
     /// Starts and ends simulated faults, in demo sessions that may act.
@@ -92,9 +95,12 @@ pub async fn open(
             region: args.region.clone().or(config.aws.region.clone()),
             read_only: args.read_only,
         };
-        let aws = aws::provider(&opts, environment).await?;
+        // Resolved once, beside the provider, before any screen is drawn.
+        let (aws, operator) = tokio::join!(aws::provider(&opts, environment), aws_operator(&opts));
+        let aws = aws?;
         return Ok(Session {
             environment: aws.environment,
+            operator,
             provider: aws.provider,
             poll_interval: config.aws_poll_interval.unwrap_or(DEFAULT_AWS_POLL),
             faults: None,
@@ -130,6 +136,7 @@ pub async fn open(
     let builtins = Variables::from([("demo_app_url".to_string(), format!("http://{app_addr}"))]);
     Ok(Session {
         builtins,
+        operator: Operator::local(),
         provider: sim::provider(Arc::clone(&world), args.read_only),
         poll_interval: config.demo_poll_interval.unwrap_or(DEFAULT_DEMO_POLL),
         environment,
@@ -138,4 +145,49 @@ pub async fn open(
         saver,
         discovery: None,
     })
+}
+
+/// The identity journaled with every confirmation, skip and override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The caller identity's ARN in AWS mode, else `user@host`.
+    pub id: String,
+    /// Why an AWS session fell back to `user@host`; shown to the operator.
+    pub fallback: Option<String>,
+}
+
+impl Operator {
+    /// The local login and host: who is at this keyboard.
+    pub fn local() -> Operator {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".to_string());
+        let host = Holder::me(None).host;
+        Operator {
+            id: format!("{user}@{host}"),
+            fallback: None,
+        }
+    }
+}
+
+async fn aws_operator(opts: &AwsOptions) -> Operator {
+    let config = aws::sdk_config::load(opts.profile.as_deref(), opts.region.as_deref()).await;
+    match aws::identity::caller_arn(&config).await {
+        Ok(arn) => Operator {
+            id: arn,
+            fallback: None,
+        },
+        Err(e) => {
+            let local = Operator::local();
+            let why = format!(
+                "the AWS caller identity is unknown ({e}); journals name the operator {}",
+                local.id
+            );
+            tracing::warn!("{why}");
+            Operator {
+                fallback: Some(why),
+                ..local
+            }
+        }
+    }
 }

@@ -758,3 +758,307 @@ async fn rds_failing_in_every_known_region_is_still_a_clear_error() {
         error.message
     );
 }
+
+/// A request as the SDK was about to send it, in the API's parameter names.
+type Sent = Arc<Mutex<Option<(&'static str, serde_json::Value)>>>;
+
+/// Adds `key` when the SDK input sets it: absent fields are not sent.
+fn put(params: &mut serde_json::Value, key: &str, value: Option<serde_json::Value>) {
+    if let Some(v) = value {
+        params[key] = v;
+    }
+}
+
+fn record_set_json(set: &aws_sdk_route53::types::ResourceRecordSet) -> serde_json::Value {
+    let mut json = serde_json::json!({ "Name": set.name(), "Type": set.r#type().as_str() });
+    put(&mut json, "TTL", set.ttl().map(Into::into));
+    if !set.resource_records().is_empty() {
+        json["ResourceRecords"] = set
+            .resource_records()
+            .iter()
+            .map(|r| serde_json::json!({ "Value": r.value() }))
+            .collect();
+    }
+    put(
+        &mut json,
+        "AliasTarget",
+        set.alias_target().map(|a| {
+            serde_json::json!({
+                "HostedZoneId": a.hosted_zone_id(),
+                "DNSName": a.dns_name(),
+                "EvaluateTargetHealth": a.evaluate_target_health(),
+            })
+        }),
+    );
+    put(
+        &mut json,
+        "SetIdentifier",
+        set.set_identifier().map(Into::into),
+    );
+    put(
+        &mut json,
+        "Failover",
+        set.failover().map(|f| f.as_str().into()),
+    );
+    put(
+        &mut json,
+        "HealthCheckId",
+        set.health_check_id().map(Into::into),
+    );
+    json
+}
+
+/// Mock rules for every mutating call, each recording what it was sent and
+/// in which client's region.
+fn capturing_rules(sent: &Sent) -> (Vec<Rule>, Vec<Rule>) {
+    use aws_sdk_rds::operation::promote_read_replica::PromoteReadReplicaOutput;
+    use aws_sdk_rds::operation::promote_read_replica_db_cluster::PromoteReadReplicaDbClusterOutput;
+    use aws_sdk_rds::operation::remove_from_global_cluster::RemoveFromGlobalClusterOutput;
+    use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+    use aws_sdk_route53::operation::update_health_check::UpdateHealthCheckOutput;
+    use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+    use serde_json::{Value, json};
+
+    let keep = |sent: &Sent, operation: &'static str, params: Value| {
+        *sent.lock().unwrap() = Some((operation, params));
+        true
+    };
+    let s = sent.clone();
+    let failover = mock!(aws_sdk_rds::Client::failover_global_cluster)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(
+                &mut p,
+                "GlobalClusterIdentifier",
+                r.global_cluster_identifier().map(Into::into),
+            );
+            put(
+                &mut p,
+                "TargetDbClusterIdentifier",
+                r.target_db_cluster_identifier().map(Into::into),
+            );
+            put(&mut p, "AllowDataLoss", r.allow_data_loss().map(Into::into));
+            put(&mut p, "Switchover", r.switchover().map(Into::into));
+            keep(&s, "FailoverGlobalCluster", p)
+        })
+        .then_output(|| FailoverGlobalClusterOutput::builder().build());
+    let s = sent.clone();
+    let switchover = mock!(aws_sdk_rds::Client::switchover_global_cluster)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(
+                &mut p,
+                "GlobalClusterIdentifier",
+                r.global_cluster_identifier().map(Into::into),
+            );
+            put(
+                &mut p,
+                "TargetDbClusterIdentifier",
+                r.target_db_cluster_identifier().map(Into::into),
+            );
+            keep(&s, "SwitchoverGlobalCluster", p)
+        })
+        .then_output(|| SwitchoverGlobalClusterOutput::builder().build());
+    let s = sent.clone();
+    let remove = mock!(aws_sdk_rds::Client::remove_from_global_cluster)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(
+                &mut p,
+                "GlobalClusterIdentifier",
+                r.global_cluster_identifier().map(Into::into),
+            );
+            put(
+                &mut p,
+                "DbClusterIdentifier",
+                r.db_cluster_identifier().map(Into::into),
+            );
+            keep(&s, "RemoveFromGlobalCluster", p)
+        })
+        .then_output(|| RemoveFromGlobalClusterOutput::builder().build());
+    let s = sent.clone();
+    let promote = mock!(aws_sdk_rds::Client::promote_read_replica)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(
+                &mut p,
+                "DBInstanceIdentifier",
+                r.db_instance_identifier().map(Into::into),
+            );
+            put(
+                &mut p,
+                "BackupRetentionPeriod",
+                r.backup_retention_period().map(Into::into),
+            );
+            put(
+                &mut p,
+                "PreferredBackupWindow",
+                r.preferred_backup_window().map(Into::into),
+            );
+            keep(&s, "PromoteReadReplica", p)
+        })
+        .then_output(|| PromoteReadReplicaOutput::builder().build());
+    let s = sent.clone();
+    let promote_cluster = mock!(aws_sdk_rds::Client::promote_read_replica_db_cluster)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(
+                &mut p,
+                "DBClusterIdentifier",
+                r.db_cluster_identifier().map(Into::into),
+            );
+            keep(&s, "PromoteReadReplicaDBCluster", p)
+        })
+        .then_output(|| PromoteReadReplicaDbClusterOutput::builder().build());
+    let s = sent.clone();
+    let upsert = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(&mut p, "HostedZoneId", r.hosted_zone_id().map(Into::into));
+            put(
+                &mut p,
+                "ChangeBatch",
+                r.change_batch().map(|b| {
+                    let mut batch = json!({});
+                    put(&mut batch, "Comment", b.comment().map(Into::into));
+                    batch["Changes"] = b
+                        .changes()
+                        .iter()
+                        .map(|c| {
+                            json!({
+                                "Action": c.action().as_str(),
+                                "ResourceRecordSet": c.resource_record_set().map(record_set_json),
+                            })
+                        })
+                        .collect();
+                    batch
+                }),
+            );
+            keep(&s, "ChangeResourceRecordSets", p)
+        })
+        .then_output(|| {
+            ChangeResourceRecordSetsOutput::builder()
+                .change_info(
+                    ChangeInfo::builder()
+                        .id("/change/C1")
+                        .status(ChangeStatus::Pending)
+                        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let s = sent.clone();
+    let health = mock!(aws_sdk_route53::Client::update_health_check)
+        .match_requests(move |r| {
+            let mut p = json!({});
+            put(&mut p, "HealthCheckId", r.health_check_id().map(Into::into));
+            put(&mut p, "Disabled", r.disabled().map(Into::into));
+            put(&mut p, "Inverted", r.inverted().map(Into::into));
+            put(
+                &mut p,
+                "HealthThreshold",
+                r.health_threshold().map(Into::into),
+            );
+            put(&mut p, "ResourcePath", r.resource_path().map(Into::into));
+            keep(&s, "UpdateHealthCheck", p)
+        })
+        .then_output(|| UpdateHealthCheckOutput::builder().build());
+    (
+        vec![failover, switchover, remove, promote, promote_cluster],
+        vec![upsert, health],
+    )
+}
+
+/// The preview an operator confirms is the request the SDK sends, field
+/// for field, for every kind of action, hostile spellings included (a
+/// `/hostedzone/` prefix, an alias, a failover record with a check).
+#[tokio::test]
+async fn every_action_sends_exactly_what_its_preview_shows() {
+    use drconsole::domain::action::RecordValue;
+    use drconsole::domain::snapshot::FailoverRole;
+
+    let actions = vec![
+        Action::FailoverGlobalCluster {
+            region: WEST.into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: TARGET_ARN.into(),
+            allow_data_loss: true,
+        },
+        Action::FailoverGlobalCluster {
+            region: WEST.into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: TARGET_ARN.into(),
+            allow_data_loss: false,
+        },
+        Action::SwitchoverGlobalCluster {
+            region: WEST.into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: TARGET_ARN.into(),
+        },
+        Action::RemoveFromGlobalCluster {
+            region: WEST.into(),
+            global_cluster: "orders-global".into(),
+            cluster: TARGET_ARN.into(),
+        },
+        Action::PromoteReadReplica {
+            region: WEST.into(),
+            instance: "billing-replica".into(),
+            backup_retention_days: Some(7),
+        },
+        Action::PromoteReadReplica {
+            region: WEST.into(),
+            instance: "billing-replica".into(),
+            backup_retention_days: None,
+        },
+        Action::PromoteReadReplicaDbCluster {
+            region: WEST.into(),
+            cluster: "billing-cluster".into(),
+        },
+        Action::UpsertRecord {
+            zone_id: "/hostedzone/Z0DEMO00000001".into(),
+            name: "api.example.com.".into(),
+            record: RecordValue::Cname {
+                value: "api.us-west-2.example.com".into(),
+                ttl: 60,
+            },
+            set_identifier: Some("primary".into()),
+            failover: Some(FailoverRole::Primary),
+            health_check_id: Some("hc-1".into()),
+        },
+        Action::UpsertRecord {
+            zone_id: "Z0DEMO00000001".into(),
+            name: "api.example.com.".into(),
+            record: RecordValue::Alias {
+                record_type: "AAAA".into(),
+                dns_name: "lb.us-west-2.elb.amazonaws.com".into(),
+                hosted_zone_id: "Z35SXDOTRQ7X7K".into(),
+                evaluate_target_health: false,
+            },
+            set_identifier: None,
+            failover: None,
+            health_check_id: None,
+        },
+        Action::UpdateHealthCheck {
+            health_check_id: "hc-1".into(),
+            disabled: Some(true),
+            inverted: None,
+        },
+    ];
+    for action in actions {
+        let sent: Sent = Arc::default();
+        let (rds_rules, route53_rules) = capturing_rules(&sent);
+        let preview = action.describe();
+        // Only the preview's region has a client: a call in another region fails.
+        let act = AwsActor::new(ActClients {
+            rds: [(preview.region.clone(), rds_client(&rds_rules))].into(),
+            route53: route53_client(&route53_rules),
+        });
+        act.execute(&action)
+            .await
+            .unwrap_or_else(|e| panic!("{action:?}: {e}"));
+        let (operation, params) = sent.lock().unwrap().take().expect("a request was sent");
+        assert_eq!(operation, preview.operation, "{action:?}");
+        assert_eq!(params, preview.params, "{action:?}");
+    }
+}

@@ -7,13 +7,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use drconsole::domain::action::{Action, ChangeStatus, Receipt};
-use drconsole::domain::snapshot::{ErrorKind, SourceError};
+use drconsole::domain::snapshot::{ErrorKind, Snapshot, SourceError};
 use drconsole::runbook::engine::{Command, Engine, Event, Prompt, PromptId, Refusal, ResumeError};
 use drconsole::runbook::format::Runbook;
 use drconsole::runbook::http::HttpResponse;
 use drconsole::runbook::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use drconsole::runbook::vars::Variables;
 use support::runbook::{orders, runbook, world};
+
+/// The step the run is on, which a skip must name.
+fn current(engine: &Engine) -> String {
+    let view = engine.view();
+    view.steps[view.current.expect("a step is current")]
+        .id
+        .clone()
+}
 
 /// The prompt open now, which an answer must name.
 fn at(engine: &Engine) -> PromptId {
@@ -63,6 +71,28 @@ fn records(cmds: &[Command]) -> Vec<Record> {
             _ => None,
         })
         .collect()
+}
+
+/// Answers the fresh observation an action step asks for before its
+/// confirmation; `writer_moves` are the journaled earlier moves.
+fn assessed(
+    engine: &mut Engine,
+    step: &str,
+    snapshot: Snapshot,
+    writer_moves: Vec<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Vec<Command> {
+    engine
+        .handle(
+            Event::Assessed {
+                step: step.into(),
+                snapshot,
+                observed_at: at,
+                writer_moves,
+            },
+            at,
+        )
+        .unwrap()
 }
 
 fn states(engine: &Engine) -> Vec<String> {
@@ -135,12 +165,24 @@ fn a_failover_runs_from_check_to_notify() {
             t(5),
         )
         .unwrap();
+    // Nothing is asked before a fresh look at the facts that matter.
+    assert_eq!(states(&engine)[..2], ["done", "running"]);
+    assert!(engine.prompt().is_none());
+    assert_eq!(
+        cmds.last(),
+        Some(&Command::Assess {
+            step: "failover".into(),
+            global_cluster: Some("orders-global".into())
+        })
+    );
+    let cmds = assessed(&mut engine, "failover", world(false, false), vec![], t(6));
     assert_eq!(states(&engine)[..2], ["done", "awaiting confirmation"]);
     assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
     let Some(Prompt::ConfirmAction {
         call,
         target,
         typed,
+        assessment,
         ..
     }) = engine.prompt()
     else {
@@ -148,7 +190,14 @@ fn a_failover_runs_from_check_to_notify() {
     };
     assert_eq!(call.operation, "FailoverGlobalCluster");
     assert_eq!(call.region, "us-west-2", "parameters are substituted");
+    assert_eq!(
+        call.params["TargetDbClusterIdentifier"],
+        "arn:aws:rds:us-west-2:123456789012:cluster:orders-secondary",
+        "the target is sent as the member's ARN"
+    );
     assert_eq!((target.as_str(), typed), ("orders-global", true));
+    assert!(!assessment.blocked(), "{assessment:?}");
+    assert_eq!(assessment.facts[0].subject, "us-east-1 (writer region)");
 
     let cmds = engine
         .handle(
@@ -301,6 +350,7 @@ fn at_failover() -> Engine {
             t(1),
         )
         .unwrap();
+    assessed(&mut engine, "failover", world(false, false), vec![], t(1));
     engine
 }
 
@@ -342,6 +392,7 @@ fn typed_confirmation_must_match_and_declining_fails_the_step() {
     engine
         .handle(Event::Retry { to: at(&engine) }, t(4))
         .unwrap();
+    assessed(&mut engine, "failover", world(false, false), vec![], t(4));
     assert!(matches!(
         engine.prompt(),
         Some(Prompt::ConfirmAction { .. })
@@ -398,15 +449,22 @@ fn a_failed_check_explains_itself_and_a_skip_needs_a_reason() {
         )
         .unwrap();
     assert_eq!(
-        entries(&cmds)[0],
-        &Entry::Step {
-            step: "down".into(),
-            state: StepState::Skipped {
+        entries(&cmds)[..2],
+        [
+            &Entry::Skipped {
+                step: "down".into(),
+                operator: "alice".into(),
                 reason: "checks are flapping; status page confirms outage".into()
+            },
+            &Entry::Step {
+                step: "down".into(),
+                state: StepState::Skipped {
+                    reason: "checks are flapping; status page confirms outage".into()
+                }
             }
-        }
+        ]
     );
-    assert_eq!(states(&engine)[..2], ["skipped", "awaiting confirmation"]);
+    assert_eq!(states(&engine)[..2], ["skipped", "running"]);
 }
 
 fn at_wait() -> Engine {
@@ -509,6 +567,7 @@ fn an_answer_applies_only_to_the_prompt_it_was_given_at() {
     action: { type: update-health-check, health_check_id: hc-orders-usw2, disabled: true }
 "#;
     let (mut engine, _) = start(runbook(TWO_ACTIONS));
+    assessed(&mut engine, "first", world(false, false), vec![], t(0));
     let first = at(&engine);
     assert_eq!(first.step, "first");
     engine
@@ -529,6 +588,7 @@ fn an_answer_applies_only_to_the_prompt_it_was_given_at() {
             t(2),
         )
         .unwrap();
+    assessed(&mut engine, "second", world(false, false), vec![], t(2));
     let before = engine.view();
     assert_eq!(at(&engine).step, "second");
     // The same `y` again, say typed twice: the second action is not confirmed.
@@ -694,6 +754,8 @@ fn a_rejected_action_is_retried_with_a_new_confirmation() {
             .iter()
             .any(|c| matches!(c, Command::Execute { .. } | Command::Verify { .. }))
     );
+    assert!(matches!(cmds.last(), Some(Command::Assess { .. })));
+    assessed(&mut engine, "failover", world(false, false), vec![], t(5));
     assert!(matches!(
         engine.prompt(),
         Some(Prompt::ConfirmAction { .. })
@@ -715,6 +777,13 @@ fn crashed_at_failover() -> Vec<Record> {
             )
             .unwrap(),
     );
+    cmds.extend(assessed(
+        &mut engine,
+        "failover",
+        world(false, false),
+        vec![],
+        t(1),
+    ));
     cmds.extend(
         engine
             .handle(
@@ -775,6 +844,11 @@ fn resume_asks_again_before_making_a_call_that_never_took_effect() {
             t(61),
         )
         .unwrap();
+    assert!(
+        engine.prompt().is_none(),
+        "the facts are looked at again first"
+    );
+    assessed(&mut engine, "failover", world(false, false), vec![], t(61));
     let Some(Prompt::ConfirmAction { note, .. }) = engine.prompt() else {
         panic!()
     };
@@ -918,6 +992,7 @@ const DNS: &str = "  - id: upsert
 #[test]
 fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
     let (mut engine, _) = start(runbook(DNS));
+    assessed(&mut engine, "upsert", world(false, false), vec![], t(1));
     engine
         .handle(
             Event::Confirm {
@@ -992,6 +1067,13 @@ fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
 fn a_dns_wait_with_no_change_id_fails_at_once_instead_of_waiting_out_its_timeout() {
     let records = {
         let (mut engine, mut cmds) = start(runbook(DNS));
+        cmds.extend(assessed(
+            &mut engine,
+            "upsert",
+            world(false, false),
+            vec![],
+            t(1),
+        ));
         cmds.extend(
             engine
                 .handle(
@@ -1277,7 +1359,7 @@ fn a_resumed_intent_on_another_services_resource_is_never_sent() {
         })
         .collect();
     let (mut engine, _) = resume(&tampered);
-    engine
+    let cmds = engine
         .handle(
             Event::Verified {
                 step: "failover".into(),
@@ -1286,16 +1368,11 @@ fn a_resumed_intent_on_another_services_resource_is_never_sent() {
             t(61),
         )
         .unwrap();
-    let cmds = engine
-        .handle(
-            Event::Confirm {
-                to: at(&engine),
-                typed: Some("billing-global".into()),
-            },
-            t(62),
-        )
-        .unwrap();
-    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Command::Execute { .. } | Command::Assess { .. }))
+    );
     assert!(
         matches!(engine.prompt(), Some(Prompt::Failed { error, .. }) if error.contains("global cluster `billing-global` is not part of service `orders`"))
     );
@@ -1440,4 +1517,300 @@ mod fuzz {
             }
         }
     }
+}
+
+/// A healthy world: the data-loss failover's own check is skipped, as an
+/// operator in a hurry would, and the engine still holds the call.
+fn at_failover_with_healthy_primary() -> Engine {
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine
+        .handle(
+            Event::Skip {
+                step: current(&engine),
+                reason: "sure it is down".into(),
+            },
+            t(1),
+        )
+        .unwrap();
+    assessed(&mut engine, "failover", world(true, false), vec![], t(2));
+    engine
+}
+
+#[test]
+fn a_data_loss_failover_of_a_healthy_primary_needs_an_override_with_a_reason() {
+    let mut engine = at_failover_with_healthy_primary();
+    let Some(Prompt::ConfirmAction { assessment, .. }) = engine.prompt() else {
+        panic!("{:?}", engine.prompt())
+    };
+    assert!(assessment.blocked());
+    let confirm = Event::Confirm {
+        to: at(&engine),
+        typed: Some("orders-global".into()),
+    };
+    assert_eq!(
+        engine.handle(confirm.clone(), t(3)),
+        Err(Refusal::Blocked {
+            rules: "data-loss failover of a healthy primary".into()
+        })
+    );
+    assert_eq!(
+        engine.handle(
+            Event::Override {
+                to: at(&engine),
+                reason: "   ".into()
+            },
+            t(4)
+        ),
+        Err(Refusal::ReasonRequired)
+    );
+    let cmds = engine
+        .handle(
+            Event::Override {
+                to: at(&engine),
+                reason: "game day: failing over on purpose".into(),
+            },
+            t(5),
+        )
+        .unwrap();
+    let [
+        Entry::Overridden {
+            operator,
+            reason,
+            assessment: journaled,
+            ..
+        },
+    ] = entries(&cmds)[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(operator, "alice");
+    assert_eq!(reason, "game day: failing over on purpose");
+    assert_eq!(journaled, &*assessment, "the facts shown are journaled");
+    assert!(matches!(
+        engine.prompt(),
+        Some(Prompt::ConfirmAction {
+            overridden: Some(_),
+            ..
+        })
+    ));
+
+    let confirm = Event::Confirm {
+        to: at(&engine),
+        typed: Some("orders-global".into()),
+    };
+    let cmds = engine.handle(confirm, t(6)).unwrap();
+    assert!(matches!(
+        entries(&cmds)[0],
+        Entry::Confirmed { operator: Some(o), assessment: Some(_), .. } if o == "alice"
+    ));
+    assert!(matches!(cmds.last(), Some(Command::Execute { .. })));
+}
+
+#[test]
+fn an_override_lasts_only_for_the_facts_it_was_given_on() {
+    let mut engine = at_failover_with_healthy_primary();
+    engine
+        .handle(
+            Event::Override {
+                to: at(&engine),
+                reason: "drill".into(),
+            },
+            t(3),
+        )
+        .unwrap();
+    engine
+        .handle(Event::Decline { to: at(&engine) }, t(4))
+        .unwrap();
+    engine
+        .handle(Event::Retry { to: at(&engine) }, t(5))
+        .unwrap();
+    assessed(&mut engine, "failover", world(true, false), vec![], t(6));
+    assert!(matches!(
+        engine.handle(
+            Event::Confirm {
+                to: at(&engine),
+                typed: Some("orders-global".into())
+            },
+            t(7)
+        ),
+        Err(Refusal::Blocked { .. })
+    ));
+}
+
+#[test]
+fn nothing_to_override_when_no_rule_is_broken() {
+    let mut engine = at_failover();
+    assert_eq!(
+        engine.handle(
+            Event::Override {
+                to: at(&engine),
+                reason: "because".into()
+            },
+            t(2)
+        ),
+        Err(Refusal::NothingToOverride)
+    );
+}
+
+#[test]
+fn a_second_failover_within_the_hour_is_blocked() {
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    assessed(
+        &mut engine,
+        "failover",
+        world(false, false),
+        vec![t(1) - chrono::Duration::minutes(30)],
+        t(2),
+    );
+    let Some(Prompt::ConfirmAction { assessment, .. }) = engine.prompt() else {
+        panic!()
+    };
+    let rules: Vec<_> = assessment.violations.iter().map(|v| v.rule).collect();
+    assert_eq!(rules, [drconsole::runbook::safety::Rule::RepeatFailover]);
+}
+
+#[test]
+fn a_target_that_is_not_a_member_fails_the_step_and_sends_nothing() {
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    let mut detached = world(false, false);
+    detached.global_clusters[0]
+        .members
+        .retain(|m| m.cluster_id != "orders-secondary");
+    let cmds = assessed(&mut engine, "failover", detached, vec![], t(2));
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    let Some(Prompt::Failed { error, .. }) = engine.prompt() else {
+        panic!("{:?}", engine.prompt())
+    };
+    assert_eq!(
+        error,
+        "cannot resolve `orders-secondary` to an ARN: it is not a member of global cluster `orders-global` (members: orders-primary); nothing was sent"
+    );
+}
+
+#[test]
+fn a_wait_can_be_skipped_with_a_reason_and_the_operator_is_journaled() {
+    let mut engine = at_wait();
+    assert_eq!(states(&engine)[2], "waiting");
+    assert!(
+        engine
+            .view()
+            .waiting_for
+            .is_some_and(|w| w.contains("cluster orders-secondary")),
+        "the run says what the wait waits for"
+    );
+    let cmds = engine
+        .handle(
+            Event::Skip {
+                step: current(&engine),
+                reason: "console shows it writable".into(),
+            },
+            t(20),
+        )
+        .unwrap();
+    assert_eq!(
+        entries(&cmds)[0],
+        &Entry::Skipped {
+            step: "writable".into(),
+            operator: "alice".into(),
+            reason: "console shows it writable".into()
+        }
+    );
+    assert_eq!(states(&engine)[2], "skipped");
+}
+
+#[test]
+fn writer_moves_are_read_from_every_journal_in_the_directory() {
+    use drconsole::runbook::journal::{Journal, writer_moves};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmds = crashed_at_failover();
+    let mut engine_cmds = {
+        let mut engine = at_failover();
+        let mut cmds = engine
+            .handle(
+                Event::Confirm {
+                    to: at(&engine),
+                    typed: Some("orders-global".into()),
+                },
+                t(2),
+            )
+            .unwrap();
+        cmds.extend(
+            engine
+                .handle(
+                    Event::ActionAccepted {
+                        step: "failover".into(),
+                        receipt: Receipt::default(),
+                    },
+                    t(9),
+                )
+                .unwrap(),
+        );
+        records(&cmds)
+    };
+    // One run whose failover was accepted, one that crashed before it was.
+    let mut done = Journal::create(dir.path(), "orders", "done").unwrap();
+    let mut start_record = records(&start(runbook(FAILOVER)).1);
+    start_record.append(&mut engine_cmds);
+    for r in &start_record {
+        done.append(r).unwrap();
+    }
+    let mut crashed = Journal::create(dir.path(), "orders", "crashed").unwrap();
+    for r in cmds.drain(..) {
+        crashed.append(&r).unwrap();
+    }
+    assert_eq!(writer_moves(dir.path(), "orders-global"), [t(9)]);
+    assert!(writer_moves(dir.path(), "billing-global").is_empty());
+}
+
+#[test]
+fn the_anti_flapping_period_is_a_setting() {
+    use drconsole::runbook::safety::SafetySettings;
+    let (mut engine, _) = start(runbook(FAILOVER));
+    engine.set_safety(SafetySettings {
+        repeat_failover_within: Duration::from_secs(20 * 60),
+    });
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    assessed(
+        &mut engine,
+        "failover",
+        world(false, false),
+        vec![t(1) - chrono::Duration::minutes(30)],
+        t(2),
+    );
+    let Some(Prompt::ConfirmAction { assessment, .. }) = engine.prompt() else {
+        panic!()
+    };
+    assert!(
+        !assessment.blocked(),
+        "a move 30 minutes ago is outside a 20-minute period: {assessment:?}"
+    );
 }

@@ -205,7 +205,9 @@ async fn a_y_only_confirms_the_action_whose_call_is_on_the_screen() {
     let (end, out) = term.finish().await;
 
     assert_eq!(
-        before_second_y.matches("hc-orders-use1").count(),
+        before_second_y
+            .matches("\"HealthCheckId\": \"hc-orders-use1\"")
+            .count(),
         1,
         "the first call is shown once:\n{before_second_y}"
     );
@@ -372,7 +374,8 @@ async fn a_second_ctrl_c_stops_a_call_that_never_returns() {
     let term = Terminal::start(tmp.path(), TWO_ACTIONS, world);
     term.wait_for(QUESTION, 1).await;
     term.type_line("y").await;
-    term.wait_for("first running", 1).await;
+    // Running once while its facts are gathered, again while it is sent.
+    term.wait_for("first running", 2).await;
     term.ctrl_c.send(()).await.unwrap();
     term.wait_for("Ctrl-C again stops at once", 1).await;
     assert!(!term.lock_released(), "the call is still in flight");

@@ -75,6 +75,8 @@ fn sample() -> Vec<Record> {
             Entry::Confirmed {
                 step: "promote".into(),
                 typed: true,
+                operator: None,
+                assessment: None,
             },
         ),
         rec(

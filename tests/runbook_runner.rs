@@ -475,3 +475,52 @@ async fn a_run_killed_before_its_call_took_effect_asks_again_and_calls_once() {
         2
     );
 }
+
+#[tokio::test]
+async fn headless_a_data_loss_failover_of_a_healthy_primary_waits_for_an_override() {
+    let tmp = tempfile::tempdir().unwrap();
+    let setup = Setup::new(tmp.path());
+    let mut world = FakeWorld::new(tmp.path());
+    world.primary_healthy = true;
+    let world = Arc::new(world);
+    let app = demo_app().await;
+    let mut spec = setup.spec(&app, None);
+    // The healthy primary is this world's own setting: the run's monitor
+    // must watch this world, not a copy read from its file.
+    spec.feed = drconsole::monitor::spawn_feed(world.clone(), Duration::from_millis(50)).0;
+    let (end, out) = headless(
+        spec,
+        &world,
+        false,
+        "skip sure it is down\norders-global\noverride\noverride game day\norders-global\n",
+    )
+    .await;
+    assert!(
+        matches!(end, RunEnd::Finished(RunOutcome::Completed { .. })),
+        "{out}"
+    );
+    assert!(
+        out.contains("! us-east-1 (writer region): healthy"),
+        "the facts are printed: {out}"
+    );
+    assert!(
+        out.contains("BLOCKED by rule `data-loss failover of a healthy primary`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("blocked by safety rules (data-loss failover of a healthy primary)"),
+        "confirming without an override is refused: {out}"
+    );
+    assert!(out.contains("a reason is required"), "{out}");
+    assert_eq!(world.executed.load(Ordering::SeqCst), 1);
+    let events = setup.events();
+    let overridden = events
+        .iter()
+        .position(|e| matches!(e, Entry::Overridden { reason, .. } if reason == "game day"))
+        .expect("the override is journaled");
+    let intent = events
+        .iter()
+        .position(|e| matches!(e, Entry::Intent { .. }))
+        .unwrap();
+    assert!(overridden < intent);
+}

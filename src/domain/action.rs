@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::domain::snapshot::GlobalClusterObs;
+
 /// One mutating AWS call. Runbooks name these by `type`; the simulator and
 /// the AWS provider both execute them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +113,36 @@ impl std::fmt::Display for ApiCall {
 
 /// Route 53 is a global service whose API lives in us-east-1.
 pub const ROUTE53_REGION: &str = "us-east-1";
+
+/// The `ChangeBatch.Comment` every record change carries, so a change in
+/// the Route 53 history can be traced to this tool. The preview shows it
+/// because the call sends it.
+pub const CHANGE_COMMENT: &str = "drconsole";
+
+/// Route 53 names zones `/hostedzone/Z123` in some answers; its API takes `Z123`.
+pub fn bare_zone_id(zone_id: &str) -> &str {
+    zone_id.rsplit('/').next().unwrap_or(zone_id)
+}
+
+/// Why an action's cluster could not be named by ARN; nothing is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArnError {
+    #[error(
+        "cannot resolve `{cluster}` to an ARN: global cluster `{global_cluster}` was not observed; nothing was sent"
+    )]
+    GlobalClusterUnseen {
+        global_cluster: String,
+        cluster: String,
+    },
+    #[error(
+        "cannot resolve `{cluster}` to an ARN: it is not a member of global cluster `{global_cluster}` (members: {members}); nothing was sent"
+    )]
+    NotAMember {
+        global_cluster: String,
+        cluster: String,
+        members: String,
+    },
+}
 
 impl Action {
     /// The exact request this action sends, parameter names as in the API.
@@ -224,8 +256,9 @@ impl Action {
                 route53(
                     "ChangeResourceRecordSets",
                     json!({
-                        "HostedZoneId": zone_id,
+                        "HostedZoneId": bare_zone_id(zone_id),
                         "ChangeBatch": {
+                            "Comment": CHANGE_COMMENT,
                             "Changes": [{ "Action": "UPSERT", "ResourceRecordSet": set }],
                         },
                     }),
@@ -245,6 +278,74 @@ impl Action {
                 }
                 route53("UpdateHealthCheck", params)
             }
+        }
+    }
+
+    /// The action with its global-cluster member named by ARN, as
+    /// `FailoverGlobalCluster`, `SwitchoverGlobalCluster` and
+    /// `RemoveFromGlobalCluster` document it ("so that Aurora can locate the
+    /// cluster in its Region"). The ARN comes from the observed membership,
+    /// never from a guess at the account id; other actions are unchanged.
+    pub fn with_member_arns(
+        &self,
+        global_clusters: &[GlobalClusterObs],
+    ) -> Result<Action, ArnError> {
+        let mut resolved = self.clone();
+        let (global_cluster, cluster) = match &mut resolved {
+            Action::SwitchoverGlobalCluster {
+                global_cluster,
+                target_cluster,
+                ..
+            }
+            | Action::FailoverGlobalCluster {
+                global_cluster,
+                target_cluster,
+                ..
+            } => (global_cluster, target_cluster),
+            Action::RemoveFromGlobalCluster {
+                global_cluster,
+                cluster,
+                ..
+            } => (global_cluster, cluster),
+            _ => return Ok(resolved),
+        };
+        let Some(global) = global_clusters.iter().find(|g| g.id == *global_cluster) else {
+            return Err(ArnError::GlobalClusterUnseen {
+                global_cluster: global_cluster.clone(),
+                cluster: cluster.clone(),
+            });
+        };
+        let wanted = cluster.as_str();
+        let member = global.members.iter().find(|m| {
+            m.cluster_arn == wanted || (!wanted.starts_with("arn:") && m.cluster_id == wanted)
+        });
+        match member {
+            Some(m) => {
+                *cluster = m.cluster_arn.clone();
+                Ok(resolved)
+            }
+            None => Err(ArnError::NotAMember {
+                global_cluster: global_cluster.clone(),
+                cluster: cluster.clone(),
+                members: match global.members.len() {
+                    0 => "none".to_string(),
+                    _ => global
+                        .members
+                        .iter()
+                        .map(|m| m.cluster_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+            }),
+        }
+    }
+
+    /// The global cluster whose writer this action moves, if it moves one.
+    pub fn moves_writer_of(&self) -> Option<&str> {
+        match self {
+            Action::SwitchoverGlobalCluster { global_cluster, .. }
+            | Action::FailoverGlobalCluster { global_cluster, .. } => Some(global_cluster),
+            _ => None,
         }
     }
 
@@ -322,6 +423,92 @@ mod tests {
         assert_eq!(change["Action"], json!("UPSERT"));
         assert_eq!(change["ResourceRecordSet"]["TTL"], json!(60));
         assert_eq!(change["ResourceRecordSet"]["Type"], json!("CNAME"));
+        assert_eq!(call.params["ChangeBatch"]["Comment"], json!(CHANGE_COMMENT));
+    }
+
+    fn orders_global() -> GlobalClusterObs {
+        let member = |id: &str, region: &str, is_writer| crate::domain::snapshot::GlobalMember {
+            cluster_id: id.into(),
+            cluster_arn: format!("arn:aws:rds:{region}:123456789012:cluster:{id}"),
+            region: region.into(),
+            is_writer,
+            synchronization_status: None,
+        };
+        GlobalClusterObs {
+            id: "orders-global".into(),
+            engine: "aurora-postgresql".into(),
+            status: "available".into(),
+            members: vec![
+                member("orders-primary", "us-east-1", true),
+                member("orders-secondary", "us-west-2", false),
+            ],
+        }
+    }
+
+    fn failover_to(target: &str) -> Action {
+        Action::FailoverGlobalCluster {
+            region: "us-west-2".into(),
+            global_cluster: "orders-global".into(),
+            target_cluster: target.into(),
+            allow_data_loss: true,
+        }
+    }
+
+    #[test]
+    fn a_bare_target_is_sent_as_the_member_arn() {
+        let resolved = failover_to("orders-secondary")
+            .with_member_arns(&[orders_global()])
+            .unwrap();
+        let arn = "arn:aws:rds:us-west-2:123456789012:cluster:orders-secondary";
+        assert_eq!(resolved, failover_to(arn));
+        assert_eq!(
+            resolved.describe().params["TargetDbClusterIdentifier"],
+            json!(arn)
+        );
+        let remove = Action::RemoveFromGlobalCluster {
+            region: "us-west-2".into(),
+            global_cluster: "orders-global".into(),
+            cluster: "orders-secondary".into(),
+        };
+        assert_eq!(
+            remove
+                .with_member_arns(&[orders_global()])
+                .unwrap()
+                .describe()
+                .params["DbClusterIdentifier"],
+            json!(arn)
+        );
+    }
+
+    #[test]
+    fn a_target_outside_the_global_cluster_is_refused() {
+        let err = failover_to("orders-tertiary")
+            .with_member_arns(&[orders_global()])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("orders-primary, orders-secondary"),
+            "{err}"
+        );
+        // An ARN of some other account's cluster with the same name is not a member.
+        let foreign = "arn:aws:rds:us-west-2:999999999999:cluster:orders-secondary";
+        assert!(
+            failover_to(foreign)
+                .with_member_arns(&[orders_global()])
+                .is_err()
+        );
+        assert!(matches!(
+            failover_to("orders-secondary").with_member_arns(&[]),
+            Err(ArnError::GlobalClusterUnseen { .. })
+        ));
+    }
+
+    #[test]
+    fn actions_without_a_member_are_unchanged() {
+        let promote = Action::PromoteReadReplicaDbCluster {
+            region: "us-west-2".into(),
+            cluster: "billing".into(),
+        };
+        assert_eq!(promote.with_member_arns(&[]).unwrap(), promote);
     }
 
     #[test]

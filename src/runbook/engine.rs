@@ -18,10 +18,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::condition::{Condition, Observed};
+use super::facts::{self, Assessment};
 use super::format::{Confirm, HttpSpec, Runbook, StepKind, WaitSpec};
 use super::http::{self, HttpResponse};
 use super::journal::{Entry, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::ownership;
+use super::safety::{self, SafetySettings};
 use super::vars::{self, ResolveError, Variables};
 use crate::domain::action::{Action, ApiCall, ChangeStatus, Receipt};
 use crate::domain::environment::ServiceSpec;
@@ -52,11 +54,26 @@ pub enum Event {
         step: String,
         reason: String,
     },
+    /// The operator goes ahead despite the safety rules the awaited action
+    /// breaks; the confirmation itself still follows.
+    Override {
+        to: PromptId,
+        reason: String,
+    },
     Retry {
         to: PromptId,
     },
     Abort {
         reason: String,
+    },
+    /// The fresh observation taken for an action step about to be
+    /// confirmed, and when earlier runs moved the writer of its global
+    /// database (from the journals).
+    Assessed {
+        step: String,
+        snapshot: Snapshot,
+        observed_at: DateTime<Utc>,
+        writer_moves: Vec<DateTime<Utc>>,
     },
     Observed {
         step: String,
@@ -112,6 +129,13 @@ pub enum Command {
         step: String,
         spec: HttpSpec,
     },
+    /// Take a fresh snapshot for the action step about to be confirmed and
+    /// send [`Event::Assessed`], with the journaled writer moves of
+    /// `global_cluster` when the action moves one.
+    Assess {
+        step: String,
+        global_cluster: Option<String>,
+    },
     Finished(RunOutcome),
 }
 
@@ -134,6 +158,10 @@ pub enum Refusal {
     StalePrompt { step: String },
     #[error("not applied: step `{step}` is no longer the current step")]
     NotCurrent { step: String },
+    #[error("blocked by safety rules ({rules}): override with a reason first")]
+    Blocked { rules: String },
+    #[error("no safety rule blocks this action: there is nothing to override")]
+    NothingToOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,12 +201,16 @@ pub enum Prompt {
         step: String,
         seq: u64,
         title: String,
-        call: ApiCall,
+        call: Box<ApiCall>,
         /// The identifier to type when `typed` is set.
         target: String,
         typed: bool,
         /// Why the confirmation is asked again, when it is.
         note: Option<String>,
+        /// The live facts and the safety rules the call breaks.
+        assessment: Box<Assessment>,
+        /// The operator's reason for overriding the broken rules, once given.
+        overridden: Option<String>,
     },
     /// Retry, skip with a reason, or abort.
     Failed {
@@ -229,6 +261,7 @@ impl StepRun {
 pub struct StepView {
     pub id: String,
     pub title: String,
+    pub description: Option<String>,
     pub kind: &'static str,
     #[serde(with = "humantime_serde")]
     pub budget: Option<Duration>,
@@ -263,6 +296,8 @@ pub struct RunView {
     pub steps: Vec<StepView>,
     pub current: Option<usize>,
     pub prompt: Option<Prompt>,
+    /// What the current step waits for when it is not asking the operator.
+    pub waiting_for: Option<String>,
     pub outcome: Option<RunOutcome>,
     pub read_only: bool,
 }
@@ -279,6 +314,7 @@ impl RunView {
                 StepView {
                     id: s.id.clone(),
                     title: s.title.clone(),
+                    description: s.description.clone(),
                     kind: s.kind.label(),
                     budget: s.expect_within,
                     timeout: match &s.kind {
@@ -307,6 +343,7 @@ impl RunView {
             steps,
             current,
             prompt: None,
+            waiting_for: None,
             outcome: run.finished.clone(),
             read_only: true,
         }
@@ -341,6 +378,9 @@ enum Active {
         /// The call may have taken effect: look before calling again.
         verify_first: bool,
         note: Option<String>,
+        /// Set once the fresh observation is in; until then nothing is asked.
+        assessment: Option<Assessment>,
+        overridden: Option<String>,
     },
     Http(HttpSpec),
 }
@@ -349,6 +389,9 @@ pub struct Engine {
     runbook: Runbook,
     service: ServiceSpec,
     read_only: bool,
+    /// Who answers this session's prompts, for the journal.
+    operator: String,
+    safety: SafetySettings,
     steps: Vec<StepRun>,
     current: usize,
     active: Option<Active>,
@@ -377,6 +420,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> (Engine, Vec<Command>) {
         let mut engine = Engine::new(runbook, service, read_only, vars, now);
+        engine.operator = meta.operator.clone();
         let mut cmds = Vec::new();
         engine.journal(
             now,
@@ -432,6 +476,7 @@ impl Engine {
             .filter(|(name, _)| !engine.vars.contains_key(*name))
             .map(|(name, step)| (name.clone(), step.clone()))
             .collect();
+        engine.operator = operator.to_string();
         for (i, step) in engine.runbook.steps.iter().enumerate() {
             let times = run.times.get(&step.id);
             let run_state = &mut engine.steps[i];
@@ -469,6 +514,8 @@ impl Engine {
                     confirm,
                     verify_first: true,
                     note: None,
+                    assessment: None,
+                    overridden: None,
                 });
                 engine.verify(now, &mut cmds);
             }
@@ -489,6 +536,8 @@ impl Engine {
             runbook,
             service,
             read_only,
+            operator: String::new(),
+            safety: SafetySettings::default(),
             steps,
             current: 0,
             active: None,
@@ -500,6 +549,12 @@ impl Engine {
             outcome: None,
             changes: 0,
         }
+    }
+
+    /// Replaces the safety rules' settings (e.g. the anti-flapping period
+    /// from the user's configuration); they apply from the next assessment.
+    pub fn set_safety(&mut self, settings: SafetySettings) {
+        self.safety = settings;
     }
 
     pub fn runbook(&self) -> &Runbook {
@@ -536,6 +591,7 @@ impl Engine {
                 .map(|(s, r)| StepView {
                     id: s.id.clone(),
                     title: s.title.clone(),
+                    description: s.description.clone(),
                     kind: s.kind.label(),
                     budget: s.expect_within,
                     timeout: match &s.kind {
@@ -547,6 +603,7 @@ impl Engine {
                 .collect(),
             current: (self.current < self.steps.len()).then_some(self.current),
             prompt: self.prompt(),
+            waiting_for: self.waiting_for(),
             outcome: self.outcome.clone(),
             read_only: self.read_only,
         }
@@ -581,17 +638,73 @@ impl Engine {
                     action,
                     confirm,
                     note,
+                    assessment: Some(assessment),
+                    overridden,
                     ..
                 },
             ) => Some(Prompt::ConfirmAction {
                 step: step.id.clone(),
                 seq: self.changes,
                 title: step.title.clone(),
-                call: action.describe(),
+                call: Box::new(action.describe()),
                 target: action.target().to_string(),
                 typed: *confirm == Confirm::Typed,
                 note: note.clone(),
+                assessment: Box::new(assessment.clone()),
+                overridden: overridden.clone(),
             }),
+            _ => None,
+        }
+    }
+
+    /// What the current step is waiting for when nothing is asked of the
+    /// operator: the conditions of a check or wait, the observation an
+    /// action's confirmation needs, a call or request in flight.
+    fn waiting_for(&self) -> Option<String> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let state = &self.steps.get(self.current)?.state;
+        match (state, self.active.as_ref()?) {
+            (
+                StepState::Waiting | StepState::Running,
+                Active::Conditions {
+                    conditions,
+                    deadline,
+                    ..
+                },
+            ) => {
+                let until = conditions
+                    .iter()
+                    .map(Condition::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Some(match deadline {
+                    Some(d) => format!("{until} (times out at {})", d.format("%H:%M:%SZ")),
+                    None => format!("an observation to check {until}"),
+                })
+            }
+            (
+                StepState::Running,
+                Active::Action {
+                    assessment: None, ..
+                },
+            ) => Some("a fresh observation of the live facts for the confirmation".into()),
+            (StepState::Running, Active::Action { action, .. }) => {
+                let call = action.describe();
+                Some(format!(
+                    "{} {} to be accepted",
+                    call.service, call.operation
+                ))
+            }
+            (StepState::Verifying, Active::Action { .. }) => {
+                Some("a look at whether the earlier call took effect".into())
+            }
+            (StepState::Running, Active::Http(spec)) => Some(format!(
+                "the answer to {} {}",
+                spec.method.as_str(),
+                spec.url
+            )),
             _ => None,
         }
     }
@@ -606,6 +719,7 @@ impl Engine {
                 | Event::Tick { .. }
                 | Event::Decline { .. }
                 | Event::Skip { .. }
+                | Event::Override { .. }
                 | Event::Retry { .. }
                 | Event::Abort { .. } => Err(Refusal::Ended),
                 _ => Ok(cmds),
@@ -630,11 +744,25 @@ impl Engine {
                 }
                 self.skip(reason, now, &mut cmds)?;
             }
+            Event::Override { to, reason } => {
+                self.answering(to)?;
+                self.override_rules(reason, now, &mut cmds)?;
+            }
             Event::Retry { to } => {
                 self.answering(to)?;
                 self.retry(now, &mut cmds)?;
             }
             Event::Abort { reason } => self.abort(reason, now, &mut cmds)?,
+            Event::Assessed {
+                step,
+                snapshot,
+                observed_at,
+                writer_moves,
+            } => {
+                if self.is_current(&step) && self.state() == &StepState::Running {
+                    self.assessed(&snapshot, observed_at, &writer_moves, now, &mut cmds);
+                }
+            }
             Event::Observed {
                 step,
                 snapshot,
@@ -833,16 +961,15 @@ impl Engine {
                 }
                 match vars::resolve(action, &vars, true) {
                     Ok(action) => {
-                        if let Some(refusal) = self.outside_service(&action) {
-                            return self.fail(refusal, now, cmds);
-                        }
                         self.active = Some(Active::Action {
                             action,
                             confirm: *confirm,
                             verify_first: false,
                             note: None,
+                            assessment: None,
+                            overridden: None,
                         });
-                        self.transition(StepState::AwaitingConfirmation, now, cmds);
+                        self.assess(now, cmds);
                     }
                     Err(e) => self.fail(self.unresolved(e), now, cmds),
                 }
@@ -1043,11 +1170,24 @@ impl Engine {
         let step = self.step_id();
         match self.active.clone() {
             Some(Active::Manual { .. }) => {
-                self.journal(now, Entry::Confirmed { step, typed: false }, cmds);
+                self.journal(
+                    now,
+                    Entry::Confirmed {
+                        step,
+                        typed: false,
+                        operator: Some(self.operator.clone()),
+                        assessment: None,
+                    },
+                    cmds,
+                );
                 self.settle(StepState::Done, now, cmds);
             }
             Some(Active::Action {
-                action, confirm, ..
+                action,
+                confirm,
+                assessment,
+                overridden,
+                ..
             }) if !tick => {
                 if let Some(refusal) = self.outside_service(&action) {
                     self.fail(refusal, now, cmds);
@@ -1059,11 +1199,20 @@ impl Engine {
                         expected: action.target().to_string(),
                     });
                 }
+                if let Some(a) = assessment.as_ref().filter(|a| a.blocked())
+                    && overridden.is_none()
+                {
+                    return Err(Refusal::Blocked {
+                        rules: rule_labels(a),
+                    });
+                }
                 self.journal(
                     now,
                     Entry::Confirmed {
                         step: step.clone(),
                         typed: confirm == Confirm::Typed,
+                        operator: Some(self.operator.clone()),
+                        assessment,
                     },
                     cmds,
                 );
@@ -1099,7 +1248,14 @@ impl Engine {
             return Err(self.not_now("decline"));
         }
         let step = self.step_id();
-        self.journal(now, Entry::Declined { step }, cmds);
+        self.journal(
+            now,
+            Entry::Declined {
+                step,
+                operator: Some(self.operator.clone()),
+            },
+            cmds,
+        );
         self.fail("declined by the operator".into(), now, cmds);
         Ok(())
     }
@@ -1114,13 +1270,157 @@ impl Engine {
         if reason.is_empty() {
             return Err(Refusal::ReasonRequired);
         }
-        let call_in_flight = self.state() == &StepState::Running
-            && matches!(self.active, Some(Active::Action { .. }));
-        if call_in_flight || self.state() == &StepState::Verifying {
+        if self.call_in_flight() || self.state() == &StepState::Verifying {
             return Err(self.not_now("skip"));
         }
+        self.journal(
+            now,
+            Entry::Skipped {
+                step: self.step_id(),
+                operator: self.operator.clone(),
+                reason: reason.clone(),
+            },
+            cmds,
+        );
         self.settle(StepState::Skipped { reason }, now, cmds);
         Ok(())
+    }
+
+    /// An action's call has been made and not answered. While the step
+    /// is still gathering its facts nothing has been sent.
+    fn call_in_flight(&self) -> bool {
+        self.state() == &StepState::Running
+            && matches!(
+                self.active,
+                Some(Active::Action {
+                    assessment: Some(_),
+                    ..
+                })
+            )
+    }
+
+    fn override_rules(
+        &mut self,
+        reason: String,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) -> Result<(), Refusal> {
+        if self.state() != &StepState::AwaitingConfirmation {
+            return Err(self.not_now("override"));
+        }
+        let step = self.step_id();
+        let operator = self.operator.clone();
+        let Some(Active::Action {
+            assessment: Some(assessment),
+            overridden,
+            ..
+        }) = &mut self.active
+        else {
+            return Err(self.not_now("override"));
+        };
+        if !assessment.blocked() {
+            return Err(Refusal::NothingToOverride);
+        }
+        let reason = reason.trim().to_string();
+        if reason.is_empty() {
+            return Err(Refusal::ReasonRequired);
+        }
+        *overridden = Some(reason.clone());
+        let assessment = assessment.clone();
+        // The question changes (the rules are passed; the call itself is
+        // still to be confirmed): an answer typed at the old one is stale.
+        self.changes += 1;
+        self.journal(
+            now,
+            Entry::Overridden {
+                step,
+                operator,
+                reason,
+                assessment,
+            },
+            cmds,
+        );
+        Ok(())
+    }
+
+    /// Asks for the fresh observation an action's confirmation is built on.
+    /// An action outside the run's service fails here, before anything is
+    /// observed or asked, on every path to a confirmation (a resumed intent
+    /// included).
+    fn assess(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        if let Some(Active::Action { action, .. }) = &self.active
+            && let Some(refusal) = self.outside_service(&action.clone())
+        {
+            return self.fail(refusal, now, cmds);
+        }
+        let Some(Active::Action {
+            action,
+            assessment,
+            overridden,
+            ..
+        }) = &mut self.active
+        else {
+            return;
+        };
+        *assessment = None;
+        *overridden = None;
+        let global_cluster = action.moves_writer_of().map(str::to_string);
+        self.transition(StepState::Running, now, cmds);
+        cmds.push(Command::Assess {
+            step: self.step_id(),
+            global_cluster,
+        });
+    }
+
+    /// Names the action's cluster by ARN from the observed membership, then
+    /// turns the observation into the facts and rule verdicts the
+    /// confirmation shows. A cluster that cannot be named fails the step
+    /// before anything is sent.
+    fn assessed(
+        &mut self,
+        snapshot: &Snapshot,
+        observed_at: DateTime<Utc>,
+        writer_moves: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) {
+        let Some(Active::Action {
+            action,
+            assessment: None,
+            ..
+        }) = &self.active
+        else {
+            return;
+        };
+        let resolved = match action.with_member_arns(&snapshot.global_clusters) {
+            Ok(a) => a,
+            Err(e) => return self.fail(e.to_string(), now, cmds),
+        };
+        let rpo = self.runbook.objectives.rpo;
+        let facts = facts::gather(&resolved, &self.service, snapshot, rpo);
+        let violations = safety::evaluate(
+            &resolved,
+            &safety::Context {
+                service: &self.service,
+                snapshot,
+                rpo,
+                earlier_writer_moves: writer_moves,
+                settings: self.safety,
+                now: observed_at,
+            },
+        );
+        if let Some(Active::Action {
+            action, assessment, ..
+        }) = &mut self.active
+        {
+            *action = resolved;
+            *assessment = Some(Assessment {
+                observed_at,
+                facts,
+                violations,
+            });
+        }
+        self.transition(StepState::AwaitingConfirmation, now, cmds);
     }
 
     fn retry(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) -> Result<(), Refusal> {
@@ -1145,9 +1445,9 @@ impl Engine {
         now: DateTime<Utc>,
         cmds: &mut Vec<Command>,
     ) -> Result<(), Refusal> {
-        let call_in_flight = matches!(self.state(), StepState::Running | StepState::Verifying)
+        let verifying = self.state() == &StepState::Verifying
             && matches!(self.active, Some(Active::Action { .. }));
-        if call_in_flight {
+        if self.call_in_flight() || verifying {
             return Err(self.not_now("abort"));
         }
         let reason = match reason.trim() {
@@ -1231,7 +1531,7 @@ impl Engine {
             *verify_first = false;
             *note = Some("the earlier call did not take effect; confirm to make it now".into());
         }
-        self.transition(StepState::AwaitingConfirmation, now, cmds);
+        self.assess(now, cmds);
     }
 
     fn http_done(
@@ -1272,4 +1572,13 @@ impl Engine {
             }
         }
     }
+}
+
+fn rule_labels(assessment: &Assessment) -> String {
+    assessment
+        .violations
+        .iter()
+        .map(|v| v.rule.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

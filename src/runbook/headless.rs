@@ -548,7 +548,12 @@ fn ask(prompt: &Prompt, out: &mut impl Write) -> std::io::Result<()> {
             }
         }
         Prompt::ConfirmAction {
-            title, call, note, ..
+            title,
+            call,
+            note,
+            assessment,
+            overridden,
+            ..
         } => {
             say(out, &format!("  {title}"))?;
             if let Some(n) = note {
@@ -556,6 +561,26 @@ fn ask(prompt: &Prompt, out: &mut impl Write) -> std::io::Result<()> {
             }
             for line in call.to_string().lines() {
                 say(out, &format!("    {line}"))?;
+            }
+            say(
+                out,
+                &format!(
+                    "  facts observed at {}:",
+                    assessment.observed_at.format("%H:%M:%SZ")
+                ),
+            )?;
+            for fact in &assessment.facts {
+                let mark = if fact.concern { "!" } else { "-" };
+                say(out, &format!("    {mark} {}: {}", fact.subject, fact.text))?;
+            }
+            for v in &assessment.violations {
+                say(
+                    out,
+                    &format!("  BLOCKED by rule `{}`: {}", v.rule.label(), v.message),
+                )?;
+            }
+            if let Some(reason) = overridden {
+                say(out, &format!("  rules overridden: {reason}"))?;
             }
         }
         Prompt::Failed { title, error, .. } => {
@@ -569,6 +594,14 @@ fn ask(prompt: &Prompt, out: &mut impl Write) -> std::io::Result<()> {
 fn ask_again(prompt: &Prompt, out: &mut impl Write) -> std::io::Result<()> {
     let question = match prompt {
         Prompt::Tick { .. } => "  done? [y] / skip REASON / abort REASON: ".to_string(),
+        Prompt::ConfirmAction {
+            assessment,
+            overridden: None,
+            ..
+        } if assessment.blocked() => {
+            "  override REASON to go ahead anyway / n declines / skip REASON / abort REASON: "
+                .to_string()
+        }
         Prompt::ConfirmAction {
             target,
             typed: true,
@@ -594,6 +627,12 @@ fn answer(prompt: &Prompt, reply: &str) -> Option<Input> {
         }
         "abort" => {
             return Some(Input::Abort {
+                reason: rest.into(),
+            });
+        }
+        "override" if matches!(prompt, Prompt::ConfirmAction { .. }) => {
+            return Some(Input::Override {
+                to,
                 reason: rest.into(),
             });
         }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::facts::Assessment;
 use super::vars::Variables;
 use crate::domain::action::{Action, ApiCall, Receipt};
 
@@ -100,12 +101,34 @@ pub enum Entry {
         #[serde(flatten)]
         state: StepState,
     },
+    /// The operator went ahead: ticked a manual step or confirmed an
+    /// action, with what the confirmation showed. Journals written before
+    /// operators and facts were recorded lack both.
     Confirmed {
         step: String,
         typed: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operator: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assessment: Option<Assessment>,
     },
     Declined {
         step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operator: Option<String>,
+    },
+    /// The operator overrode the safety rules an action broke.
+    Overridden {
+        step: String,
+        operator: String,
+        reason: String,
+        assessment: Assessment,
+    },
+    /// The operator skipped a step (the step's own record says `skipped` too).
+    Skipped {
+        step: String,
+        operator: String,
+        reason: String,
     },
     /// Written (and fsynced) before the call is made.
     Intent {
@@ -384,6 +407,8 @@ impl RecoveredRun {
                 | Entry::Resumed { .. }
                 | Entry::Confirmed { .. }
                 | Entry::Declined { .. }
+                | Entry::Overridden { .. }
+                | Entry::Skipped { .. }
                 | Entry::Notified { .. } => {}
             }
         }
@@ -598,4 +623,39 @@ pub fn discard(
     #[cfg(unix)]
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
     Ok(record)
+}
+
+/// When the writer of `global_cluster` was moved by any run journaled in
+/// `dir` (a failover or switchover accepted, or found in effect on resume),
+/// for the anti-flapping rule. Unreadable journals are passed over: they
+/// cannot say anything either way.
+pub fn writer_moves(dir: &Path, global_cluster: &str) -> Vec<DateTime<Utc>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut moves = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let Ok(records) = read(&path) else { continue };
+        let mut moving = BTreeMap::new();
+        for record in records {
+            match &record.entry {
+                Entry::Intent { step, action, .. } => {
+                    moving.insert(
+                        step.clone(),
+                        action.moves_writer_of() == Some(global_cluster),
+                    );
+                }
+                Entry::ActionDone { step, .. }
+                | Entry::Verified {
+                    step,
+                    applied: true,
+                } if moving.get(step) == Some(&true) => moves.push(record.at),
+                _ => {}
+            }
+        }
+    }
+    moves
 }

@@ -5,6 +5,7 @@
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;
+pub mod facts;
 pub mod format;
 pub mod headless;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod lock;
 pub mod ownership;
 pub mod plan;
 pub mod runner;
+pub mod safety;
 pub mod start;
 pub mod validate;
 pub mod vars;

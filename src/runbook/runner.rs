@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,13 +21,16 @@ use super::lock::{Holder, LockError, ServiceLock};
 use super::vars::Variables;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
-use crate::monitor::SnapshotFeed;
+use crate::monitor::{Observation, SnapshotFeed};
 use crate::provider::Provider;
 
 /// Longest real-time sleep while waiting for a poll to fall due. The
 /// provider's clock may run faster than real time (the simulator's does),
 /// so due times are checked against it in short steps.
 const CLOCK_STEP: Duration = Duration::from_millis(200);
+
+/// Longest wait for a fresh poll before an action's facts are shown.
+const FRESH_POLL_WAIT: Duration = Duration::from_secs(20);
 
 /// What the operator can do. Each answer names the prompt it was given at
 /// (or, for a skip, the step on the operator's screen): the engine refuses
@@ -48,6 +52,11 @@ pub enum Input {
         step: String,
         reason: String,
     },
+    /// Go ahead despite the safety rules the awaited action breaks.
+    Override {
+        to: PromptId,
+        reason: String,
+    },
     Retry {
         to: PromptId,
     },
@@ -63,6 +72,7 @@ impl From<Input> for Event {
             Input::Tick { to } => Event::Tick { to },
             Input::Decline { to } => Event::Decline { to },
             Input::Skip { step, reason } => Event::Skip { step, reason },
+            Input::Override { to, reason } => Event::Override { to, reason },
             Input::Retry { to } => Event::Retry { to },
             Input::Abort { reason } => Event::Abort { reason },
         }
@@ -147,6 +157,8 @@ pub fn start(spec: RunSpec, provider: Provider) -> Result<RunHandle, StartError>
 /// A run whose lock is held and whose journal is open, not yet driven.
 pub struct OpenedRun {
     engine: Engine,
+    /// Where earlier runs' journals are, for the writer moves they record.
+    journal_dir: PathBuf,
     journal: Journal,
     commands: Vec<Command>,
     notice: Option<String>,
@@ -222,6 +234,7 @@ pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<Opened
     };
     Ok(OpenedRun {
         engine,
+        journal_dir: spec.journal_dir,
         journal,
         commands,
         notice,
@@ -252,6 +265,7 @@ impl OpenedRun {
         });
         let runner = Runner {
             engine: self.engine,
+            journal_dir: self.journal_dir,
             journal: self.journal,
             provider,
             http: reqwest::Client::new(),
@@ -298,6 +312,8 @@ struct PendingObservation {
 
 struct Runner {
     engine: Engine,
+    /// Where every run's journal is, for the history of writer moves.
+    journal_dir: PathBuf,
     journal: Journal,
     provider: Provider,
     http: reqwest::Client,
@@ -451,6 +467,30 @@ impl Runner {
         }
     }
 
+    /// A poll taken after this moment, for the facts of a decision: the
+    /// monitor is asked to poll now. A monitor that does not answer within
+    /// [`FRESH_POLL_WAIT`] leaves the newest poll there is, whose age the
+    /// facts then show; none at all is an empty observation (every fact
+    /// unknown), never a guess.
+    async fn fresh_observation(&mut self) -> Arc<Observation> {
+        let since = self.provider.observe.now();
+        self.feed.request();
+        let wait = async {
+            loop {
+                if let Some(o) = self.feed.latest()
+                    && o.at >= since
+                {
+                    return;
+                }
+                if !self.feed.changed().await {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(FRESH_POLL_WAIT, wait).await;
+        self.feed.latest().unwrap_or_default()
+    }
+
     /// Carries out one command; returns the outcome once the run has ended.
     async fn carry_out(
         &mut self,
@@ -518,6 +558,35 @@ impl Runner {
                     change_id,
                     asked: immediate,
                 });
+            }
+            Command::Assess {
+                step,
+                global_cluster,
+            } => {
+                self.publish();
+                let observation = self.fresh_observation().await;
+                self.notice = (!observation.failures.is_empty())
+                    .then(|| format!("facts incomplete: {}", observation.failures.join("; ")));
+                let snapshot = Snapshot::clone(&observation.snapshot);
+                // The facts are as old as the poll they come from.
+                let observed_at = observation.at;
+                let now = self.provider.observe.now();
+                let writer_moves = match global_cluster {
+                    Some(g) => {
+                        let dir = self.journal_dir.clone();
+                        tokio::task::spawn_blocking(move || super::journal::writer_moves(&dir, &g))
+                            .await
+                            .unwrap_or_default()
+                    }
+                    None => Vec::new(),
+                };
+                let event = Event::Assessed {
+                    step,
+                    snapshot,
+                    observed_at,
+                    writer_moves,
+                };
+                queue.extend(self.feed(event, now));
             }
             Command::Http { step, spec } => {
                 self.publish();

@@ -36,6 +36,8 @@ pub struct RunbookSetup {
     pub lock_dir: PathBuf,
     pub builtins: Variables,
     pub operator: String,
+    /// Why `operator` is not the identity the session asked for, if it is not.
+    pub identity_note: Option<String>,
     /// Names this console in journals and locks.
     pub session: String,
 }
@@ -111,6 +113,8 @@ pub struct RunbooksState {
     /// The prompt the open dialog answers: its answer names this prompt
     /// (or, for a skip, its step), so the run refuses it once it has moved on.
     dialog_for: Option<PromptId>,
+    /// The step the open skip dialog passes over (a wait has no prompt).
+    skipping: Option<String>,
     feed: SnapshotFeed,
     messages: mpsc::Sender<RunMessage>,
 }
@@ -121,6 +125,7 @@ impl RunbooksState {
         feed: SnapshotFeed,
         messages: mpsc::Sender<RunMessage>,
     ) -> Self {
+        let notice = setup.identity_note.clone();
         Self {
             setup,
             selected: 0,
@@ -128,10 +133,11 @@ impl RunbooksState {
             runs_selected: 0,
             viewing: None,
             dialog: None,
-            notice: None,
+            notice,
             starting: Vec::new(),
             blocked: None,
             dialog_for: None,
+            skipping: None,
             feed,
             messages,
         }
@@ -195,11 +201,28 @@ impl RunbooksState {
             return Update::Nothing;
         };
         entry.status = status;
-        let open = self.prompt().map(Prompt::id);
-        if viewed && matches!(self.dialog, Some(Dialog::Confirm(_))) && open != self.dialog_for {
-            // The step moved on (or was answered elsewhere): a stale
+        let now = entry.status.now;
+        let prompt = entry.status.view.prompt.clone();
+        if viewed && let Some(Dialog::Confirm(dialog)) = &mut self.dialog {
+            // Fresh facts and a recorded override show in the open dialog;
+            // once the step moved on (or was answered elsewhere) a stale
             // confirmation must not stay on screen.
-            self.dialog = None;
+            // The same step asked again (an override recorded) keeps its
+            // dialog, which shows the new question before it is answered.
+            let same_step = |p: &Prompt| {
+                self.dialog_for
+                    .as_ref()
+                    .is_some_and(|open| open.step == p.id().step)
+            };
+            let current = prompt
+                .as_ref()
+                .is_some_and(|p| same_step(p) && dialog.refresh(p, now));
+            if current {
+                self.dialog_for = prompt.as_ref().map(Prompt::id);
+            } else {
+                self.dialog = None;
+                self.dialog_for = None;
+            }
         }
         Update::Redraw
     }
@@ -231,20 +254,26 @@ impl RunbooksState {
     pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
         if let Some(dialog) = &mut self.dialog {
             let to = self.dialog_for.clone();
+            let skipping = self.skipping.clone();
             let input = match dialog {
                 Dialog::Confirm(d) => match d.on_key(key) {
                     DialogOutcome::Open => return Update::Redraw,
                     DialogOutcome::Cancelled => None,
                     DialogOutcome::Confirmed { typed } => to.map(|to| Input::Confirm { to, typed }),
+                    DialogOutcome::Override { reason } => {
+                        // The dialog stays open: the next status shows the
+                        // override recorded and the call can be confirmed.
+                        if let Some(to) = to {
+                            self.send(Input::Override { to, reason });
+                        }
+                        return Update::Redraw;
+                    }
                 },
                 Dialog::Reason(d) => match d.on_key(key) {
                     ReasonOutcome::Open => return Update::Redraw,
                     ReasonOutcome::Cancelled => None,
                     ReasonOutcome::Given(reason) => match d.purpose {
-                        ReasonFor::Skip => to.map(|to| Input::Skip {
-                            step: to.step,
-                            reason,
-                        }),
+                        ReasonFor::Skip => skipping.map(|step| Input::Skip { step, reason }),
                         ReasonFor::Abort => Some(Input::Abort { reason }),
                         ReasonFor::Discard => {
                             self.dialog = None;
@@ -256,6 +285,7 @@ impl RunbooksState {
             };
             self.dialog = None;
             self.dialog_for = None;
+            self.skipping = None;
             if let Some(input) = input {
                 self.send(input);
             }
@@ -318,8 +348,10 @@ impl RunbooksState {
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
                 self.dialog_for = Some(prompt.id());
-                self.dialog =
-                    ConfirmDialog::for_prompt(&prompt).map(|d| Dialog::Confirm(Box::new(d)));
+                let now = self.viewed().map(|r| r.status.now);
+                self.dialog = now
+                    .and_then(|now| ConfirmDialog::for_prompt(&prompt, now))
+                    .map(|d| Dialog::Confirm(Box::new(d)));
             }
             (KeyCode::Char(' '), Some(prompt @ Prompt::Tick { .. })) => {
                 self.send(Input::Tick { to: prompt.id() })
@@ -327,8 +359,13 @@ impl RunbooksState {
             (KeyCode::Char('r'), Some(prompt @ Prompt::Failed { .. })) => {
                 self.send(Input::Retry { to: prompt.id() })
             }
-            (KeyCode::Char('s'), Some(prompt)) => {
-                self.dialog_for = Some(prompt.id());
+            // Any step can be passed over with a reason, a wait included;
+            // the engine refuses only while a call is in flight.
+            (KeyCode::Char('s'), _) if !finished => {
+                self.skipping = self.viewed().and_then(|r| {
+                    let view = &r.status.view;
+                    Some(view.steps.get(view.current?)?.id.clone())
+                });
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Skip)));
             }
             (KeyCode::Char('A'), _) if !finished => {
@@ -589,6 +626,7 @@ mod tests {
             lock_dir: PathBuf::from("/nonexistent"),
             builtins: Variables::new(),
             operator: "ann".into(),
+            identity_note: None,
             session: "test".into(),
         };
         let mut app = App::new(

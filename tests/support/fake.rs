@@ -24,6 +24,8 @@ pub struct FakeWorld {
     pub hang_after_apply: bool,
     /// Never answer and never apply.
     pub hang_before_apply: bool,
+    /// us-east-1's checks pass: there is no outage to fail over from.
+    pub primary_healthy: bool,
 }
 
 impl FakeWorld {
@@ -34,6 +36,7 @@ impl FakeWorld {
             observed: AtomicUsize::new(0),
             hang_after_apply: false,
             hang_before_apply: false,
+            primary_healthy: false,
         }
     }
 
@@ -57,7 +60,7 @@ impl Observe for FakeWorld {
         vec![SourceReading {
             source: "fake".into(),
             taken_at: Utc::now(),
-            result: Ok(world(false, self.failed_over())),
+            result: Ok(world(self.primary_healthy, self.failed_over())),
         }]
     }
 

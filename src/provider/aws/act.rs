@@ -14,7 +14,7 @@ use super::clients::ActClients;
 use super::errors::from_sdk;
 use super::route53;
 use crate::domain::action::RecordValue;
-use crate::domain::action::{Action, Receipt};
+use crate::domain::action::{Action, CHANGE_COMMENT, Receipt, bare_zone_id};
 use crate::domain::snapshot::{ErrorKind, FailoverRole, SourceError};
 use crate::provider::Act;
 
@@ -267,14 +267,14 @@ impl Act for AwsActor {
                     .map_err(invalid)?;
                 let batch = ChangeBatch::builder()
                     .changes(change)
-                    .comment("drconsole")
+                    .comment(CHANGE_COMMENT)
                     .build()
                     .map_err(invalid)?;
                 let out = self
                     .clients
                     .route53
                     .change_resource_record_sets()
-                    .hosted_zone_id(route53::bare_zone_id(zone_id))
+                    .hosted_zone_id(bare_zone_id(zone_id))
                     .change_batch(batch)
                     .send()
                     .await

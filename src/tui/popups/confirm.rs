@@ -1,10 +1,26 @@
-//! The confirmation of a mutating step: the exact API call, its target, and
-//! a deliberate gesture to go ahead.
+//! The confirmation of a mutating step: the live facts that matter for it
+//! with their age, the safety rules it breaks, the exact API call, and a
+//! deliberate gesture to go ahead.
+//!
+//! ```text
+//! ┌ Confirm: Fail the global database over ───────────────────────────┐
+//! │This step will call rds FailoverGlobalCluster in us-west-2 on ...  │
+//! │Live facts, observed 4s ago:                                       │
+//! │ ! us-east-1 (writer region): healthy: 16/16 checkers pass         │
+//! │ · orders-secondary replication: up to 1.4s of committed writes... │
+//! │BLOCKED data-loss failover of a healthy primary: us-east-1 holds...│
+//! │{ "GlobalClusterIdentifier": ... }                                 │
+//! │Type a reason to override (journaled with your name):              │
+//! │> ▏                                                                │
+//! └───────────────────────────────────────────────────────────────────┘
+//! ```
 //!
 //! No single key can trigger a mutation: the dialog opens with "Cancel"
 //! focused, so going ahead takes a move to "Execute" and Enter, or, for
-//! `confirm: typed`, typing the target's identifier exactly.
+//! `confirm: typed`, typing the target's identifier exactly. When a safety
+//! rule blocks the call, a typed reason to override comes first.
 
+use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -13,7 +29,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
 use crate::domain::action::ApiCall;
+use crate::format::short_duration;
 use crate::runbook::engine::Prompt;
+use crate::runbook::facts::Assessment;
 use crate::tui::theme::Theme;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +42,13 @@ pub struct ConfirmDialog {
     pub target: String,
     pub typed_required: bool,
     pub note: Option<String>,
+    pub assessment: Assessment,
+    /// The reason the operator gave for overriding the broken rules.
+    pub overridden: Option<String>,
+    /// The run's clock, for the facts' age.
+    pub now: DateTime<Utc>,
+    /// The override reason being typed, while the rules block the call.
+    pub reason: String,
     pub input: String,
     pub execute_focused: bool,
 }
@@ -36,11 +61,15 @@ pub enum DialogOutcome {
     Confirmed {
         typed: Option<String>,
     },
+    /// Override the broken safety rules; the dialog stays open to confirm.
+    Override {
+        reason: String,
+    },
 }
 
 impl ConfirmDialog {
     /// A dialog for the engine's confirmation prompt; `None` for other prompts.
-    pub fn for_prompt(prompt: &Prompt) -> Option<Self> {
+    pub fn for_prompt(prompt: &Prompt, now: DateTime<Utc>) -> Option<Self> {
         let Prompt::ConfirmAction {
             step,
             title,
@@ -48,6 +77,8 @@ impl ConfirmDialog {
             target,
             typed,
             note,
+            assessment,
+            overridden,
             ..
         } = prompt
         else {
@@ -56,17 +87,45 @@ impl ConfirmDialog {
         Some(Self {
             step: step.clone(),
             title: title.clone(),
-            call: call.clone(),
+            call: (**call).clone(),
             target: target.clone(),
             typed_required: *typed,
             note: note.clone(),
+            assessment: (**assessment).clone(),
+            overridden: overridden.clone(),
+            now,
+            reason: String::new(),
             input: String::new(),
             execute_focused: false,
         })
     }
 
+    /// Takes in a newer prompt for the same step (fresh facts, an override
+    /// recorded), keeping what the operator has typed. False when the
+    /// prompt is for another step or not a confirmation: close the dialog.
+    pub fn refresh(&mut self, prompt: &Prompt, now: DateTime<Utc>) -> bool {
+        let Some(newer) = Self::for_prompt(prompt, now) else {
+            return false;
+        };
+        if newer.step != self.step {
+            return false;
+        }
+        *self = Self {
+            reason: self.reason.clone(),
+            input: self.input.clone(),
+            execute_focused: self.execute_focused,
+            ..newer
+        };
+        true
+    }
+
+    /// Safety rules block the call until a reason to override is recorded.
+    pub fn needs_override(&self) -> bool {
+        self.assessment.blocked() && self.overridden.is_none()
+    }
+
     pub fn can_execute(&self) -> bool {
-        !self.typed_required || self.input == self.target
+        !self.needs_override() && (!self.typed_required || self.input == self.target)
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> DialogOutcome {
@@ -74,6 +133,7 @@ impl ConfirmDialog {
         match key.code {
             KeyCode::Esc => return DialogOutcome::Cancelled,
             KeyCode::Char('c') if ctrl => return DialogOutcome::Cancelled,
+            _ if self.needs_override() => return self.on_reason_key(key),
             KeyCode::Enter if self.typed_required && self.can_execute() => {
                 return DialogOutcome::Confirmed {
                     typed: Some(self.input.clone()),
@@ -101,12 +161,76 @@ impl ConfirmDialog {
         DialogOutcome::Open
     }
 
+    fn on_reason_key(&mut self, key: KeyEvent) -> DialogOutcome {
+        match key.code {
+            KeyCode::Enter if !self.reason.trim().is_empty() => {
+                return DialogOutcome::Override {
+                    reason: self.reason.trim().to_string(),
+                };
+            }
+            KeyCode::Backspace => {
+                self.reason.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.reason.push(c)
+            }
+            _ => {}
+        }
+        DialogOutcome::Open
+    }
+
+    /// The facts with their age, then the broken rules or the override.
+    fn evidence_lines(&self, theme: &Theme) -> Vec<Line<'_>> {
+        let age = (self.now - self.assessment.observed_at)
+            .to_std()
+            .unwrap_or_default();
+        let mut lines = vec![Line::from(Span::styled(
+            format!("Live facts, observed {} ago:", short_duration(age)),
+            theme.style.title,
+        ))];
+        for fact in &self.assessment.facts {
+            // Shape as well as colour: the dialog reads the same without colours.
+            let (mark, style) = if fact.concern {
+                (" ! ", theme.style.at_risk)
+            } else {
+                (" · ", theme.style.text)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(mark, style),
+                Span::styled(format!("{}: ", fact.subject), theme.style.muted),
+                Span::styled(fact.text.as_str(), style),
+            ]));
+        }
+        for v in &self.assessment.violations {
+            lines.push(Line::from(vec![
+                Span::styled("BLOCKED ", theme.style.breach),
+                Span::styled(format!("{}: ", v.rule.label()), theme.style.breach),
+                Span::styled(v.message.as_str(), theme.style.text),
+            ]));
+        }
+        if let Some(reason) = &self.overridden {
+            lines.push(Line::from(vec![
+                Span::styled("Overridden: ", theme.style.at_risk),
+                Span::styled(reason.as_str(), theme.style.text),
+            ]));
+        }
+        lines.push(Line::default());
+        lines
+    }
+
     pub fn render(&self, frame: &mut Frame, theme: &Theme, screen: Rect) {
         let params = serde_json::to_string_pretty(&self.call.params)
             .unwrap_or_else(|_| self.call.params.to_string());
         let note_lines = if self.note.is_some() { 2 } else { 0 };
+        let evidence = self.evidence_lines(theme);
+        // Rows as the lines wrap inside the borders: facts, rules and long
+        // ARNs in the parameters take more than one.
+        let inner_width = usize::from(screen.width.min(84).saturating_sub(2).max(1));
+        let rows = |width: usize| width.max(1).div_ceil(inner_width);
+        let evidence_rows: usize = evidence.iter().map(|l| rows(l.width())).sum();
+        let param_rows: usize = params.lines().map(|l| rows(l.chars().count())).sum();
         // The first line may wrap once on a narrow dialog.
-        let height = params.lines().count() as u16 + note_lines + 3 + 4 + 2;
+        let height = (param_rows + evidence_rows) as u16 + note_lines + 3 + 4 + 2;
         let area = centered(screen, 84, height);
         frame.render_widget(Clear, area);
         let block = Block::default()
@@ -137,6 +261,7 @@ impl ConfirmDialog {
             lines.push(Line::from(Span::styled(note.as_str(), theme.style.at_risk)));
             lines.push(Line::default());
         }
+        lines.extend(evidence);
         lines.extend(
             params
                 .lines()
@@ -144,7 +269,28 @@ impl ConfirmDialog {
         );
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), call_area);
 
-        let answer = if self.typed_required {
+        let answer = if self.needs_override() {
+            let rules = self.assessment.violations.len();
+            vec![
+                Line::from(Span::styled(
+                    format!(
+                        "Blocked by {rules} safety rule{}. Type a reason to override (journaled with your name):",
+                        if rules == 1 { "" } else { "s" }
+                    ),
+                    theme.style.breach,
+                )),
+                Line::from(vec![
+                    Span::styled("> ", theme.style.key),
+                    Span::styled(format!("{}▏", self.reason), theme.style.text),
+                ]),
+                Line::from(vec![
+                    Span::styled("Enter", theme.style.key),
+                    Span::styled(" record the override, then confirm · ", theme.style.muted),
+                    Span::styled("Esc", theme.style.key),
+                    Span::styled(" cancel", theme.style.muted),
+                ]),
+            ]
+        } else if self.typed_required {
             let input_style = if self.can_execute() {
                 theme.style.ok
             } else {
@@ -198,6 +344,7 @@ impl ConfirmDialog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runbook::safety::{Rule, Violation};
     use crossterm::event::KeyEventKind;
     use serde_json::json;
 
@@ -210,22 +357,76 @@ mod tests {
         }
     }
 
-    fn dialog(typed: bool) -> ConfirmDialog {
-        ConfirmDialog::for_prompt(&Prompt::ConfirmAction {
+    fn at() -> DateTime<Utc> {
+        chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 12, 0, 0).unwrap()
+    }
+
+    fn prompt(typed: bool, violations: Vec<Violation>, overridden: Option<&str>) -> Prompt {
+        Prompt::ConfirmAction {
             step: "failover".into(),
             seq: 1,
             title: "Fail over".into(),
-            call: ApiCall {
+            call: Box::new(ApiCall {
                 service: "rds".into(),
                 region: "us-west-2".into(),
                 operation: "FailoverGlobalCluster".into(),
                 params: json!({ "GlobalClusterIdentifier": "orders-global" }),
-            },
+            }),
             target: "orders-global".into(),
             typed,
             note: None,
-        })
-        .unwrap()
+            assessment: Box::new(Assessment {
+                observed_at: at(),
+                facts: vec![],
+                violations,
+            }),
+            overridden: overridden.map(str::to_string),
+        }
+    }
+
+    fn dialog(typed: bool) -> ConfirmDialog {
+        ConfirmDialog::for_prompt(&prompt(typed, vec![], None), at()).unwrap()
+    }
+
+    fn blocked() -> Vec<Violation> {
+        vec![Violation {
+            rule: Rule::DataLossWhilePrimaryHealthy,
+            message: "us-east-1 is healthy".into(),
+        }]
+    }
+
+    #[test]
+    fn a_blocked_call_takes_a_reason_before_anything_else() {
+        let mut d = ConfirmDialog::for_prompt(&prompt(true, blocked(), None), at()).unwrap();
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter)),
+            DialogOutcome::Open,
+            "no empty reason"
+        );
+        for c in "orders-global".chars() {
+            d.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(!d.can_execute());
+        assert_eq!(d.input, "", "keys went to the reason, not the target");
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter)),
+            DialogOutcome::Override {
+                reason: "orders-global".into()
+            }
+        );
+        // The engine records the override; the dialog takes it in and now
+        // asks for the typed target.
+        assert!(d.refresh(&prompt(true, blocked(), Some("drill")), at()));
+        assert_eq!(d.reason, "orders-global", "what was typed is kept");
+        for c in "orders-global".chars() {
+            d.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter)),
+            DialogOutcome::Confirmed {
+                typed: Some("orders-global".into())
+            }
+        );
     }
 
     #[test]

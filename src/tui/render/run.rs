@@ -9,6 +9,7 @@
 //! │ ·  4  Wait until the DR cluster is ...   wait    5m      —            │
 //! ├ Now ─────────────────────────────────────────────────────────────────┤
 //! │ what the run waits for and the keys that answer it (prompt_lines)    │
+//! │ the current step's description, as the runbook words it             │
 //! └──────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -26,9 +27,15 @@ use crate::runbook::journal::{RunOutcome, StepState};
 use crate::tui::theme::Theme;
 
 pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc>, area: Rect) {
-    let prompt = prompt_lines(theme, run);
-    // Room for the prompt's lines, plus one more when its first line wraps.
-    let prompt_height = (prompt.len() as u16 + 3).min(area.height / 2).max(3);
+    let mut prompt = prompt_lines(theme, run);
+    prompt.extend(description_lines(theme, run));
+    // Room for the prompt's lines as they wrap inside the borders.
+    let inner_width = usize::from(area.width.saturating_sub(2).max(1));
+    let rows: usize = prompt
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_width))
+        .sum();
+    let prompt_height = (rows as u16 + 2).min(area.height / 2).max(3);
     let [steps_area, prompt_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
 
@@ -179,18 +186,38 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
             );
             lines
         }
-        Some(Prompt::ConfirmAction { title, call, .. }) => vec![Line::from(vec![
-            text(format!(
-                "{title}: {} {} in {} awaits confirmation. ",
-                call.service, call.operation, call.region
-            )),
-            key("c"),
-            text(" review and confirm, ".into()),
-            key("s"),
-            text(" skip, ".into()),
-            key("A"),
-            text(" abort".into()),
-        ])],
+        Some(Prompt::ConfirmAction {
+            title,
+            call,
+            assessment,
+            overridden,
+            ..
+        }) => {
+            let mut lines = vec![Line::from(vec![
+                text(format!(
+                    "{title}: {} {} in {} awaits confirmation. ",
+                    call.service, call.operation, call.region
+                )),
+                key("c"),
+                text(" review the live facts and confirm, ".into()),
+                key("s"),
+                text(" skip, ".into()),
+                key("A"),
+                text(" abort".into()),
+            ])];
+            if assessment.blocked() && overridden.is_none() {
+                let rules: Vec<&str> = assessment
+                    .violations
+                    .iter()
+                    .map(|v| v.rule.label())
+                    .collect();
+                lines.push(Line::from(vec![
+                    Span::styled("Blocked by safety rules: ", theme.style.breach),
+                    text(rules.join(", ")),
+                ]));
+            }
+            lines
+        }
         Some(Prompt::Failed { title, error, .. }) => vec![
             Line::from(vec![
                 Span::styled(format!("{title} failed: "), theme.style.breach),
@@ -207,12 +234,50 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
         ],
         None => {
             let current = run.current.and_then(|i| run.steps.get(i));
-            vec![Line::from(match current {
-                Some(step) => text(format!("{} — {}", step.title, step.run.state.label())),
-                None => text("Starting…".into()),
-            })]
+            let Some(step) = current else {
+                return vec![Line::from(text("Starting…".into()))];
+            };
+            let mut lines = vec![Line::from(text(format!(
+                "{} — {}",
+                step.title,
+                step.run.state.label()
+            )))];
+            if let Some(waiting) = &run.waiting_for {
+                lines.push(Line::from(vec![
+                    Span::styled("Waiting for: ", theme.style.muted),
+                    text(waiting.clone()),
+                ]));
+            }
+            if !run.read_only {
+                lines.push(Line::from(vec![
+                    key("s"),
+                    text(" skip with a reason, ".into()),
+                    key("A"),
+                    text(" abort".into()),
+                ]));
+            }
+            lines
         }
     }
+}
+
+/// The current step's description, so the operator reads the runbook's
+/// advice ("if they pass, stop") at the moment it applies.
+fn description_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
+    if run.outcome.is_some() {
+        return Vec::new();
+    }
+    let Some(description) = run
+        .current
+        .and_then(|i| run.steps.get(i))
+        .and_then(|s| s.description.as_deref())
+    else {
+        return Vec::new();
+    };
+    description
+        .lines()
+        .map(|l| Line::from(Span::styled(l, theme.style.muted)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -227,7 +292,9 @@ mod tests {
     use super::*;
     use crate::domain::action::ApiCall;
     use crate::runbook::engine::StepView;
+    use crate::runbook::facts::{Assessment, Fact};
     use crate::runbook::journal::StepState;
+    use crate::runbook::safety::{Rule, Violation};
     use crate::tui::popups::confirm::ConfirmDialog;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -238,6 +305,7 @@ mod tests {
         StepView {
             id: id.into(),
             title: title.into(),
+            description: None,
             kind,
             budget: Some(Duration::from_secs(budget)),
             timeout: None,
@@ -265,7 +333,7 @@ mod tests {
             operation: "FailoverGlobalCluster".into(),
             params: json!({
                 "GlobalClusterIdentifier": "orders-global",
-                "TargetDbClusterIdentifier": "orders-secondary",
+                "TargetDbClusterIdentifier": "arn:aws:rds:us-west-2:123456789012:cluster:orders-secondary",
                 "AllowDataLoss": true,
             }),
         }
@@ -319,11 +387,34 @@ mod tests {
                 step: "failover-database".into(),
                 seq: 1,
                 title: "Fail the global database over".into(),
-                call: failover_call(),
+                call: Box::new(failover_call()),
                 target: "orders-global".into(),
                 typed: true,
                 note: None,
+                assessment: Box::new(Assessment {
+                    observed_at: at(186),
+                    facts: vec![
+                        Fact {
+                            subject: "us-east-1 (writer region)".into(),
+                            text: "unhealthy: 0/16 checkers pass".into(),
+                            concern: false,
+                        },
+                        Fact {
+                            subject: "orders-secondary (us-west-2)".into(),
+                            text: "status available".into(),
+                            concern: false,
+                        },
+                        Fact {
+                            subject: "orders-secondary replication".into(),
+                            text: "up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m00s)".into(),
+                            concern: false,
+                        },
+                    ],
+                    violations: vec![],
+                }),
+                overridden: None,
             }),
+            waiting_for: None,
             outcome: None,
             read_only: false,
         }
@@ -351,9 +442,56 @@ mod tests {
     #[test]
     fn typed_confirmation_dialog_shows_the_exact_call() {
         let run = awaiting_confirmation();
-        let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap()).unwrap();
+        let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap(), at(190)).unwrap();
         dialog.input = "orders-gl".into();
         insta::assert_snapshot!(draw(&run, Some(&dialog)).backend());
+    }
+
+    /// The same failover while us-east-1 is healthy: the data-loss rule
+    /// blocks it and the dialog asks for a reason before the target.
+    #[test]
+    fn blocked_confirmation_shows_the_facts_and_asks_for_an_override() {
+        let mut run = awaiting_confirmation();
+        if let Some(Prompt::ConfirmAction { assessment, .. }) = &mut run.prompt {
+            assessment.facts[0] = Fact {
+                subject: "us-east-1 (writer region)".into(),
+                text: "healthy: 16/16 checkers pass".into(),
+                concern: true,
+            };
+            assessment.violations.push(Violation {
+                rule: Rule::DataLossWhilePrimaryHealthy,
+                message: "us-east-1 holds the writer and passes its health checks (16/16 checkers): a managed switchover loses nothing".into(),
+            });
+        }
+        let mut dialog = ConfirmDialog::for_prompt(run.prompt.as_ref().unwrap(), at(190)).unwrap();
+        dialog.reason = "game day".into();
+        insta::assert_snapshot!(draw(&run, Some(&dialog)).backend());
+    }
+
+    #[test]
+    fn a_wait_shows_its_description_and_what_it_waits_for() {
+        let mut run = awaiting_confirmation();
+        settle(
+            &mut run.steps[2],
+            StepState::Done,
+            96,
+            Some(150),
+            "FailoverGlobalCluster accepted",
+        );
+        settle(
+            &mut run.steps[3],
+            StepState::Waiting,
+            150,
+            None,
+            "orders-secondary is secondary",
+        );
+        run.steps[3].description =
+            Some("Aurora promotes the secondary; the global writer endpoint follows.".into());
+        run.current = Some(3);
+        run.prompt = None;
+        run.waiting_for =
+            Some("cluster orders-secondary is writer (times out at 09:12:30Z)".into());
+        insta::assert_snapshot!(draw(&run, None).backend());
     }
 
     #[test]
