@@ -10,7 +10,7 @@ pub fn short_duration(d: Duration) -> String {
     let s = d.as_secs();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if s < 10 && ms % 1000 != 0 {
+    } else if s < 10 && !ms.is_multiple_of(1000) {
         format!("{:.1}s", d.as_secs_f64())
     } else if s < 60 {
         format!("{s}s")

@@ -214,10 +214,11 @@ impl StatusReport {
                 let seconds = |s: Option<f64>| {
                     s.map_or("?".into(), |s| short_duration(Duration::from_secs_f64(s)))
                 };
-                let out_for = match (p.rto_exposure_s, &p.incident_start_basis) {
-                    (Some(s), Some(Basis::FirstObservation)) if s == 0.0 => "≥0s".to_string(),
-                    (_, None) if p.availability.state == Availability::Up => "-".to_string(),
-                    (s, _) => seconds(s),
+                // One poll sees an outage begin at the earliest now.
+                let out_for = match (&p.incident_start_basis, p.rto_exposure_s) {
+                    (None, _) => "-".to_string(),
+                    (Some(Basis::FirstObservation), s) => format!("≥{}", seconds(s)),
+                    (Some(_), s) => seconds(s),
                 };
                 [
                     p.service_id.clone(),

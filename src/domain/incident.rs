@@ -209,7 +209,7 @@ impl ServiceHistory {
         let not_up = self
             .availability()
             .is_some_and(|(a, _, _)| a != Availability::Up);
-        let incident = self.incident.get_or_insert_with(|| Incident {
+        let incident = self.incident.get_or_insert(Incident {
             start,
             start_basis: Basis::Declared,
             declared: None,
