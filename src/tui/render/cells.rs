@@ -75,7 +75,7 @@ pub fn maybe_duration(d: Option<Duration>) -> String {
 }
 
 /// How old data is, in whole seconds: a label that does not flicker
-/// between `999ms` and `1.0s` as polls and clock ticks interleave.
+/// between `999ms` and `1s` as polls and clock ticks interleave.
 pub fn age_label(age: Duration) -> String {
     let seconds = age.as_secs_f64().round();
     if seconds < 1.0 {

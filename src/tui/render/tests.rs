@@ -459,6 +459,21 @@ fn dashboard_in_an_outage_shows_down_and_for_how_long() {
 }
 
 #[test]
+fn a_declared_start_moves_the_rto_clock_back_and_bad_ones_change_nothing() {
+    let mut app = outage();
+    let clock = |app: &App| app.rows[0].posture.rto_side.exposure;
+    assert_eq!(clock(&app), Some(Duration::from_secs(30)));
+    let err = app.declare_incident("orders", at(100), "alice@laptop", "pages from customers");
+    assert!(err.is_err(), "a start in the future is refused");
+    assert_eq!(clock(&app), Some(Duration::from_secs(30)));
+    let incident = app
+        .declare_incident("orders", at(-200), "alice@laptop", "pages from customers")
+        .unwrap();
+    assert_eq!(incident.start, at(-200));
+    assert_eq!(clock(&app), Some(Duration::from_secs(240)));
+}
+
+#[test]
 fn dashboard_in_an_outage_narrow() {
     insta::assert_snapshot!(draw(&outage(), 80, 24).backend());
 }
