@@ -4,14 +4,15 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-/// `350ms`, `4.2s`, `3m05s`, `2h10m`, `3d04h`: short enough for a table cell,
-/// precise enough at the scale an operator cares about.
+/// `350ms`, `4.2s`, `7s`, `3m05s`, `2h10m`, `3d04h`: short enough for a
+/// table cell, precise enough at the scale an operator cares about, never
+/// finer than milliseconds. The one duration format of every screen.
 pub fn short_duration(d: Duration) -> String {
     let ms = d.as_millis();
     let s = d.as_secs();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if s < 10 {
+    } else if s < 10 && !ms.is_multiple_of(1000) {
         format!("{:.1}s", d.as_secs_f64())
     } else if s < 60 {
         format!("{s}s")
@@ -80,6 +81,8 @@ mod tests {
         let cases = [
             (Duration::from_millis(350), "350ms"),
             (Duration::from_millis(4200), "4.2s"),
+            (Duration::from_secs(7), "7s"),
+            (Duration::from_nanos(151_994_100), "151ms"),
             (Duration::from_secs(42), "42s"),
             (Duration::from_secs(185), "3m05s"),
             (Duration::from_secs(7800), "2h10m"),

@@ -29,10 +29,32 @@ fn json_status_lists_every_demo_service_with_objectives_and_exposure() {
     assert_eq!(ids, ["orders", "billing", "assets", "reports"]);
     for s in services {
         assert!(s["objectives"]["rto"].is_string(), "{s}");
-        assert!(s["objectives"]["rpo"].is_string(), "{s}");
+        assert!(s["objectives"]["rto_s"].is_number(), "{s}");
+        assert!(s["objectives"]["rpo_s"].is_number(), "{s}");
         assert!(s["rpo_exposure"].is_string(), "{s}");
+        assert!(s["rpo_exposure_s"].is_number(), "{s}");
+        assert_eq!(s["rto_exposure_s"], 0.0, "{s}");
+        assert_eq!(s["availability"]["state"], "up", "{s}");
+        assert!(s["availability"]["since"].is_string(), "{s}");
+        // One poll cannot tell when a state began: it says so.
+        assert_eq!(s["availability"]["since_basis"], "first-observation", "{s}");
+        assert!(s.get("incident_start").is_none(), "{s}");
         assert_eq!(s["overall"], "ok", "{s}");
     }
+    let writers: Vec<&serde_json::Value> = services.iter().map(|s| &s["writer_region"]).collect();
+    assert_eq!(
+        writers,
+        [
+            &serde_json::json!("us-east-1"),
+            &serde_json::json!("us-east-1"),
+            &serde_json::Value::Null,
+            &serde_json::json!("us-east-1")
+        ],
+        "S3 has no single writer"
+    );
+    assert!(services[0]["pitr_age_s"].is_number());
+    let lags = report["observed"]["lags"].as_array().unwrap();
+    assert!(lags.iter().all(|l| l["lag_s"].is_number()), "{lags:?}");
     assert_eq!(report["within_objectives"], true);
     let checks = report["observed"]["health_checks"].as_array().unwrap();
     assert!(

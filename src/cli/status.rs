@@ -1,12 +1,22 @@
 //! `drconsole status`: the posture once, as a table or JSON, for scripts.
+//!
+//! One poll has no history: a service's availability `since` is the time of
+//! this observation (`since_basis: first-observation`: the state began then
+//! or earlier), and so is the start of an incident it finds open. Every
+//! duration is given in seconds (`*_s`) beside any string for people.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::posture::{ExposureSource, Posture};
+use crate::domain::availability::Availability;
+use crate::domain::exposure::ExposureSource;
+use crate::domain::incident::{Basis, Declaration};
+use crate::domain::objectives::DrTier;
+use crate::domain::posture::{Posture, Verdict};
 use crate::domain::snapshot::{Health, Snapshot, SourceError, SourceId, SourceReading};
 use crate::format::short_duration;
 
@@ -23,7 +33,7 @@ pub struct StatusReport {
     pub provider: String,
     pub observed_at: DateTime<Utc>,
     pub within_objectives: bool,
-    pub services: Vec<Posture>,
+    pub services: Vec<ServiceStatus>,
     /// Sources whose poll failed: their parts of the report are missing.
     pub failed_sources: Vec<FailedSource>,
     /// Discovery sources that failed: services they would have found are
@@ -38,6 +48,109 @@ pub struct StatusReport {
 pub struct FailedSource {
     pub source: SourceId,
     pub error: SourceError,
+}
+
+/// One service in the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub service_id: String,
+    pub service_name: String,
+    pub tier: DrTier,
+    pub objectives: ObjectivesStatus,
+    pub availability: AvailabilityStatus,
+    /// Where writes are accepted now, from the observed roles.
+    pub writer_region: Option<String>,
+    pub serving_region: Option<String>,
+    /// Time since the service stopped being `UP` (0 while up).
+    pub rto_exposure_s: Option<f64>,
+    pub rto: Verdict,
+    /// Data lost if the writer's region failed now.
+    pub rpo_exposure_s: Option<f64>,
+    #[serde(with = "humantime_serde")]
+    pub rpo_exposure: Option<Duration>,
+    pub exposure_source: ExposureSource,
+    pub rpo_reason: String,
+    pub rpo: Verdict,
+    /// Age of the writer's in-region point-in-time-restore target.
+    pub pitr_age_s: Option<f64>,
+    pub pitr: Verdict,
+    pub tier_meets_rto: bool,
+    pub primary_health: Health,
+    pub dr_health: Health,
+    pub overall: Verdict,
+    pub why: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_start: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_start_basis: Option<Basis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_declared: Option<Declaration>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectivesStatus {
+    #[serde(with = "humantime_serde")]
+    pub rto: Duration,
+    pub rto_s: f64,
+    #[serde(with = "humantime_serde")]
+    pub rpo: Duration,
+    pub rpo_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AvailabilityStatus {
+    pub state: Availability,
+    pub since: Option<DateTime<Utc>>,
+    /// `first-observation` here: a single poll cannot tell when it began.
+    pub since_basis: Option<Basis>,
+    pub reason: String,
+}
+
+/// Seconds with millisecond precision.
+fn seconds(d: Duration) -> f64 {
+    d.as_millis() as f64 / 1000.0
+}
+
+impl From<&Posture> for ServiceStatus {
+    fn from(p: &Posture) -> Self {
+        let incident = p.rto_side.incident.as_ref();
+        ServiceStatus {
+            service_id: p.service_id.clone(),
+            service_name: p.service_name.clone(),
+            tier: p.tier,
+            objectives: ObjectivesStatus {
+                rto: p.objectives.rto,
+                rto_s: seconds(p.objectives.rto),
+                rpo: p.objectives.rpo,
+                rpo_s: seconds(p.objectives.rpo),
+            },
+            availability: AvailabilityStatus {
+                state: p.rto_side.availability,
+                since: p.rto_side.since,
+                since_basis: p.rto_side.since_basis,
+                reason: p.rto_side.reason.clone(),
+            },
+            writer_region: p.writer_region.clone(),
+            serving_region: p.serving_region.clone(),
+            rto_exposure_s: p.rto_side.exposure.map(seconds),
+            rto: p.rto_side.verdict,
+            rpo_exposure_s: p.rpo_exposure().map(seconds),
+            rpo_exposure: p.rpo_exposure(),
+            exposure_source: p.rpo_side.source,
+            rpo_reason: p.rpo_side.reason.clone(),
+            rpo: p.rpo,
+            pitr_age_s: p.rpo_side.pitr_age.map(seconds),
+            pitr: p.rpo_side.pitr_verdict,
+            tier_meets_rto: p.tier_meets_rto,
+            primary_health: p.primary_health,
+            dr_health: p.dr_health,
+            overall: p.overall,
+            why: p.why.clone(),
+            incident_start: incident.map(|i| i.start),
+            incident_start_basis: incident.map(|i| i.start_basis),
+            incident_declared: incident.and_then(|i| i.declared.clone()),
+        }
+    }
 }
 
 impl StatusReport {
@@ -56,7 +169,7 @@ impl StatusReport {
             observed_at,
             within_objectives: failed_discovery.is_empty()
                 && services.iter().all(Posture::within_objectives),
-            services,
+            services: services.iter().map(ServiceStatus::from).collect(),
             failed_sources,
             failed_discovery,
             observed,
@@ -88,27 +201,47 @@ impl StatusReport {
 
     fn table(&self) -> String {
         let header = [
-            "SERVICE", "TIER", "RTO", "RPO", "EXPOSURE", "FROM", "PRIMARY", "DR", "SERVING",
-            "RTO-FIT", "POSTURE",
+            "SERVICE",
+            "AVAILABLE",
+            "OUT FOR",
+            "RTO",
+            "WRITER",
+            "RPO EXP",
+            "RPO",
+            "FROM",
+            "PITR",
+            "SERVING",
+            "RTO-FIT",
+            "POSTURE",
         ];
-        let rows: Vec<[String; 11]> = self
+        let rows: Vec<[String; 12]> = self
             .services
             .iter()
             .map(|p| {
+                let seconds = |s: Option<f64>| {
+                    s.map_or("?".into(), |s| short_duration(Duration::from_secs_f64(s)))
+                };
+                // One poll sees an outage begin at the earliest now.
+                let out_for = match (&p.incident_start_basis, p.rto_exposure_s) {
+                    (None, _) => "-".to_string(),
+                    (Some(Basis::FirstObservation), s) => format!("≥{}", seconds(s)),
+                    (Some(_), s) => seconds(s),
+                };
                 [
                     p.service_id.clone(),
-                    p.tier.label().to_string(),
+                    p.availability.state.label().to_string(),
+                    out_for,
                     short_duration(p.objectives.rto),
+                    p.writer_region.clone().unwrap_or_else(|| "-".into()),
+                    seconds(p.rpo_exposure_s),
                     short_duration(p.objectives.rpo),
-                    p.rpo_exposure.map_or("?".into(), short_duration),
                     match p.exposure_source {
-                        ExposureSource::ReplicationLag => "lag",
-                        ExposureSource::BackupAge => "backup",
+                        ExposureSource::ReplicationLag => "replica",
+                        ExposureSource::BackupCopy => "backup copy",
                         ExposureSource::None => "-",
                     }
                     .to_string(),
-                    health_label(p.primary_health).to_string(),
-                    health_label(p.dr_health).to_string(),
+                    seconds(p.pitr_age_s).replace('?', "-"),
                     p.serving_region.clone().unwrap_or_else(|| "?".into()),
                     if p.tier_meets_rto { "yes" } else { "NO" }.to_string(),
                     p.overall.label().to_string(),
@@ -137,6 +270,13 @@ impl StatusReport {
         for row in &rows {
             line(&mut row.iter().map(String::as_str), &mut out);
         }
+        for p in self
+            .services
+            .iter()
+            .filter(|p| p.overall != Verdict::Ok || p.availability.state != Availability::Up)
+        {
+            let _ = writeln!(out, "{}: {}", p.service_id, p.why.join("; "));
+        }
         for failed in &self.failed_discovery {
             let _ = writeln!(
                 out,
@@ -159,6 +299,10 @@ impl StatusReport {
             "SOME SERVICES OUTSIDE OBJECTIVES"
         };
         let _ = writeln!(out, "{verdict}");
+        let _ = writeln!(
+            out,
+            "(one poll: times out of service count from this observation; the outage may be older)"
+        );
         out
     }
 }
@@ -176,18 +320,43 @@ pub fn failed_sources(readings: &[SourceReading]) -> Vec<FailedSource> {
         .collect()
 }
 
-fn health_label(h: Health) -> &'static str {
-    match h {
-        Health::Healthy => "healthy",
-        Health::Unhealthy => "UNHEALTHY",
-        Health::Unknown => "unknown",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::posture::assess;
     use crate::domain::snapshot::ErrorKind;
+    use crate::domain::testing::{healthy_world, now, orders};
+
+    fn json(p: &Posture) -> serde_json::Value {
+        serde_json::to_value(ServiceStatus::from(p)).unwrap()
+    }
+
+    #[test]
+    fn a_healthy_service_has_every_duration_in_seconds_and_no_incident() {
+        let v = json(&assess(&orders(), &healthy_world(), now()));
+        assert_eq!(v["availability"]["state"], "up");
+        assert_eq!(v["availability"]["since_basis"], "first-observation");
+        assert_eq!(v["writer_region"], "us-east-1");
+        assert_eq!(v["rto_exposure_s"], 0.0);
+        assert_eq!(v["rpo_exposure_s"], 0.4);
+        assert_eq!(v["pitr_age_s"], 240.0);
+        assert_eq!(v["objectives"]["rto_s"], 900.0);
+        assert_eq!(v["objectives"]["rpo"], "5m");
+        assert!(v.get("incident_start").is_none(), "{v}");
+    }
+
+    #[test]
+    fn a_down_service_has_an_incident_counted_from_this_observation() {
+        let mut world = healthy_world();
+        world.db_clusters[0].status = "inaccessible".into();
+        let v = json(&assess(&orders(), &world, now()));
+        assert_eq!(v["availability"]["state"], "down");
+        assert_eq!(v["writer_region"], serde_json::Value::Null);
+        assert_eq!(v["incident_start"], serde_json::json!(now()));
+        assert_eq!(v["incident_start_basis"], "first-observation");
+        assert_eq!(v["rto"], "at-risk");
+        assert_eq!(v["overall"], "at-risk");
+    }
 
     fn report(failed_discovery: Vec<FailedSource>) -> StatusReport {
         StatusReport::new(

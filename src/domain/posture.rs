@@ -1,208 +1,231 @@
 //! Posture: can each service still meet its objectives right now?
 //!
-//! Pure functions of a service's spec, the merged observations and the
-//! current time, so they are tested without a provider or a terminal.
+//! Two sides, both against the service's objectives. The RTO side is its
+//! availability (`domain::availability`) and how long it has not been `UP`
+//! (its open incident's clock); the RPO side is the data a loss of the
+//! writer's region would cost (`domain::exposure`). The overall verdict is
+//! the worse of the two, so a service that is down never reads `OK`.
+//!
+//! Pure functions of a service's spec, the merged observations, its
+//! history (`domain::incident`) and the current time.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-use super::environment::{Replication, ServiceSpec};
+use super::availability::{self, Availability};
+use super::environment::ServiceSpec;
+use super::exposure::{self, RpoSide};
+use super::incident::{Basis, Incident, ServiceHistory};
 use super::objectives::{DrTier, Objectives};
-use super::snapshot::{BackupObs, ClusterRole, DnsRecordObs, FailoverRole, Health, Snapshot};
+use super::snapshot::{DnsRecordObs, FailoverRole, Health, Snapshot};
+use super::topology::{self, Topology};
+use super::verdict::IMPROVE_AFTER_POLLS;
 
-/// Share of the RPO above which exposure counts as at risk.
-pub const AT_RISK_FRACTION: f64 = 0.5;
+pub use super::exposure::{ExposureSource, backup_age, effective_lag};
+pub use super::verdict::{AT_RISK_FRACTION, Verdict};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Ok,
-    AtRisk,
-    Unknown,
-    Breach,
+/// The RTO side: availability, since when, and the incident clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtoSide {
+    pub availability: Availability,
+    /// When the service entered that state (`None` before any observation).
+    pub since: Option<DateTime<Utc>>,
+    pub since_basis: Option<Basis>,
+    pub reason: String,
+    /// Time since the service stopped being `UP`: the open incident's age;
+    /// zero while up with no incident; `None` when nothing is known.
+    pub exposure: Option<Duration>,
+    pub verdict: Verdict,
+    pub incident: Option<Incident>,
+    /// The incident that closed last, for "restored after ...".
+    pub last_incident: Option<Incident>,
 }
 
-impl Verdict {
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Ok => "OK",
-            Verdict::AtRisk => "AT RISK",
-            Verdict::Unknown => "UNKNOWN",
-            Verdict::Breach => "BREACH",
-        }
-    }
-
-    /// Exposure against an objective.
-    pub fn of(exposure: Option<Duration>, objective: Duration) -> Verdict {
-        match exposure {
-            None => Verdict::Unknown,
-            Some(e) if e > objective => Verdict::Breach,
-            Some(e) if e.as_secs_f64() > objective.as_secs_f64() * AT_RISK_FRACTION => {
-                Verdict::AtRisk
-            }
-            Some(_) => Verdict::Ok,
-        }
-    }
-}
-
-/// Where the RPO exposure figure comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExposureSource {
-    ReplicationLag,
-    BackupAge,
-    None,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Posture {
     pub service_id: String,
     pub service_name: String,
     pub tier: DrTier,
     pub objectives: Objectives,
-    /// How much data would be lost if the serving region died now.
-    #[serde(with = "humantime_serde")]
-    pub rpo_exposure: Option<Duration>,
-    pub exposure_source: ExposureSource,
+    pub rto_side: RtoSide,
+    pub rpo_side: RpoSide,
+    /// The RPO verdict as shown: the held verdict when hysteresis holds a
+    /// worse one than this poll's.
     pub rpo: Verdict,
     pub tier_meets_rto: bool,
     pub primary_health: Health,
     pub dr_health: Health,
     pub serving_region: Option<String>,
+    /// Where writes are accepted now, from the observed roles.
+    pub writer_region: Option<String>,
+    /// The observed databases (`None` for S3), for the topology lines.
+    pub topology: Option<Topology>,
     pub overall: Verdict,
+    /// Why the verdicts are what they are, in order of weight.
+    pub why: Vec<String>,
 }
 
 impl Posture {
     pub fn within_objectives(&self) -> bool {
         matches!(self.overall, Verdict::Ok | Verdict::AtRisk)
     }
+
+    /// How much data would be lost if the writer's region failed now.
+    pub fn rpo_exposure(&self) -> Option<Duration> {
+        self.rpo_side.exposure
+    }
+
+    pub fn availability(&self) -> Availability {
+        self.rto_side.availability
+    }
 }
 
+/// What one poll says, as the history takes it: availability and the RPO
+/// verdict before hysteresis.
+pub fn observe(
+    service: &ServiceSpec,
+    snap: &Snapshot,
+    at: DateTime<Utc>,
+) -> (Availability, Verdict) {
+    let topology = topology::observe(service, snap);
+    let seen = availability::assess(service, snap, topology.as_ref());
+    let rpo = exposure::assess(
+        service,
+        snap,
+        topology.as_ref(),
+        seen.writer_region.as_deref(),
+        at,
+    );
+    (seen.state, rpo.verdict)
+}
+
+/// The posture from one observation and no history: what `status` shows.
+/// Whatever state the service is in counts from this observation (it may
+/// have begun earlier; the basis says so).
 pub fn assess(service: &ServiceSpec, snap: &Snapshot, now: DateTime<Utc>) -> Posture {
-    let (rpo_exposure, exposure_source) = exposure(service, snap, now);
-    // Milliseconds are the finest precision anyone acts on (and reads in JSON).
-    let rpo_exposure = rpo_exposure.map(|d| Duration::from_millis(d.as_millis() as u64));
-    let rpo = Verdict::of(rpo_exposure, service.objectives.rpo);
+    let (state, rpo) = observe(service, snap, now);
+    let mut history = ServiceHistory::default();
+    history.observe(state, rpo, now);
+    assess_with(service, snap, &history, now)
+}
+
+/// The posture given the service's history: availability since when it
+/// changed, verdicts with hysteresis, the open incident's clock.
+pub fn assess_with(
+    service: &ServiceSpec,
+    snap: &Snapshot,
+    history: &ServiceHistory,
+    now: DateTime<Utc>,
+) -> Posture {
+    let topology = topology::observe(service, snap);
+    let seen = availability::assess(service, snap, topology.as_ref());
+    let rpo_side = exposure::assess(
+        service,
+        snap,
+        topology.as_ref(),
+        seen.writer_region.as_deref(),
+        now,
+    );
+    let mut why = Vec::new();
+    let rto_side = rto_side(service, &seen, history, now, &mut why);
+    let held_rpo = history.rpo().map(|h| h.shown());
+    let rpo = held_rpo.map_or(rpo_side.verdict, |h| h.max(rpo_side.verdict));
+    why.push(format!("RPO: {}", rpo_side.reason));
+    if rpo != rpo_side.verdict {
+        let polls = history
+            .rpo()
+            .and_then(|h| h.pending())
+            .map_or(0, |(_, n)| n);
+        why.push(format!(
+            "RPO held at {} until {} lasts {IMPROVE_AFTER_POLLS} polls ({polls}/{IMPROVE_AFTER_POLLS})",
+            rpo.label(),
+            rpo_side.verdict.label()
+        ));
+    }
     let tier_meets_rto = service.tier.can_meet_rto(service.objectives.rto);
-    let overall = if tier_meets_rto { rpo } else { Verdict::Breach };
+    let mut overall = rto_side.verdict.max(rpo);
+    if !tier_meets_rto {
+        overall = Verdict::Breach;
+        why.push(format!(
+            "a {} tier cannot recover within the {} RTO (best case {})",
+            service.tier.label(),
+            crate::format::short_duration(service.objectives.rto),
+            crate::format::short_duration(service.tier.best_case_rto())
+        ));
+    }
     Posture {
         service_id: service.id.clone(),
         service_name: service.name.clone(),
         tier: service.tier,
         objectives: service.objectives,
-        rpo_exposure,
-        exposure_source,
+        rto_side,
+        rpo_side,
         rpo,
         tier_meets_rto,
         primary_health: region_health(service, snap, &service.primary_region),
         dr_health: region_health(service, snap, &service.dr_region),
-        serving_region: serving_region(service, snap),
+        serving_region: seen.serving_region,
+        writer_region: seen.writer_region,
+        topology,
         overall,
+        why,
     }
 }
 
-/// Age of the newest restorable point: PITR if enabled, else the newest snapshot.
-pub fn backup_age(backup: &BackupObs, now: DateTime<Utc>) -> Option<Duration> {
-    let newest = backup.latest_restorable.or(backup.newest_snapshot)?;
-    Some((now - newest).to_std().unwrap_or(Duration::ZERO))
-}
-
-fn exposure(
+fn rto_side(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    seen: &availability::AvailabilityObs,
+    history: &ServiceHistory,
     now: DateTime<Utc>,
-) -> (Option<Duration>, ExposureSource) {
-    match &service.replication {
-        Replication::AuroraGlobal {
-            primary_cluster,
-            secondary_cluster,
-            ..
-        } => {
-            let members: Vec<_> = snap
-                .db_clusters
-                .iter()
-                .filter(|c| &c.id == primary_cluster || &c.id == secondary_cluster)
-                .collect();
-            // After a failover the configured secondary is the writer, so the
-            // lag that matters is that of whichever member replicates now.
-            let replica_lag = members
-                .iter()
-                .filter(|c| c.role == ClusterRole::Secondary)
-                .find_map(|c| lag_of(snap, &c.id));
-            if let Some(lag) = replica_lag {
-                return (Some(lag), ExposureSource::ReplicationLag);
-            }
-            // No replica reporting lag (detached, failed over and not yet
-            // resynced, or the metric missing): only the writer's backups
-            // protect the data now.
-            let writer = members.iter().find(|c| c.role != ClusterRole::Secondary);
-            (
-                writer.and_then(|c| backup_age(&c.backup, now)),
-                ExposureSource::BackupAge,
+    why: &mut Vec<String>,
+) -> RtoSide {
+    let known = history.availability();
+    let (state, since, since_basis) = match known {
+        Some((state, since, basis)) => (state, Some(since), Some(basis)),
+        None => (seen.state, None, None),
+    };
+    let incident = history.incident().cloned();
+    let exposure = match (&incident, state) {
+        (Some(i), _) => Some((now - i.start).to_std().unwrap_or(Duration::ZERO)),
+        (None, Availability::Unknown) => None,
+        (None, _) => Some(Duration::ZERO),
+    };
+    let verdict = match (exposure, state, &incident) {
+        (None, _, _) => Verdict::Unknown,
+        (Some(_), Availability::Up, None) => Verdict::Ok,
+        // Not serving (or declared so) is at risk from the first second,
+        // however much of the RTO is left.
+        (Some(e), _, _) => Verdict::of(Some(e), service.objectives.rto).max(Verdict::AtRisk),
+    };
+    let mut reason = seen.reason.clone();
+    if seen.state != state {
+        reason = if seen.state == Availability::Unknown {
+            format!("last known {}: {}", state.label(), seen.reason)
+        } else {
+            let polls = history.pending_availability().map_or(0, |(_, n)| n);
+            format!(
+                "{} held until {} lasts {IMPROVE_AFTER_POLLS} polls ({polls}/{IMPROVE_AFTER_POLLS}): {}",
+                state.label(),
+                seen.state.label(),
+                seen.reason
             )
-        }
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => {
-            let replica = snap.db_instances.iter().find(|i| &i.id == replica_instance);
-            match replica {
-                Some(r) if r.replica_source.is_some() => (
-                    lag_of(snap, replica_instance),
-                    ExposureSource::ReplicationLag,
-                ),
-                _ => {
-                    // Promoted (or gone): the writer is whichever instance stands alone.
-                    let writer = replica
-                        .or_else(|| snap.db_instances.iter().find(|i| &i.id == source_instance));
-                    (
-                        writer.and_then(|i| backup_age(&i.backup, now)),
-                        ExposureSource::BackupAge,
-                    )
-                }
-            }
-        }
-        Replication::S3 {
-            destination_bucket, ..
-        } => (
-            lag_of(snap, destination_bucket),
-            ExposureSource::ReplicationLag,
-        ),
-        Replication::Backup {
-            clusters,
-            instances,
-        } => {
-            let ages: Vec<Option<Duration>> = snap
-                .db_clusters
-                .iter()
-                .filter(|c| clusters.contains(&c.id))
-                .map(|c| backup_age(&c.backup, now))
-                .chain(
-                    snap.db_instances
-                        .iter()
-                        .filter(|i| instances.contains(&i.id))
-                        .map(|i| backup_age(&i.backup, now)),
-                )
-                .collect();
-            let expected = clusters.len() + instances.len();
-            if ages.len() < expected || ages.iter().any(Option::is_none) || expected == 0 {
-                return (None, ExposureSource::None);
-            }
-            (ages.into_iter().flatten().max(), ExposureSource::BackupAge)
-        }
+        };
     }
-}
-
-fn lag_of(snap: &Snapshot, resource_id: &str) -> Option<Duration> {
-    snap.lags
-        .iter()
-        .find(|l| l.resource_id == resource_id)
-        .and_then(|l| match (l.lag, l.rpo_lag) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        })
+    why.push(format!("RTO: {reason}"));
+    if let Some(d) = incident.as_ref().and_then(|i| i.declared.as_ref()) {
+        why.push(format!("incident declared by {}: {}", d.who, d.why));
+    }
+    RtoSide {
+        availability: state,
+        since,
+        since_basis,
+        reason,
+        exposure,
+        verdict,
+        incident,
+        last_incident: history.last_closed().cloned(),
+    }
 }
 
 /// Health of a region as the service's health checks there see it.
@@ -287,228 +310,165 @@ pub fn same_name(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::environment::{DnsSpec, HealthCheckSpec};
-    use crate::domain::snapshot::{
-        BackupObs, DbClusterObs, DnsRecordObs, HealthCheckObs, LagKind, LagObs,
+    use crate::domain::snapshot::ClusterRole;
+    use crate::domain::testing::{
+        check, cluster, failed_over, healthy_world, lag, mins, now, orders, with_lag,
     };
-    use chrono::TimeZone;
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-    }
-
-    fn mins(m: u64) -> Duration {
-        Duration::from_secs(m * 60)
-    }
-
-    fn orders() -> ServiceSpec {
-        ServiceSpec {
-            id: "orders".into(),
-            name: "Orders API".into(),
-            tier: DrTier::WarmStandby,
-            objectives: Objectives {
-                rto: mins(15),
-                rpo: mins(5),
-            },
-            primary_region: "us-east-1".into(),
-            dr_region: "us-west-2".into(),
-            replication: Replication::AuroraGlobal {
-                global_cluster: "orders-global".into(),
-                primary_cluster: "orders-primary".into(),
-                secondary_cluster: "orders-secondary".into(),
-            },
-            health_checks: vec![
-                HealthCheckSpec {
-                    id: "hc-east".into(),
-                    region: "us-east-1".into(),
-                    fqdn: "api.us-east-1.example.com".into(),
-                    failure_threshold: 3,
-                },
-                HealthCheckSpec {
-                    id: "hc-west".into(),
-                    region: "us-west-2".into(),
-                    fqdn: "api.us-west-2.example.com".into(),
-                    failure_threshold: 3,
-                },
-            ],
-            dns: Some(DnsSpec {
-                zone_id: "Z1".into(),
-                record: "api.example.com.".into(),
-                primary_target: "api.us-east-1.example.com".into(),
-                secondary_target: "api.us-west-2.example.com".into(),
-                ttl: 60,
-            }),
-        }
-    }
-
-    fn cluster(id: &str, region: &str, role: ClusterRole, pitr_age: Duration) -> DbClusterObs {
-        DbClusterObs {
-            id: id.into(),
-            arn: format!("arn:aws:rds:{region}:123456789012:cluster:{id}"),
-            region: region.into(),
-            engine: "aurora-postgresql".into(),
-            engine_version: "15.4".into(),
-            status: "available".into(),
-            role,
-            global_cluster_id: Some("orders-global".into()),
-            endpoint: None,
-            backup: BackupObs {
-                latest_restorable: Some(now() - chrono::Duration::from_std(pitr_age).unwrap()),
-                retention_days: 35,
-                newest_snapshot: None,
-                cross_region_copy: false,
-            },
-        }
-    }
-
-    fn check(id: &str, region: &str, status: Health) -> HealthCheckObs {
-        HealthCheckObs {
-            id: id.into(),
-            region: region.into(),
-            fqdn: format!("api.{region}.example.com"),
-            status,
-            checkers_healthy: if status == Health::Healthy { 16 } else { 0 },
-            checkers_total: 16,
-            failure_threshold: 3,
-            disabled: false,
-            inverted: false,
-        }
-    }
-
-    fn record(role: FailoverRole, target: &str, hc: &str) -> DnsRecordObs {
-        DnsRecordObs {
-            zone_id: "Z1".into(),
-            name: "api.example.com.".into(),
-            record_type: "CNAME".into(),
-            set_identifier: Some(format!("{role:?}")),
-            failover: Some(role),
-            target: target.into(),
-            ttl: Some(60),
-            health_check_id: Some(hc.into()),
-        }
-    }
-
-    fn healthy_world(lag: Duration) -> Snapshot {
-        Snapshot {
-            health_checks: vec![
-                check("hc-east", "us-east-1", Health::Healthy),
-                check("hc-west", "us-west-2", Health::Healthy),
-            ],
-            db_clusters: vec![
-                cluster("orders-primary", "us-east-1", ClusterRole::Primary, mins(4)),
-                cluster(
-                    "orders-secondary",
-                    "us-west-2",
-                    ClusterRole::Secondary,
-                    mins(4),
-                ),
-            ],
-            lags: vec![LagObs {
-                resource_id: "orders-secondary".into(),
-                region: "us-west-2".into(),
-                kind: LagKind::AuroraGlobal,
-                lag: Some(lag),
-                rpo_lag: None,
-                pending_operations: None,
-            }],
-            dns_records: vec![
-                record(
-                    FailoverRole::Primary,
-                    "api.us-east-1.example.com",
-                    "hc-east",
-                ),
-                record(
-                    FailoverRole::Secondary,
-                    "api.us-west-2.example.com",
-                    "hc-west",
-                ),
-            ],
-            ..Snapshot::default()
-        }
-    }
 
     #[test]
     fn sub_second_lag_is_well_within_a_five_minute_rpo() {
-        let p = assess(&orders(), &healthy_world(Duration::from_millis(400)), now());
-        assert_eq!(p.rpo_exposure, Some(Duration::from_millis(400)));
-        assert_eq!(p.exposure_source, ExposureSource::ReplicationLag);
+        let p = assess(&orders(), &healthy_world(), now());
+        assert_eq!(p.rpo_exposure(), Some(Duration::from_millis(400)));
+        assert_eq!(p.rpo_side.source, ExposureSource::ReplicationLag);
         assert_eq!(p.rpo, Verdict::Ok);
+        assert_eq!(p.availability(), Availability::Up);
+        assert_eq!(p.rto_side.exposure, Some(Duration::ZERO));
         assert_eq!(p.overall, Verdict::Ok);
         assert_eq!(p.serving_region.as_deref(), Some("us-east-1"));
+        assert_eq!(p.writer_region.as_deref(), Some("us-east-1"));
         assert!(p.within_objectives());
     }
 
     #[test]
     fn lag_over_half_the_rpo_is_at_risk_and_over_it_a_breach() {
-        let at_risk = assess(&orders(), &healthy_world(mins(3)), now());
+        let at_risk = assess(&orders(), &with_lag(mins(3)), now());
         assert_eq!(at_risk.rpo, Verdict::AtRisk);
         assert!(at_risk.within_objectives());
-        let breach = assess(&orders(), &healthy_world(mins(6)), now());
+        let breach = assess(&orders(), &with_lag(mins(6)), now());
         assert_eq!(breach.rpo, Verdict::Breach);
         assert!(!breach.within_objectives());
     }
 
     #[test]
-    fn missing_lag_metric_falls_back_to_the_writers_backup_age() {
-        let mut world = healthy_world(Duration::ZERO);
+    fn a_replica_without_a_lag_datapoint_is_unknown_not_the_writers_backup_age() {
+        let mut world = healthy_world();
         world.lags.clear();
         let p = assess(&orders(), &world, now());
-        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
-        assert_eq!(p.rpo_exposure, Some(mins(4)));
+        assert_eq!(p.rpo_exposure(), None);
+        assert_eq!(p.rpo, Verdict::Unknown);
+        assert_eq!(p.rpo_side.pitr_age, Some(mins(4)), "PITR is reported apart");
     }
 
     #[test]
     fn no_data_at_all_is_unknown_not_ok() {
         let p = assess(&orders(), &Snapshot::default(), now());
-        assert_eq!(p.rpo_exposure, None);
+        assert_eq!(p.rpo_exposure(), None);
+        assert_eq!(p.availability(), Availability::Unknown);
         assert_eq!(p.overall, Verdict::Unknown);
         assert!(!p.within_objectives());
     }
 
     #[test]
-    fn after_failover_the_old_primary_is_the_replica_whose_lag_counts() {
-        let mut world = healthy_world(Duration::from_millis(100));
-        world.db_clusters = vec![
-            cluster(
-                "orders-primary",
-                "us-east-1",
-                ClusterRole::Secondary,
-                mins(9),
-            ),
-            cluster(
-                "orders-secondary",
-                "us-west-2",
-                ClusterRole::Primary,
-                mins(1),
-            ),
-        ];
-        world.lags = vec![LagObs {
-            resource_id: "orders-primary".into(),
-            region: "us-east-1".into(),
-            kind: LagKind::AuroraGlobal,
-            lag: Some(Duration::from_millis(700)),
-            rpo_lag: None,
-            pending_operations: None,
-        }];
+    fn a_down_service_is_never_ok_however_young_the_outage() {
+        let mut world = healthy_world();
+        world.db_clusters[0].status = "inaccessible".into();
         let p = assess(&orders(), &world, now());
-        assert_eq!(p.exposure_source, ExposureSource::ReplicationLag);
-        assert_eq!(p.rpo_exposure, Some(Duration::from_millis(700)));
-
-        // Still resyncing: no lag reported yet, so the new writer's backups count.
-        world.lags.clear();
-        let p = assess(&orders(), &world, now());
-        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
-        assert_eq!(p.rpo_exposure, Some(mins(1)));
+        assert_eq!(p.availability(), Availability::Down);
+        assert_eq!(p.rpo, Verdict::Ok, "the replica is current");
+        assert_eq!(p.rto_side.verdict, Verdict::AtRisk);
+        assert_eq!(p.overall, Verdict::AtRisk);
     }
 
     #[test]
-    fn after_detach_exposure_is_the_writers_backup_age() {
-        let mut world = healthy_world(Duration::from_millis(200));
+    fn the_rto_clock_runs_from_the_incident_start() {
+        let mut world = healthy_world();
+        world.db_clusters[0].status = "inaccessible".into();
+        let mut history = ServiceHistory::default();
+        let t0 = now();
+        history.observe(Availability::Up, Verdict::Ok, t0);
+        history.observe(
+            Availability::Down,
+            Verdict::Ok,
+            t0 + chrono::Duration::seconds(10),
+        );
+        let p = assess_with(
+            &orders(),
+            &world,
+            &history,
+            t0 + chrono::Duration::seconds(970),
+        );
+        assert_eq!(p.rto_side.exposure, Some(Duration::from_secs(960)));
+        assert_eq!(
+            p.rto_side.verdict,
+            Verdict::Breach,
+            "16 minutes of a 15-minute RTO"
+        );
+        assert_eq!(p.rto_side.since, Some(t0 + chrono::Duration::seconds(10)));
+        assert_eq!(p.overall, Verdict::Breach);
+    }
+
+    #[test]
+    fn after_failover_the_service_is_up_in_the_new_region_and_unprotected() {
+        let p = assess(&orders(), &failed_over(), now());
+        assert_eq!(p.availability(), Availability::Up);
+        assert_eq!(p.writer_region.as_deref(), Some("us-west-2"));
+        assert_eq!(p.rpo, Verdict::Unprotected);
+        assert_eq!(
+            p.rpo_side.reason,
+            "no copy outside us-west-2; orders-primary resyncing"
+        );
+        assert_eq!(p.rpo_side.pitr_age, Some(mins(4)), "the new writer's PITR");
+        assert_eq!(p.rpo_side.pitr_verdict, Verdict::Ok);
+        assert_eq!(p.overall, Verdict::Unprotected);
+    }
+
+    #[test]
+    fn pitr_age_never_decides_the_rpo_verdict() {
+        // The old fallback read the writer's PITR age (hovering around the
+        // RPO with the log upload cycle) as the exposure: it flapped.
+        for pitr in [mins(1), mins(4), mins(6), mins(9)] {
+            let mut world = failed_over();
+            world.db_clusters[1] =
+                cluster("orders-secondary", "us-west-2", ClusterRole::Primary, pitr);
+            let p = assess(&orders(), &world, now());
+            assert_eq!(p.rpo, Verdict::Unprotected, "PITR {pitr:?}");
+        }
+    }
+
+    #[test]
+    fn once_the_old_primary_replicates_its_lag_is_the_exposure() {
+        let mut world = failed_over();
+        world.global_clusters.clear();
+        world.db_clusters[0].status = "available".into();
+        world.lags = vec![lag(
+            "orders-primary",
+            "us-east-1",
+            Duration::from_millis(700),
+        )];
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.rpo_side.source, ExposureSource::ReplicationLag);
+        assert_eq!(p.rpo_exposure(), Some(Duration::from_millis(700)));
+        assert_eq!(p.rpo, Verdict::Ok);
+    }
+
+    #[test]
+    fn a_cross_region_backup_copy_protects_a_writer_without_replica() {
+        let mut world = failed_over();
+        world.db_clusters[1].backup.cross_region_copy = true;
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.rpo_side.source, ExposureSource::BackupCopy);
+        assert_eq!(p.rpo_exposure(), Some(mins(4)));
+        assert_eq!(p.rpo, Verdict::AtRisk);
+        world.db_clusters[1].backup.latest_restorable = Some(now() - chrono::Duration::hours(3));
+        let p = assess(&orders(), &world, now());
+        assert_eq!(p.rpo, Verdict::Unprotected);
+        assert!(
+            p.rpo_side
+                .reason
+                .starts_with("no copy outside us-west-2 newer than 3h00m"),
+            "{}",
+            p.rpo_side.reason
+        );
+    }
+
+    #[test]
+    fn after_detach_the_promoted_cluster_writes_and_nothing_protects_it() {
+        let mut world = healthy_world();
         world.db_clusters = vec![
             cluster(
                 "orders-primary",
                 "us-east-1",
-                ClusterRole::Standalone,
+                ClusterRole::Primary,
                 mins(30),
             ),
             cluster(
@@ -518,27 +478,38 @@ mod tests {
                 mins(2),
             ),
         ];
+        world.db_clusters[0].status = "inaccessible".into();
+        world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
         let p = assess(&orders(), &world, now());
-        assert_eq!(p.exposure_source, ExposureSource::BackupAge);
-        assert_eq!(p.rpo_exposure, Some(mins(30)));
-        assert_eq!(p.rpo, Verdict::Breach);
+        assert_eq!(p.writer_region.as_deref(), Some("us-west-2"));
+        assert_eq!(p.rpo, Verdict::Unprotected);
+        assert!(
+            p.rpo_side.reason.contains("orders-primary inaccessible"),
+            "{}",
+            p.rpo_side.reason
+        );
     }
 
     #[test]
     fn unhealthy_primary_sends_traffic_to_the_secondary_record() {
-        let mut world = healthy_world(Duration::ZERO);
+        let mut world = healthy_world();
         world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
         let p = assess(&orders(), &world, now());
         assert_eq!(p.primary_health, Health::Unhealthy);
         assert_eq!(p.dr_health, Health::Healthy);
         assert_eq!(p.serving_region.as_deref(), Some("us-west-2"));
+        assert_eq!(
+            p.availability(),
+            Availability::Degraded,
+            "the writer is still in us-east-1"
+        );
     }
 
     #[test]
     fn a_tier_too_slow_for_the_rto_breaches_whatever_the_lag() {
         let mut spec = orders();
         spec.tier = DrTier::PilotLight;
-        let p = assess(&spec, &healthy_world(Duration::ZERO), now());
+        let p = assess(&spec, &healthy_world(), now());
         assert!(!p.tier_meets_rto);
         assert_eq!(p.rpo, Verdict::Ok);
         assert_eq!(p.overall, Verdict::Breach);
@@ -546,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_primary_repointed_at_dr_without_a_health_check_serves() {
-        let mut world = healthy_world(Duration::ZERO);
+        let mut world = healthy_world();
         world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
         world.dns_records[0].target = "api.us-west-2.example.com".into();
         world.dns_records[0].health_check_id = None;

@@ -215,19 +215,50 @@ pub enum LagKind {
 
 /// Replication lag of one replicated resource (the receiving side).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "LagObsJson")]
 pub struct LagObs {
     /// The cluster, instance or bucket that receives the data.
     pub resource_id: String,
     pub region: String,
     pub kind: LagKind,
     /// None when the metric has no datapoint in the window.
-    #[serde(with = "humantime_serde")]
     pub lag: Option<Duration>,
     /// `AuroraGlobalDBRPOLag` where AWS reports it.
-    #[serde(with = "humantime_serde")]
     pub rpo_lag: Option<Duration>,
     /// `AWS/S3 OperationsPendingReplication`.
     pub pending_operations: Option<u64>,
+}
+
+/// A lag as JSON: each duration as a humantime string for people and as
+/// seconds for scripts.
+#[derive(Serialize)]
+struct LagObsJson {
+    resource_id: String,
+    region: String,
+    kind: LagKind,
+    #[serde(with = "humantime_serde")]
+    lag: Option<Duration>,
+    lag_s: Option<f64>,
+    #[serde(with = "humantime_serde")]
+    rpo_lag: Option<Duration>,
+    rpo_lag_s: Option<f64>,
+    pending_operations: Option<u64>,
+}
+
+impl From<LagObs> for LagObsJson {
+    fn from(l: LagObs) -> Self {
+        let seconds = |d: Duration| d.as_millis() as f64 / 1000.0;
+        LagObsJson {
+            lag_s: l.lag.map(seconds),
+            rpo_lag_s: l.rpo_lag.map(seconds),
+            resource_id: l.resource_id,
+            region: l.region,
+            kind: l.kind,
+            lag: l.lag,
+            rpo_lag: l.rpo_lag,
+            pending_operations: l.pending_operations,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
-use crate::domain::posture::{Posture, assess};
+use crate::domain::posture::{Posture, assess, effective_lag};
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceId, SourceReading};
 
 /// A source whose data is older than this many poll intervals is stale.
@@ -114,12 +114,8 @@ impl MonitorState {
             match reading.result {
                 Ok(snapshot) => {
                     for lag in &snapshot.lags {
-                        let seconds = match (lag.lag, lag.rpo_lag) {
-                            (Some(a), Some(b)) => a.max(b),
-                            (a, b) => match a.or(b) {
-                                Some(d) => d,
-                                None => continue,
-                            },
+                        let Some(seconds) = effective_lag(lag) else {
+                            continue;
                         };
                         self.lag_history
                             .entry(lag.resource_id.clone())
@@ -721,6 +717,6 @@ mod tests {
         };
         let p = m.postures(&env, at(0));
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].rpo_exposure, Some(Duration::from_secs(200)));
+        assert_eq!(p[0].rpo_exposure(), Some(Duration::from_secs(200)));
     }
 }

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::action::ChangeStatus;
 use crate::domain::environment::ServiceSpec;
-use crate::domain::posture::{region_health, same_name, serving_region};
+use crate::domain::posture::{effective_lag, region_health, same_name, serving_region};
 use crate::domain::snapshot::{ClusterRole, Health, Snapshot};
+use crate::format::short_duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -231,17 +232,11 @@ impl Condition {
                     .lags
                     .iter()
                     .find(|l| same_resource(&l.resource_id, resource))
-                    .and_then(|l| match (l.lag, l.rpo_lag) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    });
+                    .and_then(effective_lag);
                 match lag {
                     Some(lag) => Evaluation::new(
                         lag < *max,
-                        format!(
-                            "replication lag of {resource} is {}",
-                            humantime::format_duration(lag)
-                        ),
+                        format!("replication lag of {resource} is {}", short_duration(lag)),
                     ),
                     None => Evaluation::unseen(&format!("replication lag of {resource}")),
                 }

@@ -14,7 +14,8 @@ use ratatui::layout::{Position, Rect};
 use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
-use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState};
+use crate::domain::incident::{DeclareError, Incident};
+use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
@@ -50,6 +51,8 @@ pub struct App {
     /// `demo`, `aws · read-only`, ...: shown in the header.
     pub mode_label: String,
     pub monitor: MonitorState,
+    /// Each service's availability history, verdict hysteresis and incidents.
+    pub tracker: Tracker,
     /// The provider's clock at the last update.
     pub now: DateTime<Utc>,
     /// One row per service of the environment, in its order.
@@ -95,6 +98,7 @@ impl App {
             theme,
             mode_label: mode_label.into(),
             monitor,
+            tracker: Tracker::default(),
             now,
             rows: Vec::new(),
             visible: Vec::new(),
@@ -120,7 +124,7 @@ impl App {
 
     /// Recomputes the rows from the monitor's data at `self.now`.
     pub fn refresh(&mut self) {
-        self.rows = service_rows(&self.environment, &self.monitor, self.now);
+        self.rows = service_rows(&self.environment, &self.monitor, &self.tracker, self.now);
         self.apply_filter();
     }
 
@@ -168,7 +172,11 @@ impl App {
 
     pub fn on_monitor(&mut self, event: MonitorEvent, now: DateTime<Utc>) -> Update {
         self.last_poll_took = Some(event.took);
+        let taken_at = event.readings.iter().map(|r| r.taken_at).max();
         self.monitor.apply(event.readings);
+        if let Some(at) = taken_at {
+            self.tracker.observe(&self.environment, &self.monitor, at);
+        }
         self.now = now;
         self.refresh();
         Update::Redraw
@@ -183,6 +191,23 @@ impl App {
         self.monitor.apply(update.failed);
         self.refresh();
         Update::Redraw
+    }
+
+    /// An operator declares that `service`'s incident began at `start`
+    /// (its RTO clock then counts from there); who and why are kept.
+    pub fn declare_incident(
+        &mut self,
+        service: &str,
+        start: DateTime<Utc>,
+        who: &str,
+        why: &str,
+    ) -> Result<Incident, DeclareError> {
+        let incident = self
+            .tracker
+            .declare_incident(&self.environment, service, start, who, why, self.now)?
+            .clone();
+        self.refresh();
+        Ok(incident)
     }
 
     /// The once-a-second clock: ages and the clock move on.

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::environment::{Replication, ServiceSpec};
-use crate::domain::posture::{Posture, assess, backup_age, same_name, serving_record};
+use crate::domain::environment::ServiceSpec;
+use crate::domain::posture::{Posture, backup_age, effective_lag, same_name, serving_record};
 use crate::domain::snapshot::{
-    BackupObs, ClusterRole, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs, Snapshot,
+    BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs, Snapshot,
 };
-use crate::monitor::{Freshness, MonitorState};
+use crate::domain::topology::MemberRole;
+use crate::monitor::{Freshness, MonitorState, Tracker};
 
 /// One service's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +24,7 @@ pub struct ServiceRow {
     /// the service does not run.
     pub regions: Vec<Option<RegionCell>>,
     pub lag: Option<LagCell>,
-    /// Backups of the service's writer(s).
+    /// Backups of the members that take writes, as observed now.
     pub backups: Vec<BackupCell>,
     pub dns: Option<DnsCell>,
 }
@@ -68,6 +69,7 @@ pub struct LagCell {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackupCell {
     pub resource_id: String,
+    pub region: String,
     pub pitr_age: Option<Duration>,
     pub snapshot_age: Option<Duration>,
     /// The age of the newest restorable point (PITR, else snapshot).
@@ -88,11 +90,18 @@ pub struct DnsCell {
 }
 
 impl ServiceRow {
-    /// The stalest writer backup: it bounds what a restore would lose.
+    /// The writer's backup (the stalest, for a service of several).
     pub fn backup(&self) -> Option<&BackupCell> {
-        self.backups
-            .iter()
-            .max_by_key(|c| c.restorable_age.unwrap_or(Duration::MAX))
+        let writer = self
+            .posture
+            .writer_region
+            .as_deref()
+            .and_then(|r| self.backups.iter().find(|b| b.region == r));
+        writer.or_else(|| {
+            self.backups
+                .iter()
+                .max_by_key(|c| c.restorable_age.unwrap_or(Duration::MAX))
+        })
     }
 }
 
@@ -135,6 +144,7 @@ impl<'a> Index<'a> {
 pub fn service_rows(
     env: &crate::domain::environment::Environment,
     monitor: &MonitorState,
+    tracker: &Tracker,
     now: DateTime<Utc>,
 ) -> Vec<ServiceRow> {
     let snap = monitor.merged();
@@ -142,7 +152,7 @@ pub fn service_rows(
     env.services
         .iter()
         .map(|service| {
-            let posture = assess(service, snap, now);
+            let posture = tracker.posture(service, monitor, now);
             ServiceRow {
                 freshness: monitor.service_freshness(service, now),
                 regions: env
@@ -150,8 +160,8 @@ pub fn service_rows(
                     .iter()
                     .map(|r| region_cell(service, &posture, &index, r))
                     .collect(),
-                lag: lag_cell(service, &index),
-                backups: backup_cells(service, &index, now),
+                lag: lag_cell(service, &posture, &index),
+                backups: backup_cells(&posture, &index, now),
                 dns: dns_cell(service, snap),
                 posture,
             }
@@ -193,13 +203,30 @@ fn region_cell(
     })
 }
 
-fn lag_cell(service: &ServiceSpec, index: &Index) -> Option<LagCell> {
-    let resource_id = service.replication.replica_ids().first()?.to_string();
-    let observed = index.lags.get(resource_id.as_str()).map(|l| (*l).clone());
-    let current = observed.as_ref().and_then(|l| match (l.lag, l.rpo_lag) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
+/// The replica whose lag the row shows: the copy the RPO figure comes
+/// from, else the first observed replica (it follows a failover), else the
+/// configured one.
+fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &Index) -> Option<LagCell> {
+    let observed_replica = posture.topology.as_ref().and_then(|t| {
+        t.members
+            .iter()
+            .find(|m| matches!(m.role, MemberRole::Replica | MemberRole::Resyncing))
+            .map(|m| m.id.clone())
     });
+    let copy = posture
+        .rpo_side
+        .copy
+        .clone()
+        .filter(|c| index.lags.contains_key(c.as_str()));
+    let resource_id = copy.or(observed_replica).or_else(|| {
+        service
+            .replication
+            .replica_ids()
+            .first()
+            .map(|s| s.to_string())
+    })?;
+    let observed = index.lags.get(resource_id.as_str()).map(|l| (*l).clone());
+    let current = observed.as_ref().and_then(effective_lag);
     Some(LagCell {
         resource_id,
         current,
@@ -207,49 +234,38 @@ fn lag_cell(service: &ServiceSpec, index: &Index) -> Option<LagCell> {
     })
 }
 
-/// The resources whose backups would restore the service: the writers, since
-/// they hold the newest data.
-fn backups_in<'a>(service: &ServiceSpec, index: &Index<'a>) -> Vec<(&'a str, &'a BackupObs)> {
-    let cluster = |id: &str| index.clusters.get(id).map(|c| (c.id.as_str(), &c.backup));
-    let instance = |id: &str| index.instances.get(id).map(|i| (i.id.as_str(), &i.backup));
-    match &service.replication {
-        Replication::AuroraGlobal {
-            primary_cluster,
-            secondary_cluster,
-            ..
-        } => [primary_cluster, secondary_cluster]
-            .into_iter()
-            .filter_map(|id| index.clusters.get(id.as_str()))
-            .filter(|c| c.role != ClusterRole::Secondary)
-            .map(|c| (c.id.as_str(), &c.backup))
-            .collect(),
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => [source_instance, replica_instance]
-            .into_iter()
-            .filter_map(|id| index.instances.get(id.as_str()))
-            .filter(|i| i.replica_source.is_none())
-            .map(|i| (i.id.as_str(), &i.backup))
-            .collect(),
-        Replication::S3 { .. } => Vec::new(),
-        Replication::Backup {
-            clusters,
-            instances,
-        } => clusters
-            .iter()
-            .filter_map(|id| cluster(id))
-            .chain(instances.iter().filter_map(|id| instance(id)))
-            .collect(),
-    }
+/// Backups of the members that take writes, as observed: they hold the
+/// newest data.
+fn backups_in<'a>(posture: &Posture, index: &Index<'a>) -> Vec<(&'a str, &'a str, &'a BackupObs)> {
+    let Some(topology) = &posture.topology else {
+        return Vec::new();
+    };
+    topology
+        .members
+        .iter()
+        .filter(|m| m.role.takes_writes())
+        .filter_map(|m| {
+            index
+                .clusters
+                .get(m.id.as_str())
+                .map(|c| (c.id.as_str(), c.region.as_str(), &c.backup))
+                .or_else(|| {
+                    index
+                        .instances
+                        .get(m.id.as_str())
+                        .map(|i| (i.id.as_str(), i.region.as_str(), &i.backup))
+                })
+        })
+        .collect()
 }
 
-fn backup_cells(service: &ServiceSpec, index: &Index, now: DateTime<Utc>) -> Vec<BackupCell> {
+fn backup_cells(posture: &Posture, index: &Index, now: DateTime<Utc>) -> Vec<BackupCell> {
     let age = |t: Option<DateTime<Utc>>| t.map(|t| (now - t).to_std().unwrap_or(Duration::ZERO));
-    backups_in(service, index)
+    backups_in(posture, index)
         .into_iter()
-        .map(|(id, b)| BackupCell {
+        .map(|(id, region, b)| BackupCell {
             resource_id: id.to_string(),
+            region: region.to_string(),
             pitr_age: age(b.latest_restorable),
             snapshot_age: age(b.newest_snapshot),
             restorable_age: backup_age(b, now),

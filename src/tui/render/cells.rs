@@ -1,11 +1,12 @@
-//! Formatting shared by the panes: durations, health, verdict styles and
-//! the lag sparkline.
+//! Formatting shared by the panes: durations, health, availability and
+//! verdict styles, and the lag sparkline.
 
 use std::time::Duration;
 
 use ratatui::style::Style;
 use ratatui::text::Span;
 
+use crate::domain::availability::Availability;
 use crate::domain::posture::Verdict;
 use crate::domain::snapshot::Health;
 use crate::format::short_duration;
@@ -16,8 +17,24 @@ pub fn verdict_style(theme: &Theme, verdict: Verdict) -> Style {
     match verdict {
         Verdict::Ok => theme.style.ok,
         Verdict::AtRisk => theme.style.at_risk,
-        Verdict::Breach => theme.style.breach,
+        Verdict::Breach | Verdict::Unprotected => theme.style.breach,
         Verdict::Unknown => theme.style.unknown,
+    }
+}
+
+pub fn availability_style(theme: &Theme, availability: Availability) -> Style {
+    match availability {
+        Availability::Up => theme.style.ok,
+        Availability::Degraded => theme.style.at_risk,
+        Availability::Down => theme.style.breach,
+        Availability::Unknown => theme.style.unknown,
+    }
+}
+
+pub fn availability_label(availability: Availability) -> &'static str {
+    match availability {
+        Availability::Unknown => "?",
+        a => a.label(),
     }
 }
 
@@ -58,7 +75,7 @@ pub fn maybe_duration(d: Option<Duration>) -> String {
 }
 
 /// How old data is, in whole seconds: a label that does not flicker
-/// between `999ms` and `1.0s` as polls and clock ticks interleave.
+/// between `999ms` and `1s` as polls and clock ticks interleave.
 pub fn age_label(age: Duration) -> String {
     let seconds = age.as_secs_f64().round();
     if seconds < 1.0 {
@@ -134,7 +151,7 @@ mod tests {
     #[test]
     fn ages_are_whole_seconds() {
         assert_eq!(age_label(Duration::from_millis(400)), "now");
-        assert_eq!(age_label(Duration::from_millis(999)), "1.0s");
+        assert_eq!(age_label(Duration::from_millis(999)), "1s");
         assert_eq!(age_label(Duration::from_millis(61_400)), "1m01s");
     }
 

@@ -1,5 +1,11 @@
 //! The services × regions table: one row per service, columns chosen by the
 //! width available (the detail pane shows whatever a narrow table leaves out).
+//!
+//! ```text
+//!   Service          Availability        Writer    us-east-1       us-west-2       Lag            PITR         DNS serving   RPO exp     Posture
+//! ▶ Orders API       DOWN 4m30s/15m      none      P  DOWN 0/16 t3 DR UP 16/16 t3  2m10s ▁▂▁▂▃▅█ 9m12s 35d    SECONDARY 60s 2m10s/5m    AT RISK
+//!   Billing          UP                  us-east-1 P  UP 16/16 t3  DR UP 16/16 t3     2.0s ▁▁▂▁▁ 3m05s 7d xr  PRIMARY 60s   2.0s/15m    OK
+//! ```
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Margin, Rect};
@@ -8,8 +14,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::cells::{
-    health_label, health_style, maybe_duration, objective, sparkline, stale_label, verdict_style,
+    age_label, availability_label, availability_style, health_label, health_style, maybe_duration,
+    objective, sparkline, stale_label, verdict_style,
 };
+use crate::domain::availability::Availability;
+use crate::domain::incident::Basis;
 use crate::domain::posture::Verdict;
 use crate::domain::snapshot::FailoverRole;
 use crate::tui::state::{App, Focus};
@@ -19,12 +28,15 @@ use crate::tui::view::ServiceRow;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
     Service,
-    Tier,
-    Rto,
+    /// Availability and, when not up, the RTO clock against the RTO.
+    Availability,
+    /// Where writes are accepted now.
+    Writer,
     /// One per region of the environment.
     Region(usize),
     Lag,
-    Backup,
+    /// The writer's in-region PITR age, against its own bound.
+    Pitr,
     Dns,
     Rpo,
     Posture,
@@ -43,19 +55,23 @@ struct Columns {
 
 impl Columns {
     fn fitting(width: u16, regions: usize) -> Columns {
+        let lead = [
+            (Column::Service, 16),
+            (Column::Availability, 19),
+            (Column::Writer, 9),
+        ];
         let wide_regions = (0..regions).map(|i| (Column::Region(i), 15));
-        let wide: Vec<(Column, u16)> =
-            [(Column::Service, 16), (Column::Tier, 14), (Column::Rto, 7)]
-                .into_iter()
-                .chain(wide_regions.clone())
-                .chain([
-                    (Column::Lag, 7 + SPARK_WIDE as u16),
-                    (Column::Backup, 18),
-                    (Column::Dns, 13),
-                    (Column::Rpo, 11),
-                    (Column::Posture, 12),
-                ])
-                .collect();
+        let wide: Vec<(Column, u16)> = lead
+            .into_iter()
+            .chain(wide_regions.clone())
+            .chain([
+                (Column::Lag, 7 + SPARK_WIDE as u16),
+                (Column::Pitr, 12),
+                (Column::Dns, 13),
+                (Column::Rpo, 11),
+                (Column::Posture, 11),
+            ])
+            .collect();
         if total(&wide) <= width {
             return Columns {
                 list: wide,
@@ -63,15 +79,14 @@ impl Columns {
                 compact: false,
             };
         }
-        let medium: Vec<(Column, u16)> = [(Column::Service, 18)]
+        let medium: Vec<(Column, u16)> = lead
             .into_iter()
             .chain(wide_regions)
             .chain([
                 (Column::Lag, 7 + SPARK_NARROW as u16),
-                (Column::Backup, 18),
-                (Column::Dns, 13),
+                (Column::Pitr, 12),
                 (Column::Rpo, 11),
-                (Column::Posture, 12),
+                (Column::Posture, 11),
             ])
             .collect();
         if total(&medium) <= width {
@@ -81,15 +96,15 @@ impl Columns {
                 compact: false,
             };
         }
-        let narrow = [(Column::Service, 16)]
-            .into_iter()
-            .chain((0..regions).map(|i| (Column::Region(i), 10)))
-            .chain([
-                (Column::Lag, 7 + SPARK_NARROW as u16),
-                (Column::Rpo, 10),
-                (Column::Posture, 11),
-            ])
-            .collect();
+        // Availability stands in for the region cells (the detail has them).
+        let narrow = vec![
+            (Column::Service, 15),
+            (Column::Availability, 14),
+            (Column::Writer, 9),
+            (Column::Lag, 7 + SPARK_NARROW as u16),
+            (Column::Rpo, 10),
+            (Column::Posture, 11),
+        ];
         Columns {
             list: narrow,
             spark_width: SPARK_NARROW,
@@ -183,9 +198,26 @@ fn title(app: &App) -> Line<'static> {
     };
     let stale = app.rows.iter().filter(|r| r.freshness.stale).count();
     let mut spans = vec![Span::styled(" Services × regions ", style.title)];
+    for (a, label) in [
+        (Availability::Down, "down"),
+        (Availability::Degraded, "degraded"),
+    ] {
+        let n = app
+            .rows
+            .iter()
+            .filter(|r| r.posture.availability() == a)
+            .count();
+        if n > 0 {
+            spans.push(Span::styled(
+                format!(" {n} {label} "),
+                availability_style(&app.theme, a),
+            ));
+        }
+    }
     for (v, label) in [
         (Verdict::Ok, "ok"),
         (Verdict::AtRisk, "at risk"),
+        (Verdict::Unprotected, "unprotected"),
         (Verdict::Breach, "breach"),
         (Verdict::Unknown, "unknown"),
     ] {
@@ -220,11 +252,11 @@ fn position(app: &App) -> Line<'static> {
 fn heading(app: &App, column: Column) -> Cell<'static> {
     let text = match column {
         Column::Service => "  Service".to_string(),
-        Column::Tier => "Tier".to_string(),
-        Column::Rto => "RTO".to_string(),
+        Column::Availability => "Availability".to_string(),
+        Column::Writer => "Writer".to_string(),
         Column::Region(i) => app.environment.regions.get(i).cloned().unwrap_or_default(),
         Column::Lag => "Lag".to_string(),
-        Column::Backup => "Backup pitr/snap".to_string(),
+        Column::Pitr => "PITR".to_string(),
         Column::Dns => "DNS serving".to_string(),
         Column::Rpo => "RPO exp".to_string(),
         Column::Posture => "Posture".to_string(),
@@ -258,18 +290,12 @@ fn cell(
             spans.push(Span::styled(p.service_name.clone(), style.text));
             Cell::from(Line::from(spans))
         }
-        Column::Tier => Cell::from(Span::styled(p.tier.label(), style.text)),
-        Column::Rto => {
-            let (mark, s) = if p.tier_meets_rto {
-                ("✓", style.ok)
-            } else {
-                ("✗", style.breach)
-            };
-            Cell::from(Line::from(vec![
-                Span::styled(format!("{:>4} ", objective(p.objectives.rto)), style.text),
-                Span::styled(mark, s),
-            ]))
-        }
+        Column::Availability => availability_cell(app, row, columns),
+        Column::Writer => Cell::from(match &p.writer_region {
+            Some(r) => Span::styled(r.clone(), judged(style.text)),
+            None if p.topology.is_some() => Span::styled("none", judged(style.breach)),
+            None => Span::styled("—", style.muted),
+        }),
         Column::Region(i) => match row.regions.get(i).and_then(Option::as_ref) {
             None => Cell::from(Span::styled("·", style.muted)),
             Some(r) => {
@@ -314,29 +340,22 @@ fn cell(
                 Cell::from(Line::from(spans))
             }
         },
-        Column::Backup => match row.backup() {
+        Column::Pitr => match row.backup() {
             None => Cell::from(Span::styled("—", style.muted)),
-            Some(b) => {
-                let verdict = Verdict::of(b.restorable_age, rpo);
-                Cell::from(Line::from(vec![
-                    Span::styled(
-                        format!(
-                            "{}/{}",
-                            maybe_duration(b.pitr_age),
-                            maybe_duration(b.snapshot_age)
-                        ),
-                        judged(verdict_style(theme, verdict)),
+            Some(b) => Cell::from(Line::from(vec![
+                Span::styled(
+                    maybe_duration(p.rpo_side.pitr_age),
+                    judged(verdict_style(theme, p.rpo_side.pitr_verdict)),
+                ),
+                Span::styled(
+                    format!(
+                        " {}d{}",
+                        b.retention_days,
+                        if b.cross_region_copy { " xr" } else { "" }
                     ),
-                    Span::styled(
-                        format!(
-                            " {}d{}",
-                            b.retention_days,
-                            if b.cross_region_copy { " xr" } else { "" }
-                        ),
-                        judged(style.muted),
-                    ),
-                ]))
-            }
+                    judged(style.muted),
+                ),
+            ])),
         },
         Column::Dns => match &row.dns {
             None => Cell::from(Span::styled("—", style.muted)),
@@ -354,7 +373,7 @@ fn cell(
         },
         Column::Rpo => Cell::from(Line::from(vec![
             Span::styled(
-                maybe_duration(p.rpo_exposure),
+                maybe_duration(p.rpo_exposure()),
                 judged(verdict_style(theme, p.rpo)),
             ),
             Span::styled(format!("/{}", objective(rpo)), style.muted),
@@ -370,4 +389,36 @@ fn cell(
             }
         }
     }
+}
+
+/// `UP`, or `DOWN 4m30s/15m`: the state, and while an incident is open its
+/// clock against the RTO (`≥` when it was already so at the first poll).
+fn availability_cell(app: &App, row: &ServiceRow, columns: &Columns) -> Cell<'static> {
+    let theme = &app.theme;
+    let style = &theme.style;
+    let judged = |s: Style| if row.freshness.stale { style.stale } else { s };
+    let p = &row.posture;
+    let a = p.availability();
+    let mut spans = vec![Span::styled(
+        availability_label(a),
+        judged(availability_style(theme, a)),
+    )];
+    if let (Some(incident), Some(clock)) = (&p.rto_side.incident, p.rto_side.exposure) {
+        let lower_bound = incident.start_basis == Basis::FirstObservation;
+        spans.push(Span::styled(
+            format!(
+                " {}{}",
+                if lower_bound { "≥" } else { "" },
+                age_label(clock)
+            ),
+            judged(verdict_style(theme, p.rto_side.verdict)),
+        ));
+        if !columns.compact {
+            spans.push(Span::styled(
+                format!("/{}", objective(p.objectives.rto)),
+                style.muted,
+            ));
+        }
+    }
+    Cell::from(Line::from(spans))
 }

@@ -1,5 +1,19 @@
-//! The selected service in full: objectives, posture, each region's checks,
-//! replication, backups, DNS and where the data came from.
+//! The selected service in full: objectives, posture and why, each side of
+//! it (availability and its clock, the writer, RPO exposure, PITR), where
+//! the data came from, each region's checks, the replication topology as
+//! observed, backups and DNS.
+//!
+//! ```text
+//! Objectives  RTO 15m · RPO 5m · warm standby: can meet RTO (best case 5m)
+//! Posture     UNPROTECTED: the worse of RTO side OK and RPO side UNPROTECTED
+//! Available   UP since 12:31:02 (2m10s) · serving from us-west-2, writer in us-west-2, …
+//! Writer      us-west-2 (orders-secondary)
+//! RPO exp.    — · no copy outside us-west-2; orders-primary resyncing
+//! PITR        1m12s behind in us-west-2 (bound 15m): undoes logical errors, not a region loss
+//! Replication aurora global orders-global
+//!               orders-secondary (writer, us-west-2) available
+//!               orders-primary (resyncing, us-east-1) inaccessible
+//! ```
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,12 +22,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::cells::{
-    age_label, health_label, health_style, maybe_duration, objective, sparkline, stale_label,
-    verdict_style,
+    age_label, availability_label, availability_style, health_label, health_style, maybe_duration,
+    objective, sparkline, stale_label, verdict_style,
 };
 use crate::domain::environment::Replication;
+use crate::domain::exposure::PITR_BOUND;
+use crate::domain::incident::Basis;
 use crate::domain::posture::{ExposureSource, Verdict};
 use crate::domain::snapshot::FailoverRole;
+use crate::domain::topology::MemberRole;
 use crate::format::short_duration;
 use crate::tui::state::{App, Focus};
 use crate::tui::view::{RegionRole, ServiceRow};
@@ -94,23 +111,8 @@ fn objectives(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
             style.muted,
         ),
     ]));
-    let source = match p.exposure_source {
-        ExposureSource::ReplicationLag => "from replication lag",
-        ExposureSource::BackupAge => "from backup age (no replica)",
-        ExposureSource::None => "no measurement",
-    };
-    let share = p
-        .rpo_exposure
-        .filter(|_| !p.objectives.rpo.is_zero())
-        .map(|e| {
-            format!(
-                " ({:.0}% of RPO)",
-                100.0 * e.as_secs_f64() / p.objectives.rpo.as_secs_f64()
-            )
-        })
-        .unwrap_or_default();
     let judged = |s: Style| if row.freshness.stale { style.stale } else { s };
-    out.push(Line::from(vec![
+    let mut verdict = vec![
         label("Posture", app),
         Span::styled(
             if row.freshness.stale {
@@ -120,14 +122,176 @@ fn objectives(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
             },
             judged(verdict_style(&app.theme, p.overall)),
         ),
+        Span::styled(": the worse of RTO side ", style.muted),
         Span::styled(
+            p.rto_side.verdict.label(),
+            judged(verdict_style(&app.theme, p.rto_side.verdict)),
+        ),
+        Span::styled(" and RPO side ", style.muted),
+        Span::styled(p.rpo.label(), judged(verdict_style(&app.theme, p.rpo))),
+    ];
+    if !p.tier_meets_rto {
+        verdict.push(Span::styled(
+            " · the tier cannot meet the RTO",
+            judged(style.breach),
+        ));
+    }
+    out.push(Line::from(verdict));
+    availability(app, row, out);
+    let writer = match (&p.writer_region, &p.topology) {
+        (Some(region), Some(t)) => {
+            let id = t
+                .writer(p.serving_region.as_deref())
+                .map(|m| format!(" ({})", m.id))
+                .unwrap_or_default();
+            Span::styled(format!("{region}{id}"), judged(style.text))
+        }
+        (None, Some(_)) => Span::styled("none: no database takes writes", judged(style.breach)),
+        (_, None) => Span::styled("— (no database)", style.muted),
+    };
+    out.push(Line::from(vec![label("Writer", app), writer]));
+    let share = p
+        .rpo_exposure()
+        .filter(|_| !p.objectives.rpo.is_zero())
+        .map(|e| {
             format!(
-                " · RPO exposure {} {source}{share}",
-                maybe_duration(p.rpo_exposure)
-            ),
+                " ({:.0}% of RPO)",
+                100.0 * e.as_secs_f64() / p.objectives.rpo.as_secs_f64()
+            )
+        })
+        .unwrap_or_default();
+    let source = match p.rpo_side.source {
+        ExposureSource::ReplicationLag => "replica lag",
+        ExposureSource::BackupCopy => "backup copy",
+        ExposureSource::None => "",
+    };
+    out.push(Line::from(vec![
+        label("RPO exp.", app),
+        Span::styled(
+            format!("{}{share}", maybe_duration(p.rpo_exposure())),
+            judged(verdict_style(&app.theme, p.rpo)),
+        ),
+        Span::styled(
+            if source.is_empty() {
+                format!(" · {}", p.rpo_side.reason)
+            } else {
+                format!(" {source} · {}", p.rpo_side.reason)
+            },
             judged(style.text),
         ),
     ]));
+    if let Some(topology) = &p.topology {
+        let region = p
+            .writer_region
+            .as_deref()
+            .or(topology.role_holder().map(|m| m.region.as_str()))
+            .unwrap_or("the writer's region");
+        out.push(Line::from(vec![
+            label("PITR", app),
+            Span::styled(
+                match p.rpo_side.pitr_age {
+                    Some(age) => format!("{} behind", short_duration(age)),
+                    None => "not reported".to_string(),
+                },
+                judged(verdict_style(&app.theme, p.rpo_side.pitr_verdict)),
+            ),
+            Span::styled(
+                format!(
+                    " in {region} (bound {}): undoes logical errors, not a region loss",
+                    objective(PITR_BOUND)
+                ),
+                style.muted,
+            ),
+        ]));
+    }
+    for reason in p
+        .why
+        .iter()
+        .filter(|w| !w.starts_with("RTO: ") && !w.starts_with("RPO: "))
+    {
+        out.push(Line::from(vec![
+            indent(),
+            Span::styled(reason.clone(), judged(style.text)),
+        ]));
+    }
+}
+
+/// `DOWN since 12:25:23 · out 4m30s of RTO 15m`, then why.
+fn availability(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+    let style = &app.theme.style;
+    let p = &row.posture;
+    let rto = &p.rto_side;
+    let judged = |s: Style| if row.freshness.stale { style.stale } else { s };
+    let mut spans = vec![
+        label("Available", app),
+        Span::styled(
+            availability_label(rto.availability),
+            judged(availability_style(&app.theme, rto.availability)),
+        ),
+    ];
+    if let Some(since) = rto.since {
+        // A state already so at the first poll may be older than that.
+        let (before, at_least) = if rto.since_basis == Some(Basis::FirstObservation) {
+            ("before ", "at least ")
+        } else {
+            ("", "")
+        };
+        spans.push(Span::styled(
+            format!(
+                " since {before}{} ({at_least}{})",
+                since.format("%H:%M:%S"),
+                age_label((app.now - since).to_std().unwrap_or_default())
+            ),
+            judged(style.text),
+        ));
+    }
+    if let (Some(incident), Some(clock)) = (&rto.incident, rto.exposure) {
+        let start = if rto.since == Some(incident.start) {
+            String::new()
+        } else {
+            format!(
+                " since {}{}",
+                incident.start.format("%H:%M:%S"),
+                if incident.start_basis == Basis::Declared {
+                    " (declared)"
+                } else {
+                    ""
+                }
+            )
+        };
+        spans.push(Span::styled(
+            format!(" · out{start} {}", age_label(clock)),
+            judged(verdict_style(&app.theme, rto.verdict)),
+        ));
+        spans.push(Span::styled(
+            format!(" of RTO {}", objective(p.objectives.rto)),
+            style.muted,
+        ));
+    }
+    out.push(Line::from(spans));
+    out.push(Line::from(vec![
+        indent(),
+        Span::styled(rto.reason.clone(), judged(style.text)),
+    ]));
+    if let Some(last) = rto
+        .last_incident
+        .as_ref()
+        .filter(|_| rto.incident.is_none())
+        && let Some(end) = last.end
+    {
+        out.push(Line::from(vec![
+            indent(),
+            Span::styled(
+                format!(
+                    "last incident {}–{}: restored after {}",
+                    last.start.format("%H:%M:%S"),
+                    end.format("%H:%M:%S"),
+                    age_label((end - last.start).to_std().unwrap_or_default())
+                ),
+                style.muted,
+            ),
+        ]));
+    }
 }
 
 fn data(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
@@ -241,15 +405,10 @@ fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         return;
     };
     let what = match &service.replication {
-        Replication::AuroraGlobal {
-            global_cluster,
-            primary_cluster,
-            secondary_cluster,
-        } => format!("aurora global {global_cluster}: {primary_cluster} → {secondary_cluster}"),
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => format!("rds read replica: {source_instance} → {replica_instance}"),
+        Replication::AuroraGlobal { global_cluster, .. } => {
+            format!("aurora global {global_cluster}")
+        }
+        Replication::RdsReplica { .. } => "rds read replica".to_string(),
         Replication::S3 {
             source_bucket,
             destination_bucket,
@@ -260,6 +419,35 @@ fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         label("Replication", app),
         Span::styled(what, style.text),
     ]));
+    // The members as observed now: roles follow a failover or promotion.
+    if let Some(topology) = &row.posture.topology {
+        for m in &topology.members {
+            let role_style = match m.role {
+                MemberRole::Writer | MemberRole::Standalone if m.accepts_writes() => style.ok,
+                MemberRole::Replica => style.text,
+                _ => style.at_risk,
+            };
+            out.push(Line::from(vec![
+                indent(),
+                Span::styled(format!("  {} ", m.id), style.text),
+                Span::styled(
+                    format!("({}, {})", m.role.label(), m.region),
+                    if row.freshness.stale {
+                        style.stale
+                    } else {
+                        role_style
+                    },
+                ),
+                Span::styled(format!(" {}", m.status), style.muted),
+            ]));
+        }
+        if topology.members.is_empty() {
+            out.push(Line::from(vec![
+                indent(),
+                Span::styled("  databases not observed", style.muted),
+            ]));
+        }
+    }
     let Some(lag) = &row.lag else {
         return;
     };
@@ -319,7 +507,6 @@ fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
 
 fn backups(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
     let style = &app.theme.style;
-    let rpo = row.posture.objectives.rpo;
     if row.backups.is_empty() {
         out.push(Line::from(vec![
             label("Backups", app),
@@ -328,7 +515,9 @@ fn backups(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         return;
     }
     for (i, b) in row.backups.iter().enumerate() {
-        let verdict = Verdict::of(b.restorable_age, rpo);
+        // Against the PITR bound, as the PITR line: a backup is not the
+        // copy the RPO is judged on.
+        let verdict = Verdict::of(b.pitr_age, PITR_BOUND);
         out.push(Line::from(vec![
             if i == 0 {
                 label("Backups", app)

@@ -149,8 +149,8 @@ mod tests {
         assert!(!text.contains("data now"), "{text}");
 
         let text = header(vec![reading(0, true), reading(5, true)], 6);
-        assert!(text.contains("data 1.0s "), "{text}");
-        assert!(!text.contains("data 1.0s STALE"), "{text}");
+        assert!(text.contains("data 1s "), "{text}");
+        assert!(!text.contains("data 1s STALE"), "{text}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::domain::snapshot::{
     GlobalClusterObs, GlobalMember, Health, HealthCheckObs, LagKind, LagObs, Snapshot, SourceError,
     SourceReading,
 };
-use crate::monitor::MonitorState;
+use crate::monitor::{MonitorEvent, MonitorState};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::state::{App, Focus, Update};
 use crate::tui::theme::Theme;
@@ -119,6 +119,11 @@ struct World {
     billing_lag: f64,
     assets_lag: f64,
     east_down: bool,
+    /// us-east-1's databases unreachable (a regional outage, not only checks).
+    east_rds_down: bool,
+    /// Orders failed over to us-west-2 with data loss; us-east-1's old
+    /// primary waits to resync.
+    orders_failed_over: bool,
     s3_metrics_fail: bool,
 }
 
@@ -128,6 +133,8 @@ impl World {
         billing_lag: 2.0,
         assets_lag: 40.0,
         east_down: false,
+        east_rds_down: false,
+        orders_failed_over: false,
         s3_metrics_fail: false,
     };
 }
@@ -150,12 +157,14 @@ fn health(id: &str, region: &str, healthy: u32) -> HealthCheckObs {
     }
 }
 
-fn backup(t: i64) -> BackupObs {
+/// Backups of an instance (replicated to us-west-2) or, without the copy,
+/// of an Aurora cluster.
+fn backup(t: i64, cross_region_copy: bool) -> BackupObs {
     BackupObs {
         latest_restorable: Some(at(t - 185)),
         retention_days: 7,
         newest_snapshot: Some(at(t - 7800)),
-        cross_region_copy: true,
+        cross_region_copy,
     }
 }
 
@@ -181,7 +190,7 @@ fn cluster(id: &str, region: &str, role: ClusterRole, t: i64) -> DbClusterObs {
         role,
         global_cluster_id: Some("orders-global".into()),
         endpoint: None,
-        backup: backup(t),
+        backup: backup(t, false),
     }
 }
 
@@ -195,7 +204,7 @@ fn instance(id: &str, region: &str, source: Option<&str>, t: i64) -> DbInstanceO
         replica_source: source.map(String::from),
         replicas: Vec::new(),
         endpoint: None,
-        backup: backup(t),
+        backup: backup(t, true),
     }
 }
 
@@ -238,30 +247,43 @@ fn readings(t: i64, w: World) -> Vec<SourceReading> {
             record(service, FailoverRole::Secondary),
         ]);
     }
+    let (east_role, west_role) = if w.orders_failed_over {
+        (ClusterRole::Secondary, ClusterRole::Primary)
+    } else {
+        (ClusterRole::Primary, ClusterRole::Secondary)
+    };
     let mut east_rds = Snapshot {
-        db_clusters: vec![cluster("orders-use1", "us-east-1", ClusterRole::Primary, t)],
+        db_clusters: vec![cluster("orders-use1", "us-east-1", east_role, t)],
         db_instances: vec![instance("billing-use1", "us-east-1", None, t)],
         ..Snapshot::default()
     };
+    if w.east_rds_down {
+        east_rds.db_clusters[0].status = "inaccessible".into();
+        east_rds.db_instances[0].status = "inaccessible".into();
+    }
     east_rds.global_clusters.push(GlobalClusterObs {
         id: "orders-global".into(),
         engine: "aurora-postgresql".into(),
         status: "available".into(),
-        members: vec![GlobalMember {
-            cluster_id: "orders-use1".into(),
-            cluster_arn: "arn:aws:rds:us-east-1:123456789012:cluster:orders-use1".into(),
-            region: "us-east-1".into(),
-            is_writer: true,
-            synchronization_status: None,
-        }],
+        members: vec![
+            GlobalMember {
+                cluster_id: "orders-use1".into(),
+                cluster_arn: "arn:aws:rds:us-east-1:123456789012:cluster:orders-use1".into(),
+                region: "us-east-1".into(),
+                is_writer: !w.orders_failed_over,
+                synchronization_status: w.orders_failed_over.then(|| "pending-resync".to_string()),
+            },
+            GlobalMember {
+                cluster_id: "orders-usw2".into(),
+                cluster_arn: "arn:aws:rds:us-west-2:123456789012:cluster:orders-usw2".into(),
+                region: "us-west-2".into(),
+                is_writer: w.orders_failed_over,
+                synchronization_status: (!w.orders_failed_over).then(|| "connected".to_string()),
+            },
+        ],
     });
     let west_rds = Snapshot {
-        db_clusters: vec![cluster(
-            "orders-usw2",
-            "us-west-2",
-            ClusterRole::Secondary,
-            t,
-        )],
+        db_clusters: vec![cluster("orders-usw2", "us-west-2", west_role, t)],
         db_instances: vec![instance(
             "billing-usw2",
             "us-west-2",
@@ -270,9 +292,19 @@ fn readings(t: i64, w: World) -> Vec<SourceReading> {
         )],
         ..Snapshot::default()
     };
+    let orders_lag = if w.orders_failed_over {
+        // The resyncing old primary publishes no lag.
+        LagObs {
+            region: "us-east-1".into(),
+            lag: None,
+            ..lag("orders-use1", LagKind::AuroraGlobal, 0.0)
+        }
+    } else {
+        lag("orders-usw2", LagKind::AuroraGlobal, w.orders_lag)
+    };
     let west_metrics = Snapshot {
         lags: vec![
-            lag("orders-usw2", LagKind::AuroraGlobal, w.orders_lag),
+            orders_lag,
             lag("billing-usw2", LagKind::RdsReplica, w.billing_lag),
         ],
         ..Snapshot::default()
@@ -304,19 +336,25 @@ fn readings(t: i64, w: World) -> Vec<SourceReading> {
     ]
 }
 
-/// A console after `polls` one-second polls of `world(t)`.
+/// A console after `polls` one-second polls of `world(t)`, each taken in
+/// as the event loop does, so availability history and incidents build up.
 fn app_after(polls: i64, world: impl Fn(i64) -> World) -> App {
-    let mut monitor = MonitorState::new(Duration::from_secs(1));
-    for t in 0..polls {
-        monitor.apply(readings(t, world(t)));
-    }
-    App::new(
+    let mut app = App::new(
         environment(),
         Theme::default(),
         "demo · read-only",
-        monitor,
-        at(polls),
-    )
+        MonitorState::new(Duration::from_secs(1)),
+        at(0),
+    );
+    for t in 0..polls {
+        let event = MonitorEvent {
+            readings: readings(t, world(t)),
+            took: Duration::from_millis(120),
+        };
+        app.on_monitor(event, at(t));
+    }
+    app.on_tick(at(polls));
+    app
 }
 
 /// Small wobble so sparklines have shape.
@@ -342,6 +380,7 @@ fn troubled() -> App {
         assets_lag: 35.0,
         east_down: t > 30,
         s3_metrics_fail: t >= 20,
+        ..World::CALM
     })
 }
 
@@ -390,6 +429,73 @@ fn detail_of_a_failing_over_service_narrow() {
     let mut app = troubled();
     press(&mut app, KeyCode::Enter);
     insta::assert_snapshot!(draw(&app, 80, 24).backend());
+}
+
+/// A regional outage of us-east-1: checks fail and its databases are
+/// unreachable from poll 10 on.
+fn outage() -> App {
+    app_after(40, |t| World {
+        orders_lag: wobble(t) + if t >= 10 { t as f64 } else { 0.0 },
+        east_down: t >= 10,
+        east_rds_down: t >= 10,
+        ..World::CALM
+    })
+}
+
+/// Orders failed over to us-west-2 at poll 20 while us-east-1 is down.
+fn failed_over() -> App {
+    app_after(40, |t| World {
+        east_down: t >= 10,
+        east_rds_down: t >= 10,
+        orders_failed_over: t >= 20,
+        ..World::CALM
+    })
+}
+
+#[test]
+fn dashboard_in_an_outage_shows_down_and_for_how_long() {
+    let app = outage();
+    let orders = &app.rows[0].posture;
+    assert_ne!(orders.overall, crate::domain::posture::Verdict::Ok);
+    insta::assert_snapshot!(draw(&app, 160, 45).backend());
+}
+
+#[test]
+fn a_declared_start_moves_the_rto_clock_back_and_bad_ones_change_nothing() {
+    let mut app = outage();
+    let clock = |app: &App| app.rows[0].posture.rto_side.exposure;
+    assert_eq!(clock(&app), Some(Duration::from_secs(30)));
+    let err = app.declare_incident("orders", at(100), "alice@laptop", "pages from customers");
+    assert!(err.is_err(), "a start in the future is refused");
+    assert_eq!(clock(&app), Some(Duration::from_secs(30)));
+    let incident = app
+        .declare_incident("orders", at(-200), "alice@laptop", "pages from customers")
+        .unwrap();
+    assert_eq!(incident.start, at(-200));
+    assert_eq!(clock(&app), Some(Duration::from_secs(240)));
+}
+
+#[test]
+fn dashboard_in_an_outage_narrow() {
+    insta::assert_snapshot!(draw(&outage(), 80, 24).backend());
+}
+
+#[test]
+fn detail_of_a_down_service() {
+    let mut app = outage();
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&app, 160, 45).backend());
+}
+
+#[test]
+fn detail_after_failover_follows_the_observed_roles() {
+    let mut app = failed_over();
+    press(&mut app, KeyCode::Enter);
+    let shown = draw(&app, 160, 45);
+    let buffer = shown.backend().buffer();
+    assert!(find(buffer, "orders-usw2 (writer, us-west-2)").is_some());
+    assert!(find(buffer, "orders-use1 (resyncing, us-east-1)").is_some());
+    insta::assert_snapshot!(shown.backend());
 }
 
 #[test]

@@ -1,0 +1,206 @@
+//! Each service's history across polls: availability since when, verdicts
+//! with hysteresis, incidents. Fed once per poll from the monitor's merged
+//! data; while some of a service's data is stale only worse news counts, so
+//! a failed poll keeps its incident open instead of guessing it is over.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::state::MonitorState;
+use crate::domain::environment::{Environment, ServiceSpec};
+use crate::domain::incident::{DeclareError, Incident, ServiceHistory};
+use crate::domain::posture::{self, Posture};
+
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    histories: HashMap<String, ServiceHistory>,
+}
+
+impl Tracker {
+    /// Takes one poll, whose newest reading was taken `at`.
+    pub fn observe(&mut self, env: &Environment, monitor: &MonitorState, at: DateTime<Utc>) {
+        for service in &env.services {
+            let (availability, rpo) = posture::observe(service, monitor.merged(), at);
+            let history = self.histories.entry(service.id.clone()).or_default();
+            if monitor.service_freshness(service, at).stale {
+                history.observe_stale(availability, rpo, at);
+            } else {
+                history.observe(availability, rpo, at);
+            }
+        }
+        self.histories
+            .retain(|id, _| env.services.iter().any(|s| &s.id == id));
+    }
+
+    pub fn history(&self, service_id: &str) -> Option<&ServiceHistory> {
+        self.histories.get(service_id)
+    }
+
+    /// The open incident of a service.
+    pub fn incident(&self, service_id: &str) -> Option<&Incident> {
+        self.history(service_id)?.incident()
+    }
+
+    pub fn posture(
+        &self,
+        service: &ServiceSpec,
+        monitor: &MonitorState,
+        now: DateTime<Utc>,
+    ) -> Posture {
+        let none = ServiceHistory::default();
+        let history = self.history(&service.id).unwrap_or(&none);
+        posture::assess_with(service, monitor.merged(), history, now)
+    }
+
+    /// An operator declares that `service`'s incident began at `start`.
+    pub fn declare_incident(
+        &mut self,
+        env: &Environment,
+        service: &str,
+        start: DateTime<Utc>,
+        who: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<&Incident, DeclareError> {
+        if env.service(service).is_none() {
+            return Err(DeclareError::UnknownService(service.to_string()));
+        }
+        self.histories
+            .entry(service.to_string())
+            .or_default()
+            .declare(start, who, why, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::availability::Availability;
+    use crate::domain::environment::{HealthCheckSpec, Replication};
+    use crate::domain::objectives::{DrTier, Objectives};
+    use crate::domain::snapshot::{
+        ErrorKind, Health, HealthCheckObs, LagKind, LagObs, Snapshot, SourceError, SourceReading,
+    };
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn env() -> Environment {
+        Environment {
+            name: "t".into(),
+            home_region: "us-east-1".into(),
+            regions: vec!["us-east-1".into(), "us-west-2".into()],
+            services: vec![ServiceSpec {
+                id: "assets".into(),
+                name: "Static assets".into(),
+                tier: DrTier::WarmStandby,
+                objectives: Objectives {
+                    rto: Duration::from_secs(900),
+                    rpo: Duration::from_secs(300),
+                },
+                primary_region: "us-east-1".into(),
+                dr_region: "us-west-2".into(),
+                replication: Replication::S3 {
+                    source_bucket: "assets-use1".into(),
+                    destination_bucket: "assets-usw2".into(),
+                },
+                health_checks: vec![HealthCheckSpec {
+                    id: "hc-1".into(),
+                    region: "us-east-1".into(),
+                    fqdn: "hc-1.example.com".into(),
+                    failure_threshold: 3,
+                }],
+                dns: None,
+            }],
+            sim: Default::default(),
+        }
+    }
+
+    fn poll(t: i64, healthy: Option<bool>) -> Vec<SourceReading> {
+        let route53 = match healthy {
+            Some(up) => Ok(Snapshot {
+                health_checks: vec![HealthCheckObs {
+                    id: "hc-1".into(),
+                    region: "us-east-1".into(),
+                    fqdn: "hc-1.example.com".into(),
+                    status: if up {
+                        Health::Healthy
+                    } else {
+                        Health::Unhealthy
+                    },
+                    checkers_healthy: if up { 16 } else { 0 },
+                    checkers_total: 16,
+                    failure_threshold: 3,
+                    disabled: false,
+                    inverted: false,
+                }],
+                ..Snapshot::default()
+            }),
+            None => Err(SourceError::new(ErrorKind::Throttled, "Rate exceeded")),
+        };
+        vec![
+            SourceReading {
+                source: "route53".into(),
+                taken_at: at(t),
+                result: route53,
+            },
+            SourceReading {
+                source: "cloudwatch:us-east-1".into(),
+                taken_at: at(t),
+                result: Ok(Snapshot {
+                    lags: vec![LagObs {
+                        resource_id: "assets-usw2".into(),
+                        region: "us-west-2".into(),
+                        kind: LagKind::S3,
+                        lag: Some(Duration::from_secs(20)),
+                        rpo_lag: None,
+                        pending_operations: None,
+                    }],
+                    ..Snapshot::default()
+                }),
+            },
+        ]
+    }
+
+    fn run(polls: &[Option<bool>]) -> (Tracker, MonitorState) {
+        let env = env();
+        let mut monitor = MonitorState::new(Duration::from_secs(1));
+        let mut tracker = Tracker::default();
+        for (t, healthy) in polls.iter().enumerate() {
+            monitor.apply(poll(t as i64, *healthy));
+            tracker.observe(&env, &monitor, at(t as i64));
+        }
+        (tracker, monitor)
+    }
+
+    #[test]
+    fn failed_polls_keep_an_open_incident_open() {
+        let (tracker, monitor) = run(&[Some(true), Some(false), None, None, None]);
+        assert_eq!(tracker.incident("assets").unwrap().start, at(1));
+        let p = tracker.posture(&env().services[0], &monitor, at(5));
+        assert_eq!(p.availability(), Availability::Down);
+        assert_eq!(p.rto_side.exposure, Some(Duration::from_secs(4)));
+        assert!(monitor.service_freshness(&env().services[0], at(5)).stale);
+    }
+
+    #[test]
+    fn the_incident_closes_once_up_has_held() {
+        let (tracker, _) = run(&[Some(true), Some(false), Some(true), Some(true)]);
+        assert!(tracker.incident("assets").is_none());
+        let closed = tracker.history("assets").unwrap().last_closed().unwrap();
+        assert_eq!((closed.start, closed.end), (at(1), Some(at(2))));
+    }
+
+    #[test]
+    fn declaring_for_an_unknown_service_is_refused() {
+        let (mut tracker, _) = run(&[Some(true)]);
+        let err = tracker
+            .declare_incident(&env(), "nope", at(0), "alice", "why", at(1))
+            .unwrap_err();
+        assert_eq!(err, DeclareError::UnknownService("nope".into()));
+    }
+}
