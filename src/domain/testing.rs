@@ -60,6 +60,32 @@ pub fn orders() -> ServiceSpec {
     }
 }
 
+/// A service replicated by S3 only, with one health check.
+pub fn s3_service() -> ServiceSpec {
+    ServiceSpec {
+        id: "assets".into(),
+        name: "Static assets".into(),
+        tier: DrTier::WarmStandby,
+        objectives: Objectives {
+            rto: mins(15),
+            rpo: mins(5),
+        },
+        primary_region: "us-east-1".into(),
+        dr_region: "us-west-2".into(),
+        replication: Replication::S3 {
+            source_bucket: "assets-use1".into(),
+            destination_bucket: "assets-usw2".into(),
+        },
+        health_checks: vec![HealthCheckSpec {
+            id: "hc-1".into(),
+            region: "us-east-1".into(),
+            fqdn: "hc-1.example.com".into(),
+            failure_threshold: 3,
+        }],
+        dns: None,
+    }
+}
+
 pub fn cluster(id: &str, region: &str, role: ClusterRole, pitr_age: Duration) -> DbClusterObs {
     DbClusterObs {
         id: id.into(),

@@ -407,8 +407,6 @@ fn service_keys(service: &ServiceSpec) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::environment::HealthCheckSpec;
-    use crate::domain::objectives::{DrTier, Objectives};
     use crate::domain::snapshot::{Health, HealthCheckObs, LagKind, LagObs};
 
     fn at(second: i64) -> DateTime<Utc> {
@@ -470,30 +468,7 @@ mod tests {
         }
     }
 
-    fn s3_service() -> ServiceSpec {
-        ServiceSpec {
-            id: "assets".into(),
-            name: "Static assets".into(),
-            tier: DrTier::WarmStandby,
-            objectives: Objectives {
-                rto: Duration::from_secs(900),
-                rpo: Duration::from_secs(300),
-            },
-            primary_region: "us-east-1".into(),
-            dr_region: "us-west-2".into(),
-            replication: Replication::S3 {
-                source_bucket: "assets-use1".into(),
-                destination_bucket: "assets-usw2".into(),
-            },
-            health_checks: vec![HealthCheckSpec {
-                id: "hc-1".into(),
-                region: "us-east-1".into(),
-                fqdn: "hc-1.example.com".into(),
-                failure_threshold: 3,
-            }],
-            dns: None,
-        }
-    }
+    use crate::domain::testing::s3_service;
 
     #[test]
     fn merges_the_last_good_data_of_every_source() {

@@ -79,8 +79,6 @@ mod tests {
 
     use super::*;
     use crate::domain::availability::Availability;
-    use crate::domain::environment::{HealthCheckSpec, Replication};
-    use crate::domain::objectives::{DrTier, Objectives};
     use crate::domain::snapshot::{
         ErrorKind, Health, HealthCheckObs, LagKind, LagObs, Snapshot, SourceError, SourceReading,
     };
@@ -94,28 +92,7 @@ mod tests {
             name: "t".into(),
             home_region: "us-east-1".into(),
             regions: vec!["us-east-1".into(), "us-west-2".into()],
-            services: vec![ServiceSpec {
-                id: "assets".into(),
-                name: "Static assets".into(),
-                tier: DrTier::WarmStandby,
-                objectives: Objectives {
-                    rto: Duration::from_secs(900),
-                    rpo: Duration::from_secs(300),
-                },
-                primary_region: "us-east-1".into(),
-                dr_region: "us-west-2".into(),
-                replication: Replication::S3 {
-                    source_bucket: "assets-use1".into(),
-                    destination_bucket: "assets-usw2".into(),
-                },
-                health_checks: vec![HealthCheckSpec {
-                    id: "hc-1".into(),
-                    region: "us-east-1".into(),
-                    fqdn: "hc-1.example.com".into(),
-                    failure_threshold: 3,
-                }],
-                dns: None,
-            }],
+            services: vec![crate::domain::testing::s3_service()],
             sim: Default::default(),
         }
     }

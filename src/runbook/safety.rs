@@ -223,8 +223,6 @@ fn repeat(ctx: &Context, global_cluster: &str, violation: &mut impl FnMut(Rule, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::environment::{DnsSpec, HealthCheckSpec, Replication};
-    use crate::domain::objectives::{DrTier, Objectives};
     use crate::domain::snapshot::{
         BackupObs, ClusterRole, DbClusterObs, DbInstanceObs, GlobalClusterObs, GlobalMember,
         HealthCheckObs, LagKind, LagObs,
@@ -240,45 +238,7 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    fn orders() -> ServiceSpec {
-        ServiceSpec {
-            id: "orders".into(),
-            name: "Orders API".into(),
-            tier: DrTier::WarmStandby,
-            objectives: Objectives {
-                rto: secs(900),
-                rpo: secs(300),
-            },
-            primary_region: "us-east-1".into(),
-            dr_region: "us-west-2".into(),
-            replication: Replication::AuroraGlobal {
-                global_cluster: "orders-global".into(),
-                primary_cluster: "orders-primary".into(),
-                secondary_cluster: "orders-secondary".into(),
-            },
-            health_checks: vec![
-                HealthCheckSpec {
-                    id: "hc-east".into(),
-                    region: "us-east-1".into(),
-                    fqdn: "api.us-east-1.example.com".into(),
-                    failure_threshold: 3,
-                },
-                HealthCheckSpec {
-                    id: "hc-west".into(),
-                    region: "us-west-2".into(),
-                    fqdn: "api.us-west-2.example.com".into(),
-                    failure_threshold: 3,
-                },
-            ],
-            dns: Some(DnsSpec {
-                zone_id: "Z1".into(),
-                record: "api.example.com.".into(),
-                primary_target: "api.us-east-1.example.com".into(),
-                secondary_target: "api.us-west-2.example.com".into(),
-                ttl: 60,
-            }),
-        }
-    }
+    use crate::domain::testing::orders;
 
     fn check(id: &str, region: &str, healthy: bool) -> HealthCheckObs {
         HealthCheckObs {
