@@ -91,6 +91,8 @@ impl Terminal {
                 Duration::from_millis(50),
             )
             .0,
+            incident: None,
+            safety: Default::default(),
         };
         let (keys, lines) = mpsc::channel(16);
         let (ctrl_c, interrupts) = mpsc::channel(4);
@@ -298,7 +300,8 @@ async fn skip_and_abort_are_read_while_a_wait_runs() {
     assert!(matches!(
         journal::read(&journal).unwrap().last().map(|r| &r.entry),
         Some(Entry::Finished {
-            outcome: RunOutcome::Aborted { .. }
+            outcome: RunOutcome::Aborted { .. },
+            ..
         })
     ));
 }

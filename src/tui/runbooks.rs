@@ -18,11 +18,13 @@ use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
-use crate::monitor::SnapshotFeed;
+use crate::domain::incident::IncidentStart;
+use crate::monitor::{SnapshotFeed, Tracker};
 use crate::provider::Provider;
 use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
 use crate::runbook::runner::{self, Input, RunStatus};
+use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 
@@ -40,6 +42,8 @@ pub struct RunbookSetup {
     pub identity_note: Option<String>,
     /// Names this console in journals and locks.
     pub session: String,
+    /// The safety rules' settings from the user's configuration.
+    pub safety: SafetySettings,
 }
 
 /// What a run's task and a start's blocking thread tell the UI loop.
@@ -251,7 +255,12 @@ impl RunbooksState {
         self.viewed()?.status.view.prompt.as_ref()
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) -> Update {
         if let Some(dialog) = &mut self.dialog {
             let to = self.dialog_for.clone();
             let skipping = self.skipping.clone();
@@ -277,7 +286,7 @@ impl RunbooksState {
                         ReasonFor::Abort => Some(Input::Abort { reason }),
                         ReasonFor::Discard => {
                             self.dialog = None;
-                            self.discard(reason, environment);
+                            self.discard(reason, environment, tracker);
                             return Update::Redraw;
                         }
                     },
@@ -294,11 +303,16 @@ impl RunbooksState {
         if self.viewing_run() {
             self.on_run_key(key)
         } else {
-            self.on_list_key(key, environment)
+            self.on_list_key(key, environment, tracker)
         }
     }
 
-    fn on_list_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
+    fn on_list_key(
+        &mut self,
+        key: KeyEvent,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) -> Update {
         let count = self.setup.runbooks.len();
         match key.code {
             KeyCode::Down | KeyCode::Char('j') if count > 0 => {
@@ -307,7 +321,7 @@ impl RunbooksState {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
-            KeyCode::Enter => self.start_or_open(environment),
+            KeyCode::Enter => self.start_or_open(environment, tracker),
             KeyCode::Char('D') if self.blocked.is_some() => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
@@ -387,8 +401,9 @@ impl RunbooksState {
 
     /// Opens the selected runbook's service's run in progress, or starts
     /// one (resuming its unfinished run from the journal): one run per
-    /// service, never two.
-    fn start_or_open(&mut self, environment: &Environment) {
+    /// service, never two. A run started while the service has an open
+    /// incident counts its RTO from the incident's start.
+    fn start_or_open(&mut self, environment: &Environment, tracker: &Tracker) {
         let Some(runbook) = self.selected_runbook() else {
             return;
         };
@@ -402,11 +417,12 @@ impl RunbooksState {
             supplied: Variables::new(),
             resume: ResumePolicy::Newest,
             discard: None,
+            incident: tracker.incident(&service).map(IncidentStart::of),
         };
         self.request_start(service, request, environment);
     }
 
-    fn discard(&mut self, reason: String, environment: &Environment) {
+    fn discard(&mut self, reason: String, environment: &Environment, tracker: &Tracker) {
         let Some(blocked) = self.blocked.take() else {
             return;
         };
@@ -422,6 +438,7 @@ impl RunbooksState {
                 journal: blocked.journal,
                 reason,
             }),
+            incident: tracker.incident(&service).map(IncidentStart::of),
         };
         self.request_start(service, request, environment);
     }
@@ -444,6 +461,7 @@ impl RunbooksState {
             lock_dir: self.setup.lock_dir.clone(),
             today: Utc::now().date_naive(),
             feed: self.feed.clone(),
+            safety: self.setup.safety,
         };
         let provider = self.setup.provider.clone();
         let messages = self.messages.clone();
@@ -588,6 +606,7 @@ mod tests {
             operator: "ann".into(),
             session: "test".into(),
             host: "h".into(),
+            incident: None,
         };
         let spec = env.service(service).unwrap().clone();
         let (engine, _) = Engine::start(rb, spec, false, meta, Variables::new(), Utc::now());
@@ -628,6 +647,7 @@ mod tests {
             operator: "ann".into(),
             identity_note: None,
             session: "test".into(),
+            safety: SafetySettings::default(),
         };
         let mut app = App::new(
             env,

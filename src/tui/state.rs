@@ -252,7 +252,7 @@ impl App {
                 }
                 update
             } else {
-                runbooks.on_key(key, &self.environment)
+                runbooks.on_key(key, &self.environment, &self.tracker)
             };
             if had_dialog || update != Update::Nothing {
                 return update;
