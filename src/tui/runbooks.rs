@@ -728,4 +728,68 @@ mod tests {
             "no second run of billing is started"
         );
     }
+
+    #[tokio::test]
+    async fn an_incident_declared_on_the_dashboard_is_checked_in_its_dialog() {
+        let mut app = app().await;
+        let orders = app
+            .visible
+            .iter()
+            .position(|&i| app.rows[i].posture.service_id == "orders")
+            .unwrap();
+        app.selected = orders;
+        let typed = |app: &mut App, text: &str| {
+            for c in text.chars() {
+                app.on_key(key(KeyCode::Char(c)));
+            }
+        };
+        app.on_key(key(KeyCode::Char('I')));
+        typed(&mut app, "2999-01-01T00:00:00Z");
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        let error = |app: &App| app.declaring.as_ref().and_then(|d| d.error.clone());
+        assert_eq!(
+            error(&app).as_deref(),
+            Some("declaring an incident needs a reason")
+        );
+        typed(&mut app, "users see 500s");
+        app.on_key(key(KeyCode::Enter));
+        assert!(error(&app).unwrap().contains("is in the future"));
+        app.on_key(key(KeyCode::Tab));
+        for _ in 0.."2999-01-01T00:00:00Z".len() {
+            app.on_key(key(KeyCode::Backspace));
+        }
+        typed(&mut app, "a while ago");
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Enter));
+        assert!(error(&app).unwrap().contains("is not a time"));
+        assert!(app.tracker.incident("orders").is_none(), "nothing changed");
+
+        app.on_key(key(KeyCode::Tab));
+        for _ in 0.."a while ago".len() {
+            app.on_key(key(KeyCode::Backspace));
+        }
+        typed(&mut app, "-10m");
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Enter));
+        assert!(app.declaring.is_none());
+        let incident = app.tracker.incident("orders").expect("declared");
+        assert_eq!(incident.start, app.now - chrono::Duration::minutes(10));
+        let declared = incident.declared.as_ref().unwrap();
+        assert_eq!(
+            (declared.who.as_str(), declared.why.as_str()),
+            ("ann", "users see 500s")
+        );
+        assert!(
+            app.notice
+                .as_deref()
+                .unwrap()
+                .contains("incident declared on orders")
+        );
+
+        app.read_only = true;
+        app.on_key(key(KeyCode::Char('I')));
+        assert!(app.declaring.is_none());
+        assert!(app.notice.as_deref().unwrap().contains("read-only"));
+    }
 }
