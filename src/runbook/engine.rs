@@ -878,7 +878,12 @@ impl Engine {
     /// Variables as of `now`, with the RTO clock filled in.
     fn vars_at(&self, now: DateTime<Utc>) -> Variables {
         let mut vars = self.vars.clone();
-        let elapsed = (now - self.started_at).to_std().unwrap_or_default();
+        let lead = self
+            .incident
+            .as_ref()
+            .map(|i| outage_lead(i, self.started_at))
+            .unwrap_or_default();
+        let elapsed = (now - self.started_at).to_std().unwrap_or_default() + lead;
         let whole = Duration::from_secs(elapsed.as_secs());
         vars.insert(
             "run_elapsed".to_string(),

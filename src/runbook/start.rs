@@ -372,4 +372,25 @@ mod tests {
         assert_eq!(prepared.resumed, None);
         assert!(!bad.exists());
     }
+
+    #[tokio::test]
+    async fn a_start_carries_the_configured_safety_settings_and_the_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut starter = starter(dir.path());
+        starter.safety = SafetySettings {
+            repeat_failover_within: Duration::from_secs(600),
+        };
+        let incident = IncidentStart::declared(
+            Utc::now() - chrono::Duration::minutes(3),
+            "ann",
+            "pager",
+            Utc::now(),
+        )
+        .unwrap();
+        let mut request = request(Path::new(SHIPPED), ResumePolicy::Refuse);
+        request.incident = Some(incident.clone());
+        let prepared = prepare(&starter, request).unwrap();
+        assert_eq!(prepared.spec.safety, starter.safety);
+        assert_eq!(prepared.spec.incident, Some(incident));
+    }
 }
