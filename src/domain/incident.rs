@@ -48,14 +48,25 @@ pub struct Incident {
     seen_not_up: bool,
 }
 
+/// Times in refusals, to the second as an operator reads them.
+const SHOWN: &str = "%Y-%m-%d %H:%M:%SZ";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeclareError {
-    #[error("the incident start {start} is in the future (now {now})")]
+    #[error(
+        "the incident start {} is in the future (now {})",
+        .start.format(SHOWN),
+        .now.format(SHOWN)
+    )]
     InFuture {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
     },
-    #[error("the incident start {start} is more than 7 days before now ({now})")]
+    #[error(
+        "the incident start {} is more than 7 days before now ({})",
+        .start.format(SHOWN),
+        .now.format(SHOWN)
+    )]
     TooOld {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -474,10 +485,12 @@ mod tests {
         assert_eq!(ok.basis, Basis::Declared);
         assert_eq!(ok.declared_by.as_deref(), Some("ann"));
         assert_eq!(ok.reason.as_deref(), Some("users see 500s"));
-        assert!(matches!(
-            IncidentStart::declared(at(101), "ann", "why", now),
-            Err(DeclareError::InFuture { .. })
-        ));
+        assert_eq!(
+            IncidentStart::declared(at(101), "ann", "why", now)
+                .unwrap_err()
+                .to_string(),
+            "the incident start 2023-11-14 22:15:01Z is in the future (now 2023-11-14 22:15:00Z)"
+        );
         assert!(matches!(
             IncidentStart::declared(
                 now - ChronoDuration::days(7) - ChronoDuration::seconds(1),
