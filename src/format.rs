@@ -25,6 +25,22 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
+/// An objective as people say it: `15m`, `1h`, `90s`, `1h30m`.
+pub fn objective(d: Duration) -> String {
+    let s = d.as_secs();
+    if d.is_zero() {
+        "0".to_string()
+    } else if !s.is_multiple_of(60) {
+        short_duration(d)
+    } else if s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{}h{}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
 /// `text` made safe to print as (part of) one line on a terminal. Runbook
 /// files, provider errors and HTTP bodies are not trusted: an escape
 /// sequence in them could retitle or clear the operator's terminal, move

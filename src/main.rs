@@ -111,6 +111,7 @@ async fn dispatch(
                 operator: session.operator.id.clone(),
                 identity_note: session.operator.fallback.clone(),
                 session: format!("console-{}", std::process::id()),
+                safety: config.safety.settings(),
             };
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
@@ -139,6 +140,7 @@ async fn dispatch(
                 operator: session.operator.id.clone(),
                 today: chrono::Utc::now().date_naive(),
                 poll_interval: session.poll_interval,
+                safety: config.safety.settings(),
             };
             runbook::execute(cmd, ctx).await
         }

@@ -312,3 +312,87 @@ fn a_torn_last_line_is_dropped_and_the_run_offered_for_resume() {
         "{text}"
     );
 }
+
+#[test]
+fn a_bad_incident_start_is_refused_before_anything_is_journaled() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--incident-start", "soon", "--incident-reason", "pager"],
+            "`soon` is not a time: expected RFC 3339",
+        ),
+        (
+            &["--incident-start", "25:00", "--incident-reason", "pager"],
+            "`25:00` is not a time",
+        ),
+        (
+            &[
+                "--incident-start",
+                "2999-01-01T00:00:00Z",
+                "--incident-reason",
+                "pager",
+            ],
+            "is in the future",
+        ),
+        (
+            &[
+                "--incident-start",
+                "2020-01-01T00:00:00Z",
+                "--incident-reason",
+                "pager",
+            ],
+            "is more than 7 days before now",
+        ),
+        (
+            &["--incident-start", "-5m", "--incident-reason", "  "],
+            "declaring an incident needs a reason",
+        ),
+        (&["--incident-start", "-5m"], "--incident-reason"),
+    ];
+    for (extra, expected) in cases {
+        let (code, text) = run_billing(home.path(), extra);
+        assert_eq!(code, Some(2), "{extra:?}: {text}");
+        assert!(text.contains(expected), "{extra:?}: {text}");
+        assert!(!text.contains("panicked"), "{extra:?}: {text}");
+        assert!(
+            !journal_dir(home.path()).exists() || journals(home.path()).is_empty(),
+            "{extra:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_incident_start_is_journaled_with_who_and_why() {
+    let home = tempfile::tempdir().unwrap();
+    let (_, text) = run_billing(
+        home.path(),
+        &[
+            "--incident-start",
+            "-3m",
+            "--incident-reason",
+            "pager at 12:25",
+        ],
+    );
+    assert!(
+        text.contains("the RTO clock counts from the outage's start"),
+        "{text}"
+    );
+    let files = journals(home.path());
+    assert_eq!(files.len(), 1, "{text}");
+    let first = std::fs::read_to_string(&files[0]).unwrap();
+    let started: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let incident = &started["incident"];
+    assert_eq!(incident["basis"], "declared", "{first}");
+    assert_eq!(incident["reason"], "pager at 12:25", "{first}");
+    assert!(
+        incident["declared_by"]
+            .as_str()
+            .is_some_and(|w| !w.is_empty()),
+        "{first}"
+    );
+    assert!(text.contains("--resume"), "{text}");
+    assert!(
+        !text.contains("--incident-start"),
+        "a resume keeps the journaled start: {text}"
+    );
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use drconsole::domain::action::{Action, ChangeStatus, Receipt};
+use drconsole::domain::incident::{Basis, IncidentStart};
 use drconsole::domain::snapshot::{ErrorKind, Snapshot, SourceError};
 use drconsole::runbook::engine::{Command, Engine, Event, Prompt, PromptId, Refusal, ResumeError};
 use drconsole::runbook::format::Runbook;
@@ -41,6 +42,7 @@ fn meta() -> RunMeta {
         operator: "alice".into(),
         session: "s1".into(),
         host: "laptop".into(),
+        incident: None,
     }
 }
 
@@ -896,6 +898,9 @@ fn resume_refuses_finished_runs_and_other_runbooks() {
                 reason: "x".into(),
                 elapsed: Duration::from_secs(9),
             },
+            elapsed_s: None,
+            since_outage: None,
+            since_outage_s: None,
         },
     });
     let run = RecoveredRun::from_records(&path, &records).unwrap();
@@ -1813,4 +1818,85 @@ fn the_anti_flapping_period_is_a_setting() {
         !assessment.blocked(),
         "a move 30 minutes ago is outside a 20-minute period: {assessment:?}"
     );
+}
+
+const ONE_TICK: &str = "  - id: ticked
+    title: Tell the team
+    manual: Post in ${dr}
+";
+
+#[test]
+fn a_run_started_during_an_incident_counts_its_rto_from_the_outage() {
+    let mut meta = meta();
+    meta.incident = Some(IncidentStart {
+        start: t(-120),
+        basis: Basis::Transition,
+        declared_by: None,
+        reason: None,
+    });
+    let (mut engine, cmds) = Engine::start(runbook(ONE_TICK), orders(), false, meta, vars(), t(0));
+    assert!(matches!(
+        entries(&cmds)[0],
+        Entry::RunStarted { meta, .. } if meta.incident.as_ref().map(|i| i.start) == Some(t(-120))
+    ));
+    assert_eq!(
+        engine.view().rto_elapsed(t(8)),
+        Duration::from_secs(128),
+        "the clock on the run screen counts from the outage"
+    );
+    let cmds = engine
+        .handle(Event::Tick { to: at(&engine) }, t(8))
+        .unwrap();
+    let finished = entries(&cmds)
+        .into_iter()
+        .find(|e| matches!(e, Entry::Finished { .. }))
+        .cloned()
+        .expect("finished");
+    assert_eq!(
+        finished,
+        Entry::Finished {
+            outcome: RunOutcome::Completed {
+                elapsed: Duration::from_secs(8)
+            },
+            elapsed_s: Some(8.0),
+            since_outage: Some(Duration::from_secs(128)),
+            since_outage_s: Some(128.0),
+        }
+    );
+    let view = engine.view();
+    assert_eq!(view.rto_elapsed(t(999)), Duration::from_secs(128));
+    assert_eq!(view.runbook_elapsed(t(999)), Duration::from_secs(8));
+    assert_eq!(
+        view.restored_line().as_deref(),
+        Some("orders restored 2m08s after the outage began (RTO 15m) · runbook took 8s")
+    );
+    let json = serde_json::to_value(&finished).unwrap();
+    assert_eq!(json["since_outage"], "2m 8s");
+    assert_eq!(json["since_outage_s"], 128.0);
+}
+
+#[test]
+fn a_run_without_an_incident_and_an_old_journal_count_from_the_run() {
+    let (mut engine, _) = start(runbook(ONE_TICK));
+    let cmds = engine
+        .handle(Event::Tick { to: at(&engine) }, t(8))
+        .unwrap();
+    assert!(entries(&cmds).iter().any(|e| matches!(
+        e,
+        Entry::Finished {
+            since_outage: None,
+            elapsed_s: Some(_),
+            ..
+        }
+    )));
+    assert_eq!(engine.view().rto_elapsed(t(99)), Duration::from_secs(8));
+    assert_eq!(engine.view().restored_line(), None);
+    let old = r#"{"at":"2026-11-25T08:00:00Z","event":"run-started","run_id":"r1","runbook":"x","file":"x.yaml","service":"orders","operator":"a","session":"s","host":"h","params":{}}
+{"at":"2026-11-25T08:00:09Z","event":"finished","outcome":"completed","elapsed":"9s"}"#;
+    for line in old.lines() {
+        let record: Record = serde_json::from_str(line).unwrap();
+        if let Entry::RunStarted { meta, .. } = &record.entry {
+            assert_eq!(meta.incident, None);
+        }
+    }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use drconsole::domain::incident::{Basis, IncidentStart};
 use drconsole::runbook::headless::{Answers, Line, Operator, run_headless};
 use drconsole::runbook::journal::{self, Entry, RunOutcome};
 use drconsole::runbook::lock;
@@ -73,6 +74,16 @@ struct Terminal {
 
 impl Terminal {
     fn start(dir: &Path, steps: &str, world: FakeWorld) -> Terminal {
+        Terminal::start_during(dir, steps, world, None)
+    }
+
+    /// Starts a run that answers an outage begun at `incident`.
+    fn start_during(
+        dir: &Path,
+        steps: &str,
+        world: FakeWorld,
+        incident: Option<IncidentStart>,
+    ) -> Terminal {
         let runbook = runbook(steps);
         let vars = plan::parameter_values(&runbook, &Variables::new(), &Variables::new()).unwrap();
         let spec = RunSpec {
@@ -91,6 +102,8 @@ impl Terminal {
                 Duration::from_millis(50),
             )
             .0,
+            incident,
+            safety: Default::default(),
         };
         let (keys, lines) = mpsc::channel(16);
         let (ctrl_c, interrupts) = mpsc::channel(4);
@@ -298,7 +311,8 @@ async fn skip_and_abort_are_read_while_a_wait_runs() {
     assert!(matches!(
         journal::read(&journal).unwrap().last().map(|r| &r.entry),
         Some(Entry::Finished {
-            outcome: RunOutcome::Aborted { .. }
+            outcome: RunOutcome::Aborted { .. },
+            ..
         })
     ));
 }
@@ -435,4 +449,49 @@ fn resumable(journal_dir: &Path) -> Vec<std::path::PathBuf> {
     let scan = journal::scan(journal_dir, "orders").unwrap();
     assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
     scan.unfinished.into_iter().map(|(path, _)| path).collect()
+}
+
+/// The completion line of a run started two minutes into an outage counts
+/// from the outage and gives the runbook's own time beside it.
+#[tokio::test]
+async fn a_run_during_an_outage_reports_the_time_since_it_began() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one_action = TWO_ACTIONS.split("  - id: second").next().unwrap();
+    let incident = IncidentStart {
+        start: chrono::Utc::now() - chrono::Duration::minutes(2),
+        basis: Basis::Transition,
+        declared_by: None,
+        reason: None,
+    };
+    let term = Terminal::start_during(
+        tmp.path(),
+        one_action,
+        FakeWorld::new(tmp.path()),
+        Some(incident),
+    );
+    term.wait_for(QUESTION, 1).await;
+    term.type_line("y").await;
+    let journal = term.journal();
+    let (end, out) = term.finish().await;
+    assert!(completed(&end), "{out}");
+    assert!(
+        out.contains("\nrun complete: orders restored 2m0")
+            && out.contains(" after the outage began (RTO 15m) · runbook took "),
+        "{out}"
+    );
+    let Some(Entry::Finished {
+        since_outage: Some(since),
+        elapsed_s: Some(runbook),
+        ..
+    }) = journal::read(&journal)
+        .unwrap()
+        .last()
+        .map(|r| r.entry.clone())
+    else {
+        panic!("no finished record with the time since the outage")
+    };
+    assert!(
+        since >= Duration::from_secs(120) && runbook < 60.0,
+        "{since:?} {runbook}"
+    );
 }

@@ -29,6 +29,7 @@ fn started() -> Record {
                 operator: "alice".into(),
                 session: "s1".into(),
                 host: "laptop".into(),
+                incident: None,
             },
             params: [("dr_region".to_string(), "us-west-2".to_string())].into(),
         },
@@ -252,6 +253,9 @@ fn unfinished_runs_are_found_for_their_service_only() {
                 outcome: RunOutcome::Completed {
                     elapsed: Duration::from_secs(50),
                 },
+                elapsed_s: None,
+                since_outage: None,
+                since_outage_s: None,
             },
         ))
         .unwrap();

@@ -87,6 +87,8 @@ async fn recover_with(file: &str) -> Arc<SimWorld> {
             Duration::from_millis(100),
         )
         .0,
+        incident: None,
+        safety: Default::default(),
     };
     let mut handle = runner::start(spec, sim::provider(Arc::clone(&world), false)).unwrap();
 

@@ -109,6 +109,8 @@ impl Setup {
                 Duration::from_millis(50),
             )
             .0,
+            incident: None,
+            safety: Default::default(),
         }
     }
 
@@ -214,7 +216,8 @@ async fn a_headless_run_confirms_fails_over_smoke_tests_and_reports_the_rto() {
     assert!(matches!(
         events.last(),
         Some(Entry::Finished {
-            outcome: RunOutcome::Completed { .. }
+            outcome: RunOutcome::Completed { .. },
+            ..
         })
     ));
     assert!(

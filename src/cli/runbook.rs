@@ -4,15 +4,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 
-use crate::domain::environment::Environment;
+use crate::domain::environment::{Environment, ServiceSpec};
+use crate::domain::incident::{self, Basis, IncidentStart, ServiceHistory};
+use crate::domain::posture;
 use crate::format::printable;
+use crate::monitor::SnapshotFeed;
 use crate::provider::Provider;
 use crate::runbook::headless::{self, Operator};
 use crate::runbook::journal::RunOutcome;
 use crate::runbook::runner::RunEnd;
+use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 use crate::runbook::{format, plan, validate};
@@ -56,6 +60,20 @@ pub enum RunbookCommand {
         /// Why the journal is discarded (recorded).
         #[arg(long, value_name = "TEXT", requires = "discard_journal")]
         reason: Option<String>,
+        /// When the outage began, if before the run: RFC 3339, HH:MM (UTC,
+        /// today) or a time ago such as -15m. The RTO clock counts from
+        /// it; journaled with the operator and --incident-reason. Without
+        /// it, a service not UP at the first poll counts from that poll.
+        #[arg(
+            long,
+            value_name = "TIME",
+            requires = "incident_reason",
+            allow_hyphen_values = true
+        )]
+        incident_start: Option<String>,
+        /// Why the outage is said to have begun then (recorded).
+        #[arg(long, value_name = "TEXT", requires = "incident_start")]
+        incident_reason: Option<String>,
     },
 }
 
@@ -72,6 +90,8 @@ pub struct RunbookContext {
     pub today: NaiveDate,
     /// How often the run's monitor polls the provider.
     pub poll_interval: Duration,
+    /// The safety rules' settings from the user's configuration.
+    pub safety: SafetySettings,
 }
 
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -102,6 +122,8 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
             new,
             discard_journal,
             reason,
+            incident_start,
+            incident_reason,
         } => {
             let options = RunOptions {
                 params,
@@ -115,6 +137,7 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
                     journal,
                     reason: reason.unwrap_or_default(),
                 }),
+                incident: incident_start.map(|t| (t, incident_reason.unwrap_or_default())),
             };
             run(&file, options, ctx).await
         }
@@ -126,6 +149,8 @@ struct RunOptions {
     journal_dir: PathBuf,
     resume: ResumePolicy,
     discard: Option<Discard>,
+    /// `--incident-start` and `--incident-reason`, as typed.
+    incident: Option<(String, String)>,
 }
 
 /// The same start sequence as the console's ([`start::prepare`]), with a
@@ -139,6 +164,18 @@ async fn run(
         .provider
         .clone()
         .ok_or_else(|| anyhow::anyhow!("this session has no provider to run against"))?;
+    let declared = match &options.incident {
+        Some((time, why)) => {
+            match declared_incident(time, why, &ctx.operator, provider.observe.now()) {
+                Ok(incident) => Some(incident),
+                Err(e) => {
+                    eprintln!("drconsole: --incident-start: {}", printable(&e));
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        None => None,
+    };
     let (feed, monitor) = crate::monitor::spawn_feed(provider.observe.clone(), ctx.poll_interval);
     let starter = Starter {
         environment: ctx.environment,
@@ -148,16 +185,18 @@ async fn run(
         journal_dir: options.journal_dir,
         lock_dir: ctx.lock_dir,
         today: ctx.today,
-        feed,
+        feed: feed.clone(),
+        safety: ctx.safety,
     };
     let request = StartRequest {
         file: file.to_path_buf(),
         supplied: options.params.into_iter().collect(),
         resume: options.resume,
         discard: options.discard,
+        incident: declared,
     };
     let prepared = tokio::task::spawn_blocking(move || start::prepare(&starter, request)).await?;
-    let prepared = match prepared {
+    let mut prepared = match prepared {
         Ok(p) => p,
         Err(refused) => {
             eprintln!("{}", printable(&refused.to_string()));
@@ -181,6 +220,22 @@ async fn run(
                 d.operator,
                 d.reason
             ))
+        );
+    }
+    if prepared.resumed.is_none() && prepared.spec.incident.is_none() {
+        prepared.spec.incident = observed_incident(feed, &prepared.spec.service).await;
+    }
+    if prepared.resumed.is_none()
+        && let Some(incident) = &prepared.spec.incident
+    {
+        eprintln!(
+            "the RTO clock counts from the outage's start, {} ({})",
+            incident.start.format("%Y-%m-%d %H:%M:%SZ"),
+            match incident.basis {
+                Basis::Declared => "declared",
+                Basis::FirstObservation => "not UP at the first poll: it began then or earlier",
+                Basis::Transition => "observed",
+            }
         );
     }
     let end = headless::run_headless(
@@ -207,6 +262,40 @@ async fn run(
     })
 }
 
+/// `--incident-start TIME --incident-reason WHY`, checked: a time that
+/// can be read, not in the future, not more than 7 days back, a reason.
+fn declared_incident(
+    time: &str,
+    why: &str,
+    operator: &str,
+    now: DateTime<Utc>,
+) -> Result<IncidentStart, String> {
+    let start = incident::parse_start(time, now).map_err(|e| e.to_string())?;
+    IncidentStart::declared(start, operator, why, now).map_err(|e| e.to_string())
+}
+
+/// Longest wait for the monitor's first poll before a run starts with no
+/// incident of its own.
+const FIRST_POLL_WAIT: Duration = Duration::from_secs(20);
+
+/// The service's incident as the monitor's first poll shows it: not `UP`
+/// then, the outage began at that poll or earlier (as `status` says).
+async fn observed_incident(mut feed: SnapshotFeed, service: &ServiceSpec) -> Option<IncidentStart> {
+    let first = async {
+        while feed.latest().is_none() {
+            if !feed.changed().await {
+                break;
+            }
+        }
+        feed.latest()
+    };
+    let poll = tokio::time::timeout(FIRST_POLL_WAIT, first).await.ok()??;
+    let (availability, rpo) = posture::observe(service, &poll.snapshot, poll.at);
+    let mut history = ServiceHistory::default();
+    history.observe(availability, rpo, poll.at);
+    history.incident().map(IncidentStart::of)
+}
+
 /// This command line, made to continue the run in `journal`: the same
 /// session flags (provider, environment) and parameters, `--resume` in
 /// place of any `--resume` or `--new`.
@@ -217,13 +306,17 @@ fn resume_command(args: &[String], journal: &std::path::Path) -> String {
         match arg.as_str() {
             // The journal set aside by --discard-journal is gone; the
             // resumed run needs neither it nor its reason.
-            "--resume" | "--discard-journal" | "--reason" => {
+            // A resumed run keeps the incident start its journal records.
+            "--resume" | "--discard-journal" | "--reason" | "--incident-start"
+            | "--incident-reason" => {
                 rest.next();
             }
             "--new" => {}
             a if a.starts_with("--resume=")
                 || a.starts_with("--discard-journal=")
-                || a.starts_with("--reason=") => {}
+                || a.starts_with("--reason=")
+                || a.starts_with("--incident-start=")
+                || a.starts_with("--incident-reason=") => {}
             a => words.push(a.to_string()),
         }
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
 use crate::domain::environment::{check_label, is_region_name};
+use crate::runbook::safety::SafetySettings;
 
 /// Everything here has a default: the console runs with no file at all.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -27,6 +28,29 @@ pub struct UserConfig {
     pub aws_poll_interval: Option<Duration>,
     #[serde(default)]
     pub aws: AwsConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+}
+
+/// `[safety]`: settings of the safety rules checked before each action.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// A second failover of one global database within this period is
+    /// blocked unless overridden (`0s` turns the rule off).
+    #[serde(default, with = "humantime_serde")]
+    pub repeat_failover_period: Option<Duration>,
+}
+
+impl SafetyConfig {
+    /// The rules' settings: the defaults where the file says nothing.
+    pub fn settings(&self) -> SafetySettings {
+        let mut settings = SafetySettings::default();
+        if let Some(period) = self.repeat_failover_period {
+            settings.repeat_failover_within = period;
+        }
+        settings
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -45,6 +69,10 @@ pub const AWS_POLL: RangeInclusive<Duration> = Duration::from_secs(10)..=Duratio
 /// The simulator is in-process, but the console redraws on every poll.
 pub const DEMO_POLL: RangeInclusive<Duration> =
     Duration::from_millis(250)..=Duration::from_secs(3600);
+/// Longer than a week would block failing back after any outage this
+/// console can speak to.
+pub const REPEAT_FAILOVER_PERIOD: RangeInclusive<Duration> =
+    Duration::ZERO..=Duration::from_secs(7 * 86_400);
 
 impl UserConfig {
     /// Reads the file if there is one; no file at all is the empty config.
@@ -72,15 +100,31 @@ impl UserConfig {
     }
 
     fn check(&self) -> Result<(), Refusal> {
-        for (key, value, bounds) in [
-            ("demo_poll_interval", self.demo_poll_interval, DEMO_POLL),
-            ("aws_poll_interval", self.aws_poll_interval, AWS_POLL),
+        for (path, key, value, bounds) in [
+            (
+                vec![Step::Key("demo_poll_interval")],
+                "demo_poll_interval",
+                self.demo_poll_interval,
+                DEMO_POLL,
+            ),
+            (
+                vec![Step::Key("aws_poll_interval")],
+                "aws_poll_interval",
+                self.aws_poll_interval,
+                AWS_POLL,
+            ),
+            (
+                vec![Step::Key("safety"), Step::Key("repeat_failover_period")],
+                "safety.repeat_failover_period",
+                self.safety.repeat_failover_period,
+                REPEAT_FAILOVER_PERIOD,
+            ),
         ] {
             if let Some(value) = value
                 && !bounds.contains(&value)
             {
                 return Err(Refusal::new(
-                    vec![Step::Key(key)],
+                    path,
                     format!(
                         "{key} must be from {} to {}, not {}",
                         humantime::format_duration(*bounds.start()),
@@ -168,6 +212,14 @@ mod tests {
                 "config.toml:2:10: aws.region: `mars-1` is not an AWS region name",
             ),
             (
+                "[safety]\nrepeat_failover_period = \"8d\"\n",
+                "config.toml:2:26: safety.repeat_failover_period must be from 0s to 7days, not 8days",
+            ),
+            (
+                "[safety]\nrepeat_failover_period = \"soon\"\n",
+                "config.toml:2:26:",
+            ),
+            (
                 "theme = \"\\u001b]0;x\"\n",
                 "config.toml:1:9: theme must not hold control characters",
             ),
@@ -178,6 +230,15 @@ mod tests {
         }
         let ok = parse("aws_poll_interval = \"10s\"\ndemo_poll_interval = \"250ms\"\n").unwrap();
         assert_eq!(ok.aws_poll_interval, Some(Duration::from_secs(10)));
+        let ok = parse("[safety]\nrepeat_failover_period = \"30m\"\n").unwrap();
+        assert_eq!(
+            ok.safety.settings().repeat_failover_within,
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            UserConfig::default().safety.settings(),
+            SafetySettings::default()
+        );
     }
 
     #[cfg(unix)]

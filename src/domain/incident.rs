@@ -5,8 +5,8 @@
 //! declares one, with who and why) and closes when it is back `UP`. Pure:
 //! the monitor feeds it one observation per poll.
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Duration as ChronoDuration, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::availability::{Availability, Rank};
 use super::verdict::{Held, Verdict};
@@ -16,7 +16,7 @@ use super::verdict::{Held, Verdict};
 pub const MAX_DECLARED_AGE: ChronoDuration = ChronoDuration::days(7);
 
 /// How a time was learnt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Basis {
     /// A poll saw the change happen (it happened at most a poll earlier).
@@ -48,14 +48,25 @@ pub struct Incident {
     seen_not_up: bool,
 }
 
+/// Times in refusals, to the second as an operator reads them.
+const SHOWN: &str = "%Y-%m-%d %H:%M:%SZ";
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeclareError {
-    #[error("the incident start {start} is in the future (now {now})")]
+    #[error(
+        "the incident start {} is in the future (now {})",
+        .start.format(SHOWN),
+        .now.format(SHOWN)
+    )]
     InFuture {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
     },
-    #[error("the incident start {start} is more than 7 days before now ({now})")]
+    #[error(
+        "the incident start {} is more than 7 days before now ({})",
+        .start.format(SHOWN),
+        .now.format(SHOWN)
+    )]
     TooOld {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -64,6 +75,93 @@ pub enum DeclareError {
     Missing(&'static str),
     #[error("no service `{0}` in this environment")]
     UnknownService(String),
+}
+
+/// When the outage a run answers began and how that is known, as the
+/// run carries and journals it: its RTO clock counts from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentStart {
+    pub start: DateTime<Utc>,
+    pub basis: Basis,
+    /// Who declared it, for a declared start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl IncidentStart {
+    /// The start of an incident the monitor holds open.
+    pub fn of(incident: &Incident) -> IncidentStart {
+        IncidentStart {
+            start: incident.start,
+            basis: incident.start_basis,
+            declared_by: incident.declared.as_ref().map(|d| d.who.clone()),
+            reason: incident.declared.as_ref().map(|d| d.why.clone()),
+        }
+    }
+
+    /// An operator's word for when the outage began, checked as
+    /// [`ServiceHistory::declare`] checks it.
+    pub fn declared(
+        start: DateTime<Utc>,
+        who: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentStart, DeclareError> {
+        check_declaration(start, who, why, now)?;
+        Ok(IncidentStart {
+            start,
+            basis: Basis::Declared,
+            declared_by: Some(who.trim().to_string()),
+            reason: Some(why.trim().to_string()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a time: expected RFC 3339 (2026-11-26T14:05:00Z), HH:MM (UTC, today) or a time ago such as -15m"
+)]
+pub struct BadStartTime(pub String);
+
+/// Reads an incident start as an operator types it: RFC 3339, `HH:MM`
+/// (UTC, today) or `-15m` (that long before `now`). Whether the time is
+/// acceptable is [`IncidentStart::declared`]'s business.
+pub fn parse_start(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, BadStartTime> {
+    let text = text.trim();
+    let bad = || BadStartTime(text.to_string());
+    if let Some(ago) = text.strip_prefix('-') {
+        let ago = humantime::parse_duration(ago.trim()).map_err(|_| bad())?;
+        let ago = ChronoDuration::from_std(ago).map_err(|_| bad())?;
+        return now.checked_sub_signed(ago).ok_or_else(bad);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let time = NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| bad())?;
+    Ok(now.date_naive().and_time(time).and_utc())
+}
+
+fn check_declaration(
+    start: DateTime<Utc>,
+    who: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DeclareError> {
+    if who.trim().is_empty() {
+        return Err(DeclareError::Missing("who declares it"));
+    }
+    if why.trim().is_empty() {
+        return Err(DeclareError::Missing("a reason"));
+    }
+    if start > now {
+        return Err(DeclareError::InFuture { start, now });
+    }
+    if start < now - MAX_DECLARED_AGE {
+        return Err(DeclareError::TooOld { start, now });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -189,18 +287,7 @@ impl ServiceHistory {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<&Incident, DeclareError> {
-        if who.trim().is_empty() {
-            return Err(DeclareError::Missing("who declares it"));
-        }
-        if why.trim().is_empty() {
-            return Err(DeclareError::Missing("a reason"));
-        }
-        if start > now {
-            return Err(DeclareError::InFuture { start, now });
-        }
-        if start < now - MAX_DECLARED_AGE {
-            return Err(DeclareError::TooOld { start, now });
-        }
+        check_declaration(start, who, why, now)?;
         let declaration = Declaration {
             who: who.trim().to_string(),
             why: why.trim().to_string(),
@@ -356,5 +443,66 @@ mod tests {
             Err(DeclareError::Missing("who declares it"))
         );
         assert!(h.incident().is_none());
+    }
+
+    #[test]
+    fn incident_times_read_as_operators_type_them() {
+        let now = DateTime::parse_from_rfc3339("2026-11-26T14:30:20Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(parse_start("-10m", now), Ok(utc("2026-11-26T14:20:20Z")));
+        assert_eq!(
+            parse_start(" - 1h 5m ", now),
+            Ok(utc("2026-11-26T13:25:20Z"))
+        );
+        assert_eq!(parse_start("14:05", now), Ok(utc("2026-11-26T14:05:00Z")));
+        assert_eq!(
+            parse_start("2026-11-26T15:05:00+01:00", now),
+            Ok(utc("2026-11-26T14:05:00Z"))
+        );
+        for bad in [
+            "",
+            "soon",
+            "25:00",
+            "14:5x",
+            "-",
+            "-10 parsecs",
+            "-99999999999999d",
+        ] {
+            assert_eq!(
+                parse_start(bad, now),
+                Err(BadStartTime(bad.trim().to_string())),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_declared_run_start_is_checked_like_a_declaration() {
+        let now = at(100);
+        let ok = IncidentStart::declared(at(40), " ann ", " users see 500s ", now).unwrap();
+        assert_eq!(ok.basis, Basis::Declared);
+        assert_eq!(ok.declared_by.as_deref(), Some("ann"));
+        assert_eq!(ok.reason.as_deref(), Some("users see 500s"));
+        assert_eq!(
+            IncidentStart::declared(at(101), "ann", "why", now)
+                .unwrap_err()
+                .to_string(),
+            "the incident start 2023-11-14 22:15:01Z is in the future (now 2023-11-14 22:15:00Z)"
+        );
+        assert!(matches!(
+            IncidentStart::declared(
+                now - ChronoDuration::days(7) - ChronoDuration::seconds(1),
+                "ann",
+                "why",
+                now
+            ),
+            Err(DeclareError::TooOld { .. })
+        ));
+        assert_eq!(
+            IncidentStart::declared(at(40), "ann", "", now),
+            Err(DeclareError::Missing("a reason"))
+        );
     }
 }

@@ -27,7 +27,9 @@ use super::safety::{self, SafetySettings};
 use super::vars::{self, ResolveError, Variables};
 use crate::domain::action::{Action, ApiCall, ChangeStatus, Receipt};
 use crate::domain::environment::ServiceSpec;
+use crate::domain::incident::IncidentStart;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
+use crate::format::{objective, short_duration};
 
 /// Captured values at least this long are taken for secrets and kept out
 /// of journaled text.
@@ -291,6 +293,8 @@ pub struct RunView {
     pub runbook: String,
     pub service: String,
     pub started_at: DateTime<Utc>,
+    /// The outage the run answers, when it was started during one.
+    pub incident: Option<IncidentStart>,
     #[serde(with = "humantime_serde")]
     pub rto_objective: Duration,
     pub steps: Vec<StepView>,
@@ -339,6 +343,7 @@ impl RunView {
             runbook: runbook.name.clone(),
             service: runbook.service.clone(),
             started_at: run.started_at,
+            incident: run.meta.incident.clone(),
             rto_objective: runbook.objectives.rto,
             steps,
             current,
@@ -349,8 +354,14 @@ impl RunView {
         }
     }
 
-    /// The run's RTO clock.
+    /// The run's RTO clock: from the outage's start when the run answers
+    /// one, else from the run's own start.
     pub fn rto_elapsed(&self, now: DateTime<Utc>) -> Duration {
+        self.runbook_elapsed(now) + self.outage_lead().unwrap_or_default()
+    }
+
+    /// How long the runbook itself has taken.
+    pub fn runbook_elapsed(&self, now: DateTime<Utc>) -> Duration {
         match &self.outcome {
             Some(RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. }) => {
                 *elapsed
@@ -358,6 +369,35 @@ impl RunView {
             None => (now - self.started_at).to_std().unwrap_or_default(),
         }
     }
+
+    /// How long the outage had lasted when the run started.
+    pub fn outage_lead(&self) -> Option<Duration> {
+        let incident = self.incident.as_ref()?;
+        Some(outage_lead(incident, self.started_at))
+    }
+
+    /// The completed run of an outage, as the operator is told it: `orders
+    /// restored 4m31s after the outage began (RTO 15m) · runbook took
+    /// 2m08s`. None for a run that answered no incident or has not
+    /// completed.
+    pub fn restored_line(&self) -> Option<String> {
+        let Some(RunOutcome::Completed { elapsed }) = &self.outcome else {
+            return None;
+        };
+        let lead = self.outage_lead()?;
+        Some(format!(
+            "{} restored {} after the outage began (RTO {}) · runbook took {}",
+            self.service,
+            short_duration(*elapsed + lead),
+            objective(self.rto_objective),
+            short_duration(*elapsed)
+        ))
+    }
+}
+
+/// Time from the outage's start to the run's, never negative.
+fn outage_lead(incident: &IncidentStart, run_start: DateTime<Utc>) -> Duration {
+    (run_start - incident.start).to_std().unwrap_or_default()
 }
 
 /// The resolved content of the step being worked on.
@@ -402,6 +442,8 @@ pub struct Engine {
     /// their values were never journaled.
     lost: std::collections::BTreeMap<String, String>,
     started_at: DateTime<Utc>,
+    /// The outage this run answers, from the journal's start record.
+    incident: Option<IncidentStart>,
     /// The Route 53 change the latest action made, to wait on.
     change_id: Option<String>,
     outcome: Option<RunOutcome>,
@@ -421,6 +463,7 @@ impl Engine {
     ) -> (Engine, Vec<Command>) {
         let mut engine = Engine::new(runbook, service, read_only, vars, now);
         engine.operator = meta.operator.clone();
+        engine.incident = meta.incident.clone();
         let mut cmds = Vec::new();
         engine.journal(
             now,
@@ -477,6 +520,7 @@ impl Engine {
             .map(|(name, step)| (name.clone(), step.clone()))
             .collect();
         engine.operator = operator.to_string();
+        engine.incident = run.meta.incident.clone();
         for (i, step) in engine.runbook.steps.iter().enumerate() {
             let times = run.times.get(&step.id);
             let run_state = &mut engine.steps[i];
@@ -545,6 +589,7 @@ impl Engine {
             captured: Vec::new(),
             lost: std::collections::BTreeMap::new(),
             started_at,
+            incident: None,
             change_id: None,
             outcome: None,
             changes: 0,
@@ -582,6 +627,7 @@ impl Engine {
             runbook: self.runbook.name.clone(),
             service: self.runbook.service.clone(),
             started_at: self.started_at,
+            incident: self.incident.clone(),
             rto_objective: self.runbook.objectives.rto,
             steps: self
                 .runbook
@@ -832,7 +878,12 @@ impl Engine {
     /// Variables as of `now`, with the RTO clock filled in.
     fn vars_at(&self, now: DateTime<Utc>) -> Variables {
         let mut vars = self.vars.clone();
-        let elapsed = (now - self.started_at).to_std().unwrap_or_default();
+        let lead = self
+            .incident
+            .as_ref()
+            .map(|i| outage_lead(i, self.started_at))
+            .unwrap_or_default();
+        let elapsed = (now - self.started_at).to_std().unwrap_or_default() + lead;
         let whole = Duration::from_secs(elapsed.as_secs());
         vars.insert(
             "run_elapsed".to_string(),
@@ -1461,10 +1512,20 @@ impl Engine {
 
     fn finish(&mut self, outcome: RunOutcome, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
         self.outcome = Some(outcome.clone());
+        let elapsed = match &outcome {
+            RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. } => *elapsed,
+        };
+        let since_outage = self
+            .incident
+            .as_ref()
+            .map(|i| elapsed + outage_lead(i, self.started_at));
         self.journal(
             now,
             Entry::Finished {
                 outcome: outcome.clone(),
+                elapsed_s: Some(elapsed.as_secs_f64()),
+                since_outage,
+                since_outage_s: since_outage.map(|d| d.as_secs_f64()),
             },
             cmds,
         );

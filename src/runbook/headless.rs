@@ -256,11 +256,16 @@ impl<W: Write> Session<W> {
         let status = self.status.borrow().clone();
         self.printer.show(&status, &mut self.out)?;
         let line = match &last {
-            RunEnd::Finished(RunOutcome::Completed { elapsed }) => format!(
-                "run complete: RTO {} (objective {})",
-                clock(*elapsed),
-                clock(status.view.rto_objective)
-            ),
+            RunEnd::Finished(RunOutcome::Completed { elapsed }) => {
+                match status.view.restored_line() {
+                    Some(restored) => format!("run complete: {restored}"),
+                    None => format!(
+                        "run complete: RTO {} (objective {})",
+                        clock(*elapsed),
+                        clock(status.view.rto_objective)
+                    ),
+                }
+            }
             RunEnd::Finished(RunOutcome::Aborted { reason, elapsed }) => {
                 format!("run aborted after {}: {reason}", clock(*elapsed))
             }

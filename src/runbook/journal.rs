@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::facts::Assessment;
 use super::vars::Variables;
 use crate::domain::action::{Action, ApiCall, Receipt};
+use crate::domain::incident::IncidentStart;
 
 /// Where a step stands. The journal records every transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +83,11 @@ pub struct RunMeta {
     pub operator: String,
     pub session: String,
     pub host: String,
+    /// The outage this run answers, when it was started during one: its
+    /// RTO clock counts from there. Journals written before runs carried
+    /// it lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentStart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,9 +171,22 @@ pub enum Entry {
         step: String,
         message: String,
     },
+    /// The run ended. For a run started during an incident it also gives
+    /// the time from the outage's start, beside the runbook's own
+    /// duration; both also in seconds. Older journals have neither.
     Finished {
         #[serde(flatten)]
         outcome: RunOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        elapsed_s: Option<f64>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "humantime_serde::option"
+        )]
+        since_outage: Option<std::time::Duration>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_outage_s: Option<f64>,
     },
 }
 
@@ -402,7 +421,7 @@ impl RecoveredRun {
                 Entry::Captured { step, name, .. } => {
                     run.captured.insert(name.clone(), step.clone());
                 }
-                Entry::Finished { outcome } => run.finished = Some(outcome.clone()),
+                Entry::Finished { outcome, .. } => run.finished = Some(outcome.clone()),
                 Entry::RunStarted { .. }
                 | Entry::Resumed { .. }
                 | Entry::Confirmed { .. }

@@ -18,8 +18,10 @@ use super::format::Runbook;
 use super::http;
 use super::journal::{Journal, ReadError, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::lock::{Holder, LockError, ServiceLock};
+use super::safety::SafetySettings;
 use super::vars::Variables;
 use crate::domain::environment::ServiceSpec;
+use crate::domain::incident::IncidentStart;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
 use crate::monitor::{Observation, SnapshotFeed};
 use crate::provider::Provider;
@@ -124,6 +126,11 @@ pub struct RunSpec {
     /// The monitor's polls: conditions are evaluated on them instead of
     /// the run polling the estate itself.
     pub feed: SnapshotFeed,
+    /// The outage a new run answers: its RTO clock counts from there. A
+    /// resumed run keeps what its journal says.
+    pub incident: Option<IncidentStart>,
+    /// The safety rules' settings (the anti-flapping period).
+    pub safety: SafetySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,7 +192,7 @@ pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<Opened
         None => Journal::path_for(&spec.journal_dir, &service_id, &new_run_id),
     };
     let lock = ServiceLock::acquire(&spec.lock_dir, &service_id, Holder::me(Some(journal_path)))?;
-    let (engine, journal, commands, run_id, operator) = match &spec.resume {
+    let (mut engine, journal, commands, run_id, operator) = match &spec.resume {
         Some(path) => {
             let mut run = RecoveredRun::load(path)?;
             if run.meta.service != service_id {
@@ -226,12 +233,14 @@ pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<Opened
                 operator: spec.operator.clone(),
                 session: spec.session.clone(),
                 host: lock.holder().host.clone(),
+                incident: spec.incident.clone(),
             };
             let (engine, commands) =
                 Engine::start(spec.runbook, spec.service, read_only, meta, spec.vars, now);
             (engine, journal, commands, new_run_id, spec.operator)
         }
     };
+    engine.set_safety(spec.safety);
     Ok(OpenedRun {
         engine,
         journal_dir: spec.journal_dir,

@@ -20,9 +20,11 @@ use super::journal::{self, DiscardError, ReadError};
 use super::lock::{Holder, LockError, ServiceLock};
 use super::plan::{self, ParamError};
 use super::runner::RunSpec;
+use super::safety::SafetySettings;
 use super::validate;
 use super::vars::Variables;
 use crate::domain::environment::Environment;
+use crate::domain::incident::IncidentStart;
 use crate::monitor::SnapshotFeed;
 
 /// What to do about the service's unfinished runs.
@@ -53,6 +55,9 @@ pub struct StartRequest {
     pub supplied: Variables,
     pub resume: ResumePolicy,
     pub discard: Option<Discard>,
+    /// The outage the run answers (the service's open incident, or one
+    /// the operator declares): its RTO clock counts from there.
+    pub incident: Option<IncidentStart>,
 }
 
 /// What a session lends every start.
@@ -67,6 +72,8 @@ pub struct Starter {
     pub lock_dir: PathBuf,
     pub today: NaiveDate,
     pub feed: SnapshotFeed,
+    /// From the user's configuration (`[safety]`).
+    pub safety: SafetySettings,
 }
 
 /// A run ready to open, and what the operator should be told.
@@ -197,6 +204,8 @@ pub fn prepare(starter: &Starter, request: StartRequest) -> Result<Prepared, Sta
             lock_dir: starter.lock_dir.clone(),
             resume: resume.clone(),
             feed: starter.feed.clone(),
+            incident: request.incident,
+            safety: starter.safety,
         },
         warnings,
         resumed: resume,
@@ -284,6 +293,7 @@ mod tests {
             lock_dir: dir.join("locks"),
             today: Utc::now().date_naive(),
             feed,
+            safety: SafetySettings::default(),
         }
     }
 
@@ -293,6 +303,7 @@ mod tests {
             supplied: Variables::new(),
             resume,
             discard: None,
+            incident: None,
         }
     }
 
@@ -360,5 +371,26 @@ mod tests {
         assert_eq!(prepared.discarded.unwrap().reason, "probe");
         assert_eq!(prepared.resumed, None);
         assert!(!bad.exists());
+    }
+
+    #[tokio::test]
+    async fn a_start_carries_the_configured_safety_settings_and_the_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut starter = starter(dir.path());
+        starter.safety = SafetySettings {
+            repeat_failover_within: Duration::from_secs(600),
+        };
+        let incident = IncidentStart::declared(
+            Utc::now() - chrono::Duration::minutes(3),
+            "ann",
+            "pager",
+            Utc::now(),
+        )
+        .unwrap();
+        let mut request = request(Path::new(SHIPPED), ResumePolicy::Refuse);
+        request.incident = Some(incident.clone());
+        let prepared = prepare(&starter, request).unwrap();
+        assert_eq!(prepared.spec.safety, starter.safety);
+        assert_eq!(prepared.spec.incident, Some(incident));
     }
 }

@@ -18,11 +18,13 @@ use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
-use crate::monitor::SnapshotFeed;
+use crate::domain::incident::IncidentStart;
+use crate::monitor::{SnapshotFeed, Tracker};
 use crate::provider::Provider;
 use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
 use crate::runbook::runner::{self, Input, RunStatus};
+use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
 
@@ -40,6 +42,8 @@ pub struct RunbookSetup {
     pub identity_note: Option<String>,
     /// Names this console in journals and locks.
     pub session: String,
+    /// The safety rules' settings from the user's configuration.
+    pub safety: SafetySettings,
 }
 
 /// What a run's task and a start's blocking thread tell the UI loop.
@@ -251,7 +255,12 @@ impl RunbooksState {
         self.viewed()?.status.view.prompt.as_ref()
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) -> Update {
         if let Some(dialog) = &mut self.dialog {
             let to = self.dialog_for.clone();
             let skipping = self.skipping.clone();
@@ -277,7 +286,7 @@ impl RunbooksState {
                         ReasonFor::Abort => Some(Input::Abort { reason }),
                         ReasonFor::Discard => {
                             self.dialog = None;
-                            self.discard(reason, environment);
+                            self.discard(reason, environment, tracker);
                             return Update::Redraw;
                         }
                     },
@@ -294,11 +303,16 @@ impl RunbooksState {
         if self.viewing_run() {
             self.on_run_key(key)
         } else {
-            self.on_list_key(key, environment)
+            self.on_list_key(key, environment, tracker)
         }
     }
 
-    fn on_list_key(&mut self, key: KeyEvent, environment: &Environment) -> Update {
+    fn on_list_key(
+        &mut self,
+        key: KeyEvent,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) -> Update {
         let count = self.setup.runbooks.len();
         match key.code {
             KeyCode::Down | KeyCode::Char('j') if count > 0 => {
@@ -307,7 +321,7 @@ impl RunbooksState {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
-            KeyCode::Enter => self.start_or_open(environment),
+            KeyCode::Enter => self.start_or_open(environment, tracker),
             KeyCode::Char('D') if self.blocked.is_some() => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
@@ -387,8 +401,9 @@ impl RunbooksState {
 
     /// Opens the selected runbook's service's run in progress, or starts
     /// one (resuming its unfinished run from the journal): one run per
-    /// service, never two.
-    fn start_or_open(&mut self, environment: &Environment) {
+    /// service, never two. A run started while the service has an open
+    /// incident counts its RTO from the incident's start.
+    fn start_or_open(&mut self, environment: &Environment, tracker: &Tracker) {
         let Some(runbook) = self.selected_runbook() else {
             return;
         };
@@ -402,11 +417,12 @@ impl RunbooksState {
             supplied: Variables::new(),
             resume: ResumePolicy::Newest,
             discard: None,
+            incident: tracker.incident(&service).map(IncidentStart::of),
         };
         self.request_start(service, request, environment);
     }
 
-    fn discard(&mut self, reason: String, environment: &Environment) {
+    fn discard(&mut self, reason: String, environment: &Environment, tracker: &Tracker) {
         let Some(blocked) = self.blocked.take() else {
             return;
         };
@@ -422,6 +438,7 @@ impl RunbooksState {
                 journal: blocked.journal,
                 reason,
             }),
+            incident: tracker.incident(&service).map(IncidentStart::of),
         };
         self.request_start(service, request, environment);
     }
@@ -444,6 +461,7 @@ impl RunbooksState {
             lock_dir: self.setup.lock_dir.clone(),
             today: Utc::now().date_naive(),
             feed: self.feed.clone(),
+            safety: self.setup.safety,
         };
         let provider = self.setup.provider.clone();
         let messages = self.messages.clone();
@@ -588,6 +606,7 @@ mod tests {
             operator: "ann".into(),
             session: "test".into(),
             host: "h".into(),
+            incident: None,
         };
         let spec = env.service(service).unwrap().clone();
         let (engine, _) = Engine::start(rb, spec, false, meta, Variables::new(), Utc::now());
@@ -628,6 +647,7 @@ mod tests {
             operator: "ann".into(),
             identity_note: None,
             session: "test".into(),
+            safety: SafetySettings::default(),
         };
         let mut app = App::new(
             env,
@@ -707,5 +727,69 @@ mod tests {
             state.starting.is_empty(),
             "no second run of billing is started"
         );
+    }
+
+    #[tokio::test]
+    async fn an_incident_declared_on_the_dashboard_is_checked_in_its_dialog() {
+        let mut app = app().await;
+        let orders = app
+            .visible
+            .iter()
+            .position(|&i| app.rows[i].posture.service_id == "orders")
+            .unwrap();
+        app.selected = orders;
+        let typed = |app: &mut App, text: &str| {
+            for c in text.chars() {
+                app.on_key(key(KeyCode::Char(c)));
+            }
+        };
+        app.on_key(key(KeyCode::Char('I')));
+        typed(&mut app, "2999-01-01T00:00:00Z");
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        let error = |app: &App| app.declaring.as_ref().and_then(|d| d.error.clone());
+        assert_eq!(
+            error(&app).as_deref(),
+            Some("declaring an incident needs a reason")
+        );
+        typed(&mut app, "users see 500s");
+        app.on_key(key(KeyCode::Enter));
+        assert!(error(&app).unwrap().contains("is in the future"));
+        app.on_key(key(KeyCode::Tab));
+        for _ in 0.."2999-01-01T00:00:00Z".len() {
+            app.on_key(key(KeyCode::Backspace));
+        }
+        typed(&mut app, "a while ago");
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Enter));
+        assert!(error(&app).unwrap().contains("is not a time"));
+        assert!(app.tracker.incident("orders").is_none(), "nothing changed");
+
+        app.on_key(key(KeyCode::Tab));
+        for _ in 0.."a while ago".len() {
+            app.on_key(key(KeyCode::Backspace));
+        }
+        typed(&mut app, "-10m");
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Enter));
+        assert!(app.declaring.is_none());
+        let incident = app.tracker.incident("orders").expect("declared");
+        assert_eq!(incident.start, app.now - chrono::Duration::minutes(10));
+        let declared = incident.declared.as_ref().unwrap();
+        assert_eq!(
+            (declared.who.as_str(), declared.why.as_str()),
+            ("ann", "users see 500s")
+        );
+        assert!(
+            app.notice
+                .as_deref()
+                .unwrap()
+                .contains("incident declared on orders")
+        );
+
+        app.read_only = true;
+        app.on_key(key(KeyCode::Char('I')));
+        assert!(app.declaring.is_none());
+        assert!(app.notice.as_deref().unwrap().contains("read-only"));
     }
 }

@@ -14,9 +14,10 @@ use ratatui::layout::{Position, Rect};
 use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
-use crate::domain::incident::{DeclareError, Incident};
+use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
+use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
 
@@ -83,6 +84,8 @@ pub struct App {
     pub simulated_faults: Vec<String>,
     /// A one-off message on the dashboard's bottom line, until the next key.
     pub notice: Option<String>,
+    /// The dialog declaring an incident on a service (`I`), while open.
+    pub declaring: Option<DeclareDialog>,
 }
 
 impl App {
@@ -117,6 +120,7 @@ impl App {
             read_only: false,
             simulated_faults: Vec::new(),
             notice: None,
+            declaring: None,
         };
         app.refresh();
         app
@@ -234,6 +238,9 @@ impl App {
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
             return Update::Quit;
         }
+        if self.declaring.is_some() {
+            return self.on_declare_key(key);
+        }
         if self.filter_editing {
             return self.on_filter_key(key);
         }
@@ -252,7 +259,7 @@ impl App {
                 }
                 update
             } else {
-                runbooks.on_key(key, &self.environment)
+                runbooks.on_key(key, &self.environment, &self.tracker)
             };
             if had_dialog || update != Update::Nothing {
                 return update;
@@ -310,6 +317,7 @@ impl App {
                 Update::Redraw
             }
             KeyCode::Char('O') => self.toggle_simulated_outage(),
+            KeyCode::Char('I') => self.open_declare(),
             KeyCode::Char('/') => {
                 self.filter_editing = true;
                 Update::Redraw
@@ -410,6 +418,64 @@ impl App {
             self.notice = Some(format!("simulated outage: {e}"));
         }
         self.show_faults();
+        Update::Redraw
+    }
+
+    /// Opens the dialog declaring an incident on the selected service.
+    fn open_declare(&mut self) -> Update {
+        if self.read_only {
+            self.notice = Some("I would declare an incident, and this session is read-only".into());
+            return Update::Redraw;
+        }
+        let Some(row) = self.selected_row() else {
+            return Update::Nothing;
+        };
+        self.declaring = Some(DeclareDialog::new(row.posture.service_id.clone()));
+        Update::Redraw
+    }
+
+    /// Keys of the declare dialog: a refused declaration stays in the
+    /// dialog with its reason; an accepted one closes it and says so.
+    fn on_declare_key(&mut self, key: KeyEvent) -> Update {
+        let Some(dialog) = &mut self.declaring else {
+            return Update::Nothing;
+        };
+        let (when, why) = match dialog.on_key(key) {
+            DeclareOutcome::Open => return Update::Redraw,
+            DeclareOutcome::Cancelled => {
+                self.declaring = None;
+                return Update::Redraw;
+            }
+            DeclareOutcome::Declare { when, why } => (when, why),
+        };
+        let service = dialog.service.clone();
+        let who = self.runbooks.as_ref().map(|r| r.setup.operator.clone());
+        let declared = match (who, when.as_str()) {
+            (None, _) => Err("this session has no operator identity to declare with".to_string()),
+            (Some(who), "") => self
+                .declare_incident(&service, self.now, &who, &why)
+                .map_err(|e| e.to_string()),
+            (Some(who), when) => incident::parse_start(when, self.now)
+                .map_err(|e| e.to_string())
+                .and_then(|start| {
+                    self.declare_incident(&service, start, &who, &why)
+                        .map_err(|e| e.to_string())
+                }),
+        };
+        match declared {
+            Ok(incident) => {
+                self.declaring = None;
+                self.notice = Some(format!(
+                    "incident declared on {service}: runs started now count their RTO from {}",
+                    incident.start.format("%H:%M:%SZ")
+                ));
+            }
+            Err(why) => {
+                if let Some(dialog) = &mut self.declaring {
+                    dialog.refused(why);
+                }
+            }
+        }
         Update::Redraw
     }
 

@@ -1,6 +1,7 @@
 //! Dialogs drawn over a screen, each with its own key handling.
 
 pub mod confirm;
+pub mod declare;
 pub mod reason;
 
 use ratatui::layout::Rect;

@@ -13,7 +13,8 @@
 //! ├──────────────────────────────────────────────────────────────────────┤
 //! │ footer: keys, or the filter being typed                              │
 //! └──────────────────────────────────────────────────────────────────────┘
-//!   overlay: help (`?`), centred over everything (help.rs)
+//!   overlay: help (`?`), centred over everything (help.rs), and the
+//!   dialog declaring an incident (`I`, popups/declare.rs)
 //!   a terminal smaller than MIN_WIDTH × MIN_HEIGHT shows only too_small.rs
 //! ```
 
@@ -94,6 +95,9 @@ pub fn render(frame: &mut Frame, app: &App) {
     footer::render(frame, app, areas.footer);
     if app.help_open {
         help::render(frame, app, screen);
+    }
+    if let Some(dialog) = &app.declaring {
+        dialog.render(frame, &app.theme, screen);
     }
 }
 

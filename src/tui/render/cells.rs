@@ -54,21 +54,7 @@ pub fn health_label(health: Health) -> &'static str {
     }
 }
 
-/// An objective as people say it: `15m`, `1h`, `90s`, `1h30m`.
-pub fn objective(d: Duration) -> String {
-    let s = d.as_secs();
-    if d.is_zero() {
-        "0".to_string()
-    } else if !s.is_multiple_of(60) {
-        short_duration(d)
-    } else if s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
-    }
-}
+pub use crate::format::objective;
 
 pub fn maybe_duration(d: Option<Duration>) -> String {
     d.map_or_else(|| "—".to_string(), short_duration)

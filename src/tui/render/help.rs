@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::state::App;
 
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 14] = [
     ("1  2 (or r)  3", "dashboard / runbooks / runs screen"),
     ("↑ ↓  j k", "move the selection"),
     ("g G  PgUp PgDn", "first / last service, ten rows"),
@@ -29,6 +29,7 @@ const KEYS: [(&str, &str); 13] = [
         "O (demo)",
         "start or end an outage of the service's primary region",
     ),
+    ("I", "declare an incident: when the outage began and why"),
     ("q  Ctrl-C", "quit (? or Esc closes this help)"),
 ];
 

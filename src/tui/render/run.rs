@@ -152,10 +152,15 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
         return vec![match outcome {
             RunOutcome::Completed { elapsed } => Line::from(vec![
                 Span::styled("Run complete. ", theme.style.ok),
-                text(format!(
-                    "Actual RTO {} against an objective of {}.",
-                    short_duration(*elapsed),
-                    objective(run.rto_objective)
+                text(run.restored_line().map_or_else(
+                    || {
+                        format!(
+                            "Actual RTO {} against an objective of {}.",
+                            short_duration(*elapsed),
+                            objective(run.rto_objective)
+                        )
+                    },
+                    |restored| format!("{restored}."),
                 )),
             ]),
             RunOutcome::Aborted { reason, elapsed } => Line::from(vec![
@@ -291,6 +296,7 @@ mod tests {
 
     use super::*;
     use crate::domain::action::ApiCall;
+    use crate::domain::incident::{Basis, IncidentStart};
     use crate::runbook::engine::StepView;
     use crate::runbook::facts::{Assessment, Fact};
     use crate::runbook::journal::StepState;
@@ -380,6 +386,7 @@ mod tests {
             runbook: "Orders — unplanned regional failover".into(),
             service: "orders".into(),
             started_at: at(0),
+            incident: None,
             rto_objective: Duration::from_secs(15 * 60),
             steps,
             current: Some(2),
@@ -508,6 +515,33 @@ mod tests {
         run.outcome = Some(RunOutcome::Completed {
             elapsed: Duration::from_secs(12 * 60 + 4),
         });
+        insta::assert_snapshot!(draw(&run, None).backend());
+    }
+
+    #[test]
+    fn a_run_started_during_an_outage_counts_from_the_outage() {
+        let mut run = awaiting_confirmation();
+        for (i, s) in run.steps.iter_mut().enumerate() {
+            let from = 100 * i as i64;
+            settle(s, StepState::Done, from, Some(from + 30), "");
+        }
+        run.incident = Some(IncidentStart {
+            start: at(-143),
+            basis: Basis::Transition,
+            declared_by: None,
+            reason: None,
+        });
+        run.prompt = None;
+        run.outcome = Some(RunOutcome::Completed {
+            elapsed: Duration::from_secs(2 * 60 + 8),
+        });
+        let shown = draw(&run, None).backend().to_string();
+        assert!(
+            shown.contains("orders restored 4m31s after the outage began (RTO 15m)"),
+            "{shown}"
+        );
+        assert!(shown.contains("runbook took 2m08s"), "{shown}");
+        assert!(shown.contains("RTO 4m31s / 15m"), "{shown}");
         insta::assert_snapshot!(draw(&run, None).backend());
     }
 }

@@ -92,10 +92,9 @@ fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
             ("✗", theme.style.breach, format!("aborted: {reason}"))
         }
     };
-    let elapsed = match &view.outcome {
-        Some(RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. }) => *elapsed,
-        None => view.rto_elapsed(now),
-    };
+    // The RTO clock: from the outage's start for a run of an incident,
+    // stopped when the run ended.
+    let elapsed = view.rto_elapsed(now);
     let clock_style = if elapsed > view.rto_objective {
         theme.style.breach
     } else {

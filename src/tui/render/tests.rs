@@ -1,6 +1,7 @@
 //! Render snapshot tests: each meaningful state of the screen, drawn into a
 //! `TestBackend` from hand-built readings. Review `.snap` changes by eye.
 
+use crate::tui::popups::declare::{DeclareDialog, Field};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -781,4 +782,20 @@ fn o_in_a_read_only_session_says_why_it_does_nothing_until_the_next_key() {
     assert_eq!(press(&mut app, KeyCode::Char('x')), Update::Redraw);
     let terminal = draw(&app, 160, 45);
     assert!(find(terminal.backend().buffer(), "this session is read-only").is_none());
+}
+
+#[test]
+fn declare_dialog_shows_why_a_declaration_was_refused() {
+    let mut app = healthy();
+    app.declaring = Some(DeclareDialog {
+        service: "orders".into(),
+        when: "2999-01-01T00:00:00Z".into(),
+        why: "customers report errors".into(),
+        field: Field::Why,
+        error: Some(
+            "the incident start 2999-01-01 00:00:00 UTC is in the future (now 2026-11-25 11:07:10 UTC)"
+                .into(),
+        ),
+    });
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
 }
