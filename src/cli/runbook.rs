@@ -199,7 +199,7 @@ async fn run(
     let mut prepared = match prepared {
         Ok(p) => p,
         Err(refused) => {
-            eprintln!("{}", printable(&refused.to_string()));
+            say_lines(&refused.to_string());
             monitor.abort();
             return Ok(match refused {
                 StartRefused::Read(_) => ExitCode::from(2),
@@ -454,5 +454,14 @@ mod tests {
             resume_command(&again, std::path::Path::new("a.jsonl")),
             "drconsole runbook run f.yaml --resume a.jsonl"
         );
+    }
+}
+
+/// Prints `text` to stderr line by line, each without control characters:
+/// a message of several lines keeps its lines, and none can drive the
+/// terminal.
+fn say_lines(text: &str) {
+    for line in text.lines() {
+        eprintln!("{}", printable(line));
     }
 }
