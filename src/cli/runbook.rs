@@ -415,6 +415,15 @@ fn print_diagnostics(diags: &[crate::runbook::diagnostic::Diagnostic]) {
     }
 }
 
+/// Prints `text` to stderr line by line, each without control characters:
+/// a message of several lines keeps its lines, and none can drive the
+/// terminal.
+fn say_lines(text: &str) {
+    for line in text.lines() {
+        eprintln!("{}", printable(line));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,14 +463,5 @@ mod tests {
             resume_command(&again, std::path::Path::new("a.jsonl")),
             "drconsole runbook run f.yaml --resume a.jsonl"
         );
-    }
-}
-
-/// Prints `text` to stderr line by line, each without control characters:
-/// a message of several lines keeps its lines, and none can drive the
-/// terminal.
-fn say_lines(text: &str) {
-    for line in text.lines() {
-        eprintln!("{}", printable(line));
     }
 }
