@@ -994,6 +994,57 @@ const DNS: &str = "  - id: upsert
     manual: Post in ${dr}
 ";
 
+/// A console killed while waiting for INSYNC: the resumed run still waits
+/// on the change the journaled upsert started, instead of failing for want
+/// of a change id.
+#[test]
+fn a_resumed_dns_wait_still_knows_its_change() {
+    let (mut engine, mut cmds) = start(runbook(DNS));
+    cmds.extend(assessed(
+        &mut engine,
+        "upsert",
+        world(false, false),
+        vec![],
+        t(1),
+    ));
+    cmds.extend(
+        engine
+            .handle(
+                Event::Confirm {
+                    to: at(&engine),
+                    typed: None,
+                },
+                t(1),
+            )
+            .unwrap(),
+    );
+    cmds.extend(
+        engine
+            .handle(
+                Event::ActionAccepted {
+                    step: "upsert".into(),
+                    receipt: Receipt {
+                        change_id: Some("C123".into()),
+                        ..Receipt::default()
+                    },
+                },
+                t(2),
+            )
+            .unwrap(),
+    );
+    let run = RecoveredRun::from_records(&PathBuf::from("j.jsonl"), &records(&cmds)).unwrap();
+    assert_eq!(run.change_id.as_deref(), Some("C123"));
+    let (_, resumed) =
+        Engine::resume(runbook(DNS), orders(), false, &run, "bob", "s2", t(60)).unwrap();
+    assert!(
+        resumed.iter().any(|c| matches!(
+            c,
+            Command::Observe { step, change_id: Some(id), .. } if step == "insync" && id == "C123"
+        )),
+        "{resumed:?}"
+    );
+}
+
 #[test]
 fn waiting_for_dns_uses_the_change_id_of_the_upsert() {
     let (mut engine, _) = start(runbook(DNS));

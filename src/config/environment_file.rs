@@ -126,7 +126,7 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
                     at(&[Key(field)]),
                     format!(
                         "service `{id}`: {field} must be at most 30 days, not {}",
-                        humantime::format_duration(value)
+                        crate::format::short_duration(value)
                     ),
                 ));
             }

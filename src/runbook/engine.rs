@@ -521,6 +521,7 @@ impl Engine {
             .collect();
         engine.operator = operator.to_string();
         engine.incident = run.meta.incident.clone();
+        engine.change_id = run.change_id.clone();
         for (i, step) in engine.runbook.steps.iter().enumerate() {
             let times = run.times.get(&step.id);
             let run_state = &mut engine.steps[i];

@@ -339,7 +339,19 @@ pub fn read(path: &Path) -> Result<Vec<Record>, ReadError> {
         match serde_json::from_str::<Record>(text.trim_end()) {
             Ok(r) => records.push(r),
             Err(_) if !complete => break,
-            Err(e) => return Err(corrupt(format!("not a journal record: {e}"))),
+            Err(e) => {
+                // serde_json counts lines within this one record; the
+                // file's line is already in the message, so only the column
+                // is kept.
+                let what = e.to_string();
+                let what = what
+                    .rsplit_once(" at line ")
+                    .map_or(what.as_str(), |(w, _)| w);
+                return Err(corrupt(format!(
+                    "not a journal record (column {}): {what}",
+                    e.column()
+                )));
+            }
         }
     }
     Ok(records)
@@ -367,6 +379,9 @@ pub struct RecoveredRun {
     pub times: BTreeMap<String, StepTimes>,
     /// Actions whose intent was journaled with no certain outcome.
     pub open_intents: BTreeMap<String, Action>,
+    /// The Route 53 change the last accepted action started, which a
+    /// resumed `dns_change_insync` wait still has to see through.
+    pub change_id: Option<String>,
     /// How the run ended, if it did.
     pub finished: Option<RunOutcome>,
     pub last_at: DateTime<Utc>,
@@ -391,6 +406,7 @@ impl RecoveredRun {
             steps: BTreeMap::new(),
             times: BTreeMap::new(),
             open_intents: BTreeMap::new(),
+            change_id: None,
             finished: None,
             last_at: *at,
         };
@@ -406,8 +422,16 @@ impl RecoveredRun {
                 Entry::Intent { step, action, .. } => {
                     run.open_intents.insert(step.clone(), action.clone());
                 }
-                Entry::ActionDone { step, .. } | Entry::Verified { step, .. } => {
+                Entry::ActionDone { step, receipt } => {
                     run.open_intents.remove(step);
+                    run.change_id = receipt.change_id.clone();
+                }
+                Entry::Verified { step, applied } => {
+                    run.open_intents.remove(step);
+                    if *applied {
+                        // A call found already in effect left no receipt.
+                        run.change_id = None;
+                    }
                 }
                 Entry::ActionFailed {
                     step,

@@ -205,7 +205,7 @@ impl RunbooksState {
             return Update::Nothing;
         };
         entry.status = status;
-        let now = entry.status.now;
+        let now = self.setup.provider.observe.now();
         let prompt = entry.status.view.prompt.clone();
         if viewed && let Some(Dialog::Confirm(dialog)) = &mut self.dialog {
             // Fresh facts and a recorded override show in the open dialog;
@@ -362,10 +362,11 @@ impl RunbooksState {
             }
             (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
                 self.dialog_for = Some(prompt.id());
-                let now = self.viewed().map(|r| r.status.now);
-                self.dialog = now
-                    .and_then(|now| ConfirmDialog::for_prompt(&prompt, now))
-                    .map(|d| Dialog::Confirm(Box::new(d)));
+                // The facts' age is counted from now, not from when the
+                // run last published (it publishes on change only).
+                let now = self.setup.provider.observe.now();
+                self.dialog =
+                    ConfirmDialog::for_prompt(&prompt, now).map(|d| Dialog::Confirm(Box::new(d)));
             }
             (KeyCode::Char(' '), Some(prompt @ Prompt::Tick { .. })) => {
                 self.send(Input::Tick { to: prompt.id() })

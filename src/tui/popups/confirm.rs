@@ -20,6 +20,8 @@
 //! `confirm: typed`, typing the target's identifier exactly. When a safety
 //! rule blocks the call, a typed reason to override comes first.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -51,6 +53,11 @@ pub struct ConfirmDialog {
     pub reason: String,
     pub input: String,
     pub execute_focused: bool,
+    /// Rows of the call scrolled past, when it is taller than the dialog.
+    pub scroll: u16,
+    /// How far the call can scroll, as last drawn: the whole call must have
+    /// been on screen before it can be executed.
+    pub max_scroll: Cell<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +104,8 @@ impl ConfirmDialog {
             reason: String::new(),
             input: String::new(),
             execute_focused: false,
+            scroll: 0,
+            max_scroll: Cell::new(0),
         })
     }
 
@@ -114,6 +123,8 @@ impl ConfirmDialog {
             reason: self.reason.clone(),
             input: self.input.clone(),
             execute_focused: self.execute_focused,
+            scroll: self.scroll,
+            max_scroll: self.max_scroll.clone(),
             ..newer
         };
         true
@@ -124,15 +135,28 @@ impl ConfirmDialog {
         self.assessment.blocked() && self.overridden.is_none()
     }
 
+    /// Part of the call is still below the dialog's edge.
+    pub fn unseen(&self) -> bool {
+        self.scroll < self.max_scroll.get()
+    }
+
     pub fn can_execute(&self) -> bool {
-        !self.needs_override() && (!self.typed_required || self.input == self.target)
+        !self.needs_override()
+            && !self.unseen()
+            && (!self.typed_required || self.input == self.target)
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> DialogOutcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let page = 5;
         match key.code {
             KeyCode::Esc => return DialogOutcome::Cancelled,
             KeyCode::Char('c') if ctrl => return DialogOutcome::Cancelled,
+            // Arrows and pages scroll the call (typing uses neither).
+            KeyCode::Down => self.scroll = (self.scroll + 1).min(self.max_scroll.get()),
+            KeyCode::PageDown => self.scroll = (self.scroll + page).min(self.max_scroll.get()),
+            KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(page),
             _ if self.needs_override() => return self.on_reason_key(key),
             KeyCode::Enter if self.typed_required && self.can_execute() => {
                 return DialogOutcome::Confirmed {
@@ -140,13 +164,12 @@ impl ConfirmDialog {
                 };
             }
             KeyCode::Enter if self.typed_required => {}
-            KeyCode::Enter => {
-                return if self.execute_focused {
-                    DialogOutcome::Confirmed { typed: None }
-                } else {
-                    DialogOutcome::Cancelled
-                };
+            KeyCode::Enter if !self.execute_focused => return DialogOutcome::Cancelled,
+            // Execute waits until the whole call has been on screen.
+            KeyCode::Enter if self.can_execute() => {
+                return DialogOutcome::Confirmed { typed: None };
             }
+            KeyCode::Enter => {}
             KeyCode::Backspace if self.typed_required => {
                 self.input.pop();
             }
@@ -267,7 +290,15 @@ impl ConfirmDialog {
                 .lines()
                 .map(|l| Line::from(Span::styled(l.to_string(), theme.style.muted))),
         );
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), call_area);
+        let call = Paragraph::new(lines).wrap(Wrap { trim: false });
+        // Counted as ratatui wraps them, so the marker below never claims
+        // rows that are not there, nor hides rows that are.
+        let total = call.line_count(call_area.width);
+        let max_scroll =
+            u16::try_from(total.saturating_sub(usize::from(call_area.height))).unwrap_or(u16::MAX);
+        self.max_scroll.set(max_scroll);
+        let scroll = self.scroll.min(max_scroll);
+        frame.render_widget(call.scroll((scroll, 0)), call_area);
 
         let answer = if self.needs_override() {
             let rules = self.assessment.violations.len();
@@ -337,6 +368,21 @@ impl ConfirmDialog {
                 ]),
             ]
         };
+        let mut answer = answer;
+        if scroll < max_scroll {
+            // The call is longer than the dialog: nothing executes until
+            // the operator has read down to its end.
+            answer.insert(
+                0,
+                Line::from(Span::styled(
+                    format!(
+                        "↓ {} more row(s) of the call: ↓/PgDn to read them; it cannot run unseen",
+                        max_scroll - scroll
+                    ),
+                    theme.style.at_risk,
+                )),
+            );
+        }
         frame.render_widget(Paragraph::new(answer), answer_area);
     }
 }
@@ -393,6 +439,54 @@ mod tests {
             rule: Rule::DataLossWhilePrimaryHealthy,
             message: "us-east-1 is healthy".into(),
         }]
+    }
+
+    /// Draws `d` on an 80x24 terminal and returns the screen's text.
+    fn draw(d: &ConfirmDialog) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal
+            .draw(|f| d.render(f, &Theme::default(), f.area()))
+            .unwrap();
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    }
+
+    #[test]
+    fn a_call_taller_than_the_dialog_cannot_run_until_it_was_read_to_its_end() {
+        let mut long = prompt(false, vec![], None);
+        if let Prompt::ConfirmAction { call, .. } = &mut long {
+            call.params = json!({
+                "Changes": (0..30).map(|i| json!({ "Name": format!("r{i}.example.com.") })).collect::<Vec<_>>(),
+                "Last": "the end of the call",
+            });
+        }
+        let mut d = ConfirmDialog::for_prompt(&long, at()).unwrap();
+        let first = draw(&d);
+        assert!(first.contains("it cannot run unseen"), "{first}");
+        assert!(!first.contains("the end of the call"), "{first}");
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter)),
+            DialogOutcome::Open,
+            "Execute is refused while part of the call is unseen"
+        );
+        while d.unseen() {
+            d.on_key(key(KeyCode::PageDown));
+            draw(&d);
+        }
+        let last = draw(&d);
+        assert!(last.contains("the end of the call"), "{last}");
+        assert!(!last.contains("it cannot run unseen"), "{last}");
+        assert_eq!(
+            d.on_key(key(KeyCode::Enter)),
+            DialogOutcome::Confirmed { typed: None }
+        );
     }
 
     #[test]
