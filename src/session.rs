@@ -16,7 +16,7 @@ use crate::monitor::DiscoveryProgress;
 use crate::provider::Provider;
 use crate::provider::aws::{self, AwsOptions};
 use crate::provider::fault::FaultControl;
-use crate::provider::sim::{self, SimWorld, WorldSaver};
+use crate::provider::sim::{self, SimWorld, WorldClaim, WorldSaver};
 use crate::runbook::lock::Holder;
 use crate::runbook::vars::Variables;
 
@@ -35,6 +35,8 @@ pub struct Session {
     pub notice: Option<String>,
     /// Keeps the demo's world saved; [`Session::close`] saves it one last time.
     saver: Option<WorldSaver>,
+    /// This session's exclusive right to the saved demo world it acts on.
+    _world_claim: Option<WorldClaim>,
     /// AWS discovery that failed in part: retried in the background.
     pub discovery: Option<DiscoveryProgress>,
 }
@@ -107,10 +109,12 @@ pub async fn open(
             builtins: Variables::new(),
             notice: None,
             saver: None,
+            _world_claim: None,
             discovery: aws.discovery,
         });
     }
     let environment = environment.unwrap_or_else(demo_environment);
+    let mut claim = None;
     let (world, notice, save_to) = match saved {
         SavedWorld::Ignore => (SimWorld::live(&environment), None, None),
         SavedWorld::ResumeOnly(dir) => {
@@ -120,6 +124,17 @@ pub async fn open(
         }
         SavedWorld::ResumeAndSave(dir) => {
             let file = sim::saved_world_file(dir, &environment);
+            if !args.read_only {
+                claim = WorldClaim::take(&file).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot claim the demo world: {e}", file.display())
+                })?;
+                if claim.is_none() {
+                    anyhow::bail!(
+                        "{}: the demo world is in use by another drconsole that can act on it; stop that one first, or start this one with --read-only to watch a copy",
+                        file.display()
+                    );
+                }
+            }
             let (world, notice) =
                 sim::open_world(&environment, &file, args.fresh_demo, args.read_only);
             (world, notice, (!args.read_only).then_some(file))
@@ -143,6 +158,7 @@ pub async fn open(
         faults,
         notice,
         saver,
+        _world_claim: claim,
         discovery: None,
     })
 }

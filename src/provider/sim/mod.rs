@@ -46,7 +46,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::provider::fault::Fault;
 pub use app::serve_demo_app;
-pub use persist::{WorldSaver, open_world, saved_world_file};
+pub use persist::{WorldClaim, WorldSaver, open_world, saved_world_file};
 pub use saved::ResumeError;
 pub use world::{RegionDatabase, SimWorld};
 

@@ -173,6 +173,47 @@ impl WorldSaver {
     }
 }
 
+/// The right to simulate, and save, the world in one file: held by the one
+/// session that acts on it, for as long as it runs. A second acting session
+/// on the same file would simulate a copy of its own and overwrite the
+/// first's saves (an action journaled by one would vanish from the other),
+/// so it is refused instead. The kernel releases the lock when the holder
+/// exits, however it exits.
+#[derive(Debug)]
+pub struct WorldClaim {
+    _file: std::fs::File,
+}
+
+impl WorldClaim {
+    /// Claims the world saved at `path`; `None` while another process holds
+    /// it.
+    pub fn take(path: &Path) -> std::io::Result<Option<WorldClaim>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+
+        if let Some(dir) = path.parent() {
+            crate::config::paths::create_private_dir(dir)?;
+        }
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(PathBuf::from(name))?;
+        // SAFETY: flock on a descriptor this function owns; no memory is shared.
+        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if locked == 0 {
+            return Ok(Some(WorldClaim { _file: file }));
+        }
+        match std::io::Error::last_os_error() {
+            e if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+            e => Err(e),
+        }
+    }
+}
+
 /// One save, written on a blocking thread. A failure is logged once until
 /// saving works again, not every few seconds.
 async fn save(world: &Arc<SimWorld>, path: &Path, last_error: &mut Option<String>) {
@@ -235,6 +276,23 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_one_session_at_a_time_may_simulate_a_saved_world() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo-worlds").join("demo.json");
+        let first = WorldClaim::take(&path).unwrap();
+        assert!(first.is_some());
+        assert!(
+            WorldClaim::take(&path).unwrap().is_none(),
+            "a second claim is refused while the first is held"
+        );
+        drop(first);
+        assert!(
+            WorldClaim::take(&path).unwrap().is_some(),
+            "released with its holder"
+        );
+    }
     use crate::config::environment_file::demo_environment;
     use crate::provider::fault::Fault;
 
