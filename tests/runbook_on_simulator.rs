@@ -70,8 +70,8 @@ async fn recover_with(file: &str) -> Arc<SimWorld> {
         .join("runbooks")
         .join(file);
     let runbook = format::load(&path).unwrap_or_else(|d| panic!("{file}: {d:?}"));
-    let vars = run_values(&runbook, &Variables::new(), &builtins, "trainee").unwrap();
     let service = env.service(&runbook.service).unwrap().clone();
+    let vars = run_values(&runbook, &service, &Variables::new(), &builtins, "trainee").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let spec = RunSpec {
         runbook,

@@ -373,7 +373,11 @@ fn plan(
         Some(rb) => rb,
         None => return Ok(ExitCode::FAILURE),
     };
-    let vars = plan::parameter_values(&runbook, &supplied, &ctx.builtins)?;
+    let builtins = match ctx.environment.service(&runbook.service) {
+        Some(service) => plan::with_service(&ctx.builtins, service),
+        None => ctx.builtins.clone(),
+    };
+    let vars = plan::parameter_values(&runbook, &supplied, &builtins)?;
     print!("{}", plan::render(&runbook, &vars));
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::format::{Runbook, Step, StepKind};
 use super::vars::{self, Variables};
+use crate::domain::environment::ServiceSpec;
 use crate::format::printable;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,17 +22,25 @@ pub enum ParamError {
 }
 
 /// The variables a run of `rb` starts with: the session's builtins plus
-/// who runs it and for which service, then the parameters.
+/// who runs it, the service and its resources, then the parameters.
 pub fn run_values(
     rb: &Runbook,
+    service: &ServiceSpec,
     supplied: &Variables,
     session_builtins: &Variables,
     operator: &str,
 ) -> Result<Variables, ParamError> {
-    let mut builtins = session_builtins.clone();
+    let mut builtins = with_service(session_builtins, service);
     builtins.insert("operator".into(), operator.to_string());
-    builtins.insert("service".into(), rb.service.clone());
     parameter_values(rb, supplied, &builtins)
+}
+
+/// `builtins` with the service's id and its `${service.…}` variables added.
+pub fn with_service(builtins: &Variables, service: &ServiceSpec) -> Variables {
+    let mut all = builtins.clone();
+    all.insert("service".into(), service.id.clone());
+    all.extend(vars::service_variables(service));
+    all
 }
 
 /// The variables a run starts with: builtins, then each parameter's
@@ -235,13 +244,15 @@ mod tests {
     }
 
     fn builtins() -> Variables {
-        [
+        let session: Variables = [
             ("demo_app_url", "http://127.0.0.1:8080"),
             ("operator", "alice"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect();
+        let demo = crate::config::environment_file::demo_environment();
+        with_service(&session, demo.service("orders").unwrap())
     }
 
     #[test]

@@ -189,6 +189,7 @@ pub fn prepare(starter: &Starter, request: StartRequest) -> Result<Prepared, Sta
     };
     let vars = plan::run_values(
         &runbook,
+        &service,
         &request.supplied,
         &starter.builtins,
         &starter.operator,
@@ -312,7 +313,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = std::fs::read_to_string(SHIPPED)
             .unwrap()
-            .replace("default: us-west-2", "default: mars-1");
+            .replace("default: ${service.dr_region}", "default: mars-1");
         let file = dir.path().join("bad.yaml");
         std::fs::write(&file, text).unwrap();
         let Err(StartRefused::Invalid(errors)) =

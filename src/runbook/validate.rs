@@ -15,7 +15,7 @@ use super::condition::{Condition, same_resource};
 use super::diagnostic::{Diagnostic, Pos};
 use super::format::{self, Runbook, Step, StepKind};
 use super::ownership;
-use super::vars::{self, BUILTINS, Variables};
+use super::vars::{self, BUILTINS, SERVICE_PREFIX, Variables};
 use crate::domain::action::Action;
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
 
@@ -54,14 +54,29 @@ pub fn validate(rb: &Runbook, env: &Environment, today: NaiveDate) -> Vec<Diagno
     }
     check_budgets(rb, &mut out);
 
+    let service_vars = env
+        .service(&rb.service)
+        .map(vars::service_variables)
+        .unwrap_or_default();
     let mut defined: BTreeSet<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
     for p in &rb.parameters {
         for name in p.default.iter().flat_map(|d| vars::references(d)) {
-            if !BUILTINS.contains(&name) {
+            if name.starts_with(SERVICE_PREFIX) {
+                if !service_vars.contains_key(name) {
+                    out.error(
+                        p.pos,
+                        format!(
+                            "default of parameter `{}` uses {}",
+                            p.name,
+                            missing_service_variable(name, &rb.service, &service_vars)
+                        ),
+                    );
+                }
+            } else if !BUILTINS.contains(&name) {
                 out.error(
                     p.pos,
                     format!(
-                        "default of parameter `{}` uses `${{{name}}}`; defaults may only use builtins ({})",
+                        "default of parameter `{}` uses `${{{name}}}`; defaults may only use builtins ({}) and the service's `${{{SERVICE_PREFIX}…}}` variables",
                         p.name,
                         BUILTINS.join(", ")
                     ),
@@ -70,14 +85,19 @@ pub fn validate(rb: &Runbook, env: &Environment, today: NaiveDate) -> Vec<Diagno
         }
     }
     defined.extend(rb.parameters.iter().map(|p| p.name.clone()));
-    // References are checked with parameter defaults filled in; a value that
-    // only the operator or a capture supplies is checked at plan/run time.
-    let defaults: Variables = rb
+    // References are checked with the service's variables and parameter
+    // defaults filled in; a value that only the operator or a capture
+    // supplies is checked at plan/run time.
+    let mut defaults: Variables = rb
         .parameters
         .iter()
-        .filter_map(|p| Some((p.name.clone(), p.default.clone()?)))
+        .filter_map(|p| {
+            let value = vars::substitute(p.default.as_ref()?, &service_vars, false).ok()?;
+            Some((p.name.clone(), value))
+        })
         .filter(|(_, v)| vars::references(v).is_empty())
         .collect();
+    defaults.extend(service_vars.clone());
 
     let mut seen_ids: BTreeMap<&str, Pos> = BTreeMap::new();
     let mut change_made = false;
@@ -94,7 +114,18 @@ pub fn validate(rb: &Runbook, env: &Environment, today: NaiveDate) -> Vec<Diagno
             seen_ids.insert(&step.id, step.pos);
         }
         for name in step_strings(step).iter().flat_map(|s| vars::references(s)) {
-            if !defined.contains(name) {
+            if name.starts_with(SERVICE_PREFIX) {
+                if !service_vars.contains_key(name) {
+                    out.error(
+                        step.pos,
+                        format!(
+                            "step `{}` uses {}",
+                            step.id,
+                            missing_service_variable(name, &rb.service, &service_vars)
+                        ),
+                    );
+                }
+            } else if !defined.contains(name) {
                 out.error(
                     step.pos,
                     format!(
@@ -115,6 +146,20 @@ pub fn validate(rb: &Runbook, env: &Environment, today: NaiveDate) -> Vec<Diagno
     }
     out.list.sort_by_key(|d| d.pos);
     out.list
+}
+
+/// Why `${name}` has no value: the service lacks that resource (or no such
+/// variable exists), followed by the service variables it does have.
+fn missing_service_variable(name: &str, service: &str, have: &Variables) -> String {
+    let known = if have.is_empty() {
+        format!("service `{service}` is not in the environment, so none are defined")
+    } else {
+        format!(
+            "service `{service}` has: {}",
+            list(have.keys().map(String::as_str))
+        )
+    };
+    format!("`${{{name}}}`, which the environment does not define for this service ({known})")
 }
 
 struct Findings<'a> {
@@ -732,6 +777,38 @@ mod tests {
             d[3].starts_with("rb.yaml:15:5: error: step `c` uses `${nope}`"),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn service_variables_resolve_and_one_the_service_lacks_is_named_with_what_exists() {
+        let steps = "steps:\n  - id: a\n    title: A\n    action:\n      type: failover-global-cluster\n      region: \"${service.dr_region}\"\n      global_cluster: \"${service.global_cluster}\"\n      target_cluster: \"${service.secondary_cluster}\"\n";
+        assert_eq!(check(&format!("{HEADER}{steps}")), Vec::<String>::new());
+
+        let billing = HEADER.replace("service: orders", "service: billing");
+        let d = check(&format!(
+            "{billing}parameters:\n  to: {{ default: \"${{service.dns.zone}}\" }}\n{steps}"
+        ));
+        assert_eq!(d.len(), 3, "{d:#?}");
+        assert!(
+            d[0].starts_with("rb.yaml:7:7: error: default of parameter `to` uses `${service.dns.zone}`, which the environment does not define for this service (service `billing` has: "),
+            "{d:?}"
+        );
+        assert!(
+            d[1].starts_with("rb.yaml:9:5: error: step `a` uses `${service.global_cluster}`")
+                && d[1].contains("service.replica_instance, service.source_instance"),
+            "{d:?}"
+        );
+        assert!(d[2].contains("`${service.secondary_cluster}`"), "{d:?}");
+    }
+
+    #[test]
+    fn a_service_variable_that_names_the_wrong_kind_of_resource_is_still_checked() {
+        let text = format!(
+            "{HEADER}steps:\n  - id: a\n    title: A\n    check:\n      - health_check: {{ id: \"${{service.dns.zone_id}}\", is: healthy }}\n"
+        );
+        let d = check(&text);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(d[0].contains("health check `Z0DEMO00000001`"), "{d:?}");
     }
 
     #[test]

@@ -1,18 +1,82 @@
 //! `${name}` substitution in runbook strings.
 //!
 //! Variables come from the runbook's parameters, from values captured by
-//! earlier http steps, and from builtins the caller supplies.
+//! earlier http steps, from builtins the caller supplies, and from the
+//! environment's description of the runbook's service (`${service.…}`), so
+//! one runbook fits every estate of the same shape.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::environment::{Replication, ServiceSpec};
+
 pub type Variables = BTreeMap<String, String>;
 
 /// Names the console itself defines. `demo_app_url` is the simulator's demo
 /// application; `run_elapsed` is the run's RTO clock when the step runs.
 pub const BUILTINS: &[&str] = &["demo_app_url", "operator", "service", "run_elapsed"];
+
+/// Names of the variables the environment fills start with this.
+pub const SERVICE_PREFIX: &str = "service.";
+
+/// The `${service.…}` variables of `service`: its regions, the identifiers
+/// of its replication's resources, its health checks (by the region they
+/// watch, and the primary's and DR region's under fixed names) and its DNS
+/// record. Only what the service has is defined, so a runbook that needs a
+/// global cluster does not validate against a service without one.
+pub fn service_variables(service: &ServiceSpec) -> Variables {
+    let mut vars = Variables::new();
+    let mut set = |name: &str, value: &str| {
+        vars.insert(format!("{SERVICE_PREFIX}{name}"), value.to_string());
+    };
+    set("id", &service.id);
+    set("primary_region", &service.primary_region);
+    set("dr_region", &service.dr_region);
+    match &service.replication {
+        Replication::AuroraGlobal {
+            global_cluster,
+            primary_cluster,
+            secondary_cluster,
+        } => {
+            set("global_cluster", global_cluster);
+            set("primary_cluster", primary_cluster);
+            set("secondary_cluster", secondary_cluster);
+        }
+        Replication::RdsReplica {
+            source_instance,
+            replica_instance,
+        } => {
+            set("source_instance", source_instance);
+            set("replica_instance", replica_instance);
+        }
+        Replication::S3 {
+            source_bucket,
+            destination_bucket,
+        } => {
+            set("source_bucket", source_bucket);
+            set("destination_bucket", destination_bucket);
+        }
+        Replication::Backup { .. } => {}
+    }
+    for hc in &service.health_checks {
+        set(&format!("health_check.{}", hc.region), &hc.id);
+        if hc.region == service.primary_region {
+            set("primary_health_check", &hc.id);
+        }
+        if hc.region == service.dr_region {
+            set("dr_health_check", &hc.id);
+        }
+    }
+    if let Some(dns) = &service.dns {
+        set("dns.zone_id", &dns.zone_id);
+        set("dns.record", &dns.record);
+        set("dns.primary_target", &dns.primary_target);
+        set("dns.secondary_target", &dns.secondary_target);
+    }
+    vars
+}
 
 /// The variable names a string refers to, in order.
 pub fn references(text: &str) -> Vec<&str> {
@@ -159,5 +223,27 @@ mod tests {
         };
         let resolved = resolve(&action, &vars(&[("dr", "us-west-2")]), true).unwrap();
         assert_eq!(resolved.describe().region, "us-west-2");
+    }
+
+    #[test]
+    fn a_service_defines_only_the_variables_of_what_it_has() {
+        let demo = crate::config::environment_file::demo_environment();
+        let orders = service_variables(demo.service("orders").unwrap());
+        assert_eq!(orders["service.global_cluster"], "orders-global");
+        assert_eq!(orders["service.secondary_cluster"], "orders-secondary");
+        assert_eq!(orders["service.dns.zone_id"], "Z0DEMO00000001");
+        assert_eq!(orders["service.dns.record"], "api.example.com.");
+        assert_eq!(orders["service.primary_health_check"], "hc-orders-use1");
+        assert_eq!(orders["service.health_check.us-west-2"], "hc-orders-usw2");
+        assert!(!orders.contains_key("service.replica_instance"));
+
+        let reports = service_variables(demo.service("reports").unwrap());
+        assert_eq!(
+            reports["service.primary_health_check"],
+            "hc-reports-us-east-1"
+        );
+        assert!(!reports.contains_key("service.dr_health_check"));
+        assert!(!reports.contains_key("service.dns.zone_id"));
+        assert!(!reports.contains_key("service.global_cluster"));
     }
 }
