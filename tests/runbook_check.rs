@@ -110,6 +110,131 @@ fn plan_prints_the_calls_without_making_them() {
         "{stdout}"
     );
     assert!(stdout.contains("GET http://127.0.0.1:1/health"), "{stdout}");
+    assert!(
+        stdout.contains("\"GlobalClusterIdentifier\": \"orders-global\""),
+        "the plan shows the identifiers the variables resolve to: {stdout}"
+    );
+}
+
+/// The demo environment, as a user without `--env` gets it.
+fn demo_drconsole(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_drconsole"));
+    cmd.env("DRCONSOLE_HOME", home);
+    cmd
+}
+
+#[test]
+fn runbook_new_writes_a_runbook_that_checks_and_plans_for_every_kind_that_fits() {
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    for (service, kind, expect) in [
+        (
+            "orders",
+            "unplanned-failover",
+            "rds FailoverGlobalCluster (us-west-2)",
+        ),
+        (
+            "orders",
+            "switchover",
+            "rds SwitchoverGlobalCluster (us-west-2)",
+        ),
+        (
+            "orders",
+            "detach-and-promote",
+            "rds RemoveFromGlobalCluster (us-west-2)",
+        ),
+        (
+            "orders",
+            "failback",
+            "\"HealthCheckId\": \"hc-orders-use1\"",
+        ),
+        (
+            "billing",
+            "replica-promotion",
+            "\"DBInstanceIdentifier\": \"billing-replica\"",
+        ),
+    ] {
+        let new = demo_drconsole(home.path())
+            .args(["runbook", "new", service, "--kind", kind, "--out"])
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&new.stderr);
+        assert!(new.status.success(), "{service} {kind}: {stderr}");
+        assert!(stderr.contains("1 file(s) checked: 0 error(s)"), "{stderr}");
+        let file = out_dir.path().join(format!("{service}-{kind}.yaml"));
+        assert_eq!(
+            String::from_utf8_lossy(&new.stdout).trim(),
+            file.display().to_string()
+        );
+        let plan = demo_drconsole(home.path())
+            .args(["runbook", "plan"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&plan.stdout);
+        assert!(
+            plan.status.success(),
+            "{service} {kind}: {}",
+            String::from_utf8_lossy(&plan.stderr)
+        );
+        assert!(stdout.contains(expect), "{service} {kind}: {stdout}");
+    }
+}
+
+#[test]
+fn runbook_new_never_overwrites_without_force_and_refuses_kinds_that_do_not_fit() {
+    let home = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("orders-switchover.yaml");
+    std::fs::write(&file, "mine").unwrap();
+    let new = |extra: &[&str]| {
+        demo_drconsole(home.path())
+            .args(["runbook", "new", "orders", "--kind", "switchover", "--out"])
+            .arg(out_dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = new(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("exists; pass --force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    assert!(new(&["--force"]).status.success());
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("switchover-global-cluster")
+    );
+
+    for (service, kind, why) in [
+        (
+            "billing",
+            "failback",
+            "`failback` needs an Aurora global database",
+        ),
+        (
+            "orders",
+            "drain-region",
+            "`drain-region` needs an active-active service",
+        ),
+        (
+            "nope",
+            "switchover",
+            "service `nope` is not in environment `demo`",
+        ),
+    ] {
+        let out = demo_drconsole(home.path())
+            .args(["runbook", "new", service, "--kind", kind, "--out"])
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+    }
+    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 1);
 }
 
 fn diagnostics(text: &str) -> Vec<drconsole::runbook::diagnostic::Diagnostic> {

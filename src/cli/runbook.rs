@@ -1,4 +1,4 @@
-//! `drconsole runbook check|plan|run`.
+//! `drconsole runbook check|plan|run|new`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ use crate::runbook::runner::RunEnd;
 use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
 use crate::runbook::vars::Variables;
-use crate::runbook::{format, plan, validate};
+use crate::runbook::{format, generate, plan, validate};
 
 #[derive(Debug, Subcommand)]
 pub enum RunbookCommand {
@@ -75,6 +75,24 @@ pub enum RunbookCommand {
         #[arg(long, value_name = "TEXT", requires = "incident_start")]
         incident_reason: Option<String>,
     },
+    /// Write a runbook for a service from what the environment knows of it,
+    /// with `${service.…}` variables for its identifiers, then check it.
+    New {
+        #[arg(value_name = "SERVICE")]
+        service: String,
+        #[arg(long, value_enum)]
+        kind: generate::Kind,
+        /// Directory to write `SERVICE-KIND.yaml` into.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// The region a drain-region runbook takes out of rotation
+        /// (default: the service's primary region).
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// What the runbook commands need from the session.
@@ -114,6 +132,13 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
     match cmd {
         RunbookCommand::Check { files } => Ok(check(&files, &ctx)),
         RunbookCommand::Plan { file, params } => plan(&file, params, &ctx),
+        RunbookCommand::New {
+            service,
+            kind,
+            out,
+            region,
+            force,
+        } => new(&service, kind, &out, region.as_deref(), force, &ctx),
         RunbookCommand::Run {
             file,
             params,
@@ -380,6 +405,52 @@ fn plan(
     let vars = plan::parameter_values(&runbook, &supplied, &builtins)?;
     print!("{}", plan::render(&runbook, &vars));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `runbook new`: writes the runbook, never over an existing file unless
+/// `force`, then checks it as `runbook check` would.
+fn new(
+    service_id: &str,
+    kind: generate::Kind,
+    out: &std::path::Path,
+    region: Option<&str>,
+    force: bool,
+    ctx: &RunbookContext,
+) -> anyhow::Result<ExitCode> {
+    let env = &ctx.environment;
+    let Some(service) = env.service(service_id) else {
+        anyhow::bail!(
+            "service `{service_id}` is not in environment `{}` (it has: {})",
+            env.name,
+            env.services
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let region = region.unwrap_or(&service.primary_region);
+    let text = generate::generate(service, kind, region)?;
+    let path = out.join(generate::file_name(service, kind, region));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = match options.open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+            "{} exists; pass --force to replace it, or --out another directory",
+            path.display()
+        ),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
+    };
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    println!("{}", path.display());
+    Ok(check(&[path], ctx))
 }
 
 /// Loads a runbook and prints its diagnostics; None when it has errors.

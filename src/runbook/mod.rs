@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod facts;
 pub mod format;
+pub mod generate;
 pub mod headless;
 pub mod http;
 pub mod journal;
