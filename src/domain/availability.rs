@@ -5,11 +5,16 @@
 //! of the checkers fail) or `DOWN` (the serving region's health checks
 //! fail, or no writer anywhere), from what one poll observed. Since when a
 //! state holds comes from the monitor's history (see `monitor::tracking`).
+//!
+//! An active-active service (see `rotation`) is up while any region is in
+//! rotation and its data takes writes, and degraded while some region is
+//! out.
 
 use serde::Serialize;
 
 use super::environment::ServiceSpec;
 use super::posture::{region_health, serving_region};
+use super::rotation::{self, RegionRotation};
 use super::snapshot::{Health, Snapshot};
 use super::topology::Topology;
 
@@ -80,6 +85,9 @@ pub fn assess(
     snap: &Snapshot,
     topology: Option<&Topology>,
 ) -> AvailabilityObs {
+    if let Some(regions) = rotation::observe(service, snap) {
+        return assess_active_active(&regions, topology);
+    }
     let dns_region = serving_region(service, snap);
     let writer = topology.and_then(|t| t.writer(dns_region.as_deref()));
     let writer_region = writer.map(|w| w.region.clone());
@@ -180,11 +188,86 @@ pub fn assess(
     obs(Availability::Up, why)
 }
 
+/// Every region in rotation serves users; writes go to the one writer
+/// wherever it is, so a service without a writer is down in every region.
+fn assess_active_active(
+    regions: &[RegionRotation],
+    topology: Option<&Topology>,
+) -> AvailabilityObs {
+    let writer = topology.and_then(|t| t.writer(None));
+    let writer_region = writer.map(|w| w.region.clone());
+    let serving: Vec<&RegionRotation> = regions.iter().filter(|r| r.in_rotation).collect();
+    let out: Vec<&RegionRotation> = regions.iter().filter(|r| !r.in_rotation).collect();
+    let serving_region = serving
+        .iter()
+        .find(|r| Some(&r.region) == writer_region.as_ref())
+        .or(serving.first())
+        .map(|r| r.region.clone());
+    let obs = |state, reason: String| AvailabilityObs {
+        state,
+        reason,
+        serving_region: serving_region.clone(),
+        writer_region: writer_region.clone(),
+    };
+    let why_out = |r: &RegionRotation| match (&r.set_identifier, &r.record_health_check) {
+        (None, _) => format!("{} has no latency record", r.region),
+        (Some(_), Some(id)) => format!("{} out of rotation (health check {id} fails)", r.region),
+        (Some(_), None) => format!("{} out of rotation", r.region),
+    };
+    if regions.iter().all(|r| r.set_identifier.is_none()) {
+        return obs(
+            Availability::Unknown,
+            "latency records not observed".to_string(),
+        );
+    }
+    if serving.is_empty() {
+        let reasons: Vec<String> = out.iter().map(|r| why_out(r)).collect();
+        return obs(
+            Availability::Down,
+            format!("no region in rotation: {}", reasons.join("; ")),
+        );
+    }
+    if let Some(topology) = topology {
+        if topology.members.is_empty() {
+            return obs(Availability::Unknown, "databases not observed".to_string());
+        }
+        if writer.is_none() {
+            let why = match topology.role_holder() {
+                Some(m) => format!("no writer: {} ({}) is {}", m.id, m.region, m.status),
+                None => "no writer among the observed databases".to_string(),
+            };
+            return obs(Availability::Down, why);
+        }
+    }
+    let names: Vec<&str> = serving.iter().map(|r| r.region.as_str()).collect();
+    let writes = writer_region
+        .as_deref()
+        .map(|w| format!(", writer in {w}"))
+        .unwrap_or_default();
+    if !out.is_empty() {
+        let reasons: Vec<String> = out.iter().map(|r| why_out(r)).collect();
+        return obs(
+            Availability::Degraded,
+            format!(
+                "{}; serving from {}{writes}",
+                reasons.join("; "),
+                names.join(", ")
+            ),
+        );
+    }
+    obs(
+        Availability::Up,
+        format!("serving from {}{writes}", names.join(" and ")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::snapshot::Health;
-    use crate::domain::testing::{check, failed_over, healthy_world, orders};
+    use crate::domain::testing::{
+        active_active, check, failed_over, healthy_world, latency_world, orders,
+    };
     use crate::domain::topology;
 
     fn assess_orders(world: &Snapshot) -> AvailabilityObs {
@@ -259,6 +342,53 @@ mod tests {
         let a = assess_orders(&world);
         assert_eq!(a.state, Availability::Degraded);
         assert_eq!(a.reason, "6/16 checkers fail in us-east-1");
+    }
+
+    #[test]
+    fn an_active_active_service_is_up_while_any_region_serves() {
+        let service = active_active();
+        let assess_aa = |world: &Snapshot| {
+            let t = topology::observe(&service, world);
+            assess(&service, world, t.as_ref())
+        };
+        let mut world = latency_world();
+        let a = assess_aa(&world);
+        assert_eq!(a.state, Availability::Up, "{a:?}");
+        assert_eq!(
+            a.reason,
+            "serving from us-east-1 and us-west-2, writer in us-east-1"
+        );
+
+        world.health_checks[1] = check("hc-west", "us-west-2", Health::Unhealthy);
+        let a = assess_aa(&world);
+        assert_eq!(a.state, Availability::Degraded, "{a:?}");
+        assert_eq!(
+            a.reason,
+            "us-west-2 out of rotation (health check hc-west fails); serving from us-east-1, writer in us-east-1"
+        );
+
+        // The writer's region out of rotation still serves reads elsewhere
+        // and writes to its database: degraded, not down.
+        let mut world = latency_world();
+        world.health_checks[0] = check("hc-east", "us-east-1", Health::Unhealthy);
+        let a = assess_aa(&world);
+        assert_eq!(a.state, Availability::Degraded, "{a:?}");
+        assert_eq!(a.serving_region.as_deref(), Some("us-west-2"));
+
+        world.health_checks[1] = check("hc-west", "us-west-2", Health::Unhealthy);
+        let a = assess_aa(&world);
+        assert_eq!(a.state, Availability::Down, "{a:?}");
+        assert!(
+            a.reason.starts_with("no region in rotation: "),
+            "{}",
+            a.reason
+        );
+
+        let mut world = latency_world();
+        world.db_clusters[0].status = "inaccessible".into();
+        assert_eq!(assess_aa(&world).state, Availability::Down);
+        world.dns_records.clear();
+        assert_eq!(assess_aa(&world).state, Availability::Unknown);
     }
 
     #[test]

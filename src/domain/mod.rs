@@ -7,6 +7,7 @@ pub mod exposure;
 pub mod incident;
 pub mod objectives;
 pub mod posture;
+pub mod rotation;
 pub mod snapshot;
 pub mod topology;
 pub mod verdict;

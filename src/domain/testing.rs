@@ -86,6 +86,42 @@ pub fn s3_service() -> ServiceSpec {
     }
 }
 
+/// Orders routed by latency: both regions serve.
+pub fn active_active() -> ServiceSpec {
+    let mut s = orders();
+    s.tier = DrTier::ActiveActive;
+    s
+}
+
+/// `healthy_world`'s failover pair replaced by one latency record per
+/// region, each tied to its region's check.
+pub fn latency_world() -> Snapshot {
+    let mut world = healthy_world();
+    let service = active_active();
+    let dns = service.dns.clone().unwrap();
+    world.dns_records = [
+        (&service.primary_region, &dns.primary_target),
+        (&service.dr_region, &dns.secondary_target),
+    ]
+    .into_iter()
+    .map(|(region, target)| DnsRecordObs {
+        zone_id: dns.zone_id.clone(),
+        name: dns.record.clone(),
+        record_type: "CNAME".into(),
+        set_identifier: Some(region.clone()),
+        failover: None,
+        target: target.clone(),
+        ttl: Some(60),
+        health_check_id: service
+            .health_checks
+            .iter()
+            .find(|h| &h.region == region)
+            .map(|h| h.id.clone()),
+    })
+    .collect();
+    world
+}
+
 pub fn cluster(id: &str, region: &str, role: ClusterRole, pitr_age: Duration) -> DbClusterObs {
     DbClusterObs {
         id: id.into(),

@@ -38,6 +38,9 @@ pub enum Rule {
     TargetLagsBeyondRpo,
     /// The writer of the same global database moved within the period.
     RepeatFailover,
+    /// Inverting a health check takes its region out of rotation while no
+    /// other region of the service passes its checks.
+    DrainsLastServingRegion,
 }
 
 impl Rule {
@@ -48,6 +51,7 @@ impl Rule {
             Rule::TargetNotAvailable => "target not available",
             Rule::TargetLagsBeyondRpo => "target lags beyond the RPO",
             Rule::RepeatFailover => "repeated failover",
+            Rule::DrainsLastServingRegion => "drains the last serving region",
         }
     }
 }
@@ -158,9 +162,77 @@ pub fn evaluate(action: &Action, ctx: &Context) -> Vec<Violation> {
                 }
             }
         }
+        Action::UpdateHealthCheck {
+            health_check_id,
+            inverted: Some(true),
+            ..
+        } => drain(ctx, health_check_id, &mut violation),
         Action::UpdateHealthCheck { .. } => {}
     }
     found
+}
+
+/// Inverting a passing check makes Route 53 see it fail, which takes its
+/// region out of rotation (a latency record, or the PRIMARY of a failover
+/// pair); with no other region passing its checks nobody is left to serve.
+/// A check already inverted or failing drains nothing (inverting a failing
+/// check makes it pass).
+fn drain(ctx: &Context, health_check_id: &str, violation: &mut impl FnMut(Rule, String)) {
+    let Some(spec) = ctx
+        .service
+        .health_checks
+        .iter()
+        .find(|h| h.id == health_check_id)
+    else {
+        return;
+    };
+    let observed = ctx
+        .snapshot
+        .health_checks
+        .iter()
+        .find(|h| h.id == health_check_id);
+    if observed.is_some_and(|h| h.inverted || h.status == Health::Unhealthy) {
+        return;
+    }
+    let mut others: Vec<&str> = ctx
+        .service
+        .health_checks
+        .iter()
+        .map(|h| h.region.as_str())
+        .filter(|r| *r != spec.region)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let states: Vec<(&str, Health)> = others
+        .iter()
+        .map(|r| (*r, region_health(ctx.service, ctx.snapshot, r).health))
+        .collect();
+    if states.iter().any(|(_, h)| *h == Health::Healthy) {
+        return;
+    }
+    let rest = if states.is_empty() {
+        "the service has no health check in any other region".to_string()
+    } else {
+        let list: Vec<String> = states
+            .iter()
+            .map(|(r, h)| {
+                let state = match h {
+                    Health::Healthy => "healthy",
+                    Health::Unhealthy => "unhealthy",
+                    Health::Unknown => "unknown",
+                };
+                format!("{r} {state}")
+            })
+            .collect();
+        format!("no other region passes its checks ({})", list.join(", "))
+    };
+    violation(
+        Rule::DrainsLastServingRegion,
+        format!(
+            "inverting {health_check_id} takes {} out of rotation and {rest}: nobody would be left to serve",
+            spec.region
+        ),
+    );
 }
 
 fn target_available(ctx: &Context, cluster: &str, violation: &mut impl FnMut(Rule, String)) {
@@ -338,6 +410,47 @@ mod tests {
         .into_iter()
         .map(|v| v.rule)
         .collect()
+    }
+
+    #[test]
+    fn draining_the_last_serving_region_is_blocked_restoring_it_is_not() {
+        let invert = |id: &str, inverted: bool| Action::UpdateHealthCheck {
+            health_check_id: id.into(),
+            disabled: None,
+            inverted: Some(inverted),
+        };
+        let mut both = world(true, "available", None);
+        both.health_checks[0].id = "hc-east".into();
+        assert!(rules(&invert("hc-east", true), &both, &[]).is_empty());
+
+        let mut west_down = both.clone();
+        west_down.health_checks[1] = check("hc-west", "us-west-2", false);
+        assert_eq!(
+            rules(&invert("hc-east", true), &west_down, &[]),
+            [Rule::DrainsLastServingRegion]
+        );
+        let service = orders();
+        let found = evaluate(
+            &invert("hc-east", true),
+            &Context {
+                service: &service,
+                snapshot: &west_down,
+                rpo: secs(300),
+                earlier_writer_moves: &[],
+                settings: SafetySettings::default(),
+                now: now(),
+            },
+        );
+        assert_eq!(
+            found[0].message,
+            "inverting hc-east takes us-east-1 out of rotation and no other region passes its checks (us-west-2 unhealthy): nobody would be left to serve"
+        );
+        assert!(rules(&invert("hc-east", false), &west_down, &[]).is_empty());
+        // Inverting a failing check makes it pass: that drains nothing.
+        assert!(rules(&invert("hc-west", true), &west_down, &[]).is_empty());
+        let mut east_inverted = west_down.clone();
+        east_inverted.health_checks[0].inverted = true;
+        assert!(rules(&invert("hc-east", true), &east_inverted, &[]).is_empty());
     }
 
     #[test]
