@@ -26,7 +26,7 @@ fn json_status_lists_every_demo_service_with_objectives_and_exposure() {
         .iter()
         .map(|s| s["service_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["orders", "billing", "assets", "reports"]);
+    assert_eq!(ids, ["orders", "catalog", "billing", "assets", "reports"]);
     for s in services {
         assert!(s["objectives"]["rto"].is_string(), "{s}");
         assert!(s["objectives"]["rto_s"].is_number(), "{s}");
@@ -45,6 +45,7 @@ fn json_status_lists_every_demo_service_with_objectives_and_exposure() {
     assert_eq!(
         writers,
         [
+            &serde_json::json!("us-east-1"),
             &serde_json::json!("us-east-1"),
             &serde_json::json!("us-east-1"),
             &serde_json::Value::Null,

@@ -180,6 +180,26 @@ fn runbook_new_writes_a_runbook_that_checks_and_plans_for_every_kind_that_fits()
         );
         assert!(stdout.contains(expect), "{service} {kind}: {stdout}");
     }
+
+    let drain = demo_drconsole(home.path())
+        .args(["runbook", "new", "catalog", "--kind", "drain-region"])
+        .args(["--region", "us-west-2", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&drain.stderr);
+    assert!(drain.status.success(), "{stderr}");
+    assert!(stderr.contains("1 file(s) checked: 0 error(s)"), "{stderr}");
+    let plan = demo_drconsole(home.path())
+        .args(["runbook", "plan"])
+        .arg(out_dir.path().join("catalog-drain-us-west-2.yaml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        stdout.contains("\"HealthCheckId\": \"hc-catalog-usw2\",\n      \"Inverted\": true"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
 use super::rng::SimRng;
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
 use crate::domain::posture::same_name;
+use crate::domain::rotation;
 use crate::domain::snapshot::{DnsRecordObs, FailoverRole};
 
 /// The account every simulated ARN belongs to.
@@ -311,25 +312,48 @@ impl Model {
             if !self.zones.contains(&dns.zone_id) {
                 self.zones.push(dns.zone_id.clone());
             }
-            let primary_check = service
-                .health_checks
-                .iter()
-                .find(|h| h.region == service.primary_region)
-                .map(|h| h.id.clone());
-            let pair = [
-                (
-                    "primary",
-                    FailoverRole::Primary,
-                    &dns.primary_target,
-                    primary_check,
-                ),
-                (
-                    "secondary",
-                    FailoverRole::Secondary,
-                    &dns.secondary_target,
-                    None,
-                ),
-            ];
+            let check_in = |region: &str| {
+                service
+                    .health_checks
+                    .iter()
+                    .find(|h| h.region == region)
+                    .map(|h| h.id.clone())
+            };
+            // An active-active service has one latency record per region,
+            // each tied to its region's check, named after its region; a
+            // failover pair has a PRIMARY with the primary's check and a
+            // SECONDARY without one.
+            let pair = if rotation::is_active_active(service) {
+                [
+                    (
+                        service.primary_region.as_str(),
+                        None,
+                        &dns.primary_target,
+                        check_in(&service.primary_region),
+                    ),
+                    (
+                        service.dr_region.as_str(),
+                        None,
+                        &dns.secondary_target,
+                        check_in(&service.dr_region),
+                    ),
+                ]
+            } else {
+                [
+                    (
+                        "primary",
+                        Some(FailoverRole::Primary),
+                        &dns.primary_target,
+                        check_in(&service.primary_region),
+                    ),
+                    (
+                        "secondary",
+                        Some(FailoverRole::Secondary),
+                        &dns.secondary_target,
+                        None,
+                    ),
+                ]
+            };
             for (set, role, target, health_check_id) in pair {
                 if self
                     .records
@@ -343,7 +367,7 @@ impl Model {
                     name: dns.record.clone(),
                     record_type: "CNAME".into(),
                     set_identifier: Some(set.into()),
-                    failover: Some(role),
+                    failover: role,
                     target: target.clone(),
                     ttl: Some(dns.ttl),
                     health_check_id,

@@ -108,12 +108,12 @@ fn every_source_reports_once_at_simulated_now() {
     );
     assert_eq!(world.now(), start() + chrono::Duration::seconds(5));
     let snap = merged(&readings);
-    assert_eq!(snap.global_clusters.len(), 1);
-    assert_eq!(snap.db_clusters.len(), 2);
+    assert_eq!(snap.global_clusters.len(), 2);
+    assert_eq!(snap.db_clusters.len(), 4);
     assert_eq!(snap.db_instances.len(), 3);
-    assert_eq!(snap.health_checks.len(), 7);
-    assert_eq!(snap.dns_records.len(), 6);
-    assert_eq!(snap.lags.len(), 3);
+    assert_eq!(snap.health_checks.len(), 9);
+    assert_eq!(snap.dns_records.len(), 8);
+    assert_eq!(snap.lags.len(), 4);
     assert_eq!(writer(&snap), "orders-primary");
     assert_eq!(
         cluster(&snap, "orders-secondary").role,
@@ -225,6 +225,51 @@ fn an_outage_turns_health_unhealthy_after_the_failure_threshold() {
     assert_eq!(health(&snap, "hc-orders-use1"), Health::Healthy);
     assert_eq!(cluster(&snap, "orders-primary").status, "available");
     assert!(world.active_faults().is_empty());
+}
+
+#[test]
+fn the_active_active_demo_service_drains_a_region_and_restores_it() {
+    let env = demo_environment();
+    let catalog = env.service("catalog").unwrap();
+    let world = demo();
+    world.advance(secs(120));
+    let status = |world: &SimWorld| {
+        let snap = snapshot(world);
+        let t = crate::domain::topology::observe(catalog, &snap);
+        crate::domain::availability::assess(catalog, &snap, t.as_ref())
+    };
+    let in_rotation = |world: &SimWorld| {
+        crate::domain::rotation::observe(catalog, &snapshot(world))
+            .unwrap()
+            .iter()
+            .map(|r| (r.region.clone(), r.in_rotation))
+            .collect::<Vec<_>>()
+    };
+    assert!(crate::domain::rotation::gaps(catalog, &snapshot(&world)).is_empty());
+    assert_eq!(
+        status(&world).state,
+        crate::domain::availability::Availability::Up
+    );
+    let drain = |inverted| Action::UpdateHealthCheck {
+        health_check_id: "hc-catalog-usw2".into(),
+        disabled: None,
+        inverted: Some(inverted),
+    };
+    world.execute(&drain(true)).unwrap();
+    world.advance(secs(120));
+    assert_eq!(
+        in_rotation(&world),
+        [("us-east-1".into(), true), ("us-west-2".into(), false)]
+    );
+    let a = status(&world);
+    assert_eq!(
+        a.state,
+        crate::domain::availability::Availability::Degraded,
+        "{a:?}"
+    );
+    world.execute(&drain(false)).unwrap();
+    world.advance(secs(120));
+    assert!(in_rotation(&world).iter().all(|(_, serving)| *serving));
 }
 
 #[test]
