@@ -9,8 +9,9 @@
 use serde::Serialize;
 
 use super::environment::ServiceSpec;
+use super::lookup::Lookup;
 use super::posture::{region_health, serving_region};
-use super::snapshot::{Health, Snapshot};
+use super::snapshot::Health;
 use super::topology::Topology;
 
 /// Share of checkers failing from which a healthy endpoint counts as
@@ -77,7 +78,7 @@ pub struct AvailabilityObs {
 
 pub fn assess(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     topology: Option<&Topology>,
 ) -> AvailabilityObs {
     let dns_region = serving_region(service, snap);
@@ -110,7 +111,7 @@ pub fn assess(
         .health_checks
         .iter()
         .filter(|h| h.region == region)
-        .filter_map(|h| snap.health_checks.iter().find(|o| o.id == h.id))
+        .filter_map(|h| snap.health_check(&h.id))
         .collect();
     let healthy: u32 = checks.iter().map(|c| c.checkers_healthy).sum();
     let total: u32 = checks.iter().map(|c| c.checkers_total).sum();
@@ -183,7 +184,7 @@ pub fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::Health;
+    use crate::domain::snapshot::{Health, Snapshot};
     use crate::domain::testing::{check, failed_over, healthy_world, orders};
     use crate::domain::topology;
 
