@@ -10,7 +10,6 @@ use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{self, FailedSource, StatusReport};
 use drconsole::config::paths::{self, Paths};
 use drconsole::config::user_config::UserConfig;
-use drconsole::domain::posture::assess;
 use drconsole::runbook::library;
 use drconsole::session::SavedWorld;
 use drconsole::tui::runbooks::RunbookSetup;
@@ -149,12 +148,7 @@ async fn dispatch(
                 monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)
                     .await;
             let now = session.provider.observe.now();
-            let postures = session
-                .environment
-                .services
-                .iter()
-                .map(|s| assess(s, state.merged(), now))
-                .collect();
+            let postures = state.postures(&session.environment, now);
             let failed = state
                 .sources()
                 .iter()

@@ -434,6 +434,27 @@ fn dns_name(name: &str, at: &[Step], what: &str) -> Result<(), Refusal> {
 /// An estate of `services` services mixing every replication kind, about
 /// four monitored resources each (250 services ≈ 1,000 resources).
 pub fn synthetic_environment(services: usize) -> Environment {
+    synthetic(services, Shape::Sparse)
+}
+
+/// An estate shaped like real ones (and the demo): the same mix of
+/// replication kinds, and every service behind two health checks and a
+/// failover record pair, whatever its replication.
+pub fn realistic_environment(services: usize) -> Environment {
+    synthetic(services, Shape::Realistic)
+}
+
+/// Which services of a synthetic estate have traffic checks and DNS.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Health checks for all but the backup-only quarter, DNS for the S3
+    /// quarter only: what the first benchmarks measured.
+    Sparse,
+    /// Health checks and a failover pair for every service.
+    Realistic,
+}
+
+fn synthetic(services: usize, shape: Shape) -> Environment {
     let regions = ["us-east-1", "us-west-2"];
     let services = (0..services)
         .map(|n| {
@@ -443,7 +464,7 @@ pub fn synthetic_environment(services: usize) -> Environment {
             } else {
                 (regions[0], regions[1])
             };
-            synthetic_service(n, primary, dr)
+            synthetic_service(n, primary, dr, shape)
         })
         .collect();
     Environment {
@@ -455,7 +476,7 @@ pub fn synthetic_environment(services: usize) -> Environment {
     }
 }
 
-fn synthetic_service(n: usize, primary: &str, dr: &str) -> ServiceSpec {
+fn synthetic_service(n: usize, primary: &str, dr: &str, shape: Shape) -> ServiceSpec {
     let id = format!("svc-{n:04}");
     let minutes = |m: u64| Duration::from_secs(m * 60);
     let (tier, objectives, replication) = match n % 4 {
@@ -505,7 +526,8 @@ fn synthetic_service(n: usize, primary: &str, dr: &str) -> ServiceSpec {
             },
         ),
     };
-    let with_traffic = !matches!(replication, Replication::Backup { .. });
+    let realistic = shape == Shape::Realistic;
+    let with_traffic = realistic || !matches!(replication, Replication::Backup { .. });
     let health_checks = if with_traffic {
         [primary, dr]
             .iter()
@@ -519,7 +541,8 @@ fn synthetic_service(n: usize, primary: &str, dr: &str) -> ServiceSpec {
     } else {
         Vec::new()
     };
-    let dns = matches!(replication, Replication::S3 { .. }).then(|| DnsSpec {
+    let with_dns = realistic || matches!(replication, Replication::S3 { .. });
+    let dns = with_dns.then(|| DnsSpec {
         zone_id: "ZSYNTHETIC".into(),
         record: format!("{id}.example.com."),
         primary_target: format!("{id}.{primary}.example.com"),
@@ -910,5 +933,30 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
             .map(|s| s.replication.kind_label())
             .collect();
         assert_eq!(kinds.len(), 4);
+    }
+
+    #[test]
+    fn a_realistic_estate_gives_every_service_checks_and_a_failover_pair() {
+        let env = realistic_environment(40);
+        validate(&env).unwrap();
+        let kinds: HashSet<&str> = env
+            .services
+            .iter()
+            .map(|s| s.replication.kind_label())
+            .collect();
+        assert_eq!(kinds.len(), 4);
+        for s in &env.services {
+            assert_eq!(s.health_checks.len(), 2, "{}", s.id);
+            assert!(s.dns.is_some(), "{}", s.id);
+        }
+        let sparse = synthetic_environment(40);
+        assert!(sparse.services.iter().any(|s| s.dns.is_none()));
+    }
+
+    #[test]
+    fn a_generated_estate_written_as_toml_reads_back_the_same() {
+        let env = realistic_environment(12);
+        let text = toml::to_string(&env).unwrap();
+        assert_eq!(parse(&text).unwrap(), env);
     }
 }

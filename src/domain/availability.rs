@@ -13,9 +13,10 @@
 use serde::Serialize;
 
 use super::environment::ServiceSpec;
+use super::lookup::Lookup;
 use super::posture::{region_health, serving_region};
 use super::rotation::{self, RegionRotation};
-use super::snapshot::{Health, Snapshot};
+use super::snapshot::Health;
 use super::topology::Topology;
 
 /// Share of checkers failing from which a healthy endpoint counts as
@@ -82,7 +83,7 @@ pub struct AvailabilityObs {
 
 pub fn assess(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     topology: Option<&Topology>,
 ) -> AvailabilityObs {
     if let Some(regions) = rotation::observe(service, snap) {
@@ -118,7 +119,7 @@ pub fn assess(
         .health_checks
         .iter()
         .filter(|h| h.region == region)
-        .filter_map(|h| snap.health_checks.iter().find(|o| o.id == h.id))
+        .filter_map(|h| snap.health_check(&h.id))
         .collect();
     let healthy: u32 = checks.iter().map(|c| c.checkers_healthy).sum();
     let total: u32 = checks.iter().map(|c| c.checkers_total).sum();
@@ -264,7 +265,7 @@ fn assess_active_active(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::Health;
+    use crate::domain::snapshot::{Health, Snapshot};
     use crate::domain::testing::{
         active_active, check, failed_over, healthy_world, latency_world, orders,
     };

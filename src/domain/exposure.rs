@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::environment::{Replication, ServiceSpec};
+use super::lookup::Lookup;
 use super::objectives::Objectives;
-use super::snapshot::{BackupObs, LagObs, Snapshot};
+use super::snapshot::{BackupObs, LagObs};
 use super::topology::{Member, MemberRole, Topology};
 use super::verdict::Verdict;
 use crate::format::short_duration;
@@ -35,11 +36,8 @@ pub fn effective_lag(l: &LagObs) -> Option<Duration> {
 }
 
 /// The effective lag of the resource that receives `resource_id`'s data.
-pub fn lag_of(snap: &Snapshot, resource_id: &str) -> Option<Duration> {
-    snap.lags
-        .iter()
-        .find(|l| l.resource_id == resource_id)
-        .and_then(effective_lag)
+pub fn lag_of(snap: &impl Lookup, resource_id: &str) -> Option<Duration> {
+    snap.lag(resource_id).and_then(effective_lag)
 }
 
 /// Age of the newest restorable point: PITR if enabled, else the newest snapshot.
@@ -82,7 +80,7 @@ pub struct RpoSide {
 /// (`None` for S3), `writer_region` where writes are accepted now.
 pub fn assess(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     topology: Option<&Topology>,
     writer_region: Option<&str>,
     now: DateTime<Utc>,
@@ -239,7 +237,7 @@ fn not_a_copy(m: &Member) -> String {
 /// by a cross-region copy of its backups; the worst of them counts.
 fn independent_writers(
     topology: &Topology,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     objectives: Objectives,
     now: DateTime<Utc>,
 ) -> RpoSide {
@@ -284,11 +282,8 @@ fn unobserved() -> RpoSide {
     }
 }
 
-fn s3_side(destination_bucket: &str, snap: &Snapshot, objectives: Objectives) -> RpoSide {
-    let observed = snap
-        .lags
-        .iter()
-        .find(|l| l.resource_id == destination_bucket);
+fn s3_side(destination_bucket: &str, snap: &impl Lookup, objectives: Objectives) -> RpoSide {
+    let observed = snap.lag(destination_bucket);
     let lag = observed.and_then(effective_lag).map(millis);
     RpoSide {
         exposure: lag,
@@ -313,23 +308,16 @@ fn pitr_verdict(pitr_age: Option<Duration>) -> Verdict {
 }
 
 /// Age of a member's newest in-region point-in-time-restore target.
-fn pitr_of(snap: &Snapshot, m: &Member, now: DateTime<Utc>) -> Option<Duration> {
+fn pitr_of(snap: &impl Lookup, m: &Member, now: DateTime<Utc>) -> Option<Duration> {
     backup_obs(snap, &m.id)
         .and_then(|b| b.latest_restorable)
         .map(|t| age(t, now))
 }
 
-fn backup_obs<'a>(snap: &'a Snapshot, id: &str) -> Option<&'a BackupObs> {
-    snap.db_clusters
-        .iter()
-        .find(|c| c.id == id)
+fn backup_obs<'a>(snap: &'a impl Lookup, id: &str) -> Option<&'a BackupObs> {
+    snap.cluster(id)
         .map(|c| &c.backup)
-        .or_else(|| {
-            snap.db_instances
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| &i.backup)
-        })
+        .or_else(|| snap.instance(id).map(|i| &i.backup))
 }
 
 /// Milliseconds are the finest precision anyone acts on (and reads in JSON).

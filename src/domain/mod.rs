@@ -5,6 +5,7 @@ pub mod availability;
 pub mod environment;
 pub mod exposure;
 pub mod incident;
+pub mod lookup;
 pub mod objectives;
 pub mod posture;
 pub mod rotation;

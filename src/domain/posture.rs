@@ -7,7 +7,9 @@
 //! the worse of the two, so a service that is down never reads `OK`.
 //!
 //! Pure functions of a service's spec, the merged observations, its
-//! history (`domain::incident`) and the current time.
+//! history (`domain::incident`) and the current time. The observations come
+//! as a [`Lookup`]: a pass over every service takes a `SnapshotIndex`
+//! built once, so its cost grows linearly with the estate.
 
 use std::time::Duration;
 
@@ -17,8 +19,9 @@ use super::availability::{self, Availability};
 use super::environment::ServiceSpec;
 use super::exposure::{self, RpoSide};
 use super::incident::{Basis, Incident, ServiceHistory};
+use super::lookup::Lookup;
 use super::objectives::{DrTier, Objectives};
-use super::snapshot::{DnsRecordObs, FailoverRole, Health, Snapshot};
+use super::snapshot::{DnsRecordObs, FailoverRole, Health};
 use super::topology::{self, Topology};
 use super::verdict::IMPROVE_AFTER_POLLS;
 
@@ -85,7 +88,7 @@ impl Posture {
 /// verdict before hysteresis.
 pub fn observe(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     at: DateTime<Utc>,
 ) -> (Availability, Verdict) {
     let topology = topology::observe(service, snap);
@@ -103,7 +106,7 @@ pub fn observe(
 /// The posture from one observation and no history: what `status` shows.
 /// Whatever state the service is in counts from this observation (it may
 /// have begun earlier; the basis says so).
-pub fn assess(service: &ServiceSpec, snap: &Snapshot, now: DateTime<Utc>) -> Posture {
+pub fn assess(service: &ServiceSpec, snap: &impl Lookup, now: DateTime<Utc>) -> Posture {
     let (state, rpo) = observe(service, snap, now);
     let mut history = ServiceHistory::default();
     history.observe(state, rpo, now);
@@ -114,7 +117,7 @@ pub fn assess(service: &ServiceSpec, snap: &Snapshot, now: DateTime<Utc>) -> Pos
 /// changed, verdicts with hysteresis, the open incident's clock.
 pub fn assess_with(
     service: &ServiceSpec,
-    snap: &Snapshot,
+    snap: &impl Lookup,
     history: &ServiceHistory,
     now: DateTime<Utc>,
 ) -> Posture {
@@ -229,12 +232,12 @@ fn rto_side(
 }
 
 /// Health of a region as the service's health checks there see it.
-pub fn region_health(service: &ServiceSpec, snap: &Snapshot, region: &str) -> Health {
+pub fn region_health(service: &ServiceSpec, snap: &impl Lookup, region: &str) -> Health {
     let mut statuses = service
         .health_checks
         .iter()
         .filter(|h| h.region == region)
-        .filter_map(|h| snap.health_checks.iter().find(|o| o.id == h.id))
+        .filter_map(|h| snap.health_check(&h.id))
         .map(|o| o.status)
         .peekable();
     if statuses.peek().is_none() {
@@ -260,13 +263,12 @@ pub fn region_health(service: &ServiceSpec, snap: &Snapshot, region: &str) -> He
 /// For a failover pair it is the PRIMARY while its health check passes (or
 /// it has none: a runbook may have repointed it without one) and the
 /// SECONDARY otherwise; a plain record answers as itself.
-pub fn serving_record<'a>(service: &ServiceSpec, snap: &'a Snapshot) -> Option<&'a DnsRecordObs> {
+pub fn serving_record<'a>(
+    service: &ServiceSpec,
+    snap: &'a impl Lookup,
+) -> Option<&'a DnsRecordObs> {
     let dns = service.dns.as_ref()?;
-    let records: Vec<&DnsRecordObs> = snap
-        .dns_records
-        .iter()
-        .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
-        .collect();
+    let records = snap.dns_records(&dns.zone_id, &dns.record);
     let primary = records
         .iter()
         .find(|r| r.failover == Some(FailoverRole::Primary));
@@ -276,9 +278,7 @@ pub fn serving_record<'a>(service: &ServiceSpec, snap: &'a Snapshot) -> Option<&
     match (primary, secondary) {
         (Some(p), Some(s)) => {
             let primary_up = p.health_check_id.as_ref().is_none_or(|id| {
-                snap.health_checks
-                    .iter()
-                    .find(|h| &h.id == id)
+                snap.health_check(id)
                     .is_none_or(|h| h.status != Health::Unhealthy)
             });
             Some(if primary_up { p } else { s })
@@ -289,7 +289,7 @@ pub fn serving_record<'a>(service: &ServiceSpec, snap: &'a Snapshot) -> Option<&
 
 /// Which region DNS sends users to right now: the one the serving record's
 /// target belongs to.
-pub fn serving_region(service: &ServiceSpec, snap: &Snapshot) -> Option<String> {
+pub fn serving_region(service: &ServiceSpec, snap: &impl Lookup) -> Option<String> {
     let dns = service.dns.as_ref()?;
     let target = &serving_record(service, snap)?.target;
     if same_name(target, &dns.primary_target) {
@@ -310,7 +310,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::ClusterRole;
+    use crate::domain::snapshot::{ClusterRole, Snapshot};
     use crate::domain::testing::{
         check, cluster, failed_over, healthy_world, lag, mins, now, orders, with_lag,
     };

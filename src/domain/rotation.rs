@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use super::environment::ServiceSpec;
 use super::objectives::DrTier;
+use super::lookup::Lookup;
 use super::posture::same_name;
-use super::snapshot::{DnsRecordObs, Health, Snapshot};
+use super::snapshot::{DnsRecordObs, Health};
 
 /// One region of an active-active service, as observed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,7 +42,7 @@ pub fn is_active_active(service: &ServiceSpec) -> bool {
 
 /// The regions of an active-active service with their state; `None` for
 /// any other service.
-pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Vec<RegionRotation>> {
+pub fn observe(service: &ServiceSpec, snap: &impl Lookup) -> Option<Vec<RegionRotation>> {
     if !is_active_active(service) {
         return None;
     }
@@ -62,11 +63,11 @@ pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Vec<RegionRotat
                     .map(|h| h.id.clone());
                 let health = health_check_id
                     .as_ref()
-                    .and_then(|id| snap.health_checks.iter().find(|o| &o.id == id))
+                    .and_then(|id| snap.health_check(id))
                     .map_or(Health::Unknown, |o| o.status);
                 let record_health = record
                     .and_then(|r| r.health_check_id.as_ref())
-                    .and_then(|id| snap.health_checks.iter().find(|o| &o.id == id))
+                    .and_then(|id| snap.health_check(id))
                     .map(|o| o.status);
                 RegionRotation {
                     region: region.clone(),
@@ -83,14 +84,12 @@ pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Vec<RegionRotat
 
 fn latency_record<'a>(
     service: &ServiceSpec,
-    snap: &'a Snapshot,
+    snap: &'a impl Lookup,
     target: &str,
 ) -> Option<&'a DnsRecordObs> {
     let dns = service.dns.as_ref()?;
-    snap.dns_records.iter().find(|r| {
-        r.zone_id == dns.zone_id
-            && same_name(&r.name, &dns.record)
-            && r.failover.is_none()
+    snap.dns_records(&dns.zone_id, &dns.record).into_iter().find(|r| {
+        r.failover.is_none()
             && r.set_identifier.is_some()
             && same_name(&r.target, target)
     })
@@ -109,7 +108,7 @@ pub struct RotationGap {
 /// record is tied to the region's health check (without one, Route 53
 /// keeps sending users to the region while it fails). Empty when nothing
 /// is missing or the service is not active-active.
-pub fn gaps(service: &ServiceSpec, snap: &Snapshot) -> Vec<RotationGap> {
+pub fn gaps(service: &ServiceSpec, snap: &impl Lookup) -> Vec<RotationGap> {
     let Some(regions) = observe(service, snap) else {
         return Vec::new();
     };
@@ -127,7 +126,7 @@ pub fn gaps(service: &ServiceSpec, snap: &Snapshot) -> Vec<RotationGap> {
                 "no health check configured for {} (add a [[service.health_checks]] in {})",
                 r.region, r.region
             )),
-            Some(id) if !snap.health_checks.iter().any(|h| &h.id == id) => {
+            Some(id) if snap.health_check(id).is_none() => {
                 gap(format!("health check {id} was not observed in Route 53"))
             }
             Some(_) => {}
@@ -158,7 +157,7 @@ pub fn gaps(service: &ServiceSpec, snap: &Snapshot) -> Vec<RotationGap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::snapshot::HealthCheckObs;
+    use crate::domain::snapshot::{HealthCheckObs, Snapshot};
     use crate::domain::testing::{active_active, check, healthy_world, latency_world, orders};
 
     fn set_health(world: &mut Snapshot, id: &str, health: Health) {

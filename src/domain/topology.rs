@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::environment::{Replication, ServiceSpec};
 use super::exposure::lag_of;
-use super::snapshot::{ClusterRole, Snapshot};
+use super::lookup::Lookup;
+use super::snapshot::ClusterRole;
 
 /// What one member of the service's replication does now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -124,7 +125,7 @@ pub fn status_accepts_writes(status: &str) -> bool {
 }
 
 /// The service's databases as observed; `None` when it has none (S3).
-pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Topology> {
+pub fn observe(service: &ServiceSpec, snap: &impl Lookup) -> Option<Topology> {
     match &service.replication {
         Replication::AuroraGlobal {
             primary_cluster,
@@ -144,7 +145,7 @@ pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Topology> {
             members: [source_instance, replica_instance]
                 .into_iter()
                 .filter_map(|id| {
-                    let i = snap.db_instances.iter().find(|i| &i.id == id)?;
+                    let i = snap.instance(id)?;
                     let role = if i.replica_source.is_some() {
                         MemberRole::Replica
                     } else if id == replica_instance {
@@ -175,7 +176,7 @@ pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Topology> {
                 .iter()
                 .filter_map(|id| cluster_member(snap, id))
                 .chain(instances.iter().filter_map(|id| {
-                    let i = snap.db_instances.iter().find(|i| &i.id == id)?;
+                    let i = snap.instance(id)?;
                     Some(Member {
                         id: i.id.clone(),
                         region: i.region.clone(),
@@ -190,16 +191,9 @@ pub fn observe(service: &ServiceSpec, snap: &Snapshot) -> Option<Topology> {
     }
 }
 
-fn cluster_member(snap: &Snapshot, id: &str) -> Option<Member> {
-    let c = snap.db_clusters.iter().find(|c| c.id == id)?;
-    let pending_resync = snap
-        .global_clusters
-        .iter()
-        .flat_map(|g| &g.members)
-        .any(|m| {
-            (m.cluster_id == c.id || m.cluster_arn == c.arn)
-                && m.synchronization_status.as_deref() == Some("pending-resync")
-        });
+fn cluster_member(snap: &impl Lookup, id: &str) -> Option<Member> {
+    let c = snap.cluster(id)?;
+    let pending_resync = snap.pending_resync(c);
     let role = match c.role {
         ClusterRole::Primary => MemberRole::Writer,
         ClusterRole::Secondary if pending_resync => MemberRole::Resyncing,

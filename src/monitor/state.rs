@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
+use crate::domain::lookup::SnapshotIndex;
 use crate::domain::posture::{Posture, assess, effective_lag};
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceId, SourceReading};
 
@@ -308,10 +309,12 @@ impl MonitorState {
         result.unwrap_or_else(|| Freshness::fresh(None))
     }
 
+    /// Every service's posture from one observation, as `status` reports it.
     pub fn postures(&self, env: &Environment, now: DateTime<Utc>) -> Vec<Posture> {
+        let index = SnapshotIndex::new(&self.merged);
         env.services
             .iter()
-            .map(|s| assess(s, &self.merged, now))
+            .map(|s| assess(s, &index, now))
             .collect()
     }
 }

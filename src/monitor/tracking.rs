@@ -3,13 +3,14 @@
 //! data; while some of a service's data is stale only worse news counts, so
 //! a failed poll keeps its incident open instead of guessing it is over.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::state::MonitorState;
 use crate::domain::environment::{Environment, ServiceSpec};
 use crate::domain::incident::{DeclareError, Incident, ServiceHistory};
+use crate::domain::lookup::{Lookup, SnapshotIndex};
 use crate::domain::posture::{self, Posture};
 
 #[derive(Debug, Clone, Default)]
@@ -20,8 +21,9 @@ pub struct Tracker {
 impl Tracker {
     /// Takes one poll, whose newest reading was taken `at`.
     pub fn observe(&mut self, env: &Environment, monitor: &MonitorState, at: DateTime<Utc>) {
+        let index = SnapshotIndex::new(monitor.merged());
         for service in &env.services {
-            let (availability, rpo) = posture::observe(service, monitor.merged(), at);
+            let (availability, rpo) = posture::observe(service, &index, at);
             let history = self.histories.entry(service.id.clone()).or_default();
             if monitor.service_freshness(service, at).stale {
                 history.observe_stale(availability, rpo, at);
@@ -29,8 +31,9 @@ impl Tracker {
                 history.observe(availability, rpo, at);
             }
         }
+        let services: HashSet<&str> = env.services.iter().map(|s| s.id.as_str()).collect();
         self.histories
-            .retain(|id, _| env.services.iter().any(|s| &s.id == id));
+            .retain(|id, _| services.contains(id.as_str()));
     }
 
     pub fn history(&self, service_id: &str) -> Option<&ServiceHistory> {
@@ -42,15 +45,16 @@ impl Tracker {
         self.history(service_id)?.incident()
     }
 
+    /// A service's posture from `observed`, the monitor's merged data.
     pub fn posture(
         &self,
         service: &ServiceSpec,
-        monitor: &MonitorState,
+        observed: &impl Lookup,
         now: DateTime<Utc>,
     ) -> Posture {
         let none = ServiceHistory::default();
         let history = self.history(&service.id).unwrap_or(&none);
-        posture::assess_with(service, monitor.merged(), history, now)
+        posture::assess_with(service, observed, history, now)
     }
 
     /// An operator declares that `service`'s incident began at `start`.
@@ -158,7 +162,7 @@ mod tests {
     fn failed_polls_keep_an_open_incident_open() {
         let (tracker, monitor) = run(&[Some(true), Some(false), None, None, None]);
         assert_eq!(tracker.incident("assets").unwrap().start, at(1));
-        let p = tracker.posture(&env().services[0], &monitor, at(5));
+        let p = tracker.posture(&env().services[0], monitor.merged(), at(5));
         assert_eq!(p.availability(), Availability::Down);
         assert_eq!(p.rto_side.exposure, Some(Duration::from_secs(4)));
         assert!(monitor.service_freshness(&env().services[0], at(5)).stale);

@@ -10,6 +10,9 @@ pub mod terminal;
 pub mod theme;
 pub mod view;
 
+#[cfg(test)]
+mod refresh_tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +113,9 @@ async fn event_loop(
     let mut dirty = true;
     loop {
         if dirty {
+            // Rows a key brought on screen show their ages as of now.
+            app.screen_rows = usize::from(tui.area()?.height);
+            app.refresh_due();
             tui.draw(|frame| render::app::render(frame, app))?;
             dirty = false;
         }

@@ -12,7 +12,7 @@ use crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use super::render;
-use super::view::{ServiceRow, service_rows};
+use super::view::{ServiceRow, refresh_rows, service_rows};
 use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
@@ -86,7 +86,14 @@ pub struct App {
     pub notice: Option<String>,
     /// The dialog declaring an incident on a service (`I`), while open.
     pub declaring: Option<DeclareDialog>,
+    /// The terminal's height as last drawn: no more rows than this are on
+    /// screen either side of the selection.
+    pub screen_rows: usize,
 }
+
+/// [`App::screen_rows`] until the terminal has said: taller than any
+/// terminal a console is read on.
+const SCREEN_ROWS_UNTIL_DRAWN: usize = 200;
 
 impl App {
     pub fn new(
@@ -121,6 +128,7 @@ impl App {
             simulated_faults: Vec::new(),
             notice: None,
             declaring: None,
+            screen_rows: SCREEN_ROWS_UNTIL_DRAWN,
         };
         app.refresh();
         app
@@ -130,6 +138,42 @@ impl App {
     pub fn refresh(&mut self) {
         self.rows = service_rows(&self.environment, &self.monitor, &self.tracker, self.now);
         self.apply_filter();
+    }
+
+    /// Brings the rows to `self.now` where the clock changed them: those
+    /// whose verdict or staleness it moved, and those that may be on
+    /// screen, whose ages count in seconds. The rest wait for new data.
+    /// Returns how many rows were recomputed.
+    pub fn refresh_due(&mut self) -> usize {
+        let now = self.now;
+        let first = self.selected.saturating_sub(self.screen_rows);
+        let last = self.selected.saturating_add(self.screen_rows);
+        let mut due: Vec<usize> = self
+            .visible
+            .iter()
+            .skip(first)
+            .take(last - first + 1)
+            .copied()
+            .filter(|&i| self.rows.get(i).is_some_and(|r| r.clock.computed_at < now))
+            .collect();
+        due.extend(
+            self.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.clock.is_due(now))
+                .map(|(i, _)| i),
+        );
+        due.sort_unstable();
+        due.dedup();
+        refresh_rows(
+            &mut self.rows,
+            &due,
+            &self.environment,
+            &self.monitor,
+            &self.tracker,
+            now,
+        );
+        due.len()
     }
 
     /// Recomputes which rows pass the filter, keeping the selected service
@@ -217,7 +261,7 @@ impl App {
     /// The once-a-second clock: ages and the clock move on.
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
         self.now = now;
-        self.refresh();
+        self.refresh_due();
         Update::Redraw
     }
 

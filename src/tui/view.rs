@@ -1,16 +1,22 @@
 //! What the dashboard shows for each service, derived from the environment
-//! and the monitor's merged data. Computed when data arrives or the clock
-//! ticks, never per frame, so drawing only formats what is here.
+//! and the monitor's merged data. Computed when data arrives, never per
+//! frame, so drawing only formats what is here. Between polls the clock
+//! only matters to some rows: each row says when it next does
+//! ([`RowClock`]), so a tick recomputes those and the rows on screen, whose
+//! ages count in seconds, not the whole estate.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::environment::ServiceSpec;
-use crate::domain::posture::{Posture, backup_age, effective_lag, same_name, serving_record};
+use crate::domain::environment::{Environment, ServiceSpec};
+use crate::domain::exposure::PITR_BOUND;
+use crate::domain::lookup::{Lookup, SnapshotIndex};
+use crate::domain::posture::{
+    AT_RISK_FRACTION, ExposureSource, Posture, backup_age, effective_lag, serving_record,
+};
 use crate::domain::snapshot::{
-    BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs, Snapshot,
+    BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs,
 };
 use crate::domain::topology::MemberRole;
 use crate::monitor::{Freshness, MonitorState, Tracker};
@@ -27,6 +33,25 @@ pub struct ServiceRow {
     /// Backups of the members that take writes, as observed now.
     pub backups: Vec<BackupCell>,
     pub dns: Option<DnsCell>,
+    pub clock: RowClock,
+}
+
+/// When a row was computed, and when the clock alone next changes what it
+/// says beyond the ages it shows: a verdict crossing a bound of its
+/// objective, its data turning stale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowClock {
+    pub computed_at: DateTime<Utc>,
+    /// `None` when nothing but new data changes it.
+    pub due: Option<DateTime<Utc>>,
+}
+
+impl RowClock {
+    /// Whether the row, computed before `now`, says something else at `now`
+    /// than its ages moved on.
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.computed_at < now && self.due.is_some_and(|due| due <= now)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,74 +130,116 @@ impl ServiceRow {
     }
 }
 
-/// Lookups by identifier into one snapshot.
-struct Index<'a> {
-    checks: HashMap<&'a str, &'a HealthCheckObs>,
-    clusters: HashMap<&'a str, &'a crate::domain::snapshot::DbClusterObs>,
-    instances: HashMap<&'a str, &'a crate::domain::snapshot::DbInstanceObs>,
-    lags: HashMap<&'a str, &'a LagObs>,
-}
-
-impl<'a> Index<'a> {
-    fn new(snap: &'a Snapshot) -> Self {
-        Self {
-            checks: snap
-                .health_checks
-                .iter()
-                .map(|h| (h.id.as_str(), h))
-                .collect(),
-            clusters: snap
-                .db_clusters
-                .iter()
-                .map(|c| (c.id.as_str(), c))
-                .collect(),
-            instances: snap
-                .db_instances
-                .iter()
-                .map(|i| (i.id.as_str(), i))
-                .collect(),
-            lags: snap
-                .lags
-                .iter()
-                .map(|l| (l.resource_id.as_str(), l))
-                .collect(),
-        }
-    }
-}
-
 /// Rows for every service of the environment, in its order.
 pub fn service_rows(
-    env: &crate::domain::environment::Environment,
+    env: &Environment,
     monitor: &MonitorState,
     tracker: &Tracker,
     now: DateTime<Utc>,
 ) -> Vec<ServiceRow> {
-    let snap = monitor.merged();
-    let index = Index::new(snap);
+    let index = SnapshotIndex::new(monitor.merged());
     env.services
         .iter()
-        .map(|service| {
-            let posture = tracker.posture(service, monitor, now);
-            ServiceRow {
-                freshness: monitor.service_freshness(service, now),
-                regions: env
-                    .regions
-                    .iter()
-                    .map(|r| region_cell(service, &posture, &index, r))
-                    .collect(),
-                lag: lag_cell(service, &posture, &index),
-                backups: backup_cells(&posture, &index, now),
-                dns: dns_cell(service, snap),
-                posture,
-            }
-        })
+        .map(|service| service_row(env, service, &index, monitor, tracker, now))
         .collect()
+}
+
+/// Recomputes the rows at `positions` (indexes into `env.services` and
+/// `rows` alike); the others keep what they said.
+pub fn refresh_rows(
+    rows: &mut [ServiceRow],
+    positions: &[usize],
+    env: &Environment,
+    monitor: &MonitorState,
+    tracker: &Tracker,
+    now: DateTime<Utc>,
+) {
+    if positions.is_empty() {
+        return;
+    }
+    let index = SnapshotIndex::new(monitor.merged());
+    for &i in positions {
+        if let (Some(row), Some(service)) = (rows.get_mut(i), env.services.get(i)) {
+            *row = service_row(env, service, &index, monitor, tracker, now);
+        }
+    }
+}
+
+fn service_row(
+    env: &Environment,
+    service: &ServiceSpec,
+    index: &SnapshotIndex,
+    monitor: &MonitorState,
+    tracker: &Tracker,
+    now: DateTime<Utc>,
+) -> ServiceRow {
+    let posture = tracker.posture(service, index, now);
+    let freshness = monitor.service_freshness(service, now);
+    ServiceRow {
+        clock: RowClock {
+            computed_at: now,
+            due: clock_due(&posture, &freshness, monitor.stale_after(), now),
+        },
+        freshness,
+        regions: env
+            .regions
+            .iter()
+            .map(|r| region_cell(service, &posture, index, r))
+            .collect(),
+        lag: lag_cell(service, &posture, index),
+        backups: backup_cells(&posture, index, now),
+        dns: dns_cell(service, index),
+        posture,
+    }
+}
+
+/// The first moment the clock alone changes a verdict or the staleness of
+/// a row computed at `now`: the ages that move with the clock (data age,
+/// an open incident's clock, the PITR age, a backup copy's age) reaching a
+/// bound of what they are judged against.
+fn clock_due(
+    posture: &Posture,
+    freshness: &Freshness,
+    stale_after: Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let data = freshness
+        .age
+        .filter(|_| !freshness.stale)
+        .map(|age| stale_after.saturating_sub(age));
+    let incident = posture
+        .rto_side
+        .incident
+        .as_ref()
+        .and(posture.rto_side.exposure)
+        .and_then(|e| until_bound(e, posture.objectives.rto));
+    let pitr = posture
+        .rpo_side
+        .pitr_age
+        .and_then(|p| until_bound(p, PITR_BOUND));
+    let copy = posture
+        .rpo_side
+        .exposure
+        .filter(|_| posture.rpo_side.source == ExposureSource::BackupCopy)
+        .and_then(|e| until_bound(e, posture.objectives.rpo));
+    let wait = [data, incident, pitr, copy].into_iter().flatten().min()?;
+    now.checked_add_signed(chrono::Duration::from_std(wait).ok()?)
+}
+
+/// How long until an age growing with the clock reaches the next bound a
+/// verdict changes at (the at-risk share of the objective, the objective).
+fn until_bound(age: Duration, objective: Duration) -> Option<Duration> {
+    [objective.mul_f64(AT_RISK_FRACTION), objective]
+        .into_iter()
+        .filter(|bound| *bound >= age)
+        .map(|bound| bound - age)
+        .min()
 }
 
 fn region_cell(
     service: &ServiceSpec,
     posture: &Posture,
-    index: &Index,
+    index: &SnapshotIndex,
     region: &str,
 ) -> Option<RegionCell> {
     let (role, health) = if region == service.primary_region {
@@ -189,7 +256,7 @@ fn region_cell(
         .collect();
     let checks: Vec<HealthCheckObs> = configured
         .iter()
-        .filter_map(|h| index.checks.get(h.id.as_str()).map(|o| (*o).clone()))
+        .filter_map(|h| index.health_check(&h.id).cloned())
         .collect();
     Some(RegionCell {
         region: region.to_string(),
@@ -206,7 +273,7 @@ fn region_cell(
 /// The replica whose lag the row shows: the copy the RPO figure comes
 /// from, else the first observed replica (it follows a failover), else the
 /// configured one.
-fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &Index) -> Option<LagCell> {
+fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &SnapshotIndex) -> Option<LagCell> {
     let observed_replica = posture.topology.as_ref().and_then(|t| {
         t.members
             .iter()
@@ -217,7 +284,7 @@ fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &Index) -> Option<L
         .rpo_side
         .copy
         .clone()
-        .filter(|c| index.lags.contains_key(c.as_str()));
+        .filter(|c| index.lag(c).is_some());
     let resource_id = copy.or(observed_replica).or_else(|| {
         service
             .replication
@@ -225,7 +292,7 @@ fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &Index) -> Option<L
             .first()
             .map(|s| s.to_string())
     })?;
-    let observed = index.lags.get(resource_id.as_str()).map(|l| (*l).clone());
+    let observed = index.lag(&resource_id).cloned();
     let current = observed.as_ref().and_then(effective_lag);
     Some(LagCell {
         resource_id,
@@ -236,7 +303,10 @@ fn lag_cell(service: &ServiceSpec, posture: &Posture, index: &Index) -> Option<L
 
 /// Backups of the members that take writes, as observed: they hold the
 /// newest data.
-fn backups_in<'a>(posture: &Posture, index: &Index<'a>) -> Vec<(&'a str, &'a str, &'a BackupObs)> {
+fn backups_in<'a>(
+    posture: &Posture,
+    index: &'a SnapshotIndex,
+) -> Vec<(&'a str, &'a str, &'a BackupObs)> {
     let Some(topology) = &posture.topology else {
         return Vec::new();
     };
@@ -246,20 +316,18 @@ fn backups_in<'a>(posture: &Posture, index: &Index<'a>) -> Vec<(&'a str, &'a str
         .filter(|m| m.role.takes_writes())
         .filter_map(|m| {
             index
-                .clusters
-                .get(m.id.as_str())
+                .cluster(&m.id)
                 .map(|c| (c.id.as_str(), c.region.as_str(), &c.backup))
                 .or_else(|| {
                     index
-                        .instances
-                        .get(m.id.as_str())
+                        .instance(&m.id)
                         .map(|i| (i.id.as_str(), i.region.as_str(), &i.backup))
                 })
         })
         .collect()
 }
 
-fn backup_cells(posture: &Posture, index: &Index, now: DateTime<Utc>) -> Vec<BackupCell> {
+fn backup_cells(posture: &Posture, index: &SnapshotIndex, now: DateTime<Utc>) -> Vec<BackupCell> {
     let age = |t: Option<DateTime<Utc>>| t.map(|t| (now - t).to_std().unwrap_or(Duration::ZERO));
     backups_in(posture, index)
         .into_iter()
@@ -275,15 +343,14 @@ fn backup_cells(posture: &Posture, index: &Index, now: DateTime<Utc>) -> Vec<Bac
         .collect()
 }
 
-fn dns_cell(service: &ServiceSpec, snap: &Snapshot) -> Option<DnsCell> {
+fn dns_cell(service: &ServiceSpec, index: &SnapshotIndex) -> Option<DnsCell> {
     let dns = service.dns.as_ref()?;
-    let records: Vec<DnsRecordObs> = snap
-        .dns_records
-        .iter()
-        .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
+    let records: Vec<DnsRecordObs> = index
+        .dns_records(&dns.zone_id, &dns.record)
+        .into_iter()
         .cloned()
         .collect();
-    let serving = serving_record(service, snap).and_then(|r| r.failover);
+    let serving = serving_record(service, index).and_then(|r| r.failover);
     let ttl = records.iter().find_map(|r| r.ttl).unwrap_or(dns.ttl);
     Some(DnsCell {
         record: dns.record.clone(),

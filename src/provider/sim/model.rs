@@ -1,6 +1,8 @@
 //! The simulated estate: regions, databases, buckets, health checks and DNS,
 //! built from an environment and advanced one simulated second at a time.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -178,6 +180,27 @@ pub(super) struct Pending {
     pub completion: Completion,
 }
 
+/// What the services added so far declared, so that a second service
+/// naming the same health check, zone or record set shares it; hashed, as
+/// a scan of everything added made building a large estate quadratic.
+#[derive(Default)]
+struct Seen {
+    health_checks: HashSet<String>,
+    zones: HashSet<String>,
+    /// Zone, DNS name as [`same_name`] compares it, set identifier.
+    record_sets: HashSet<(String, String, &'static str)>,
+}
+
+impl Seen {
+    fn record_set(zone_id: &str, name: &str, set: &'static str) -> (String, String, &'static str) {
+        (
+            zone_id.to_string(),
+            name.trim_end_matches('.').to_ascii_lowercase(),
+            set,
+        )
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Model {
@@ -223,14 +246,15 @@ impl Model {
             rng: SimRng::seeded(env.sim.seed),
             time: start - Duration::seconds(WARM_UP_SECONDS),
         };
+        let mut seen = Seen::default();
         for service in &env.services {
-            model.add_service(service);
+            model.add_service(service, &mut seen);
         }
         model.advance_to(start);
         model
     }
 
-    fn add_service(&mut self, service: &ServiceSpec) {
+    fn add_service(&mut self, service: &ServiceSpec, seen: &mut Seen) {
         let (Some(primary), Some(dr)) = (
             self.region_index(&service.primary_region),
             self.region_index(&service.dr_region),
@@ -296,7 +320,7 @@ impl Model {
             let Some(region) = self.region_index(&check.region) else {
                 continue;
             };
-            if self.health_checks.iter().any(|h| h.id == check.id) {
+            if !seen.health_checks.insert(check.id.clone()) {
                 continue;
             }
             let hc = HealthCheck::new(
@@ -309,7 +333,7 @@ impl Model {
             self.health_checks.push(hc);
         }
         if let Some(dns) = &service.dns {
-            if !self.zones.contains(&dns.zone_id) {
+            if seen.zones.insert(dns.zone_id.clone()) {
                 self.zones.push(dns.zone_id.clone());
             }
             let check_in = |region: &str| {
@@ -355,10 +379,9 @@ impl Model {
                 ]
             };
             for (set, role, target, health_check_id) in pair {
-                if self
-                    .records
-                    .iter()
-                    .any(|r| r.same_set(&dns.zone_id, &dns.record, Some(set)))
+                if !seen
+                    .record_sets
+                    .insert(Seen::record_set(&dns.zone_id, &dns.record, set))
                 {
                     continue;
                 }
@@ -805,5 +828,44 @@ impl Model {
             return Err("the random generator's state is all zeros".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::environment_file::demo_environment;
+
+    #[test]
+    fn services_naming_one_check_zone_or_record_set_share_it() {
+        let mut env = demo_environment();
+        let orders = env.service("orders").cloned().unwrap();
+        let mut twin = orders.clone();
+        twin.id = "orders-twin".into();
+        // The same record set spelled another way is the same record set.
+        let dns = twin.dns.as_mut().unwrap();
+        dns.record = dns.record.trim_end_matches('.').to_uppercase();
+        twin.replication = Replication::Backup {
+            clusters: Vec::new(),
+            instances: vec!["twin-db".into()],
+        };
+        env.services.push(twin);
+        let before = Model::new(&demo_environment(), DateTime::UNIX_EPOCH);
+        let model = Model::new(&env, DateTime::UNIX_EPOCH);
+        assert_eq!(model.health_checks.len(), before.health_checks.len());
+        assert_eq!(model.zones, before.zones);
+        assert_eq!(model.records.len(), before.records.len());
+        assert_eq!(model.instances.len(), before.instances.len() + 1);
+        let dns = orders.dns.unwrap();
+        let sets: Vec<_> = model
+            .records
+            .iter()
+            .filter(|r| r.zone_id == dns.zone_id && same_name(&r.name, &dns.record))
+            .map(|r| r.set_identifier.clone())
+            .collect();
+        assert_eq!(
+            sets,
+            vec![Some("primary".to_string()), Some("secondary".to_string())]
+        );
     }
 }
