@@ -96,6 +96,7 @@ pub async fn open(
             profile: args.profile.clone().or(config.aws.profile.clone()),
             region: args.region.clone().or(config.aws.region.clone()),
             read_only: args.read_only,
+            budget: config.budget.settings(),
         };
         // Resolved once, beside the provider, before any screen is drawn.
         let (aws, operator) = tokio::join!(aws::provider(&opts, environment), aws_operator(&opts));

@@ -22,7 +22,6 @@ use aws_sdk_rds::operation::switchover_global_cluster::SwitchoverGlobalClusterOu
 use aws_sdk_rds::types::{
     DbInstance, FailoverState, FailoverStatus, GlobalCluster, GlobalClusterMember,
 };
-use aws_sdk_route53::operation::get_health_check::GetHealthCheckOutput;
 use aws_sdk_route53::operation::get_health_check_status::GetHealthCheckStatusOutput;
 use aws_sdk_route53::operation::list_health_checks::ListHealthChecksOutput;
 use aws_sdk_route53::operation::list_hosted_zones::ListHostedZonesOutput;
@@ -100,7 +99,9 @@ fn observer(
         ReadClients {
             rds,
             cloudwatch,
+            route53_changes: route53.clone(),
             route53,
+            budget: Arc::default(),
         },
         watch,
     )
@@ -256,9 +257,12 @@ async fn promoted_replica_counts_as_applied() {
 
 fn health_rules(statuses: &'static [&'static str]) -> Vec<Rule> {
     vec![
-        mock!(aws_sdk_route53::Client::get_health_check).then_output(|| {
-            GetHealthCheckOutput::builder()
-                .health_check(
+        mock!(aws_sdk_route53::Client::list_health_checks).then_output(|| {
+            ListHealthChecksOutput::builder()
+                .marker("")
+                .is_truncated(false)
+                .max_items(100)
+                .health_checks(
                     HealthCheck::builder()
                         .id("hc-1")
                         .caller_reference("ref")
@@ -275,6 +279,7 @@ fn health_rules(statuses: &'static [&'static str]) -> Vec<Rule> {
                         .unwrap(),
                 )
                 .build()
+                .unwrap()
         }),
         mock!(aws_sdk_route53::Client::get_health_check_status).then_output(move || {
             statuses
@@ -1061,4 +1066,309 @@ async fn every_action_sends_exactly_what_its_preview_shows() {
         assert_eq!(operation, preview.operation, "{action:?}");
         assert_eq!(params, preview.params, "{action:?}");
     }
+}
+
+/// Forty checks (hc-0 … hc-39) listed over two pages, as `ListHealthChecks`
+/// pages them.
+fn paged_health_checks() -> Rule {
+    mock!(aws_sdk_route53::Client::list_health_checks).then_compute_output(|req| {
+        let (range, next) = match req.marker() {
+            None => (0..25, Some("page-2")),
+            Some("page-2") => (25..40, None),
+            Some(other) => panic!("unexpected marker {other}"),
+        };
+        let checks = range
+            .map(|n| {
+                HealthCheck::builder()
+                    .id(format!("hc-{n}"))
+                    .caller_reference(format!("ref-{n}"))
+                    .health_check_version(1)
+                    .health_check_config(
+                        HealthCheckConfig::builder()
+                            .r#type(HealthCheckType::Https)
+                            .fully_qualified_domain_name(format!("svc-{n}.example.com"))
+                            .failure_threshold(2)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        ListHealthChecksOutput::builder()
+            .set_health_checks(Some(checks))
+            .marker(req.marker().unwrap_or_default())
+            .is_truncated(next.is_some())
+            .set_next_marker(next.map(str::to_string))
+            .max_items(25)
+            .build()
+            .unwrap()
+    })
+}
+
+/// Each zone's listing: the failover pairs of `svc-<n>` in that zone and a
+/// record nobody watches.
+fn zone_listing(calls: Arc<Mutex<Vec<String>>>) -> Rule {
+    mock!(aws_sdk_route53::Client::list_resource_record_sets).then_compute_output(move |req| {
+        let zone = req.hosted_zone_id().unwrap_or_default().to_string();
+        calls.lock().unwrap().push(zone.clone());
+        let first = if zone == "Z1" { 0 } else { 10 };
+        let mut sets: Vec<ResourceRecordSet> = (first..first + 10)
+            .flat_map(|n| {
+                [
+                    ResourceRecordSetFailover::Primary,
+                    ResourceRecordSetFailover::Secondary,
+                ]
+                .map(|role| {
+                    ResourceRecordSet::builder()
+                        .name(format!("svc-{n}.example.com."))
+                        .r#type(RrType::Cname)
+                        .set_identifier(role.as_str())
+                        .failover(role)
+                        .ttl(60)
+                        .resource_records(
+                            ResourceRecord::builder()
+                                .value(format!("svc-{n}.{EAST}.example.com"))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap()
+                })
+            })
+            .collect();
+        sets.push(
+            ResourceRecordSet::builder()
+                .name("unwatched.example.com.")
+                .r#type(RrType::A)
+                .ttl(60)
+                .resource_records(
+                    ResourceRecord::builder()
+                        .value("192.0.2.1")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        );
+        ListResourceRecordSetsOutput::builder()
+            .set_resource_record_sets(Some(sets))
+            .is_truncated(false)
+            .max_items(100)
+            .build()
+            .unwrap()
+    })
+}
+
+/// Every check healthy on every checker, except hc-3 (half its checkers)
+/// and hc-5 (no datapoint).
+fn route53_metrics(health_queries: Arc<Mutex<Vec<(String, String, String)>>>) -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |req| {
+        let results = req.metric_data_queries().iter().filter_map(|q| {
+            let metric = q.metric_stat()?.metric()?;
+            let dimension = metric.dimensions().first()?;
+            health_queries.lock().unwrap().push((
+                metric.namespace()?.to_string(),
+                metric.metric_name()?.to_string(),
+                format!("{}={}", dimension.name()?, dimension.value()?),
+            ));
+            let value = match (metric.metric_name()?, dimension.value()?) {
+                (_, "hc-5") => return None,
+                ("HealthCheckPercentageHealthy", "hc-3") => 50.0,
+                ("HealthCheckPercentageHealthy", _) => 100.0,
+                _ => 1.0,
+            };
+            Some(
+                MetricDataResult::builder()
+                    .id(q.id().unwrap_or_default())
+                    .timestamps(aws_smithy_types::DateTime::from_secs(2_000))
+                    .values(value)
+                    .build(),
+            )
+        });
+        results
+            .fold(GetMetricDataOutput::builder(), |b, r| {
+                b.metric_data_results(r)
+            })
+            .build()
+    })
+}
+
+fn twenty_service_watch() -> Watch {
+    Watch {
+        regions: vec![WEST.into()],
+        health_checks: (0..40)
+            .map(|n| HealthCheckSpec {
+                id: format!("hc-{n}"),
+                region: EAST.into(),
+                fqdn: format!("svc-{n}.example.com"),
+                failure_threshold: 3,
+            })
+            .collect(),
+        records: (0..20)
+            .map(|n| {
+                let zone = if n < 10 { "Z1" } else { "/hostedzone/Z2" };
+                (zone.to_string(), format!("svc-{n}.example.com"))
+            })
+            .collect(),
+        ..Watch::default()
+    }
+}
+
+#[tokio::test]
+async fn route53_requests_per_poll_do_not_grow_with_the_services_when_cloudwatch_answers() {
+    let zones = Arc::new(Mutex::new(Vec::new()));
+    let list = paged_health_checks();
+    let records = zone_listing(zones.clone());
+    let status = mock!(aws_sdk_route53::Client::get_health_check_status).then_output(|| {
+        (0..16)
+            .fold(GetHealthCheckStatusOutput::builder(), |b, n| {
+                b.health_check_observations(
+                    HealthCheckObservation::builder()
+                        .ip_address(format!("15.177.0.{n}"))
+                        .status_report(
+                            StatusReport::builder()
+                                .status(if n < 8 { OK } else { FAIL })
+                                .build(),
+                        )
+                        .build(),
+                )
+            })
+            .build()
+            .unwrap()
+    });
+    let config = mock!(aws_sdk_route53::Client::get_health_check)
+        .then_output(|| panic!("configuration comes from ListHealthChecks"));
+    let east_queries = Arc::new(Mutex::new(Vec::new()));
+    let west_queries = Arc::new(Mutex::new(Vec::new()));
+    let obs = AwsObserver::new(
+        ReadClients {
+            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+            cloudwatch: [
+                (
+                    EAST.to_string(),
+                    cloudwatch_client(&[route53_metrics(east_queries.clone())]),
+                ),
+                (
+                    WEST.to_string(),
+                    cloudwatch_client(&[route53_metrics(west_queries.clone())]),
+                ),
+            ]
+            .into(),
+            route53: route53_client(&[
+                list.clone(),
+                records.clone(),
+                status.clone(),
+                config.clone(),
+            ]),
+            route53_changes: route53_client(&[]),
+            budget: Arc::default(),
+        },
+        twenty_service_watch(),
+    );
+    let mut last = Vec::new();
+    for _ in 0..3 {
+        last = obs.observe().await;
+    }
+
+    assert_eq!(list.num_calls(), 2, "one paged listing, not one per poll");
+    assert_eq!(config.num_calls(), 0);
+    assert_eq!(
+        *zones.lock().unwrap(),
+        vec!["Z1", "Z2", "Z1", "Z2", "Z1", "Z2"],
+        "one listing per hosted zone per poll"
+    );
+    assert_eq!(
+        status.num_calls(),
+        6,
+        "per checker only hc-3 (not fully healthy) and hc-5 (no datapoint), each poll"
+    );
+    let east = east_queries.lock().unwrap();
+    assert_eq!(
+        east.len(),
+        3 * 80,
+        "both metrics of all 40 checks, each poll"
+    );
+    assert!(east.contains(&(
+        "AWS/Route53".to_string(),
+        "HealthCheckStatus".to_string(),
+        "HealthCheckId=hc-39".to_string()
+    )));
+    assert!(east.contains(&(
+        "AWS/Route53".to_string(),
+        "HealthCheckPercentageHealthy".to_string(),
+        "HealthCheckId=hc-0".to_string()
+    )));
+    assert!(
+        west_queries
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|(namespace, _, _)| namespace != "AWS/Route53"),
+        "Route 53 metrics live in us-east-1 only"
+    );
+    assert!(
+        last.iter().all(|r| r.source != "cloudwatch:us-east-1"),
+        "us-east-1 is not watched: it gives health only"
+    );
+
+    let snap = reading(&last, "route53")
+        .result
+        .as_ref()
+        .expect("route53 ok");
+    assert_eq!(
+        snap.dns_records.len(),
+        40,
+        "every pair, and nothing unwatched"
+    );
+    let check = |id: &str| snap.health_checks.iter().find(|h| h.id == id).unwrap();
+    let healthy = check("hc-0");
+    assert_eq!(healthy.status, Health::Healthy);
+    assert_eq!(
+        (healthy.checkers_healthy, healthy.checkers_total),
+        (8, 8),
+        "never counted: one checker per default region"
+    );
+    assert_eq!(
+        healthy.failure_threshold, 2,
+        "from the listed configuration"
+    );
+    let half = check("hc-3");
+    assert_eq!((half.checkers_healthy, half.checkers_total), (8, 16));
+    assert_eq!(
+        half.status,
+        Health::Healthy,
+        "eight of sixteen is above 18%"
+    );
+}
+
+#[tokio::test]
+async fn every_check_is_read_per_checker_when_cloudwatch_fails() {
+    let status = health_rules(&[OK, OK]).remove(1);
+    let failing = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .then_http_response(|| error_response(500, "InternalFailure"));
+    let mut watch = twenty_service_watch();
+    watch.records.clear();
+    let obs = AwsObserver::new(
+        ReadClients {
+            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+            cloudwatch: [
+                (EAST.to_string(), cloudwatch_client(&[failing])),
+                (WEST.to_string(), quiet_cloudwatch()),
+            ]
+            .into(),
+            route53: route53_client(&[paged_health_checks(), status.clone()]),
+            route53_changes: route53_client(&[]),
+            budget: Arc::default(),
+        },
+        watch,
+    );
+    let readings = obs.observe().await;
+    assert_eq!(status.num_calls(), 40);
+    let snap = reading(&readings, "route53").result.as_ref().unwrap();
+    assert!(
+        snap.health_checks
+            .iter()
+            .all(|h| h.status == Health::Healthy && h.checkers_total == 2)
+    );
 }

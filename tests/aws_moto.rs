@@ -6,7 +6,12 @@ use drconsole::domain::action::RecordValue;
 use drconsole::domain::action::{Action, ChangeStatus};
 use drconsole::domain::snapshot::{ClusterRole, FailoverRole, Health, Snapshot, SourceReading};
 use drconsole::provider::Act;
-use drconsole::provider::aws::from_sdk_config;
+use std::sync::Arc;
+use std::time::Duration;
+
+use drconsole::domain::snapshot::ErrorKind;
+use drconsole::provider::aws::budget::{Api, Priority};
+use drconsole::provider::aws::{self, Budget, BudgetSettings, Watch, from_sdk_config};
 use support::estate::{self, DR, PRIMARY};
 use support::moto::moto;
 
@@ -408,4 +413,144 @@ async fn health_check_update_disables_and_inverts() {
         Health::Healthy,
         "Route 53 treats a disabled check as healthy"
     );
+}
+
+/// Route 53 operations of a recording, named from their REST paths.
+fn route53_operations(requests: &[support::moto::Recorded]) -> Vec<&'static str> {
+    requests
+        .iter()
+        .filter_map(|r| {
+            let path = r.url.split("/2013-04-01/").nth(1)?;
+            let path = path.split('?').next().unwrap_or(path);
+            let parts: Vec<&str> = path.split('/').collect();
+            Some(match (r.method.as_str(), parts.as_slice()) {
+                ("GET", ["healthcheck"]) => "ListHealthChecks",
+                ("GET", ["healthcheck", _]) => "GetHealthCheck",
+                ("GET", ["healthcheck", _, "status"]) => "GetHealthCheckStatus",
+                ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+                ("GET", ["change", _]) => "GetChange",
+                _ => "other",
+            })
+        })
+        .collect()
+}
+
+fn count(ops: &[&str], op: &str) -> usize {
+    ops.iter().filter(|o| **o == op).count()
+}
+
+/// Issue 9's estate: 20 global databases, 40 health checks, 20 failover
+/// pairs. moto does not speak CloudWatch's protocol, so every check falls
+/// back to `GetHealthCheckStatus`; configuration and records still cost the
+/// same whatever the number of services.
+#[tokio::test]
+async fn twenty_global_databases_poll_route53_within_the_budget() {
+    let server = moto();
+    server.start_recording().await;
+    let seed_config = server.sdk_config("AKIDSEEDBUDGET").await;
+    let env = estate::seed_globals(&seed_config, "budget", 20).await;
+
+    let config = server.sdk_config("AKIDBUDGET").await;
+    let settings = BudgetSettings {
+        route53_per_second: 25.0,
+        ..BudgetSettings::default()
+    };
+    let budget = Arc::new(Budget::new(settings));
+    let provider = aws::build(&config, Watch::from_environment(&env), true, &budget);
+    const POLLS: usize = 3;
+    for _ in 0..POLLS {
+        let readings = provider.observe.observe().await;
+        let snap = reading(&readings, "route53");
+        assert_eq!(snap.health_checks.len(), 40);
+        assert_eq!(snap.dns_records.len(), 40);
+    }
+
+    let ops = route53_operations(&server.recorded("AKIDBUDGET").await);
+    assert_eq!(count(&ops, "GetHealthCheck"), 0, "{ops:?}");
+    let listings = count(&ops, "ListHealthChecks");
+    assert!(
+        (1..=2).contains(&listings),
+        "listed once (a page per 100 checks on the shared server), not per poll: {listings}"
+    );
+    assert_eq!(
+        count(&ops, "ListResourceRecordSets"),
+        POLLS,
+        "one listing of the one zone per poll"
+    );
+    assert_eq!(
+        count(&ops, "GetHealthCheckStatus"),
+        40 * POLLS,
+        "CloudWatch fails on moto: every check per checker"
+    );
+    let route53 = budget
+        .usage()
+        .into_iter()
+        .find(|u| u.api == Api::Route53)
+        .expect("Route 53 went through the budget");
+    assert_eq!(
+        route53.granted as usize,
+        ops.len(),
+        "every request was counted"
+    );
+    assert!(
+        route53.peak_second <= 25,
+        "never more than the budget in any one second: {}",
+        route53.peak_second
+    );
+    assert_eq!(route53.skipped, 0);
+}
+
+/// The hook under the SDK: a poll that cannot get Route 53's budget from
+/// the runbook's calls is skipped with kind "budget"; one held back after
+/// AWS throttled it, with kind "throttled".
+#[tokio::test]
+async fn route53_poll_parts_are_skipped_for_the_runbook_and_after_throttling() {
+    let server = moto();
+    let seed_config = server.sdk_config("AKIDSEEDSKIP").await;
+    let estate = estate::seed(&seed_config, "skip").await;
+    let config = server.sdk_config("AKIDSKIP").await;
+    let settings = BudgetSettings {
+        route53_per_second: 1.0,
+        rds_per_second: 100.0,
+        cloudwatch_per_second: 100.0,
+        monitor_wait: Duration::from_millis(200),
+    };
+    let budget = Arc::new(Budget::new(settings));
+    let provider = aws::build(&config, Watch::from_environment(&estate.env), true, &budget);
+    let route53 = budget.bucket(Api::Route53, PRIMARY);
+    let runbook: Vec<_> = (0..3)
+        .map(|_| {
+            let route53 = Arc::clone(&route53);
+            tokio::spawn(async move {
+                route53
+                    .acquire(Priority::Action, Duration::ZERO)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let readings = provider.observe.observe().await;
+    let error = readings
+        .iter()
+        .find(|r| r.source == "route53")
+        .and_then(|r| r.result.as_ref().err())
+        .expect("the poll's Route 53 part was skipped");
+    assert_eq!(error.kind, ErrorKind::Budget, "{error}");
+    assert!(error.message.contains("skipped"), "{}", error.message);
+    for r in runbook {
+        r.await.unwrap();
+    }
+    // The rest of the poll is unaffected (reading panics on an error).
+    reading(&readings, "rds:us-east-1");
+
+    route53.throttled();
+    let readings = provider.observe.observe().await;
+    let error = readings
+        .iter()
+        .find(|r| r.source == "route53")
+        .and_then(|r| r.result.as_ref().err())
+        .expect("held back after throttling");
+    assert_eq!(error.kind, ErrorKind::Throttled, "{error}");
+    assert!(error.message.contains("backs off"), "{}", error.message);
 }

@@ -85,6 +85,7 @@ async fn discovers_services_and_reads_them_through_aws_endpoint_url() {
         profile: None,
         region: Some(PRIMARY.to_string()),
         read_only: true,
+        ..AwsOptions::default()
     };
     let session = provider(&opts, None).await.expect("discovered provider");
     assert!(session.discovery.is_none(), "every source answered");

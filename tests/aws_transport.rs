@@ -2,6 +2,7 @@
 //! connections and never answers, and one that refuses them. Every source
 //! must come back as an error reading, within the configured timeouts.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
@@ -60,7 +61,10 @@ fn watch() -> Watch {
 async fn kinds_against(endpoint: &str) -> (Vec<(String, ErrorKind)>, Duration) {
     let config = config(endpoint).await;
     let watch = watch();
-    let observer = AwsObserver::new(ReadClients::new(&config, &watch.regions), watch);
+    let observer = AwsObserver::new(
+        ReadClients::new(&config, &watch.regions, &Arc::default()),
+        watch,
+    );
     let started = Instant::now();
     let readings = observer.observe().await;
     let kinds = readings
@@ -118,7 +122,10 @@ async fn missing_credentials_ask_for_a_login_before_any_request() {
         .load()
         .await;
     let watch = watch();
-    let observer = AwsObserver::new(ReadClients::new(&config, &watch.regions), watch);
+    let observer = AwsObserver::new(
+        ReadClients::new(&config, &watch.regions, &Arc::default()),
+        watch,
+    );
     let readings = observer.observe().await;
     assert_eq!(readings.len(), 3);
     for r in readings {

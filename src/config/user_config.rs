@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
 use crate::domain::environment::{check_label, is_region_name};
+use crate::provider::aws::BudgetSettings;
 use crate::runbook::safety::SafetySettings;
 
 /// Everything here has a default: the console runs with no file at all.
@@ -30,6 +31,43 @@ pub struct UserConfig {
     pub aws: AwsConfig,
     #[serde(default)]
     pub safety: SafetyConfig,
+    #[serde(default)]
+    pub budget: BudgetConfig,
+}
+
+/// `[budget]`: the client-side AWS API budget the monitor and the runbook
+/// runner share (the runner's requests go first).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Route 53 requests a second; the account's quota is five for every
+    /// caller together.
+    pub route53_per_second: Option<f64>,
+    /// CloudWatch requests a second, per region.
+    pub cloudwatch_per_second: Option<f64>,
+    /// RDS requests a second, per region.
+    pub rds_per_second: Option<f64>,
+    /// How long a poll's request waits for the budget before that part of
+    /// the poll is skipped.
+    #[serde(default, with = "humantime_serde")]
+    pub monitor_wait: Option<Duration>,
+}
+
+impl BudgetConfig {
+    /// The budget: the defaults where the file says nothing.
+    pub fn settings(&self) -> BudgetSettings {
+        let defaults = BudgetSettings::default();
+        BudgetSettings {
+            route53_per_second: self
+                .route53_per_second
+                .unwrap_or(defaults.route53_per_second),
+            cloudwatch_per_second: self
+                .cloudwatch_per_second
+                .unwrap_or(defaults.cloudwatch_per_second),
+            rds_per_second: self.rds_per_second.unwrap_or(defaults.rds_per_second),
+            monitor_wait: self.monitor_wait.unwrap_or(defaults.monitor_wait),
+        }
+    }
 }
 
 /// `[safety]`: settings of the safety rules checked before each action.
@@ -71,6 +109,12 @@ pub const DEMO_POLL: RangeInclusive<Duration> =
     Duration::from_millis(250)..=Duration::from_secs(3600);
 /// Longer than a week would block failing back after any outage this
 /// console can speak to.
+/// Requests a second any one API may be given: below a tenth nothing is
+/// watched; above a hundred no AWS API's default quota is left.
+pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.1..=100.0;
+/// Under the SDK's six-second attempt timeout, which the wait counts against.
+pub const MONITOR_WAIT: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(5);
 pub const REPEAT_FAILOVER_PERIOD: RangeInclusive<Duration> =
     Duration::ZERO..=Duration::from_secs(7 * 86_400);
 
@@ -119,6 +163,12 @@ impl UserConfig {
                 self.safety.repeat_failover_period,
                 REPEAT_FAILOVER_PERIOD,
             ),
+            (
+                vec![Step::Key("budget"), Step::Key("monitor_wait")],
+                "budget.monitor_wait",
+                self.budget.monitor_wait,
+                MONITOR_WAIT,
+            ),
         ] {
             if let Some(value) = value
                 && !bounds.contains(&value)
@@ -130,6 +180,24 @@ impl UserConfig {
                         humantime::format_duration(*bounds.start()),
                         humantime::format_duration(*bounds.end()),
                         humantime::format_duration(value)
+                    ),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("route53_per_second", self.budget.route53_per_second),
+            ("cloudwatch_per_second", self.budget.cloudwatch_per_second),
+            ("rds_per_second", self.budget.rds_per_second),
+        ] {
+            if let Some(value) = value
+                && !REQUESTS_PER_SECOND.contains(&value)
+            {
+                return Err(Refusal::new(
+                    vec![Step::Key("budget"), Step::Key(key)],
+                    format!(
+                        "budget.{key} must be from {} to {} requests a second, not {value}",
+                        REQUESTS_PER_SECOND.start(),
+                        REQUESTS_PER_SECOND.end()
                     ),
                 ));
             }
@@ -270,5 +338,36 @@ mod tests {
         let err = UserConfig::load(&path).unwrap_err().to_string();
         assert!(err.contains("config.toml:2:1"), "{err}");
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn the_budget_has_defaults_and_bounded_rates() {
+        let parse = |text: &str| UserConfig::parse(Path::new("config.toml"), text);
+        let cfg = parse("[budget]\nroute53_per_second = 2.5\nmonitor_wait = \"1s\"\n").unwrap();
+        let settings = cfg.budget.settings();
+        assert_eq!(settings.route53_per_second, 2.5);
+        assert_eq!(settings.monitor_wait, Duration::from_secs(1));
+        assert_eq!(
+            settings.rds_per_second,
+            BudgetSettings::default().rds_per_second
+        );
+        for (text, expected) in [
+            (
+                "[budget]\nroute53_per_second = 0.0\n",
+                "config.toml:2:22: budget.route53_per_second must be from 0.1 to 100 requests a second, not 0",
+            ),
+            (
+                "[budget]\nrds_per_second = nan\n",
+                "config.toml:2:18: budget.rds_per_second must be from 0.1 to 100 requests a second, not NaN",
+            ),
+            (
+                "[budget]\nmonitor_wait = \"10s\"\n",
+                "config.toml:2:16: budget.monitor_wait must be from 100ms to 5s, not 10s",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(expected), "{err}");
+        }
+        assert!(parse("[budget]\nroute53 = 4\n").is_err(), "unknown key");
     }
 }

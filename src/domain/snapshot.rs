@@ -47,6 +47,8 @@ impl std::error::Error for SourceError {}
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     Throttled,
+    /// Skipped by drconsole's own API budget: the runbook's calls went first.
+    Budget,
     Timeout,
     AccessDenied,
     ExpiredCredentials,
@@ -61,6 +63,7 @@ impl ErrorKind {
     pub fn label(self) -> &'static str {
         match self {
             ErrorKind::Throttled => "throttled",
+            ErrorKind::Budget => "budget",
             ErrorKind::Timeout => "timeout",
             ErrorKind::AccessDenied => "access denied",
             ErrorKind::ExpiredCredentials => "expired credentials",

@@ -337,3 +337,110 @@ pub async fn seed_reverse_global(config: &SdkConfig, prefix: &str) -> ReverseGlo
         env,
     }
 }
+
+/// `n` Aurora global databases, each with two health checks and a failover
+/// pair in one shared hosted zone: an estate whose Route 53 cost per poll
+/// grows with `n` if the provider reads per service.
+pub async fn seed_globals(config: &SdkConfig, prefix: &str, n: usize) -> Environment {
+    let east = rds(config, PRIMARY);
+    let west = rds(config, DR);
+    let r53 = route53(config);
+    let zone_name = format!("{prefix}.example.com");
+    let zone_id = r53
+        .create_hosted_zone()
+        .name(&zone_name)
+        .caller_reference(&zone_name)
+        .send()
+        .await
+        .expect("CreateHostedZone")
+        .hosted_zone()
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .expect("zone id");
+    let objectives = Objectives {
+        rto: Duration::from_secs(15 * 60),
+        rpo: Duration::from_secs(60),
+    };
+    let mut services = Vec::new();
+    let mut batch = ChangeBatch::builder();
+    for i in 0..n {
+        let id = format!("{prefix}-{i}");
+        let global = format!("{id}-global");
+        create_global(&east, &global).await;
+        let primary_cluster = format!("{id}-db");
+        let secondary_cluster = format!("{id}-db-dr");
+        create_cluster(&east, &primary_cluster, Some(&global), None).await;
+        create_cluster(&west, &secondary_cluster, Some(&global), None).await;
+        let primary_fqdn = format!("{id}.{PRIMARY}.example.com");
+        let secondary_fqdn = format!("{id}.{DR}.example.com");
+        let health_primary = create_health_check(&r53, &primary_fqdn).await;
+        let health_secondary = create_health_check(&r53, &secondary_fqdn).await;
+        let record = format!("{id}.{zone_name}.");
+        for (role, target, check) in [
+            (
+                ResourceRecordSetFailover::Primary,
+                &primary_fqdn,
+                &health_primary,
+            ),
+            (
+                ResourceRecordSetFailover::Secondary,
+                &secondary_fqdn,
+                &health_secondary,
+            ),
+        ] {
+            batch = batch.changes(
+                Change::builder()
+                    .action(ChangeAction::Create)
+                    .resource_record_set(failover_record(&record, role, target, check))
+                    .build()
+                    .expect("change"),
+            );
+        }
+        services.push(ServiceSpec {
+            id: id.clone(),
+            name: id.clone(),
+            tier: DrTier::WarmStandby,
+            objectives,
+            primary_region: PRIMARY.into(),
+            dr_region: DR.into(),
+            replication: Replication::AuroraGlobal {
+                global_cluster: global,
+                primary_cluster,
+                secondary_cluster,
+            },
+            health_checks: vec![
+                HealthCheckSpec {
+                    id: health_primary,
+                    region: PRIMARY.into(),
+                    fqdn: primary_fqdn.clone(),
+                    failure_threshold: 3,
+                },
+                HealthCheckSpec {
+                    id: health_secondary,
+                    region: DR.into(),
+                    fqdn: secondary_fqdn.clone(),
+                    failure_threshold: 3,
+                },
+            ],
+            dns: Some(DnsSpec {
+                zone_id: zone_id.clone(),
+                record,
+                primary_target: primary_fqdn,
+                secondary_target: secondary_fqdn,
+                ttl: 60,
+            }),
+        });
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(batch.build().expect("batch"))
+        .send()
+        .await
+        .expect("ChangeResourceRecordSets");
+    Environment {
+        name: prefix.to_string(),
+        home_region: PRIMARY.to_string(),
+        regions: vec![PRIMARY.to_string(), DR.to_string()],
+        services,
+        sim: SimSettings::default(),
+    }
+}

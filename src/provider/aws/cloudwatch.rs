@@ -15,6 +15,7 @@ use aws_sdk_cloudwatch::types::{
 use chrono::{DateTime, Utc};
 
 use super::errors::from_sdk;
+use super::route53::HealthMetrics;
 use super::watch::Watch;
 use crate::domain::snapshot::{LagKind, LagObs, SourceError};
 
@@ -23,6 +24,9 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// How far back to look for the newest datapoint.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const PERIOD_SECS: i32 = 60;
+/// `NextToken` pages followed per batch: 500 series over a 15-minute window
+/// fit in a few; more means a service answering in circles.
+const MAX_PAGES_PER_BATCH: usize = 20;
 
 /// Which field of a [`LagObs`] a query fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,25 +215,104 @@ pub async fn read_lags(
     queries: &[LagQuery],
     now: DateTime<Utc>,
 ) -> Result<Vec<LagObs>, SourceError> {
+    let sdk: Vec<MetricDataQuery> = queries.iter().map(to_sdk).collect();
+    let values = read_values(client, sdk, now).await?;
+    Ok(lags_from_values(queries, &values))
+}
+
+/// The newest value of every query, in batches of [`MAX_QUERIES_PER_CALL`],
+/// each followed through its `NextToken`s.
+pub async fn read_values(
+    client: &Client,
+    queries: Vec<MetricDataQuery>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, f64>, SourceError> {
     let start = now - chrono::Duration::from_std(WINDOW).unwrap_or_default();
     let mut results = Vec::new();
     for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
-        let pages: Vec<_> = client
-            .get_metric_data()
-            .set_metric_data_queries(Some(batch.iter().map(to_sdk).collect()))
-            .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
-            .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp()))
-            .scan_by(ScanBy::TimestampDescending)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| from_sdk("GetMetricData", e))?;
-        for page in pages {
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES_PER_BATCH {
+            let page = client
+                .get_metric_data()
+                .set_metric_data_queries(Some(batch.to_vec()))
+                .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
+                .end_time(aws_smithy_types::DateTime::from_secs(now.timestamp()))
+                .scan_by(ScanBy::TimestampDescending)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("GetMetricData", e))?;
+            token = page.next_token().map(str::to_string);
             results.extend(page.metric_data_results.unwrap_or_default());
+            if token.is_none() {
+                break;
+            }
         }
     }
-    Ok(build_lags(queries, &results))
+    Ok(newest_values(&results))
+}
+
+/// Route 53 publishes its health-check metrics in this region only.
+pub const ROUTE53_METRICS_REGION: &str = "us-east-1";
+
+/// Two queries per health check (`HealthCheckStatus` and
+/// `HealthCheckPercentageHealthy`, dimension `HealthCheckId`), the worst
+/// minute of each; ids `hs<i>` and `hp<i>` do not collide with the lag
+/// queries' `q<i>`.
+pub fn health_queries(check_ids: &[String]) -> Vec<MetricDataQuery> {
+    check_ids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, id)| {
+            [
+                (format!("hs{i}"), "HealthCheckStatus"),
+                (format!("hp{i}"), "HealthCheckPercentageHealthy"),
+            ]
+            .map(|(query_id, name)| {
+                MetricDataQuery::builder()
+                    .id(query_id)
+                    .return_data(true)
+                    .metric_stat(
+                        MetricStat::builder()
+                            .metric(
+                                Metric::builder()
+                                    .namespace("AWS/Route53")
+                                    .metric_name(name)
+                                    .dimensions(
+                                        Dimension::builder()
+                                            .name("HealthCheckId")
+                                            .value(id)
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .period(PERIOD_SECS)
+                            .stat("Minimum")
+                            .build(),
+                    )
+                    .build()
+            })
+        })
+        .collect()
+}
+
+/// The metrics of each check [`health_queries`] asked about, keyed by check
+/// id; a check without any datapoint is absent.
+pub fn health_from_values(
+    check_ids: &[String],
+    values: &HashMap<String, f64>,
+) -> HashMap<String, HealthMetrics> {
+    check_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let metrics = HealthMetrics {
+                status: values.get(&format!("hs{i}")).copied(),
+                percentage_healthy: values.get(&format!("hp{i}")).copied(),
+            };
+            (metrics != HealthMetrics::default()).then(|| (id.clone(), metrics))
+        })
+        .collect()
 }
 
 /// The newest value of each query's series, whatever order the timestamps came in.
@@ -260,7 +343,11 @@ fn duration_of(value: f64, unit: Unit) -> Option<Duration> {
 /// One observation per replicated resource, with `None` where no datapoint
 /// arrived in the window.
 pub fn build_lags(queries: &[LagQuery], results: &[MetricDataResult]) -> Vec<LagObs> {
-    let values = newest_values(results);
+    lags_from_values(queries, &newest_values(results))
+}
+
+/// [`build_lags`] from each query's newest value.
+pub fn lags_from_values(queries: &[LagQuery], values: &HashMap<String, f64>) -> Vec<LagObs> {
     let mut lags: Vec<LagObs> = Vec::new();
     for q in queries {
         let index = match lags

@@ -6,6 +6,7 @@ use std::error::Error;
 use aws_sdk_rds::config::http::HttpResponse;
 use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+use super::budgeted_http::over_budget;
 use crate::domain::snapshot::{ErrorKind, SourceError};
 
 /// Error codes AWS services use for throttling, across query, REST-XML and JSON protocols.
@@ -85,6 +86,12 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
 {
     let kind = match &err {
+        SdkError::DispatchFailure(failure) if failure.is_user() && over_budget(&err).is_some() => {
+            match over_budget(&err).is_some_and(|o| o.throttled) {
+                true => ErrorKind::Throttled,
+                false => ErrorKind::Budget,
+            }
+        }
         SdkError::TimeoutError(_) => ErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_timeout() => ErrorKind::Timeout,
         SdkError::DispatchFailure(failure) if failure.is_io() => ErrorKind::Network,
@@ -99,6 +106,9 @@ where
         _ => ErrorKind::Other,
     };
     let detail = match &err {
+        _ if kind == ErrorKind::Budget => over_budget(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         SdkError::ServiceError(_) | SdkError::ResponseError(_) => answer_detail(&err),
         _ => DisplayErrorContext(&err).to_string(),
     };

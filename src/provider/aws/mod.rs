@@ -11,6 +11,8 @@
 
 pub mod act;
 pub mod arn;
+pub mod budget;
+pub mod budgeted_http;
 pub mod clients;
 pub mod cloudwatch;
 pub mod discover;
@@ -32,6 +34,7 @@ use crate::domain::environment::Environment;
 use crate::monitor::DiscoveryProgress;
 use crate::provider::{Act, Provider, ProviderKind};
 pub use act::AwsActor;
+pub use budget::{Budget, BudgetSettings};
 pub use clients::{ActClients, ReadClients};
 use discover::{Discovered, Discovery, DiscoveryClients};
 pub use observe::AwsObserver;
@@ -39,19 +42,22 @@ use rediscover::Backoff;
 use swap::Swappable;
 pub use watch::Watch;
 
-/// What the command line says about the AWS session.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the command line and the user config say about the AWS session.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AwsOptions {
     pub profile: Option<String>,
     pub region: Option<String>,
     /// Never build the acting half.
     pub read_only: bool,
+    pub budget: BudgetSettings,
 }
 
 /// An AWS session: the provider, the environment it watches, and, when
 /// discovery could not read every source, the retries still to come.
 pub struct AwsSession {
     pub provider: Provider,
+    /// The API budget both halves send through, for the detail pane.
+    pub budget: Arc<Budget>,
     pub environment: Environment,
     pub discovery: Option<DiscoveryProgress>,
 }
@@ -59,9 +65,16 @@ pub struct AwsSession {
 /// Builds the AWS provider for an environment, discovering one when none is given.
 pub async fn provider(opts: &AwsOptions, env: Option<Environment>) -> anyhow::Result<AwsSession> {
     let config = sdk_config::load(opts.profile.as_deref(), opts.region.as_deref()).await;
+    let budget = Arc::new(Budget::new(opts.budget.clone()));
     if let Some(env) = env {
         return Ok(AwsSession {
-            provider: build(&config, Watch::from_environment(&env), opts.read_only),
+            provider: build(
+                &config,
+                Watch::from_environment(&env),
+                opts.read_only,
+                &budget,
+            ),
+            budget,
             environment: env,
             discovery: None,
         });
@@ -73,7 +86,8 @@ pub async fn provider(opts: &AwsOptions, env: Option<Environment>) -> anyhow::Re
     let found = discovery.discovered();
     if discovery.complete() {
         return Ok(AwsSession {
-            provider: build(&config, found.watch(), opts.read_only),
+            provider: build(&config, found.watch(), opts.read_only, &budget),
+            budget,
             environment: found.environment,
             discovery: None,
         });
@@ -86,30 +100,36 @@ pub async fn provider(opts: &AwsOptions, env: Option<Environment>) -> anyhow::Re
     }
     let watch = found.watch();
     let observe = Arc::new(Swappable::new(AwsObserver::new(
-        ReadClients::new(&config, &watch.regions),
+        ReadClients::new(&config, &watch.regions, &budget),
         watch.clone(),
     )));
     let act = (!opts.read_only).then(|| {
         Arc::new(Swappable::new(AwsActor::new(ActClients::new(
             &config,
             &watch.regions,
+            &budget,
         ))))
     });
     let on_found = {
-        let (observe, act) = (Arc::clone(&observe), act.clone());
+        let (observe, act, budget) = (Arc::clone(&observe), act.clone(), Arc::clone(&budget));
         move |found: &Discovered| {
             let watch = found.watch();
             if let Some(act) = &act {
-                act.replace(AwsActor::new(ActClients::new(&config, &watch.regions)));
+                act.replace(AwsActor::new(ActClients::new(
+                    &config,
+                    &watch.regions,
+                    &budget,
+                )));
             }
             observe.replace(AwsObserver::new(
-                ReadClients::new(&config, &watch.regions),
+                ReadClients::new(&config, &watch.regions, &budget),
                 watch,
             ));
         }
     };
     let updates = rediscover::spawn(discovery, clients, Backoff::default(), on_found);
     Ok(AwsSession {
+        budget,
         provider: Provider {
             observe,
             act: act.map(|a| a as Arc<dyn Act>),
@@ -120,18 +140,24 @@ pub async fn provider(opts: &AwsOptions, env: Option<Environment>) -> anyhow::Re
     })
 }
 
-/// The provider on an already loaded SDK configuration. With `read_only`
-/// no acting client is created at all.
+/// The provider on an already loaded SDK configuration, within the
+/// default budget. With `read_only` no acting client is created at all.
 pub fn from_sdk_config(config: &SdkConfig, env: &Environment, read_only: bool) -> Provider {
-    build(config, Watch::from_environment(env), read_only)
+    let budget = Arc::new(Budget::default());
+    build(config, Watch::from_environment(env), read_only, &budget)
 }
 
-/// The provider reading exactly `watch`.
-pub fn build(config: &SdkConfig, watch: Watch, read_only: bool) -> Provider {
-    let act = (!read_only)
-        .then(|| Arc::new(AwsActor::new(ActClients::new(config, &watch.regions))) as Arc<dyn Act>);
+/// The provider reading exactly `watch`, both halves within `budget`.
+pub fn build(config: &SdkConfig, watch: Watch, read_only: bool, budget: &Arc<Budget>) -> Provider {
+    let act = (!read_only).then(|| {
+        Arc::new(AwsActor::new(ActClients::new(
+            config,
+            &watch.regions,
+            budget,
+        ))) as Arc<dyn Act>
+    });
     let observe = Arc::new(AwsObserver::new(
-        ReadClients::new(config, &watch.regions),
+        ReadClients::new(config, &watch.regions, budget),
         watch,
     ));
     Provider {

@@ -1,32 +1,74 @@
 //! The read half: one poll of every source, each failing on its own.
+//!
+//! Route 53 costs the same few requests per poll whatever the estate's
+//! size: check configuration from `ListHealthChecks`, re-read every few
+//! minutes; records from one listing per hosted zone; each check's status
+//! from CloudWatch's `AWS/Route53` metrics, read in the same `GetMetricData`
+//! batches as the lags. `GetHealthCheckStatus` (one call per check) is left
+//! for checks that are not fully healthy, and for every check when
+//! CloudWatch did not answer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_route53::types::HealthCheck;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::clients::ReadClients;
-use super::cloudwatch;
+use super::cloudwatch::{self, ROUTE53_METRICS_REGION};
 use super::errors::from_sdk;
 use super::rds::{self, RegionRead};
-use super::route53;
+use super::route53::{self, HealthMetrics};
 use super::watch::Watch;
 use crate::domain::action::ChangeStatus;
-use crate::domain::snapshot::{ErrorKind, GlobalClusterObs, Snapshot, SourceError, SourceReading};
+use crate::domain::environment::HealthCheckSpec;
+use crate::domain::snapshot::{
+    DnsRecordObs, ErrorKind, GlobalClusterObs, HealthCheckObs, Snapshot, SourceError, SourceReading,
+};
 use crate::provider::Observe;
 
 /// Route 53 allows five requests a second per account; stay well under it.
 const ROUTE53_CONCURRENCY: usize = 2;
+/// Health-check configuration is re-read this often.
+pub const HEALTH_CONFIG_REFRESH: Duration = Duration::from_secs(10 * 60);
+/// A watched check missing from the listing is looked for again after this
+/// long, not on every poll.
+pub const MISSING_CHECK_REFRESH: Duration = Duration::from_secs(2 * 60);
+
+/// Health-check configuration as last listed.
+struct HealthConfigs {
+    listed_at: Instant,
+    checks: HashMap<String, HealthCheck>,
+}
 
 pub struct AwsObserver {
     clients: ReadClients,
     watch: Watch,
+    configs: Mutex<Option<HealthConfigs>>,
+    /// Checkers counted by the last per-checker read of each check, so the
+    /// count shown from CloudWatch's percentage stays the real one.
+    checker_totals: std::sync::Mutex<HashMap<String, u32>>,
+}
+
+/// CloudWatch's part of a poll: a reading per watched region, and the
+/// health-check metrics (`None` when us-east-1's CloudWatch did not answer).
+struct CloudWatchRead {
+    readings: Vec<SourceReading>,
+    health: Option<HashMap<String, HealthMetrics>>,
 }
 
 impl AwsObserver {
     pub fn new(clients: ReadClients, watch: Watch) -> Self {
-        Self { clients, watch }
+        Self {
+            clients,
+            watch,
+            configs: Mutex::new(None),
+            checker_totals: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     async fn read_rds(&self) -> Vec<(String, DateTime<Utc>, Result<RegionRead, SourceError>)> {
@@ -40,44 +82,195 @@ impl AwsObserver {
         .await
     }
 
-    async fn read_route53(&self) -> SourceReading {
-        SourceReading {
-            source: "route53".to_string(),
-            result: self.route53_snapshot().await,
-            taken_at: Utc::now(),
+    fn check_ids(&self) -> Vec<String> {
+        self.watch
+            .health_checks
+            .iter()
+            .map(|h| h.id.clone())
+            .collect()
+    }
+
+    /// Lags of every watched region, and in us-east-1 (watched or not) the
+    /// health-check metrics in the same calls.
+    async fn read_cloudwatch(&self) -> CloudWatchRead {
+        let check_ids = self.check_ids();
+        let mut regions = self.watch.regions.clone();
+        let metrics_region_watched = regions.iter().any(|r| r == ROUTE53_METRICS_REGION);
+        if !check_ids.is_empty() && !metrics_region_watched {
+            regions.push(ROUTE53_METRICS_REGION.to_string());
+        }
+        let reads = join_all(regions.iter().map(|region| {
+            let check_ids = &check_ids;
+            async move {
+                let lag_queries = cloudwatch::queries_for(&self.watch, region);
+                let mut sdk: Vec<_> = lag_queries.iter().map(cloudwatch::to_sdk).collect();
+                let with_health = region == ROUTE53_METRICS_REGION && !check_ids.is_empty();
+                if with_health {
+                    sdk.extend(cloudwatch::health_queries(check_ids));
+                }
+                let values = match self.clients.cloudwatch.get(region) {
+                    Some(client) => cloudwatch::read_values(client, sdk, Utc::now()).await,
+                    None => Err(no_client(region)),
+                };
+                let health = match (&values, with_health) {
+                    (Ok(values), true) => Some(cloudwatch::health_from_values(check_ids, values)),
+                    _ => None,
+                };
+                let reading = SourceReading {
+                    source: format!("cloudwatch:{region}"),
+                    taken_at: Utc::now(),
+                    result: values.map(|values| Snapshot {
+                        lags: cloudwatch::lags_from_values(&lag_queries, &values),
+                        ..Snapshot::default()
+                    }),
+                };
+                (reading, health)
+            }
+        }))
+        .await;
+        let mut out = CloudWatchRead {
+            readings: Vec::new(),
+            health: None,
+        };
+        for (reading, health) in reads {
+            out.health = out.health.or(health);
+            let region = reading.source.trim_start_matches("cloudwatch:");
+            if metrics_region_watched || region != ROUTE53_METRICS_REGION {
+                out.readings.push(reading);
+            }
+        }
+        out
+    }
+
+    /// The configuration of every watched check, listed again when the last
+    /// listing is old (or misses a watched check and is not recent). A
+    /// failed re-listing keeps the previous one: configuration changes rarely.
+    async fn health_configs(&self) -> Result<HashMap<String, HealthCheck>, SourceError> {
+        let mut cache = self.configs.lock().await;
+        let now = Instant::now();
+        let due = match cache.as_ref() {
+            None => true,
+            Some(c) => {
+                let age = now.duration_since(c.listed_at);
+                let missing = self
+                    .watch
+                    .health_checks
+                    .iter()
+                    .any(|h| !c.checks.contains_key(&h.id));
+                age >= HEALTH_CONFIG_REFRESH || (missing && age >= MISSING_CHECK_REFRESH)
+            }
+        };
+        if due && !self.watch.health_checks.is_empty() {
+            match route53::list_health_checks(&self.clients.route53).await {
+                Ok(listed) => {
+                    *cache = Some(HealthConfigs {
+                        listed_at: now,
+                        checks: listed
+                            .into_iter()
+                            .map(|c| (c.id().to_string(), c))
+                            .collect(),
+                    });
+                }
+                Err(e) if cache.is_none() => return Err(e),
+                Err(e) => tracing::warn!("re-listing health checks, keeping the last listing: {e}"),
+            }
+        }
+        Ok(cache.as_ref().map(|c| c.checks.clone()).unwrap_or_default())
+    }
+
+    /// Every watched record, from one listing of each hosted zone.
+    async fn read_records(&self) -> Result<Vec<DnsRecordObs>, SourceError> {
+        let mut by_zone: BTreeMap<&str, HashSet<String>> = BTreeMap::new();
+        for (zone, name) in &self.watch.records {
+            by_zone
+                .entry(route53::bare_zone_id(zone))
+                .or_default()
+                .insert(route53::normalize_name(name));
+        }
+        let mut records = Vec::new();
+        for (zone, names) in by_zone {
+            for set in route53::read_all_records(&self.clients.route53, zone).await? {
+                if names.contains(&route53::normalize_name(set.name())) {
+                    records.push(route53::map_record(zone, &set));
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// Each watched check's status: from CloudWatch when every checker is
+    /// healthy, else from its checkers (falling back to CloudWatch's figure
+    /// if that read fails).
+    async fn health_checks(
+        &self,
+        configs: &HashMap<String, HealthCheck>,
+        metrics: Option<&HashMap<String, HealthMetrics>>,
+    ) -> Result<Vec<HealthCheckObs>, SourceError> {
+        let from_metrics = |spec: &HealthCheckSpec| {
+            let m = metrics?.get(&spec.id)?;
+            let known = self.known_total(&spec.id);
+            route53::map_from_metrics(spec, configs.get(&spec.id), m, known)
+        };
+        let needs_checkers = |spec: &HealthCheckSpec| {
+            !metrics
+                .and_then(|m| m.get(&spec.id))
+                .is_some_and(HealthMetrics::fully_healthy)
+        };
+        let mut out = Vec::new();
+        for batch in self.watch.health_checks.chunks(ROUTE53_CONCURRENCY) {
+            let reads = join_all(batch.iter().map(|spec| async move {
+                if !needs_checkers(spec) {
+                    return (spec, None);
+                }
+                let read = route53::read_checker_status(&self.clients.route53, &spec.id).await;
+                (spec, Some(read))
+            }))
+            .await;
+            for (spec, read) in reads {
+                let obs = match (read, from_metrics(spec)) {
+                    (Some(Ok(observations)), _) => {
+                        let obs =
+                            route53::map_health_check(spec, configs.get(&spec.id), &observations);
+                        self.remember_total(&spec.id, obs.checkers_total);
+                        obs
+                    }
+                    (None, Some(obs)) | (Some(Err(_)), Some(obs)) => obs,
+                    (Some(Err(e)), None) => return Err(e),
+                    (None, None) => route53::map_health_check(spec, configs.get(&spec.id), &[]),
+                };
+                out.push(obs);
+            }
+        }
+        Ok(out)
+    }
+
+    fn known_total(&self, id: &str) -> Option<u32> {
+        self.checker_totals
+            .lock()
+            .ok()
+            .and_then(|t| t.get(id).copied())
+    }
+
+    fn remember_total(&self, id: &str, total: u32) {
+        if total == 0 {
+            return;
+        }
+        if let Ok(mut totals) = self.checker_totals.lock() {
+            totals.insert(id.to_string(), total);
         }
     }
 
     /// Fails as a whole at the first failed call: a half-read failover pair
-    /// would show a wrong serving region, and stopping early keeps a sick
-    /// Route 53 from costing one timeout per resource.
-    async fn route53_snapshot(&self) -> Result<Snapshot, SourceError> {
-        let client = &self.clients.route53;
-        let mut health_checks = Vec::new();
-        for batch in self.watch.health_checks.chunks(ROUTE53_CONCURRENCY) {
-            let reads = join_all(
-                batch
-                    .iter()
-                    .map(|spec| route53::read_health_check(client, spec)),
-            )
-            .await;
-            for read in reads {
-                health_checks.push(read?);
-            }
-        }
-        let mut dns_records = Vec::new();
-        for batch in self.watch.records.chunks(ROUTE53_CONCURRENCY) {
-            let reads = join_all(batch.iter().map(|(zone, name)| async move {
-                route53::read_records(client, zone, name)
-                    .await
-                    .map(|sets| (zone, sets))
-            }))
-            .await;
-            for read in reads {
-                let (zone, sets) = read?;
-                dns_records.extend(sets.iter().map(|s| route53::map_record(zone, s)));
-            }
-        }
+    /// would show a wrong serving region.
+    async fn route53_snapshot(
+        &self,
+        records: Result<Vec<DnsRecordObs>, SourceError>,
+        configs: Result<HashMap<String, HealthCheck>, SourceError>,
+        metrics: Option<&HashMap<String, HealthMetrics>>,
+    ) -> Result<Snapshot, SourceError> {
+        let dns_records = records?;
+        let configs = configs?;
+        let health_checks = self.health_checks(&configs, metrics).await?;
         Ok(Snapshot {
             health_checks,
             dns_records,
@@ -85,25 +278,23 @@ impl AwsObserver {
         })
     }
 
-    async fn read_cloudwatch(&self) -> Vec<SourceReading> {
-        join_all(self.watch.regions.iter().map(|region| async move {
-            let queries = cloudwatch::queries_for(&self.watch, region);
-            let result = match self.clients.cloudwatch.get(region) {
-                Some(client) => cloudwatch::read_lags(client, &queries, Utc::now())
-                    .await
-                    .map(|lags| Snapshot {
-                        lags,
-                        ..Snapshot::default()
-                    }),
-                None => Err(no_client(region)),
-            };
-            SourceReading {
-                source: format!("cloudwatch:{region}"),
-                taken_at: Utc::now(),
-                result,
-            }
-        }))
-        .await
+    /// CloudWatch and Route 53's listings in parallel, then the statuses
+    /// CloudWatch could not give.
+    async fn read_cloudwatch_and_route53(&self) -> (Vec<SourceReading>, SourceReading) {
+        let (cloudwatch, records, configs) = tokio::join!(
+            self.read_cloudwatch(),
+            self.read_records(),
+            self.health_configs()
+        );
+        let result = self
+            .route53_snapshot(records, configs, cloudwatch.health.as_ref())
+            .await;
+        let route53 = SourceReading {
+            source: "route53".to_string(),
+            result,
+            taken_at: Utc::now(),
+        };
+        (cloudwatch.readings, route53)
     }
 }
 
@@ -185,11 +376,12 @@ pub fn assemble_rds(
 #[async_trait]
 impl Observe for AwsObserver {
     async fn observe(&self) -> Vec<SourceReading> {
-        let (rds, route53, cloudwatch) =
-            tokio::join!(self.read_rds(), self.read_route53(), self.read_cloudwatch());
+        let (rds, (cloudwatch, route53)) =
+            tokio::join!(self.read_rds(), self.read_cloudwatch_and_route53());
         let mut readings = assemble_rds(rds, &self.watch.replicated_clusters);
         readings.push(route53);
         readings.extend(cloudwatch);
+        self.clients.budget.observed(&readings);
         readings
     }
 
@@ -200,7 +392,7 @@ impl Observe for AwsObserver {
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
         let out = self
             .clients
-            .route53
+            .route53_changes
             .get_change()
             .id(change_id)
             .send()

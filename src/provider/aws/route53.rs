@@ -17,36 +17,52 @@ pub const HEALTHY_CHECKER_SHARE: f64 = 0.18;
 const RECORDS_PAGE: i32 = 100;
 /// A name with more record sets than this many pages is not a failover record.
 const MAX_RECORD_PAGES: usize = 5;
-/// Pages of one zone read during discovery.
+/// Pages of one zone read, during discovery and each poll.
 pub const MAX_ZONE_PAGES: usize = 50;
+/// `ListHealthChecks` pages (100 checks each, the API's maximum) read at most.
+const MAX_HEALTH_CHECK_PAGES: usize = 100;
+/// Health checkers Route 53 uses when a check names no regions: one per
+/// default checker region. The checker count shown before any per-checker
+/// read is this (or the configured regions), not the checkers' own count.
+pub const DEFAULT_CHECKER_REGIONS: u32 = 8;
 
-pub async fn read_health_check(
+/// Every health check of the account with its configuration, all pages.
+/// Configuration changes rarely: the observer re-reads it every few minutes,
+/// never per poll.
+pub async fn list_health_checks(client: &Client) -> Result<Vec<HealthCheck>, SourceError> {
+    let mut checks = Vec::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_HEALTH_CHECK_PAGES {
+        let page = client
+            .list_health_checks()
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| from_sdk("ListHealthChecks", e))?;
+        checks.extend_from_slice(page.health_checks());
+        marker = page
+            .is_truncated()
+            .then(|| page.next_marker().map(str::to_string))
+            .flatten();
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(checks)
+}
+
+/// What each of a check's checkers last saw (one call per check).
+pub async fn read_checker_status(
     client: &Client,
-    spec: &HealthCheckSpec,
-) -> Result<HealthCheckObs, SourceError> {
-    let (check, status) = tokio::try_join!(
-        async {
-            client
-                .get_health_check()
-                .health_check_id(&spec.id)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetHealthCheck", e))
-        },
-        async {
-            client
-                .get_health_check_status()
-                .health_check_id(&spec.id)
-                .send()
-                .await
-                .map_err(|e| from_sdk("GetHealthCheckStatus", e))
-        },
-    )?;
-    Ok(map_health_check(
-        spec,
-        check.health_check(),
-        status.health_check_observations(),
-    ))
+    id: &str,
+) -> Result<Vec<HealthCheckObservation>, SourceError> {
+    let out = client
+        .get_health_check_status()
+        .health_check_id(id)
+        .send()
+        .await
+        .map_err(|e| from_sdk("GetHealthCheckStatus", e))?;
+    Ok(out.health_check_observations().to_vec())
 }
 
 /// `(healthy, total)` checkers; a checker is healthy when its last report succeeded.
@@ -82,15 +98,10 @@ pub fn effective_health(healthy: u32, total: u32, disabled: bool, inverted: bool
     }
 }
 
-pub fn map_health_check(
-    spec: &HealthCheckSpec,
-    check: Option<&HealthCheck>,
-    observations: &[HealthCheckObservation],
-) -> HealthCheckObs {
+/// A check's observation from its configuration alone: what Route 53 says
+/// about it is filled in by [`map_health_check`] or [`map_from_metrics`].
+fn configured(spec: &HealthCheckSpec, check: Option<&HealthCheck>) -> HealthCheckObs {
     let config = check.and_then(|c| c.health_check_config());
-    let disabled = config.and_then(|c| c.disabled()).unwrap_or(false);
-    let inverted = config.and_then(|c| c.inverted()).unwrap_or(false);
-    let (checkers_healthy, checkers_total) = checker_counts(observations);
     HealthCheckObs {
         id: spec.id.clone(),
         region: spec.region.clone(),
@@ -98,16 +109,87 @@ pub fn map_health_check(
             .and_then(|c| c.fully_qualified_domain_name().or(c.ip_address()))
             .unwrap_or(&spec.fqdn)
             .to_string(),
-        status: effective_health(checkers_healthy, checkers_total, disabled, inverted),
-        checkers_healthy,
-        checkers_total,
+        status: Health::Unknown,
+        checkers_healthy: 0,
+        checkers_total: 0,
         failure_threshold: config
             .and_then(|c| c.failure_threshold())
             .and_then(|t| u32::try_from(t).ok())
             .unwrap_or(spec.failure_threshold),
-        disabled,
-        inverted,
+        disabled: config.and_then(|c| c.disabled()).unwrap_or(false),
+        inverted: config.and_then(|c| c.inverted()).unwrap_or(false),
     }
+}
+
+/// From each checker's last report (`GetHealthCheckStatus`).
+pub fn map_health_check(
+    spec: &HealthCheckSpec,
+    check: Option<&HealthCheck>,
+    observations: &[HealthCheckObservation],
+) -> HealthCheckObs {
+    let mut obs = configured(spec, check);
+    let (checkers_healthy, checkers_total) = checker_counts(observations);
+    obs.status = effective_health(checkers_healthy, checkers_total, obs.disabled, obs.inverted);
+    obs.checkers_healthy = checkers_healthy;
+    obs.checkers_total = checkers_total;
+    obs
+}
+
+/// The newest `AWS/Route53` datapoints of one check.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HealthMetrics {
+    /// `HealthCheckStatus`: 1 healthy, 0 unhealthy, as Route 53 acts on it.
+    pub status: Option<f64>,
+    /// `HealthCheckPercentageHealthy`: the share of checkers that see the
+    /// endpoint healthy, 0 to 100.
+    pub percentage_healthy: Option<f64>,
+}
+
+impl HealthMetrics {
+    /// Every checker sees the endpoint healthy: nothing a per-checker read
+    /// would add.
+    pub fn fully_healthy(&self) -> bool {
+        matches!((self.status, self.percentage_healthy), (Some(s), Some(p)) if s >= 1.0 && p >= 100.0)
+    }
+}
+
+/// Checkers a check has when none has been counted: one per region it
+/// names, or per default checker region.
+pub fn checker_regions(check: Option<&HealthCheck>) -> u32 {
+    let named = check
+        .and_then(|c| c.health_check_config())
+        .map_or(0, |c| c.regions().len());
+    match u32::try_from(named) {
+        Ok(0) | Err(_) => DEFAULT_CHECKER_REGIONS,
+        Ok(n) => n,
+    }
+}
+
+/// From CloudWatch's metrics alone: the checker count is the last one a
+/// per-checker read gave (`known_total`), else [`checker_regions`]; the
+/// healthy count is the percentage of it. `None` without both metrics.
+pub fn map_from_metrics(
+    spec: &HealthCheckSpec,
+    check: Option<&HealthCheck>,
+    metrics: &HealthMetrics,
+    known_total: Option<u32>,
+) -> Option<HealthCheckObs> {
+    let (status, percentage) = (metrics.status?, metrics.percentage_healthy?);
+    if !status.is_finite() || !percentage.is_finite() {
+        return None;
+    }
+    let mut obs = configured(spec, check);
+    let total = known_total.unwrap_or_else(|| checker_regions(check));
+    let share = (percentage / 100.0).clamp(0.0, 1.0);
+    obs.checkers_total = total;
+    obs.checkers_healthy = (share * f64::from(total)).round() as u32;
+    // The status metric is Route 53's own verdict, inversion included; a
+    // disabled check is healthy to Route 53 whatever it reports.
+    obs.status = match obs.disabled || status >= 1.0 {
+        true => Health::Healthy,
+        false => Health::Unhealthy,
+    };
+    Some(obs)
 }
 
 /// DNS names compare case-insensitively and with or without the final dot.

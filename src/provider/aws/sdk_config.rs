@@ -7,7 +7,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-/// Attempts per call, the first included. Throttling backs off between them.
+/// Attempts per call, the first included. Throttling backs off between them;
+/// across polls the API budget backs the monitor off (`budget::Schedule`).
+/// Not the SDK's adaptive mode: its rate limiter is process-wide per service
+/// and would hold a failover's own Route 53 change for seconds, past the
+/// operation timeout, after the monitor met throttling.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// One whole call, retries included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);

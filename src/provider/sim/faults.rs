@@ -8,6 +8,7 @@ pub(super) fn source_error(source: &str, kind: ErrorKind) -> SourceError {
     let endpoint = format!("https://{service}.{region}.amazonaws.com/");
     let message = match kind {
         ErrorKind::Throttled => "Throttling: Rate exceeded".to_string(),
+        ErrorKind::Budget => format!("{service}: poll part skipped for the API budget"),
         ErrorKind::Timeout => format!("operation timed out: {endpoint}"),
         ErrorKind::AccessDenied => {
             format!("AccessDenied: User is not authorized to perform {service} read operations")
