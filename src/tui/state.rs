@@ -18,6 +18,7 @@ use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
+use crate::tui::readiness::ReadinessState;
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
 
@@ -29,6 +30,8 @@ pub enum Screen {
     Runbooks,
     /// This session's runs, active and finished.
     Runs,
+    /// The DR checklist evaluated live.
+    Readiness,
 }
 
 /// Which pane keys act on.
@@ -86,6 +89,8 @@ pub struct App {
     pub notice: Option<String>,
     /// The dialog declaring an incident on a service (`I`), while open.
     pub declaring: Option<DeclareDialog>,
+    /// The Readiness screen, when the session evaluates readiness.
+    pub readiness: Option<ReadinessState>,
 }
 
 impl App {
@@ -121,6 +126,7 @@ impl App {
             simulated_faults: Vec::new(),
             notice: None,
             declaring: None,
+            readiness: None,
         };
         app.refresh();
         app
@@ -183,6 +189,7 @@ impl App {
         }
         self.now = now;
         self.refresh();
+        self.update_readiness(true);
         Update::Redraw
     }
 
@@ -218,6 +225,7 @@ impl App {
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
         self.now = now;
         self.refresh();
+        self.update_readiness(false);
         Update::Redraw
     }
 
@@ -288,6 +296,11 @@ impl App {
                 self.screen = Screen::Runs;
                 return Update::Redraw;
             }
+            KeyCode::Char('4') if self.screen != Screen::Readiness && !self.help_open => {
+                self.screen = Screen::Readiness;
+                self.update_readiness(true);
+                return Update::Redraw;
+            }
             _ => {}
         }
         if self.help_open {
@@ -300,7 +313,16 @@ impl App {
                 _ => Update::Nothing,
             };
         }
-        if matches!(self.screen, Screen::Runbooks | Screen::Runs) {
+        if self.screen == Screen::Readiness
+            && let Some(readiness) = &mut self.readiness
+            && readiness.on_key(key) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
+        if matches!(
+            self.screen,
+            Screen::Runbooks | Screen::Runs | Screen::Readiness
+        ) {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,
                 KeyCode::Char('?') => {

@@ -13,6 +13,7 @@ pub mod act;
 pub mod arn;
 pub mod clients;
 pub mod cloudwatch;
+pub mod config_facts;
 pub mod discover;
 pub mod errors;
 pub mod identity;

@@ -15,6 +15,7 @@ use super::watch::Watch;
 use crate::domain::action::ChangeStatus;
 use crate::domain::snapshot::{ErrorKind, GlobalClusterObs, Snapshot, SourceError, SourceReading};
 use crate::provider::Observe;
+use crate::readiness::facts::ConfigReading;
 
 /// Route 53 allows five requests a second per account; stay well under it.
 const ROUTE53_CONCURRENCY: usize = 2;
@@ -195,6 +196,10 @@ impl Observe for AwsObserver {
 
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    async fn configuration(&self) -> Vec<ConfigReading> {
+        super::config_facts::read(&self.clients).await
     }
 
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
