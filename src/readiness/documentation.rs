@@ -7,7 +7,8 @@ use chrono::{Datelike, NaiveDate};
 
 use super::Inputs;
 use super::check::{Area, Check};
-use crate::domain::environment::ServiceSpec;
+use crate::domain::environment::{Replication, ServiceSpec};
+use crate::domain::objectives::DrTier;
 use crate::format::short_duration;
 use crate::runbook::diagnostic::Severity;
 use crate::runbook::validate::validate;
@@ -25,10 +26,7 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
             Area::Documentation,
             "runbook",
             format!("no runbook names service `{}`", service.id),
-            format!(
-                "write one: drconsole runbook new {} --kind unplanned-failover",
-                service.id
-            ),
+            new_runbook_fix(service),
         ));
     } else {
         let names: Vec<String> = runbooks.iter().map(|rb| file_name(&rb.path)).collect();
@@ -43,6 +41,27 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
     }
     out.push(drill(service, inputs));
     out
+}
+
+/// The `runbook new` kind that fits the service's replication, if one does.
+fn new_runbook_fix(service: &ServiceSpec) -> String {
+    let kind = match (&service.replication, service.tier) {
+        (_, DrTier::ActiveActive) => Some("drain-region"),
+        (Replication::AuroraGlobal { .. }, _) => Some("unplanned-failover"),
+        (Replication::RdsReplica { .. }, _) => Some("replica-promotion"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) => format!(
+            "write one: drconsole runbook new {} --kind {kind}",
+            service.id
+        ),
+        None => format!(
+            "write a runbook for {} ({} recovery) in the runbooks directory",
+            service.id,
+            service.replication.kind_label()
+        ),
+    }
 }
 
 fn file_name(path: &std::path::Path) -> String {
@@ -119,9 +138,10 @@ fn last_tested(
 
 fn objectives(service: &ServiceSpec, runbooks: &[&crate::runbook::format::Runbook]) -> Check {
     let want = service.objectives;
+    // A runbook may promise better (a switchover loses nothing), not worse.
     let differing: Vec<String> = runbooks
         .iter()
-        .filter(|rb| rb.objectives != want)
+        .filter(|rb| rb.objectives.rto > want.rto || rb.objectives.rpo > want.rpo)
         .map(|rb| {
             format!(
                 "{} states RTO {} RPO {}",
@@ -140,14 +160,14 @@ fn objectives(service: &ServiceSpec, runbooks: &[&crate::runbook::format::Runboo
         Check::pass(
             Area::Documentation,
             "objectives",
-            format!("{stated}, as every runbook states"),
+            format!("{stated}; no runbook promises less"),
         )
     } else {
         Check::warn(
             Area::Documentation,
             "objectives",
             format!("{stated}; {}", differing.join("; ")),
-            "make the runbooks' objectives match the environment's",
+            "make the runbooks meet the service's objectives, or agree looser ones",
         )
     }
 }

@@ -73,7 +73,7 @@ fn identities(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
     who.sort_unstable();
     who.dedup();
     let fix = format!(
-        "have a second person run or approve a {} runbook (a drill counts)",
+        "have a second person run or approve a runbook for {} (a drill counts)",
         service.id
     );
     match who.as_slice() {
@@ -81,7 +81,7 @@ fn identities(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
             Area::Process,
             name,
             format!(
-                "no run of {}'s runbooks journaled in the last {days} days",
+                "no run of a runbook for {} journaled in the last {days} days",
                 service.id
             ),
             fix,

@@ -261,10 +261,13 @@ fn runbooks_missing_stale_or_no_longer_valid_fail_documentation() {
     let missing = e.check("billing", "runbook");
     assert_eq!(missing.status, Status::Fail);
     assert!(
-        missing.fix.contains("drconsole runbook new billing"),
+        missing
+            .fix
+            .contains("drconsole runbook new billing --kind replica-promotion"),
         "{}",
         missing.fix
     );
+    assert!(!e.check("reports", "runbook").fix.contains("--kind"));
 
     let stale =
         runbook(&BILLING_RUNBOOK.replace("last_tested: 2026-09-15", "last_tested: 2026-06-01"));
@@ -316,6 +319,25 @@ fn one_operator_is_a_warning_and_two_pass() {
     assert_eq!(
         e.check("billing", "more than one operator").status,
         Status::Warn
+    );
+}
+
+#[test]
+fn a_runbook_may_promise_better_objectives_but_not_worse() {
+    let w = world_with(clean(), None);
+    let with_rpo = |rpo: &str| {
+        let rb = runbook(&BILLING_RUNBOOK.replace("  rpo: 15m", &format!("  rpo: {rpo}")));
+        evaluate_with(&w, &[rb], &[])
+            .check("billing", "objectives")
+            .clone()
+    };
+    assert_eq!(with_rpo("0s").status, Status::Pass);
+    let looser = with_rpo("30m");
+    assert_eq!(looser.status, Status::Warn);
+    assert!(
+        looser.evidence.contains("RPO 30m00s"),
+        "{}",
+        looser.evidence
     );
 }
 

@@ -18,6 +18,15 @@ use crate::readiness::facts::{
     AlarmConfig, ClusterConfig, ConfigFacts, ConfigReading, InstanceConfig,
 };
 
+/// The IAM actions these reads need: the shipped policies grant them.
+pub const IAM_ACTIONS: [&str; 5] = [
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusterParameterGroups",
+    "rds:DescribeDBParameterGroups",
+    "cloudwatch:DescribeAlarms",
+];
+
 /// The API's largest page for each of these calls.
 const RDS_PAGE: i32 = 100;
 const ALARM_PAGE: i32 = 100;
@@ -205,4 +214,274 @@ pub fn map_alarms(region: &str, alarms: &[MetricAlarm]) -> Vec<AlarmConfig> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+    use aws_sdk_cloudwatch::types::Dimension;
+    use aws_sdk_rds::operation::describe_db_cluster_parameter_groups::DescribeDbClusterParameterGroupsOutput;
+    use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::operation::describe_db_parameter_groups::DescribeDbParameterGroupsOutput;
+    use aws_sdk_rds::types::{DbClusterMember, DbParameterGroupStatus};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::domain::snapshot::ErrorKind;
+    use crate::provider::aws::sdk_config;
+
+    const EAST: &str = "us-east-1";
+    const WEST: &str = "us-west-2";
+
+    fn cluster(id: &str, version: &str, group: &str, protected: bool) -> DbCluster {
+        DbCluster::builder()
+            .db_cluster_identifier(id)
+            .status("available")
+            .engine("aurora-postgresql")
+            .engine_version(version)
+            .db_cluster_parameter_group(group)
+            .deletion_protection(protected)
+            .backup_retention_period(7)
+            .db_cluster_members(
+                DbClusterMember::builder()
+                    .db_instance_identifier(format!("{id}-1"))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn aurora_instance(id: &str, cluster: &str, class: &str) -> DbInstance {
+        DbInstance::builder()
+            .db_instance_identifier(id)
+            .db_cluster_identifier(cluster)
+            .db_instance_class(class)
+            .engine("aurora-postgresql")
+            .build()
+    }
+
+    fn rds_rules(
+        clusters: Vec<DbCluster>,
+        instances: Vec<DbInstance>,
+        family: &'static str,
+    ) -> Vec<Rule> {
+        vec![
+            mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(move || {
+                DescribeDbClustersOutput::builder()
+                    .set_db_clusters(Some(clusters.clone()))
+                    .build()
+            }),
+            mock!(aws_sdk_rds::Client::describe_db_instances).then_output(move || {
+                DescribeDbInstancesOutput::builder()
+                    .set_db_instances(Some(instances.clone()))
+                    .build()
+            }),
+            mock!(aws_sdk_rds::Client::describe_db_cluster_parameter_groups).then_output(
+                move || {
+                    DescribeDbClusterParameterGroupsOutput::builder()
+                        .db_cluster_parameter_groups(
+                            DbClusterParameterGroup::builder()
+                                .db_cluster_parameter_group_name("orders-params")
+                                .db_parameter_group_family(family)
+                                .build(),
+                        )
+                        .build()
+                },
+            ),
+            mock!(aws_sdk_rds::Client::describe_db_parameter_groups).then_output(|| {
+                DescribeDbParameterGroupsOutput::builder()
+                    .db_parameter_groups(
+                        DbParameterGroup::builder()
+                            .db_parameter_group_name("billing-params")
+                            .db_parameter_group_family("postgres15")
+                            .build(),
+                    )
+                    .build()
+            }),
+        ]
+    }
+
+    fn rds_client(rules: &[Rule]) -> aws_sdk_rds::Client {
+        mock_client!(aws_sdk_rds, RuleMode::MatchAny, rules, |c| c
+            .retry_config(sdk_config::retry_config()))
+    }
+
+    fn cloudwatch_client(rules: &[Rule]) -> aws_sdk_cloudwatch::Client {
+        mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, rules)
+    }
+
+    fn alarms(alarms: Vec<MetricAlarm>) -> aws_sdk_cloudwatch::Client {
+        cloudwatch_client(&[
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(move || {
+                DescribeAlarmsOutput::builder()
+                    .set_metric_alarms(Some(alarms.clone()))
+                    .build()
+            }),
+        ])
+    }
+
+    fn clients(
+        rds: [(&str, aws_sdk_rds::Client); 2],
+        cloudwatch: [(&str, aws_sdk_cloudwatch::Client); 2],
+    ) -> ReadClients {
+        ReadClients {
+            rds: rds
+                .into_iter()
+                .map(|(r, c)| (r.to_string(), c))
+                .collect::<BTreeMap<_, _>>(),
+            cloudwatch: cloudwatch
+                .into_iter()
+                .map(|(r, c)| (r.to_string(), c))
+                .collect(),
+            route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &[]),
+        }
+    }
+
+    fn facts<'a>(readings: &'a [ConfigReading], source: &str) -> &'a ConfigFacts {
+        let reading = readings.iter().find(|r| r.source == source).unwrap();
+        reading
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{source}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn both_regions_configuration_is_read_with_families_classes_and_alarms() {
+        let east = rds_client(&rds_rules(
+            vec![cluster("orders-primary", "15.4", "orders-params", true)],
+            vec![
+                aurora_instance("orders-primary-1", "orders-primary", "db.r6g.large"),
+                DbInstance::builder()
+                    .db_instance_identifier("billing-db")
+                    .db_instance_class("db.m6g.large")
+                    .engine("postgres")
+                    .engine_version("15.4")
+                    .db_instance_status("available")
+                    .deletion_protection(true)
+                    .backup_retention_period(14)
+                    .db_parameter_groups(
+                        DbParameterGroupStatus::builder()
+                            .db_parameter_group_name("billing-params")
+                            .build(),
+                    )
+                    .build(),
+            ],
+            "aurora-postgresql15",
+        ));
+        // The secondary drifted: older minor version, no instance, unprotected.
+        let west = rds_client(&rds_rules(
+            vec![cluster("orders-secondary", "15.3", "orders-params", false)],
+            vec![],
+            "aurora-postgresql14",
+        ));
+        let lag_alarm = MetricAlarm::builder()
+            .alarm_name("orders-lag")
+            .namespace("AWS/RDS")
+            .metric_name("AuroraGlobalDBRPOLag")
+            .dimensions(
+                Dimension::builder()
+                    .name("DBClusterIdentifier")
+                    .value("orders-secondary")
+                    .build(),
+            )
+            .actions_enabled(true)
+            .build();
+        let readings = read(&clients(
+            [(EAST, east), (WEST, west)],
+            [(EAST, alarms(vec![])), (WEST, alarms(vec![lag_alarm]))],
+        ))
+        .await;
+        assert_eq!(readings.len(), 4);
+
+        let east = facts(&readings, "config:rds:us-east-1");
+        let primary = &east.clusters[0];
+        assert_eq!(primary.engine_version, "15.4");
+        assert_eq!(
+            primary.parameter_group_family.as_deref(),
+            Some("aurora-postgresql15")
+        );
+        assert_eq!(primary.instance_classes, vec!["db.r6g.large"]);
+        assert!(primary.deletion_protection);
+        // Aurora instances belong to their cluster, not the instance list.
+        assert_eq!(east.instances.len(), 1);
+        let billing = &east.instances[0];
+        assert_eq!(
+            billing.parameter_group_family.as_deref(),
+            Some("postgres15")
+        );
+        assert_eq!(
+            (billing.retention_days, billing.instance_class.as_str()),
+            (14, "db.m6g.large")
+        );
+
+        let west = facts(&readings, "config:rds:us-west-2");
+        let secondary = &west.clusters[0];
+        assert_eq!(secondary.region, WEST);
+        assert_eq!(secondary.engine_version, "15.3");
+        assert_eq!(
+            secondary.parameter_group_family.as_deref(),
+            Some("aurora-postgresql14")
+        );
+        assert!(secondary.instance_classes.is_empty(), "headless");
+        assert!(!secondary.deletion_protection);
+
+        let alarms = &facts(&readings, "config:cloudwatch:us-west-2").alarms;
+        assert_eq!(alarms.len(), 1);
+        assert!(alarms[0].watches(
+            "AuroraGlobalDBRPOLag",
+            "DBClusterIdentifier",
+            "orders-secondary"
+        ));
+        assert!(
+            facts(&readings, "config:cloudwatch:us-east-1")
+                .alarms
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_denied_describe_fails_its_regions_rds_source_only() {
+        let denied = mock!(aws_sdk_rds::Client::describe_db_parameter_groups).then_http_response(|| {
+            aws_sdk_rds::config::http::HttpResponse::new(
+                403.try_into().unwrap(),
+                SdkBody::from(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                     <Message>not authorized to perform rds:DescribeDBParameterGroups</Message></Error>\
+                     <RequestId>r-1</RequestId></ErrorResponse>",
+                ),
+            )
+        });
+        let mut west_rules = vec![denied];
+        west_rules.extend(rds_rules(vec![], vec![], "aurora-postgresql15"));
+        let readings = read(&clients(
+            [
+                (
+                    EAST,
+                    rds_client(&rds_rules(vec![], vec![], "aurora-postgresql15")),
+                ),
+                (WEST, rds_client(&west_rules)),
+            ],
+            [(EAST, alarms(vec![])), (WEST, alarms(vec![]))],
+        ))
+        .await;
+        let west = readings
+            .iter()
+            .find(|r| r.source == "config:rds:us-west-2")
+            .unwrap();
+        let error = west.result.as_ref().unwrap_err();
+        assert_eq!(error.kind, ErrorKind::AccessDenied, "{error}");
+        assert!(
+            error.message.contains("DescribeDBParameterGroups"),
+            "{error}"
+        );
+        assert!(
+            readings
+                .iter()
+                .filter(|r| r.source != "config:rds:us-west-2")
+                .all(|r| r.result.is_ok())
+        );
+    }
 }
