@@ -7,6 +7,7 @@ pub mod format;
 pub mod logging;
 pub mod monitor;
 pub mod provider;
+pub mod readiness;
 pub mod runbook;
 pub mod session;
 pub mod tui;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
+use drconsole::cli::readiness;
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{self, FailedSource, StatusReport};
 use drconsole::config::paths::{self, Paths};
@@ -56,7 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None | Some(Command::Runbook(RunbookCommand::Run { .. })) => {
             SavedWorld::ResumeAndSave(&worlds)
         }
-        Some(Command::Status { .. }) => SavedWorld::ResumeOnly(&worlds),
+        Some(Command::Status { .. } | Command::Readiness(_)) => SavedWorld::ResumeOnly(&worlds),
         Some(Command::Runbook(_)) => SavedWorld::Ignore,
     };
     let mut session = session::open(&cli.session, &config, saved).await?;
@@ -142,6 +143,20 @@ async fn dispatch(
                 safety: config.safety.settings(),
             };
             runbook::execute(cmd, ctx).await
+        }
+        Some(Command::Readiness(args)) => {
+            let ctx = readiness::ReadinessContext {
+                runbooks_dir: cli
+                    .session
+                    .runbooks
+                    .clone()
+                    .unwrap_or_else(|| library::default_dir(&paths.config_dir)),
+                journal_dir: paths.journal_dir(),
+                environment: session.environment,
+                provider: session.provider,
+                poll_interval: session.poll_interval,
+            };
+            Ok(readiness::run(&args, ctx).await)
         }
         Some(Command::Status { format }) => {
             let state =

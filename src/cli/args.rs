@@ -77,6 +77,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: StatusFormat,
     },
+    /// Evaluate the DR checklist once and exit non-zero if any check fails.
+    Readiness(super::readiness::ReadinessArgs),
     /// Validate runbooks, print their plan, or run one without the console.
     #[command(subcommand)]
     Runbook(RunbookCommand),

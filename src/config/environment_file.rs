@@ -244,6 +244,33 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
             validate_dns(id, dns, |field| at(&[Key("dns"), Key(field)]))?;
         }
     }
+    too_many(
+        &env.sim.drift,
+        limits::SERVICES_MAX,
+        &[Key("sim"), Key("drift")],
+        "sim.drift entries",
+    )?;
+    for (i, drift) in env.sim.drift.iter().enumerate() {
+        let at = |field: &'static str| vec![Key("sim"), Key("drift"), Index(i), Key(field)];
+        if !resource_owner.contains_key(drift.resource.as_str()) {
+            return Err(Refusal::new(
+                at("resource"),
+                format!(
+                    "sim.drift names `{}`, which no service's replication names",
+                    drift.resource
+                ),
+            ));
+        }
+        for (field, value) in [
+            ("engine_version", &drift.engine_version),
+            ("instance_class", &drift.instance_class),
+            ("parameter_group_family", &drift.parameter_group_family),
+        ] {
+            if let Some(value) = value {
+                label(value, &at(field), &format!("sim.drift.{field}"))?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -306,6 +306,29 @@ pub struct SimSettings {
     /// Simulated seconds per real second.
     #[serde(default = "default_time_scale")]
     pub time_scale: f64,
+    /// Where simulated resources are configured unlike their defaults: the
+    /// demo's honest readiness failures, and drifted estates for tests.
+    #[serde(default)]
+    pub drift: Vec<SimDrift>,
+}
+
+/// One simulated database's configuration, where it differs from the
+/// simulator's defaults. Every field left out keeps its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimDrift {
+    /// A cluster or instance the environment names.
+    pub resource: String,
+    pub engine_version: Option<String>,
+    pub instance_class: Option<String>,
+    pub parameter_group_family: Option<String>,
+    pub deletion_protection: Option<bool>,
+    /// DB instances of a cluster; 0 makes it headless.
+    pub instances: Option<u32>,
+    pub retention_days: Option<u32>,
+    pub cross_region_copy: Option<bool>,
+    /// Whether an alarm watches its replication lag.
+    pub lag_alarm: Option<bool>,
 }
 
 impl Default for SimSettings {
@@ -313,6 +336,7 @@ impl Default for SimSettings {
         Self {
             seed: default_seed(),
             time_scale: default_time_scale(),
+            drift: Vec::new(),
         }
     }
 }

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
+use crate::readiness::facts::ConfigReading;
 
 /// The read half: polled by the monitor task, never by the UI loop.
 #[async_trait]
@@ -30,6 +31,13 @@ pub trait Observe: Send + Sync {
 
     /// Route 53 change propagation (`GetChange`).
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError>;
+
+    /// How the databases are configured and alarmed, for readiness: read
+    /// on demand, not every poll. A provider that reads none returns no
+    /// readings, and readiness reports every such fact unknown.
+    async fn configuration(&self) -> Vec<ConfigReading> {
+        Vec::new()
+    }
 }
 
 /// The acting half: only built for sessions allowed to mutate.

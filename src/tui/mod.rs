@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod popups;
+pub mod readiness;
 pub mod render;
 pub mod runbooks;
 pub mod state;
@@ -75,8 +76,15 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));
+    let (evidence, readiness_reader) = readiness::spawn_reader(
+        observe.clone(),
+        app.runbooks.as_ref().map(|r| r.setup.journal_dir.clone()),
+        readiness::READ_EVERY,
+    );
+    app.readiness = Some(readiness::ReadinessState::new(evidence));
     let exit = event_loop(&mut app, polls, run_rx, environments, observe.as_ref()).await;
     poller.abort();
+    readiness_reader.abort();
     match exit? {
         Exit::Quit => Ok(()),
         Exit::MonitorStopped => match poller.await {

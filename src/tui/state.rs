@@ -18,6 +18,7 @@ use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
+use crate::tui::readiness::ReadinessState;
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
 
@@ -29,6 +30,8 @@ pub enum Screen {
     Runbooks,
     /// This session's runs, active and finished.
     Runs,
+    /// The DR checklist evaluated live.
+    Readiness,
 }
 
 /// Which pane keys act on.
@@ -89,6 +92,8 @@ pub struct App {
     /// The terminal's height as last drawn: no more rows than this are on
     /// screen either side of the selection.
     pub screen_rows: usize,
+    /// The Readiness screen, when the session evaluates readiness.
+    pub readiness: Option<ReadinessState>,
 }
 
 /// [`App::screen_rows`] until the terminal has said: taller than any
@@ -129,6 +134,7 @@ impl App {
             notice: None,
             declaring: None,
             screen_rows: SCREEN_ROWS_UNTIL_DRAWN,
+            readiness: None,
         };
         app.refresh();
         app
@@ -227,6 +233,7 @@ impl App {
         }
         self.now = now;
         self.refresh();
+        self.update_readiness(true);
         Update::Redraw
     }
 
@@ -262,6 +269,7 @@ impl App {
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
         self.now = now;
         self.refresh_due();
+        self.update_readiness(false);
         Update::Redraw
     }
 
@@ -332,6 +340,11 @@ impl App {
                 self.screen = Screen::Runs;
                 return Update::Redraw;
             }
+            KeyCode::Char('4') if self.screen != Screen::Readiness && !self.help_open => {
+                self.screen = Screen::Readiness;
+                self.update_readiness(true);
+                return Update::Redraw;
+            }
             _ => {}
         }
         if self.help_open {
@@ -344,7 +357,16 @@ impl App {
                 _ => Update::Nothing,
             };
         }
-        if matches!(self.screen, Screen::Runbooks | Screen::Runs) {
+        if self.screen == Screen::Readiness
+            && let Some(readiness) = &mut self.readiness
+            && readiness.on_key(key) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
+        if matches!(
+            self.screen,
+            Screen::Runbooks | Screen::Runs | Screen::Readiness
+        ) {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,
                 KeyCode::Char('?') => {

@@ -15,6 +15,7 @@ pub mod budget;
 pub mod budgeted_http;
 pub mod clients;
 pub mod cloudwatch;
+pub mod config_facts;
 pub mod discover;
 pub mod errors;
 pub mod identity;

@@ -30,6 +30,7 @@ use crate::domain::snapshot::{
     DnsRecordObs, ErrorKind, GlobalClusterObs, HealthCheckObs, Snapshot, SourceError, SourceReading,
 };
 use crate::provider::Observe;
+use crate::readiness::facts::ConfigReading;
 
 /// Route 53 allows five requests a second per account; stay well under it.
 const ROUTE53_CONCURRENCY: usize = 2;
@@ -387,6 +388,10 @@ impl Observe for AwsObserver {
 
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    async fn configuration(&self) -> Vec<ConfigReading> {
+        super::config_facts::read(&self.clients).await
     }
 
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {

@@ -11,6 +11,7 @@ use super::{AwsActor, AwsObserver};
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
 use crate::provider::{Act, Observe};
+use crate::readiness::facts::ConfigReading;
 
 pub struct Swappable<T>(RwLock<Arc<T>>);
 
@@ -41,6 +42,10 @@ impl Observe for Swappable<AwsObserver> {
 
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
         self.current().change_status(change_id).await
+    }
+
+    async fn configuration(&self) -> Vec<ConfigReading> {
+        self.current().configuration().await
     }
 }
 

@@ -29,6 +29,7 @@ mod actions;
 mod app;
 mod backup;
 mod clock;
+mod configuration;
 mod faults;
 mod health;
 mod lag;
@@ -54,6 +55,7 @@ use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
 use crate::provider::fault::FaultControl;
 use crate::provider::{Act, Observe, Provider, ProviderKind};
+use crate::readiness::facts::ConfigReading;
 
 /// The read half over a world.
 struct SimObserver(Arc<SimWorld>);
@@ -70,6 +72,10 @@ impl Observe for SimObserver {
 
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
         self.0.change_status(change_id)
+    }
+
+    async fn configuration(&self) -> Vec<ConfigReading> {
+        self.0.configuration()
     }
 }
 

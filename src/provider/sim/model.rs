@@ -250,8 +250,35 @@ impl Model {
         for service in &env.services {
             model.add_service(service, &mut seen);
         }
+        model.apply_backup_drift(env);
         model.advance_to(start);
         model
+    }
+
+    /// Backup settings `[[sim.drift]]` changes (the rest of a drift is
+    /// configuration only, see `configuration.rs`).
+    fn apply_backup_drift(&mut self, env: &Environment) {
+        for drift in &env.sim.drift {
+            let plans = self
+                .clusters
+                .iter_mut()
+                .filter(|c| c.id == drift.resource)
+                .map(|c| &mut c.backup)
+                .chain(
+                    self.instances
+                        .iter_mut()
+                        .filter(|i| i.id == drift.resource)
+                        .map(|i| &mut i.backup),
+                );
+            for plan in plans {
+                if let Some(days) = drift.retention_days {
+                    plan.retention_days = days;
+                }
+                if let Some(copy) = drift.cross_region_copy {
+                    plan.cross_region_copy = copy;
+                }
+            }
+        }
     }
 
     fn add_service(&mut self, service: &ServiceSpec, seen: &mut Seen) {

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use super::actions;
 use super::clock::SimClock;
+use super::configuration::SimConfiguration;
 use super::faults::source_error;
 use super::model::{Membership, Model};
 use super::observe;
@@ -17,6 +18,7 @@ use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::environment::Environment;
 use crate::domain::snapshot::{ErrorKind, SourceError, SourceReading};
 use crate::provider::fault::Fault;
+use crate::readiness::facts::ConfigReading;
 
 /// A deterministic simulated AWS estate: the same environment, seed and
 /// sequence of calls always give the same observations.
@@ -27,6 +29,8 @@ pub struct SimWorld {
     changed: Notify,
     environment: String,
     fingerprint: String,
+    /// Not saved: the environment describes it afresh each session.
+    configuration: SimConfiguration,
 }
 
 struct Inner {
@@ -75,6 +79,7 @@ impl SimWorld {
             changed: Notify::new(),
             environment: env.name.clone(),
             fingerprint: saved::fingerprint(env),
+            configuration: SimConfiguration::of(env),
         }
     }
 
@@ -181,6 +186,13 @@ impl SimWorld {
                 },
             })
             .collect()
+    }
+
+    /// How the databases are configured and alarmed, as of simulated now.
+    pub fn configuration(&self) -> Vec<ConfigReading> {
+        let inner = self.current();
+        self.configuration
+            .read(&inner.model, inner.clock.now(), |s| inner.failure_of(s))
     }
 
     pub fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {

@@ -21,7 +21,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
-use super::{dashboard, detail, footer, header, help, runbooks, runs, too_small};
+use super::{dashboard, detail, footer, header, help, readiness, runbooks, runs, too_small};
 use crate::tui::state::{App, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -91,6 +91,9 @@ pub fn render(frame: &mut Frame, app: &App) {
             Some(state) => runs::render(frame, &app.theme, state, app.now, areas.table),
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
+        Screen::Readiness => {
+            readiness::render(frame, &app.theme, app.readiness.as_ref(), areas.table)
+        }
     }
     footer::render(frame, app, areas.footer);
     if app.help_open {

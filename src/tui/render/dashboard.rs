@@ -148,6 +148,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         })
         .title(title(app))
         .title_top(position(app));
+    let block = match super::readiness::summary(&app.theme, app.readiness.as_ref()) {
+        Some(line) => block.title_bottom(line),
+        None => block,
+    };
     let body = body_area(area);
     let columns = Columns::fitting(body.width, app.environment.regions.len());
     let cols = &columns.list;

@@ -74,6 +74,18 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 ("q", "quit"),
             ],
         )
+    } else if app.screen == Screen::Readiness {
+        key_line(
+            theme,
+            &[
+                ("↑↓/jk", "move"),
+                ("g/G", "first/last"),
+                ("1", "dashboard"),
+                ("2", "runbooks"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+        )
     } else if let Some(notice) = &app.notice {
         Line::from(Span::styled(format!(" {notice}"), theme.at_risk))
     } else {

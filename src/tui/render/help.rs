@@ -8,7 +8,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::tui::state::App;
 
 const KEYS: [(&str, &str); 14] = [
-    ("1  2 (or r)  3", "dashboard / runbooks / runs screen"),
+    (
+        "1  2/r  3  4",
+        "dashboard / runbooks / runs / readiness screen",
+    ),
     ("↑ ↓  j k", "move the selection"),
     ("g G  PgUp PgDn", "first / last service, ten rows"),
     ("Enter", "open the detail pane"),

@@ -8,6 +8,7 @@ pub mod detail;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod readiness;
 pub mod run;
 pub mod runbooks;
 pub mod runs;
