@@ -2,14 +2,16 @@
 //! 127.0.0.1 under a region prefix (`/us-west-2/health`, ...). Its answers
 //! follow the simulated world: health fails while the region is down, the
 //! database check while its database is unreachable, and writes while that
-//! database is a read-only secondary.
+//! database is a read-only secondary, and a path a drill made fail answers
+//! the status it was given.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -56,7 +58,28 @@ fn router(app: App) -> Router {
         .route("/{region}/auth/login", post(login))
         .route("/{region}/api/users/me", get(me))
         .route("/{region}/api/test/write", post(write))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            injected_failure,
+        ))
         .with_state(app)
+}
+
+/// Answers a request to a path a drill made fail with the injected status,
+/// before its handler runs.
+async fn injected_failure(State(app): State<App>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let failing = path
+        .strip_prefix('/')
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(region, rest)| app.world.failing_endpoint(region, &format!("/{rest}")));
+    match failing.and_then(|s| StatusCode::from_u16(s).ok()) {
+        Some(status) => answer(
+            status,
+            json!({ "status": "error", "error": format!("injected failure: {status}") }),
+        ),
+        None => next.run(request).await,
+    }
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {

@@ -25,6 +25,9 @@ pub(super) struct BackupPlan {
     pub upload_phase: i64,
     /// Nothing is restorable from before this (creation or promotion).
     pub since: DateTime<Utc>,
+    /// Backups silently stopped at this moment: nothing newer is taken.
+    #[serde(default)]
+    pub stopped_at: Option<DateTime<Utc>>,
 }
 
 impl BackupPlan {
@@ -38,6 +41,7 @@ impl BackupPlan {
     /// What AWS reports at `as_of`: the present, or the moment the resource
     /// became unreachable (nothing new is backed up after that).
     pub(super) fn observe(&self, as_of: DateTime<Utc>) -> BackupObs {
+        let as_of = self.stopped_at.map_or(as_of, |stopped| as_of.min(stopped));
         if self.retention_days == 0 || as_of < self.since {
             return BackupObs {
                 retention_days: self.retention_days,
@@ -82,6 +86,7 @@ mod tests {
             snapshot_second: 3 * 3600 + 600,
             upload_phase: 17,
             since,
+            stopped_at: None,
         }
     }
 
@@ -115,6 +120,15 @@ mod tests {
         let obs = plan(since).observe(since + Duration::seconds(30));
         assert_eq!(obs.newest_snapshot, Some(since));
         assert_eq!(obs.latest_restorable, Some(since));
+    }
+
+    #[test]
+    fn stopped_backups_freeze_pitr_and_the_newest_snapshot() {
+        let mut p = plan(at("2026-01-01T00:00:00Z"));
+        p.stopped_at = Some(at("2026-03-01T02:00:00Z"));
+        let obs = p.observe(at("2026-03-02T12:00:00Z"));
+        assert!(obs.latest_restorable.unwrap() < at("2026-03-01T02:00:00Z"));
+        assert_eq!(obs.newest_snapshot, Some(at("2026-02-28T03:10:00Z")));
     }
 
     #[test]

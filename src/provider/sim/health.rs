@@ -35,6 +35,10 @@ pub(super) struct HealthCheck {
     pub failure_threshold: u32,
     pub disabled: bool,
     pub inverted: bool,
+    /// While flapping, the endpoint is unreachable every other period of
+    /// this many seconds.
+    #[serde(default)]
+    pub flap_period: Option<u32>,
     checkers: Vec<Checker>,
 }
 
@@ -73,25 +77,34 @@ impl HealthCheck {
             failure_threshold,
             disabled: false,
             inverted: false,
+            flap_period: None,
             checkers,
         }
     }
 
-    /// One second of probing; `down_since` is when the endpoint's region failed.
+    /// One second of probing; `outage` is when the endpoint's region failed
+    /// and the percentage of checkers that see it (the first ones: which
+    /// locations lose their route to a region does not change mid-outage).
     pub(super) fn tick(
         &mut self,
         now: DateTime<Utc>,
-        down_since: Option<DateTime<Utc>>,
+        outage: Option<(DateTime<Utc>, u8)>,
         rng: &mut SimRng,
     ) {
         let second = now.timestamp();
         let threshold = self.failure_threshold.max(1);
-        for checker in &mut self.checkers {
+        let flapped_off = self
+            .flap_period
+            .is_some_and(|p| second.div_euclid(i64::from(p.max(1))) % 2 == 1);
+        for (index, checker) in self.checkers.iter_mut().enumerate() {
             if second.rem_euclid(REQUEST_INTERVAL) != checker.offset {
                 continue;
             }
-            let reachable =
-                down_since.is_none_or(|since| (now - since).num_seconds() < checker.notice_delay);
+            let sees_outage = |percent: u8| index * 100 < usize::from(percent) * CHECKERS as usize;
+            let reachable = !flapped_off
+                && outage.is_none_or(|(since, percent)| {
+                    !sees_outage(percent) || (now - since).num_seconds() < checker.notice_delay
+                });
             if rng.random::<f64>() < BLIP_CHANCE {
                 checker.blip_until = second.saturating_add(BLIP_SECONDS);
             }
@@ -145,7 +158,7 @@ mod tests {
     fn run(check: &mut HealthCheck, from: i64, seconds: i64, down: Option<i64>, rng: &mut SimRng) {
         let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
         for s in from..from + seconds {
-            check.tick(at(s), down.map(at), rng);
+            check.tick(at(s), down.map(|d| (at(d), 100)), rng);
         }
     }
 
@@ -184,6 +197,49 @@ mod tests {
             assert_eq!(check.status(), Health::Healthy);
         }
         assert!((CHECKERS - 3..CHECKERS).contains(&fewest), "{fewest}");
+    }
+
+    #[test]
+    fn a_partial_outage_fails_only_its_share_of_checkers() {
+        let mut rng = SimRng::seeded(3);
+        let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 3, &mut rng);
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        for s in 0..300 {
+            check.tick(at(s), Some((at(0), 50)), &mut rng);
+        }
+        assert!(
+            (8..=9).contains(&check.checkers_healthy()),
+            "{}",
+            check.checkers_healthy()
+        );
+        assert_eq!(check.status(), Health::Healthy);
+        for s in 300..600 {
+            check.tick(at(s), Some((at(0), 90)), &mut rng);
+        }
+        assert!(check.checkers_healthy() <= 2);
+        assert_eq!(check.status(), Health::Unhealthy);
+    }
+
+    #[test]
+    fn a_flapping_check_turns_unhealthy_and_back() {
+        let mut rng = SimRng::seeded(4);
+        let mut check = HealthCheck::new("hc".into(), 0, "x".into(), 3, &mut rng);
+        check.flap_period = Some(120);
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        let mut statuses = Vec::new();
+        for s in 0..1200 {
+            check.tick(at(s), None, &mut rng);
+            if s % 60 == 59 {
+                statuses.push(check.status());
+            }
+        }
+        let changes = statuses.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(changes >= 6, "{statuses:?}");
+        check.flap_period = None;
+        for s in 1200..1400 {
+            check.tick(at(s), None, &mut rng);
+        }
+        assert_eq!(check.status(), Health::Healthy);
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub(super) struct LagProcess {
     profile: &'static LagProfile,
     base: f64,
     spike: f64,
+    /// Replication has stopped: `stalled` grows a second every second.
+    #[serde(default)]
+    stopped: bool,
+    #[serde(default)]
+    stalled: f64,
 }
 
 impl LagProcess {
@@ -72,6 +77,8 @@ impl LagProcess {
             profile,
             base: profile.base_mean,
             spike: 0.0,
+            stopped: false,
+            stalled: 0.0,
         }
     }
 
@@ -85,11 +92,25 @@ impl LagProcess {
             self.spike += rng.random_range(p.spike_min..p.spike_max);
         }
         self.base = p.base_mean * rng.random_range(0.5..1.5);
+        if self.stopped {
+            self.stalled = (self.stalled + 1.0).min(MAX_SAVED_LAG);
+        }
     }
 
     /// Current lag in seconds.
     pub(super) fn seconds(&self) -> f64 {
-        self.base + self.spike
+        self.base + self.spike + self.stalled
+    }
+
+    pub(super) fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Replication resumes: the backlog drains as a spike does.
+    pub(super) fn resume(&mut self) {
+        self.stopped = false;
+        self.spike += self.stalled;
+        self.stalled = 0.0;
     }
 
     pub(super) fn add_spike(&mut self, seconds: f64) {
@@ -102,7 +123,7 @@ impl LagProcess {
 
     /// Whether both parts are lags the process could have reached.
     pub(super) fn is_plausible(&self) -> bool {
-        [self.base, self.spike]
+        [self.base, self.spike, self.stalled]
             .iter()
             .all(|s| (0.0..=MAX_SAVED_LAG).contains(s))
     }
@@ -172,6 +193,23 @@ mod tests {
         };
         assert!((5.0..60.0).contains(&median), "{median}");
         assert!(samples.iter().any(|s| *s > 60.0));
+    }
+
+    #[test]
+    fn stopped_replication_falls_behind_until_it_resumes() {
+        let mut rng = SimRng::seeded(1);
+        let mut lag = LagProcess::new(&AURORA_GLOBAL);
+        lag.stop();
+        for _ in 0..300 {
+            lag.tick(&mut rng);
+        }
+        assert!(lag.seconds() >= 300.0, "{}", lag.seconds());
+        lag.resume();
+        let backlog = lag.seconds();
+        for _ in 0..60 {
+            lag.tick(&mut rng);
+        }
+        assert!(lag.seconds() < backlog / 2.0);
     }
 
     #[test]

@@ -23,7 +23,14 @@
 //! Faults ([`Fault`]): a region outage fails its health checks, makes its
 //! databases inaccessible and lets the lag of everything replicating out of
 //! it grow; a source failure makes one source (and actions on its API) fail;
-//! a lag spike bumps one resource's lag.
+//! a lag spike bumps one resource's lag; replication or backups can stop,
+//! a DNS pair be swapped, a health check flap, one path of the demo
+//! application fail and the control plane slow down.
+//!
+//! Ground truth (`writes`): the demo application writes 20 times a second
+//! to every writable database; a data-loss promotion loses, counted write
+//! by write, what its source took after the promoted copy's replication
+//! point. [`SimWorld::ground_truth`] reads it; no observation shows it.
 
 mod actions;
 mod app;
@@ -39,6 +46,7 @@ mod persist;
 mod rng;
 mod saved;
 mod world;
+mod writes;
 
 use std::sync::Arc;
 
@@ -53,7 +61,7 @@ pub use world::{RegionDatabase, SimWorld};
 
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
-use crate::provider::fault::FaultControl;
+use crate::provider::fault::{FaultControl, GroundTruth};
 use crate::provider::{Act, Observe, Provider, ProviderKind};
 use crate::readiness::facts::ConfigReading;
 
@@ -105,6 +113,10 @@ impl FaultControl for SimWorld {
     fn clear(&self, fault: &Fault) -> Result<(), SourceError> {
         SimWorld::clear(self, fault)
     }
+
+    fn ground_truth(&self) -> Option<GroundTruth> {
+        Some(SimWorld::ground_truth(self))
+    }
 }
 
 /// A provider over `world`; a read-only one never gets an acting half.
@@ -121,5 +133,7 @@ pub fn provider(world: Arc<SimWorld>, read_only: bool) -> Provider {
     }
 }
 
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use super::clock::later;
 use super::health::HealthCheck;
 use super::lag::{AURORA_GLOBAL, LagProcess, RDS_REPLICA, S3_REPLICATION};
 use super::rng::SimRng;
+use super::writes::WriteLedger;
 use crate::domain::environment::{Environment, Replication, ServiceSpec};
 use crate::domain::posture::same_name;
 use crate::domain::rotation;
@@ -33,6 +34,8 @@ pub(super) const PROMOTED_RETENTION_DAYS: u32 = 7;
 const BACKUP_WINDOW_START: i64 = 3 * 3600;
 /// Objects written per second to a replicated bucket.
 pub(super) const S3_WRITES_PER_SECOND: f64 = 4.0;
+/// The most a slow control plane stretches an operation.
+pub(crate) const MAX_SLOWDOWN: u32 = 100;
 /// A long absence is not replayed second by second; only its last hour is.
 const MAX_CATCH_UP_SECONDS: i64 = 3600;
 /// The world runs this long before it starts, so its first observation
@@ -43,6 +46,17 @@ const WARM_UP_SECONDS: i64 = 60;
 pub(super) struct Region {
     pub name: String,
     pub down_since: Option<DateTime<Utc>>,
+    /// Share of health checkers that see the region down while it is.
+    #[serde(default = "all_checkers")]
+    pub failing_checkers_percent: u8,
+}
+
+fn all_checkers() -> u8 {
+    100
+}
+
+fn normal_speed() -> u32 {
+    1
 }
 
 /// Where a cluster stands in replication.
@@ -217,9 +231,19 @@ pub(super) struct Model {
     /// Replication lag each promoted cluster or instance had when it became
     /// writable: the data its promotion lost. Newest last.
     pub data_loss: Vec<(String, std::time::Duration)>,
+    /// What the demo application wrote where, and what promotions lost.
+    #[serde(default)]
+    pub writes: WriteLedger,
+    /// Control-plane operations take this many times their usual time.
+    #[serde(default = "normal_speed")]
+    pub slowdown: u32,
     pub rng: SimRng,
     /// Simulated time up to which the world has been advanced.
     pub time: DateTime<Utc>,
+}
+
+fn target_id(clusters: &[Cluster], index: usize) -> String {
+    clusters[index].id.clone()
 }
 
 impl Model {
@@ -231,6 +255,7 @@ impl Model {
                 .map(|name| Region {
                     name: name.clone(),
                     down_since: None,
+                    failing_checkers_percent: all_checkers(),
                 })
                 .collect(),
             globals: Vec::new(),
@@ -243,6 +268,8 @@ impl Model {
             changes: Vec::new(),
             pending: Vec::new(),
             data_loss: Vec::new(),
+            writes: WriteLedger::default(),
+            slowdown: normal_speed(),
             rng: SimRng::seeded(env.sim.seed),
             time: start - Duration::seconds(WARM_UP_SECONDS),
         };
@@ -433,6 +460,7 @@ impl Model {
             snapshot_second: BACKUP_WINDOW_START + self.rng.random_range(0..3600),
             upload_phase: self.rng.random_range(0..300),
             since: self.time - Duration::days(HISTORY_DAYS),
+            stopped_at: None,
         }
     }
 
@@ -515,9 +543,10 @@ impl Model {
             .find(|&c| self.clusters[c].membership == Membership::Writer)
     }
 
-    /// A random duration between `min` and `max` seconds.
+    /// A random duration of a control-plane operation between `min` and
+    /// `max` seconds, stretched while the control plane is slow.
     pub(super) fn duration_between(&mut self, min: i64, max: i64) -> Duration {
-        Duration::seconds(self.rng.random_range(min..=max))
+        Duration::seconds(self.rng.random_range(min..=max) * i64::from(self.slowdown.max(1)))
     }
 
     pub(super) fn schedule(&mut self, after: Duration, completion: Completion) {
@@ -545,8 +574,13 @@ impl Model {
     fn tick(&mut self) {
         let now = self.time;
         for check in &mut self.health_checks {
-            check.tick(now, self.regions[check.region].down_since, &mut self.rng);
+            let region = &self.regions[check.region];
+            let outage = region
+                .down_since
+                .map(|since| (since, region.failing_checkers_percent));
+            check.tick(now, outage, &mut self.rng);
         }
+        self.take_writes();
         for cluster in &mut self.clusters {
             cluster.lag.tick(&mut self.rng);
         }
@@ -587,7 +621,12 @@ impl Model {
                 } else {
                     0.0
                 };
-                self.record_data_loss(&self.clusters[target].id.clone(), lost);
+                let source = self.writer_of(global).filter(|_| allow_data_loss);
+                self.record_data_loss(
+                    target_id(&self.clusters, target),
+                    lost,
+                    source.map(|w| self.clusters[w].id.clone()),
+                );
                 if let Some(old) = self.writer_of(global) {
                     let sync = if allow_data_loss {
                         SyncStatus::PendingResync
@@ -609,7 +648,8 @@ impl Model {
             Completion::Detach { global, cluster } => {
                 if matches!(self.clusters[cluster].membership, Membership::Secondary(_)) {
                     let lost = self.secondary_lag(&self.clusters[cluster], global);
-                    self.record_data_loss(&self.clusters[cluster].id.clone(), lost);
+                    let source = self.writer_of(global).map(|w| self.clusters[w].id.clone());
+                    self.record_data_loss(target_id(&self.clusters, cluster), lost, source);
                 }
                 self.globals[global].members.retain(|&c| c != cluster);
                 let c = &mut self.clusters[cluster];
@@ -624,7 +664,9 @@ impl Model {
                 let now = self.time;
                 if let Some(source) = self.instances[instance].replica_of {
                     let lost = self.replica_lag(&self.instances[instance], source);
-                    self.record_data_loss(&self.instances[instance].id.clone(), lost);
+                    let source = self.instances[source].id.clone();
+                    let promoted = self.instances[instance].id.clone();
+                    self.record_data_loss(promoted, lost, Some(source));
                 }
                 let after = self.duration_between(60, 120);
                 let i = &mut self.instances[instance];
@@ -683,10 +725,51 @@ impl Model {
         }
     }
 
-    fn record_data_loss(&mut self, resource: &str, seconds: f64) {
+    /// Records what promoting `resource` lost: `seconds` of replication
+    /// lag, and in the ground truth the writes `source` (the writer it
+    /// replicated from, `None` when nothing may be lost) took in them.
+    fn record_data_loss(&mut self, resource: String, seconds: f64, source: Option<String>) {
         let lost = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
             .unwrap_or(std::time::Duration::MAX);
-        self.data_loss.push((resource.to_string(), lost));
+        let replicated_to =
+            self.time - Duration::milliseconds(lost.as_millis().min(i64::MAX as u128) as i64);
+        self.writes.promoted(
+            &resource,
+            self.time,
+            source.as_deref().map(|s| (s, replicated_to)),
+        );
+        self.data_loss.push((resource, lost));
+    }
+
+    /// The demo application writes, for the second just ended, to every
+    /// database that accepts writes now.
+    fn take_writes(&mut self) {
+        let Model {
+            regions,
+            clusters,
+            instances,
+            writes,
+            time,
+            ..
+        } = self;
+        let up = |region: usize| regions[region].down_since.is_none();
+        let cluster_writers = clusters.iter().filter(|c| {
+            up(c.region)
+                && c.operation.is_none()
+                && matches!(
+                    c.membership,
+                    Membership::Writer | Membership::Standalone { .. }
+                )
+        });
+        let instance_writers = instances
+            .iter()
+            .filter(|i| up(i.region) && i.replica_of.is_none() && i.operation != Some("modifying"));
+        for id in cluster_writers
+            .map(|c| &c.id)
+            .chain(instance_writers.map(|i| &i.id))
+        {
+            writes.accept(id, *time);
+        }
     }
 
     /// Lag of a global cluster's secondary behind its writer, in seconds.
@@ -850,6 +933,17 @@ impl Model {
             for &i in instances {
                 in_range("a pending operation", i, self.instances.len())?;
             }
+        }
+        if !self.writes.is_plausible() {
+            return Err("the write ledger has an impossible period".into());
+        }
+        if !(1..=MAX_SLOWDOWN).contains(&self.slowdown)
+            || self
+                .regions
+                .iter()
+                .any(|r| r.failing_checkers_percent > 100)
+        {
+            return Err("a fault's setting is out of range".into());
         }
         if !self.rng.is_valid() {
             return Err("the random generator's state is all zeros".into());

@@ -100,8 +100,16 @@ pub(super) fn read(env: &Environment, text: &str) -> Result<SavedWorld<Model>, R
         .map_err(ResumeError::Inconsistent)?;
     for fault in &saved.faults {
         let known = match fault {
-            Fault::RegionOutage { region } => saved.model.region_index(region).is_some(),
-            Fault::SourceFailure { .. } | Fault::LagSpike { .. } => true,
+            Fault::RegionOutage { region }
+            | Fault::PartialOutage { region, .. }
+            | Fault::EndpointFailing { region, .. } => saved.model.region_index(region).is_some(),
+            Fault::SourceFailure { .. }
+            | Fault::LagSpike { .. }
+            | Fault::ReplicationStopped { .. }
+            | Fault::BackupsStopped { .. }
+            | Fault::DnsSwapped { .. }
+            | Fault::FlappingHealthCheck { .. }
+            | Fault::SlowControlPlane { .. } => true,
         };
         if !known {
             return Err(ResumeError::Inconsistent(format!(

@@ -8,17 +8,29 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::actions;
+use super::backup::BackupPlan;
 use super::clock::SimClock;
 use super::configuration::SimConfiguration;
 use super::faults::source_error;
-use super::model::{Membership, Model};
+use super::health::HealthCheck;
+use super::lag::LagProcess;
+use super::model::{MAX_SLOWDOWN, Membership, Model};
 use super::observe;
 use super::saved::{self, ResumeError, SavedWorld};
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::environment::Environment;
-use crate::domain::snapshot::{ErrorKind, SourceError, SourceReading};
-use crate::provider::fault::Fault;
+use crate::domain::posture::same_name;
+use crate::domain::snapshot::{DnsRecordObs, ErrorKind, FailoverRole, SourceError, SourceReading};
+use crate::provider::fault::{Fault, GroundTruth};
 use crate::readiness::facts::ConfigReading;
+
+/// How often a flapping health check may flip: no faster than its checkers
+/// can notice, no slower than an hour.
+const FLAP_PERIOD_SECONDS: std::ops::RangeInclusive<u32> = 10..=3600;
+
+fn invalid(message: String) -> SourceError {
+    SourceError::new(ErrorKind::InvalidState, message)
+}
 
 /// A deterministic simulated AWS estate: the same environment, seed and
 /// sequence of calls always give the same observations.
@@ -216,8 +228,8 @@ impl SimWorld {
         actions::already_applied(&inner.model, action)
     }
 
-    /// Starts a fault. Outages and source failures last until cleared; a lag
-    /// spike decays by itself.
+    /// Starts a fault. Most last until cleared; a lag spike decays by
+    /// itself and a swapped DNS pair stays swapped until someone fixes it.
     pub fn inject(&self, fault: Fault) -> Result<(), SourceError> {
         self.inject_fault(fault)?;
         self.changed.notify_one();
@@ -228,12 +240,17 @@ impl SimWorld {
         let mut inner = self.current();
         let now = inner.model.time;
         match &fault {
-            Fault::RegionOutage { region } => {
-                let r = inner.region(region)?;
-                let down = &mut inner.model.regions[r].down_since;
-                if down.is_none() {
-                    *down = Some(now);
+            Fault::RegionOutage { region } => inner.start_outage(region, 100, now)?,
+            Fault::PartialOutage {
+                region,
+                failing_checkers_percent,
+            } => {
+                if *failing_checkers_percent > 100 {
+                    return Err(invalid(format!(
+                        "failing_checkers_percent is {failing_checkers_percent}; at most 100"
+                    )));
                 }
+                inner.start_outage(region, *failing_checkers_percent, now)?;
             }
             Fault::SourceFailure { source, .. } => {
                 if !inner.sources.contains(source) {
@@ -247,14 +264,59 @@ impl SimWorld {
                 );
             }
             Fault::LagSpike { resource, seconds } => {
-                let lag = inner.model.lag_of(resource).ok_or_else(|| {
-                    SourceError::new(
-                        ErrorKind::NotFound,
-                        format!("no replicated resource `{resource}`"),
-                    )
-                })?;
-                lag.add_spike(*seconds as f64);
+                inner.lag(resource)?.add_spike(*seconds as f64);
                 return Ok(());
+            }
+            Fault::ReplicationStopped { resource } => inner.lag(resource)?.stop(),
+            Fault::BackupsStopped { resource } => {
+                let plan = inner.backup(resource)?;
+                plan.stopped_at.get_or_insert(now);
+            }
+            Fault::DnsSwapped { record } => {
+                inner.swap_failover_targets(record)?;
+                return Ok(());
+            }
+            Fault::FlappingHealthCheck {
+                health_check,
+                period_seconds,
+            } => {
+                if !(FLAP_PERIOD_SECONDS).contains(period_seconds) {
+                    return Err(invalid(format!(
+                        "a health check flaps every {}..={} seconds, not {period_seconds}",
+                        FLAP_PERIOD_SECONDS.start(),
+                        FLAP_PERIOD_SECONDS.end()
+                    )));
+                }
+                inner.health_check(health_check)?.flap_period = Some(*period_seconds);
+                inner.faults.retain(|f| {
+                    !matches!(f, Fault::FlappingHealthCheck { health_check: h, .. } if h == health_check)
+                });
+            }
+            Fault::EndpointFailing {
+                region,
+                path,
+                status,
+            } => {
+                inner.region(region)?;
+                if !path.starts_with('/') || !(400..=599).contains(status) {
+                    return Err(invalid(format!(
+                        "a failing endpoint is a path starting with `/` and an error status 400..=599, not `{path}` {status}"
+                    )));
+                }
+                inner.faults.retain(|f| {
+                    !matches!(f, Fault::EndpointFailing { region: r, path: p, .. } if r == region && p == path)
+                });
+            }
+            Fault::SlowControlPlane { factor } => {
+                if !(1..=MAX_SLOWDOWN).contains(factor) {
+                    return Err(invalid(format!(
+                        "the control plane slows by a factor of 1..={MAX_SLOWDOWN}, not {factor}"
+                    )));
+                }
+                inner.model.slowdown = *factor;
+                inner
+                    .faults
+                    .retain(|f| !matches!(f, Fault::SlowControlPlane { .. }));
             }
         }
         if !inner.faults.contains(&fault) {
@@ -267,22 +329,62 @@ impl SimWorld {
     pub fn clear(&self, fault: &Fault) -> Result<(), SourceError> {
         let mut inner = self.current();
         match fault {
-            Fault::RegionOutage { region } => {
+            Fault::RegionOutage { region } | Fault::PartialOutage { region, .. } => {
                 let r = inner.region(region)?;
-                inner.model.regions[r].down_since = None;
-                inner.model.region_recovered(r);
+                let state = &mut inner.model.regions[r];
+                let was_down = state.down_since.take().is_some();
+                state.failing_checkers_percent = 100;
+                if was_down {
+                    inner.model.region_recovered(r);
+                }
             }
-            Fault::SourceFailure { .. } => {}
+            Fault::SourceFailure { .. }
+            | Fault::DnsSwapped { .. }
+            | Fault::EndpointFailing { .. } => {}
             Fault::LagSpike { resource, .. } => {
                 if let Some(lag) = inner.model.lag_of(resource) {
                     lag.end_spike();
                 }
             }
+            Fault::ReplicationStopped { resource } => {
+                if let Some(lag) = inner.model.lag_of(resource) {
+                    lag.resume();
+                }
+            }
+            Fault::BackupsStopped { resource } => {
+                if let Ok(plan) = inner.backup(resource) {
+                    plan.stopped_at = None;
+                }
+            }
+            Fault::FlappingHealthCheck { health_check, .. } => {
+                if let Ok(check) = inner.health_check(health_check) {
+                    check.flap_period = None;
+                }
+            }
+            Fault::SlowControlPlane { .. } => inner.model.slowdown = 1,
         }
         inner.faults.retain(|f| f != fault);
         drop(inner);
         self.changed.notify_one();
         Ok(())
+    }
+
+    /// The status an injected [`Fault::EndpointFailing`] makes the demo
+    /// application answer for `path` in `region`, if any.
+    pub fn failing_endpoint(&self, region: &str, path: &str) -> Option<u16> {
+        self.lock().faults.iter().find_map(|f| match f {
+            Fault::EndpointFailing {
+                region: r,
+                path: p,
+                status,
+            } if r == region && p == path => Some(*status),
+            _ => None,
+        })
+    }
+
+    /// What the demo application wrote and what promotions lost.
+    pub fn ground_truth(&self) -> GroundTruth {
+        self.current().model.writes.truth()
     }
 
     /// The data the newest promotion of `resource` (a cluster or instance
@@ -363,6 +465,81 @@ impl Inner {
             Some(kind) => Err(source_error(source, kind)),
             None => Ok(()),
         }
+    }
+
+    /// Takes `region` down (or changes how many checkers see it down).
+    fn start_outage(
+        &mut self,
+        region: &str,
+        failing_checkers_percent: u8,
+        now: DateTime<Utc>,
+    ) -> Result<(), SourceError> {
+        let r = self.region(region)?;
+        let state = &mut self.model.regions[r];
+        state.down_since.get_or_insert(now);
+        state.failing_checkers_percent = failing_checkers_percent;
+        self.faults.retain(|f| {
+            !matches!(f, Fault::RegionOutage { region: g } | Fault::PartialOutage { region: g, .. } if g == region)
+        });
+        Ok(())
+    }
+
+    fn lag(&mut self, resource: &str) -> Result<&mut LagProcess, SourceError> {
+        self.model.lag_of(resource).ok_or_else(|| {
+            SourceError::new(
+                ErrorKind::NotFound,
+                format!("no replicated resource `{resource}`"),
+            )
+        })
+    }
+
+    fn backup(&mut self, resource: &str) -> Result<&mut BackupPlan, SourceError> {
+        let model = &mut self.model;
+        if let Some(c) = model.clusters.iter_mut().find(|c| c.id == resource) {
+            return Ok(&mut c.backup);
+        }
+        model
+            .instances
+            .iter_mut()
+            .find(|i| i.id == resource)
+            .map(|i| &mut i.backup)
+            .ok_or_else(|| {
+                SourceError::new(
+                    ErrorKind::NotFound,
+                    format!("no cluster or instance `{resource}` to stop the backups of"),
+                )
+            })
+    }
+
+    fn health_check(&mut self, id: &str) -> Result<&mut HealthCheck, SourceError> {
+        self.model
+            .health_checks
+            .iter_mut()
+            .find(|h| h.id == id)
+            .ok_or_else(|| SourceError::new(ErrorKind::NotFound, format!("no health check `{id}`")))
+    }
+
+    /// Swaps the targets of the failover pair named `record`, so the name
+    /// answers with the other region's endpoint.
+    fn swap_failover_targets(&mut self, record: &str) -> Result<(), SourceError> {
+        let records = &mut self.model.records;
+        let find = |records: &[DnsRecordObs], role: FailoverRole| {
+            records
+                .iter()
+                .position(|r| same_name(&r.name, record) && r.failover == Some(role))
+        };
+        let (Some(primary), Some(secondary)) = (
+            find(records, FailoverRole::Primary),
+            find(records, FailoverRole::Secondary),
+        ) else {
+            return Err(SourceError::new(
+                ErrorKind::NotFound,
+                format!("no failover record pair named `{record}`"),
+            ));
+        };
+        let target = records[primary].target.clone();
+        records[primary].target = std::mem::replace(&mut records[secondary].target, target);
+        Ok(())
     }
 
     fn region(&self, name: &str) -> Result<usize, SourceError> {
