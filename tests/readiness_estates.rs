@@ -77,13 +77,18 @@ struct Run {
 /// Runs `drconsole readiness` on `env` with the switchover runbook last
 /// tested `tested_days_ago`, in a fresh home.
 fn readiness(env: &str, tested_days_ago: i64, args: &[&str]) -> Run {
+    readiness_with(SWITCHOVER, env, tested_days_ago, args)
+}
+
+/// [`readiness`] with `switchover` as the runbook.
+fn readiness_with(switchover: &str, env: &str, tested_days_ago: i64, args: &[&str]) -> Run {
     let home = tempfile::tempdir().unwrap();
     let env_file = home.path().join("env.toml");
     std::fs::write(&env_file, env).unwrap();
     let runbooks = home.path().join("runbooks");
     std::fs::create_dir(&runbooks).unwrap();
     let tested = chrono::Utc::now().date_naive() - chrono::Duration::days(tested_days_ago);
-    let runbook = SWITCHOVER
+    let runbook = switchover
         .lines()
         .map(|l| {
             if l.starts_with("last_tested:") {
@@ -259,10 +264,12 @@ fn a_stale_runbook_fails() {
 
 #[test]
 fn a_runbook_that_no_longer_fits_the_estate_fails_validation() {
-    // The estate's secondary was rebuilt under a new name; the runbook still
-    // switches over to the old one.
+    // The estate's secondary was rebuilt under a new name; a runbook written
+    // with the old identifier instead of `${service.secondary_cluster}`
+    // still switches over to it.
     let env = environment("orders-dr", "");
-    let run = json(&env, 3);
+    let pinned = SWITCHOVER.replace("${service.secondary_cluster}", "orders-secondary");
+    let run = readiness_with(&pinned, &env, 3, &["--format", "json"]);
     let fix = failing(&run, "orders", "runbook validates", "orders-secondary");
     assert!(fix.contains("runbook check"), "{fix}");
 }

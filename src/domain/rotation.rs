@@ -12,8 +12,8 @@
 use serde::Serialize;
 
 use super::environment::ServiceSpec;
-use super::objectives::DrTier;
 use super::lookup::Lookup;
+use super::objectives::DrTier;
 use super::posture::same_name;
 use super::snapshot::{DnsRecordObs, Health};
 
@@ -88,11 +88,11 @@ fn latency_record<'a>(
     target: &str,
 ) -> Option<&'a DnsRecordObs> {
     let dns = service.dns.as_ref()?;
-    snap.dns_records(&dns.zone_id, &dns.record).into_iter().find(|r| {
-        r.failover.is_none()
-            && r.set_identifier.is_some()
-            && same_name(&r.target, target)
-    })
+    snap.dns_records(&dns.zone_id, &dns.record)
+        .into_iter()
+        .find(|r| {
+            r.failover.is_none() && r.set_identifier.is_some() && same_name(&r.target, target)
+        })
 }
 
 /// What keeps one region of an active-active service from serving safely.

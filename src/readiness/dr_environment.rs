@@ -8,6 +8,7 @@ use super::check::{Area, Check};
 use super::facts::{ClusterConfig, InstanceConfig};
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::posture::same_name;
+use crate::domain::rotation;
 use crate::domain::snapshot::{ClusterRole, FailoverRole};
 use crate::format::short_duration;
 
@@ -491,10 +492,9 @@ fn lag_alarm(
     }
 }
 
-/// How clients reach the service: a health check per serving region and a
-/// failover record pair pointing at the declared targets. An active-active
-/// service's latency records are checked here too once the environment can
-/// declare them.
+/// How clients reach the service: a health check per serving region, and a
+/// failover record pair pointing at the declared targets (an active-active
+/// service: a latency record per region tied to its health check).
 pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
     let Some(dns) = &service.dns else {
         return Vec::new();
@@ -530,6 +530,10 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
             ),
         )
     });
+    if rotation::is_active_active(service) {
+        out.push(latency_records(service, inputs));
+        return out;
+    }
     let record = |role: FailoverRole| {
         observed.dns_records.iter().find(|r| {
             r.zone_id == dns.zone_id && same_name(&r.name, &dns.record) && r.failover == Some(role)
@@ -583,4 +587,34 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
         )
     });
     out
+}
+
+/// An active-active service is routed by one latency record per region,
+/// each tied to its region's health check: a region whose record is
+/// missing or unchecked cannot be drained or kept out while it fails.
+fn latency_records(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+    let gaps = rotation::gaps(service, inputs.observed);
+    let record = service.dns.as_ref().map_or("", |d| d.record.as_str());
+    if gaps.is_empty() {
+        return Check::pass(
+            AREA,
+            "latency records",
+            format!(
+                "{record}: a latency record per region ({}, {}), each tied to its health check",
+                service.primary_region, service.dr_region
+            ),
+        );
+    }
+    let evidence: Vec<String> = gaps
+        .iter()
+        .map(|g| format!("{}: {}", g.region, g.problem))
+        .collect();
+    Check::fail(
+        AREA,
+        "latency records",
+        evidence.join("; "),
+        format!(
+            "UPSERT a latency record of {record} per region, each with the region's health check"
+        ),
+    )
 }

@@ -281,9 +281,10 @@ fn runbooks_missing_stale_or_no_longer_valid_fail_documentation() {
     );
     assert_eq!(e.check("billing", "runbook validates").status, Status::Pass);
 
-    let renamed = runbook(
-        &BILLING_RUNBOOK.replace("instance: billing-replica", "instance: billing-replica-old"),
-    );
+    let renamed = runbook(&BILLING_RUNBOOK.replace(
+        "instance: \"${service.replica_instance}\"",
+        "instance: billing-replica-old",
+    ));
     let e = evaluate_with(&w, &[renamed], &[]);
     let c = e.check("billing", "runbook validates");
     assert_eq!(c.status, Status::Fail);

@@ -219,6 +219,7 @@ pub fn map_alarms(region: &str, alarms: &[MetricAlarm]) -> Vec<AlarmConfig> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
     use aws_sdk_cloudwatch::types::Dimension;
@@ -232,6 +233,7 @@ mod tests {
 
     use super::*;
     use crate::domain::snapshot::ErrorKind;
+    use crate::provider::aws::budget::{Budget, BudgetSettings};
     use crate::provider::aws::sdk_config;
 
     const EAST: &str = "us-east-1";
@@ -337,6 +339,8 @@ mod tests {
                 .map(|(r, c)| (r.to_string(), c))
                 .collect(),
             route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &[]),
+            route53_changes: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &[]),
+            budget: Arc::new(Budget::new(BudgetSettings::default())),
         }
     }
 

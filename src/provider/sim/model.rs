@@ -202,15 +202,15 @@ struct Seen {
     health_checks: HashSet<String>,
     zones: HashSet<String>,
     /// Zone, DNS name as [`same_name`] compares it, set identifier.
-    record_sets: HashSet<(String, String, &'static str)>,
+    record_sets: HashSet<(String, String, String)>,
 }
 
 impl Seen {
-    fn record_set(zone_id: &str, name: &str, set: &'static str) -> (String, String, &'static str) {
+    fn record_set(zone_id: &str, name: &str, set: &str) -> (String, String, String) {
         (
             zone_id.to_string(),
             name.trim_end_matches('.').to_ascii_lowercase(),
-            set,
+            set.to_string(),
         )
     }
 }

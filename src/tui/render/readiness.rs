@@ -287,7 +287,7 @@ mod tests {
         let app = demo_app();
         let screen = format!("{:?}", draw(&app, 160, 45).backend());
         assert!(
-            screen.contains("Readiness  FAIL  4 failing · 0 with warnings · 0 ready · 4 to see"),
+            screen.contains("Readiness  FAIL  5 failing · 0 with warnings · 0 ready · 4 to see"),
             "{screen}"
         );
     }
