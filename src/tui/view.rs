@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::environment::ServiceSpec;
 use crate::domain::posture::{Posture, backup_age, effective_lag, same_name, serving_record};
+use crate::domain::rotation::{self, RegionRotation};
 use crate::domain::snapshot::{
     BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs, Snapshot,
 };
@@ -87,6 +88,9 @@ pub struct DnsCell {
     pub serving: Option<FailoverRole>,
     pub ttl: u32,
     pub records: Vec<DnsRecordObs>,
+    /// Each region in or out of rotation, for an active-active service's
+    /// latency records; `None` for a failover pair.
+    pub rotation: Option<Vec<RegionRotation>>,
 }
 
 impl ServiceRow {
@@ -292,5 +296,6 @@ fn dns_cell(service: &ServiceSpec, snap: &Snapshot) -> Option<DnsCell> {
         serving,
         ttl,
         records,
+        rotation: rotation::observe(service, snap),
     })
 }
