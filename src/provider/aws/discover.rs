@@ -430,9 +430,10 @@ pub fn build(
         };
         let service = &mut services[index];
         // Latency records in both of the service's regions make it
-        // active-active; its objectives stay those discovery gave it.
+        // active-active, with that tier's default objectives.
         if !pair.latency.is_empty() && pair.sort_latency(service) {
             service.tier = DrTier::ActiveActive;
+            service.objectives = default_objectives(DrTier::ActiveActive);
         }
         for (role, set) in [
             (FailoverRole::Primary, pair.primary),
@@ -1147,6 +1148,7 @@ mod tests {
         );
         let orders = &found.environment.services[0];
         assert_eq!(orders.tier, DrTier::ActiveActive);
+        assert_eq!(orders.objectives, default_objectives(DrTier::ActiveActive));
         let dns = orders.dns.as_ref().expect("latency records attached");
         assert_eq!(
             dns.primary_target,
