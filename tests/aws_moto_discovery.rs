@@ -4,7 +4,10 @@
 
 mod support;
 
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSetFailover};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
+    ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
+};
 use drconsole::domain::environment::Replication;
 use drconsole::domain::objectives::DrTier;
 use drconsole::provider::aws::{AwsOptions, provider};
@@ -64,6 +67,41 @@ async fn discovers_services_and_reads_them_through_aws_endpoint_url() {
     r53.change_resource_record_sets()
         .hosted_zone_id(&estate.zone_id)
         .change_batch(changes)
+        .send()
+        .await
+        .unwrap();
+    // Latency record sets (a Region per set) of a name no service owns:
+    // discovery reads them like failover sets, so they are watched.
+    let latency_record = "lat.disco.example.com.".to_string();
+    let latency = [
+        (PRIMARY, "lat.us-east-1.example.com"),
+        (DR, "lat.us-west-2.example.com"),
+    ]
+    .into_iter()
+    .fold(ChangeBatch::builder(), |b, (region, target)| {
+        b.changes(
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(
+                    ResourceRecordSet::builder()
+                        .name(&latency_record)
+                        .r#type(RrType::Cname)
+                        .ttl(60)
+                        .set_identifier(region)
+                        .region(ResourceRecordSetRegion::from(region))
+                        .resource_records(ResourceRecord::builder().value(target).build().unwrap())
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+    })
+    .build()
+    .unwrap();
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&estate.zone_id)
+        .change_batch(latency)
         .send()
         .await
         .unwrap();
@@ -169,6 +207,17 @@ async fn discovers_services_and_reads_them_through_aws_endpoint_url() {
         .collect();
     assert!(names.contains(&db_record.as_str()));
     assert!(names.contains(&estate.record.as_str()), "{names:?}");
+    let latency_sets: Vec<_> = route53
+        .dns_records
+        .iter()
+        .filter(|r| r.name == latency_record)
+        .collect();
+    assert_eq!(latency_sets.len(), 2, "{latency_sets:?}");
+    assert!(
+        latency_sets
+            .iter()
+            .all(|r| r.failover.is_none() && r.set_identifier.is_some())
+    );
     let rds = readings
         .iter()
         .find(|r| r.source == format!("rds:{PRIMARY}"))

@@ -244,9 +244,16 @@ fn runbook_new_never_overwrites_without_force_and_refuses_kinds_that_do_not_fit(
             "switchover",
             "service `nope` is not in environment `demo`",
         ),
+        (
+            "catalog",
+            "switchover --region us-west-2",
+            "--region applies to --kind drain-region only",
+        ),
     ] {
         let out = demo_drconsole(home.path())
-            .args(["runbook", "new", service, "--kind", kind, "--out"])
+            .args(["runbook", "new", service, "--kind"])
+            .args(kind.split(' '))
+            .arg("--out")
             .arg(out_dir.path())
             .output()
             .unwrap();

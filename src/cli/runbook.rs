@@ -429,6 +429,12 @@ fn new(
                 .join(", ")
         );
     };
+    if region.is_some() && kind != generate::Kind::DrainRegion {
+        anyhow::bail!(
+            "--region applies to --kind drain-region only; a {} runbook acts on the service's own regions",
+            kind.name()
+        );
+    }
     let region = region.unwrap_or(&service.primary_region);
     let text = generate::generate(service, kind, region)?;
     let path = out.join(generate::file_name(service, kind, region));

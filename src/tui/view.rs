@@ -15,6 +15,7 @@ use crate::domain::lookup::{Lookup, SnapshotIndex};
 use crate::domain::posture::{
     AT_RISK_FRACTION, ExposureSource, Posture, backup_age, effective_lag, serving_record,
 };
+use crate::domain::rotation::{self, RegionRotation};
 use crate::domain::snapshot::{
     BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs,
 };
@@ -112,6 +113,9 @@ pub struct DnsCell {
     pub serving: Option<FailoverRole>,
     pub ttl: u32,
     pub records: Vec<DnsRecordObs>,
+    /// Each region in or out of rotation, for an active-active service's
+    /// latency records; `None` for a failover pair.
+    pub rotation: Option<Vec<RegionRotation>>,
 }
 
 impl ServiceRow {
@@ -359,5 +363,6 @@ fn dns_cell(service: &ServiceSpec, index: &SnapshotIndex) -> Option<DnsCell> {
         serving,
         ttl,
         records,
+        rotation: rotation::observe(service, index),
     })
 }

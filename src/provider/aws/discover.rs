@@ -365,7 +365,9 @@ async fn read_route53(r53: &aws_sdk_route53::Client) -> Result<Route53Read, Sour
     for zone in zones.iter().take(MAX_ZONES) {
         let zone_id = route53::bare_zone_id(zone.id()).to_string();
         for set in route53::read_all_records(r53, &zone_id).await? {
-            if set.failover().is_some() {
+            // Failover pairs and latency record sets (`Region` set): both
+            // route a service between its regions.
+            if set.failover().is_some() || set.region().is_some() {
                 failover_sets.push((zone_id.clone(), set));
             }
         }
@@ -421,12 +423,18 @@ pub fn build(
     let mut attached_checks: Vec<String> = Vec::new();
     let pairs = failover_pairs(failover_sets);
     let owners = pair_owners(&pairs, &services, reads, health_checks);
-    for (pair, owner) in pairs.into_iter().zip(owners) {
+    for (mut pair, owner) in pairs.into_iter().zip(owners) {
         let Some(index) = owner else {
             unattached_records.push((pair.zone_id.clone(), pair.name.clone()));
             continue;
         };
         let service = &mut services[index];
+        // Latency records in both of the service's regions make it
+        // active-active, with that tier's default objectives.
+        if !pair.latency.is_empty() && pair.sort_latency(service) {
+            service.tier = DrTier::ActiveActive;
+            service.objectives = default_objectives(DrTier::ActiveActive);
+        }
         for (role, set) in [
             (FailoverRole::Primary, pair.primary),
             (FailoverRole::Secondary, pair.secondary),
@@ -530,11 +538,21 @@ fn pair_owners(
     let matchers: [&PairMatcher; 3] = [
         &|pair, service| points_at(pair, service, reads),
         &|pair, service| {
-            pair_regions(pair, health_checks)
-                == (
-                    Some(service.primary_region.as_str()),
-                    Some(service.dr_region.as_str()),
-                )
+            if pair.latency.is_empty() {
+                pair_regions(pair, health_checks)
+                    == (
+                        Some(service.primary_region.as_str()),
+                        Some(service.dr_region.as_str()),
+                    )
+            } else {
+                [&service.primary_region, &service.dr_region]
+                    .iter()
+                    .all(|r| {
+                        pair.latency
+                            .iter()
+                            .any(|s| s.region().is_some_and(|x| x.as_str() == r.as_str()))
+                    })
+            }
         },
         &|_, _| services.len() == 1,
     ];
@@ -575,6 +593,26 @@ struct FailoverPair<'a> {
     name: String,
     primary: Option<&'a ResourceRecordSet>,
     secondary: Option<&'a ResourceRecordSet>,
+    /// Latency record sets of the name, each with its `Region`: an
+    /// active-active service. Sorted into `primary`/`secondary` by the
+    /// owning service's regions once it is known.
+    latency: Vec<&'a ResourceRecordSet>,
+}
+
+impl FailoverPair<'_> {
+    /// For latency sets, puts the set of the service's primary region in
+    /// `primary` and its DR region's in `secondary`; true when both exist.
+    fn sort_latency(&mut self, service: &ServiceSpec) -> bool {
+        let in_region = |region: &str| {
+            self.latency
+                .iter()
+                .copied()
+                .find(|s| s.region().is_some_and(|r| r.as_str() == region))
+        };
+        self.primary = in_region(&service.primary_region);
+        self.secondary = in_region(&service.dr_region);
+        self.primary.is_some() && self.secondary.is_some()
+    }
 }
 
 fn failover_pairs(sets: &[(String, ResourceRecordSet)]) -> Vec<FailoverPair<'_>> {
@@ -592,6 +630,7 @@ fn failover_pairs(sets: &[(String, ResourceRecordSet)]) -> Vec<FailoverPair<'_>>
                     name,
                     primary: None,
                     secondary: None,
+                    latency: Vec::new(),
                 });
                 pairs.len() - 1
             }
@@ -599,6 +638,7 @@ fn failover_pairs(sets: &[(String, ResourceRecordSet)]) -> Vec<FailoverPair<'_>>
         match failover_role(set.failover()) {
             Some(FailoverRole::Primary) => pairs[index].primary = Some(set),
             Some(FailoverRole::Secondary) => pairs[index].secondary = Some(set),
+            None if set.region().is_some() => pairs[index].latency.push(set),
             None => {}
         }
     }
@@ -641,6 +681,7 @@ fn points_at(
     [pair.primary, pair.secondary]
         .into_iter()
         .flatten()
+        .chain(pair.latency.iter().copied())
         .map(|s| route53::normalize_name(record_target(s)))
         .any(|target| {
             endpoints.contains(&target)
@@ -1052,6 +1093,88 @@ mod tests {
         let watch = found.watch();
         assert_eq!(watch.health_checks.len(), 3);
         assert_eq!(watch.records.len(), 2);
+    }
+
+    fn latency_set(
+        name: &str,
+        region: &str,
+        target: &str,
+        hc: &str,
+    ) -> (String, ResourceRecordSet) {
+        (
+            "Z1".into(),
+            ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(30)
+                .set_identifier(region)
+                .region(aws_sdk_route53::types::ResourceRecordSetRegion::from(
+                    region,
+                ))
+                .health_check_id(hc)
+                .resource_records(ResourceRecord::builder().value(target).build().unwrap())
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn latency_records_in_both_regions_make_the_service_active_active() {
+        // Listed DR first: the regions on the records decide, not the order.
+        let sets = [
+            latency_set(
+                "db.example.com.",
+                "us-west-2",
+                "orders-dr.cluster-x.us-west-2.rds.amazonaws.com",
+                "hc-b",
+            ),
+            latency_set(
+                "db.example.com.",
+                "us-east-1",
+                "orders.cluster-x.us-east-1.rds.amazonaws.com",
+                "hc-a",
+            ),
+        ];
+        let checks = [
+            check("hc-a", "db.us-east-1.example.com"),
+            check("hc-b", "db.us-west-2.example.com"),
+        ];
+        let found = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 1),
+            &checks,
+            &sets,
+        );
+        let orders = &found.environment.services[0];
+        assert_eq!(orders.tier, DrTier::ActiveActive);
+        assert_eq!(orders.objectives, default_objectives(DrTier::ActiveActive));
+        let dns = orders.dns.as_ref().expect("latency records attached");
+        assert_eq!(
+            dns.primary_target,
+            "orders.cluster-x.us-east-1.rds.amazonaws.com"
+        );
+        assert_eq!(
+            dns.secondary_target,
+            "orders-dr.cluster-x.us-west-2.rds.amazonaws.com"
+        );
+        let attached: Vec<(&str, &str)> = orders
+            .health_checks
+            .iter()
+            .map(|h| (h.id.as_str(), h.region.as_str()))
+            .collect();
+        assert_eq!(attached, vec![("hc-a", "us-east-1"), ("hc-b", "us-west-2")]);
+        assert!(found.unattached_records.is_empty());
+
+        // One region's latency record alone is not active-active.
+        let found = build(
+            "us-east-1",
+            &regions(),
+            &reads(global(&[(WRITER, true), (SECONDARY, false)]), 1),
+            &checks,
+            &sets[..1],
+        );
+        assert_ne!(found.environment.services[0].tier, DrTier::ActiveActive);
     }
 
     #[test]

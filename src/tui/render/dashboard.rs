@@ -363,6 +363,22 @@ fn cell(
         },
         Column::Dns => match &row.dns {
             None => Cell::from(Span::styled("—", style.muted)),
+            // Latency routing: how many regions are in rotation.
+            Some(d) if d.rotation.is_some() => {
+                let regions = d.rotation.as_deref().unwrap_or_default();
+                let serving = regions.iter().filter(|r| r.in_rotation).count();
+                let s = if serving == regions.len() {
+                    style.ok
+                } else if serving > 0 {
+                    style.at_risk
+                } else {
+                    style.breach
+                };
+                Cell::from(Line::from(vec![
+                    Span::styled(format!("{serving}/{} IN", regions.len()), judged(s)),
+                    Span::styled(format!(" {}s", d.ttl), style.muted),
+                ]))
+            }
             Some(d) => {
                 let (label, s) = match d.serving {
                     Some(FailoverRole::Primary) => ("PRIMARY", style.ok),

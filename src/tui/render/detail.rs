@@ -562,6 +562,10 @@ fn dns(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         ]));
         return;
     };
+    if let Some(regions) = &d.rotation {
+        latency(app, row, d, regions, out);
+        return;
+    }
     let serving = match d.serving {
         Some(FailoverRole::Primary) => "PRIMARY",
         Some(FailoverRole::Secondary) => "SECONDARY",
@@ -618,6 +622,72 @@ fn dns(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
                 ),
                 style.text,
             ),
+        ]));
+    }
+}
+
+/// An active-active service's latency records: one line per region, in or
+/// out of rotation, with the health check that decides it.
+fn latency(
+    app: &App,
+    row: &ServiceRow,
+    d: &crate::tui::view::DnsCell,
+    regions: &[crate::domain::rotation::RegionRotation],
+    out: &mut Vec<Line<'static>>,
+) {
+    let style = &app.theme.style;
+    let serving: Vec<&str> = regions
+        .iter()
+        .filter(|r| r.in_rotation)
+        .map(|r| r.region.as_str())
+        .collect();
+    let (summary, summary_style) = if serving.is_empty() {
+        ("no region in rotation".to_string(), style.breach)
+    } else if serving.len() < regions.len() {
+        (format!("serving {}", serving.join(", ")), style.at_risk)
+    } else {
+        (format!("serving {}", serving.join(", ")), style.ok)
+    };
+    out.push(Line::from(vec![
+        label("DNS", app),
+        Span::styled(
+            format!("{} TTL {}s · latency routing · ", d.record, d.ttl),
+            style.text,
+        ),
+        Span::styled(
+            summary,
+            if row.freshness.stale {
+                style.stale
+            } else {
+                summary_style
+            },
+        ),
+    ]));
+    for r in regions {
+        let target = d
+            .records
+            .iter()
+            .find(|rec| rec.failover.is_none() && rec.set_identifier == r.set_identifier)
+            .filter(|_| r.set_identifier.is_some())
+            .map_or("record not observed", |rec| rec.target.as_str());
+        let check = r
+            .record_health_check
+            .as_deref()
+            .map(|id| format!(" (health check {id})"))
+            .unwrap_or_else(|| " (no health check on the record)".to_string());
+        let (state, state_style) = if r.in_rotation {
+            ("in rotation", style.ok)
+        } else {
+            ("OUT of rotation", style.breach)
+        };
+        let marker = if r.in_rotation { "▶" } else { " " };
+        out.push(Line::from(vec![
+            indent(),
+            Span::styled(
+                format!("{marker} {:<14} → {target}{check} · ", r.region),
+                style.text,
+            ),
+            Span::styled(state, state_style),
         ]));
     }
 }
