@@ -187,7 +187,8 @@ async fn dispatch(
                     .map(|d| status::failed_sources(&d.failed))
                     .unwrap_or_default(),
                 state.merged().clone(),
-            );
+            )
+            .with_lag_sources(&session.environment.services);
             print!("{}", report.render(format));
             Ok(report.exit_code())
         }

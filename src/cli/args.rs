@@ -71,8 +71,10 @@ impl SessionArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print every service's posture once and exit non-zero if any is
-    /// outside its objectives.
+    /// Print every service's posture once. Exit status: 0 every service
+    /// within its objectives, 1 some service outside them, 3 none known
+    /// outside but some cannot be shown inside (unknown verdict, replication
+    /// lag unreadable, discovery incomplete), 2 drconsole's own error.
     Status {
         #[arg(long, value_enum, default_value = "table")]
         format: StatusFormat,

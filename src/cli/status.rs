@@ -4,6 +4,11 @@
 //! this observation (`since_basis: first-observation`: the state began then
 //! or earlier), and so is the start of an incident it finds open. Every
 //! duration is given in seconds (`*_s`) beside any string for people.
+//!
+//! Exit status: 0 every service within its objectives; 1 some service
+//! outside them; 3 none known outside, but some cannot be shown inside
+//! (its verdict is unknown, its replication lag could not be read, or
+//! discovery failed in part); 2 is drconsole's own error (`main`).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -13,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::availability::Availability;
+use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::exposure::ExposureSource;
 use crate::domain::incident::{Basis, Declaration};
 use crate::domain::objectives::DrTier;
@@ -33,6 +39,9 @@ pub struct StatusReport {
     pub provider: String,
     pub observed_at: DateTime<Utc>,
     pub within_objectives: bool,
+    /// Some service is known to be outside its objectives (exit 1);
+    /// otherwise, when not `within_objectives`, the posture is unknown (exit 3).
+    pub outside_objectives: bool,
     pub services: Vec<ServiceStatus>,
     /// Sources whose poll failed: their parts of the report are missing.
     pub failed_sources: Vec<FailedSource>,
@@ -169,6 +178,7 @@ impl StatusReport {
             observed_at,
             within_objectives: failed_discovery.is_empty()
                 && services.iter().all(Posture::within_objectives),
+            outside_objectives: services.iter().any(|p| p.overall > Verdict::Unknown),
             services: services.iter().map(ServiceStatus::from).collect(),
             failed_sources,
             failed_discovery,
@@ -176,15 +186,50 @@ impl StatusReport {
         }
     }
 
-    /// Non-zero when any service is outside its objectives (or cannot be
-    /// shown to be inside them, as when discovery failed in part), so
-    /// scripts and CI can gate on it.
+    /// 0 within objectives, 1 some service outside them, 3 cannot be shown
+    /// inside them (see the module comment), so scripts and CI can gate on it.
     pub fn exit_code(&self) -> ExitCode {
         if self.within_objectives {
             ExitCode::SUCCESS
+        } else if self.outside_objectives {
+            ExitCode::from(EXIT_OUTSIDE)
         } else {
-            ExitCode::from(1)
+            ExitCode::from(EXIT_UNKNOWN)
         }
+    }
+
+    /// Services whose replication lag comes from a source that failed this
+    /// poll: their RPO exposure is unknown, whatever else the poll suggested
+    /// (the dashboard shows NO DATA for the same lag), so neither the figure
+    /// nor an `ok` is reported for them.
+    pub fn with_lag_sources(mut self, specs: &[ServiceSpec]) -> Self {
+        for status in &mut self.services {
+            let Some(spec) = specs.iter().find(|s| s.id == status.service_id) else {
+                continue;
+            };
+            let failed = lag_regions(spec, status.writer_region.as_deref())
+                .into_iter()
+                .find_map(|region| {
+                    let source = format!("cloudwatch:{region}");
+                    self.failed_sources.iter().find(|f| f.source == source)
+                });
+            let Some(failed) = failed else { continue };
+            let reason = format!(
+                "replication lag unknown: source {} failed ({}): {}",
+                failed.source,
+                failed.error.kind.label(),
+                failed.error.message
+            );
+            status.rpo_exposure_s = None;
+            status.rpo_exposure = None;
+            status.exposure_source = ExposureSource::None;
+            status.rpo = Verdict::Unknown;
+            status.overall = status.overall.max(Verdict::Unknown);
+            status.rpo_reason = reason.clone();
+            status.why.push(reason);
+            self.within_objectives = false;
+        }
+        self
     }
 
     pub fn render(&self, format: StatusFormat) -> String {
@@ -295,8 +340,10 @@ impl StatusReport {
             "no services to assess: name them in an environment file (--env)"
         } else if self.within_objectives {
             "all services within objectives"
-        } else {
+        } else if self.outside_objectives {
             "SOME SERVICES OUTSIDE OBJECTIVES"
+        } else {
+            "POSTURE UNKNOWN: some services cannot be shown to be within objectives"
         };
         let _ = writeln!(out, "{verdict}");
         let _ = writeln!(
@@ -304,6 +351,28 @@ impl StatusReport {
             "(one poll: times out of service count from this observation; the outage may be older)"
         );
         out
+    }
+}
+
+/// Some service is outside its objectives.
+pub const EXIT_OUTSIDE: u8 = 1;
+/// No service is known to be outside its objectives, but some cannot be
+/// shown to be inside them.
+pub const EXIT_UNKNOWN: u8 = 3;
+
+/// The regions whose CloudWatch publishes a service's replication lag:
+/// Aurora's in every secondary region (any but the writer's), a read
+/// replica's in its region, S3's in the source bucket's.
+fn lag_regions<'a>(spec: &'a ServiceSpec, writer_region: Option<&str>) -> Vec<&'a str> {
+    match &spec.replication {
+        Replication::AuroraGlobal { .. } => [&spec.primary_region, &spec.dr_region]
+            .into_iter()
+            .map(String::as_str)
+            .filter(|r| Some(*r) != writer_region)
+            .collect(),
+        Replication::RdsReplica { .. } => vec![spec.dr_region.as_str()],
+        Replication::S3 { .. } => vec![spec.primary_region.as_str()],
+        Replication::Backup { .. } => vec![],
     }
 }
 
@@ -325,7 +394,7 @@ mod tests {
     use super::*;
     use crate::domain::posture::assess;
     use crate::domain::snapshot::ErrorKind;
-    use crate::domain::testing::{healthy_world, now, orders};
+    use crate::domain::testing::{healthy_world, now, orders, with_lag};
 
     fn json(p: &Posture) -> serde_json::Value {
         serde_json::to_value(ServiceStatus::from(p)).unwrap()
@@ -388,7 +457,7 @@ mod tests {
             },
         ]);
         let partial = report(failed);
-        assert_eq!(partial.exit_code(), ExitCode::from(1));
+        assert_eq!(partial.exit_code(), ExitCode::from(EXIT_UNKNOWN));
         let table = partial.render(StatusFormat::Table);
         assert!(
             table.contains(
@@ -405,5 +474,70 @@ mod tests {
         );
 
         assert_eq!(report(vec![]).exit_code(), ExitCode::SUCCESS);
+    }
+
+    fn failed_cloudwatch(region: &str) -> FailedSource {
+        FailedSource {
+            source: format!("cloudwatch:{region}"),
+            error: SourceError::new(ErrorKind::Other, "GetMetricData: HTTP 404"),
+        }
+    }
+
+    fn report_of(postures: Vec<Posture>, failed: Vec<FailedSource>) -> StatusReport {
+        StatusReport::new(
+            "shop",
+            "aws",
+            now(),
+            postures,
+            failed,
+            vec![],
+            Snapshot::default(),
+        )
+    }
+
+    #[test]
+    fn a_failed_lag_source_makes_the_rpo_unknown_and_exits_3() {
+        let posture = assess(&orders(), &healthy_world(), now());
+        assert!(posture.within_objectives(), "the poll alone looks fine");
+        let report = report_of(vec![posture], vec![failed_cloudwatch("us-west-2")])
+            .with_lag_sources(&[orders()]);
+        let service = &report.services[0];
+        assert_eq!(service.rpo, Verdict::Unknown);
+        assert_eq!(service.overall, Verdict::Unknown);
+        assert_eq!(service.rpo_exposure_s, None);
+        assert_eq!(service.exposure_source, ExposureSource::None);
+        assert!(
+            service
+                .rpo_reason
+                .starts_with("replication lag unknown: source cloudwatch:us-west-2 failed (error)"),
+            "{}",
+            service.rpo_reason
+        );
+        assert_eq!(report.exit_code(), ExitCode::from(EXIT_UNKNOWN));
+        assert!(
+            report
+                .render(StatusFormat::Table)
+                .contains("POSTURE UNKNOWN")
+        );
+    }
+
+    #[test]
+    fn a_failed_source_in_the_writers_region_leaves_the_lag_known() {
+        let posture = assess(&orders(), &healthy_world(), now());
+        assert_eq!(posture.writer_region.as_deref(), Some("us-east-1"));
+        let report = report_of(vec![posture], vec![failed_cloudwatch("us-east-1")])
+            .with_lag_sources(&[orders()]);
+        assert_eq!(report.services[0].overall, Verdict::Ok);
+        assert_eq!(report.exit_code(), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn a_breach_exits_1_even_when_its_lag_source_failed_too() {
+        let breach = assess(&orders(), &with_lag(Duration::from_secs(3600)), now());
+        assert_eq!(breach.overall, Verdict::Breach);
+        let report = report_of(vec![breach], vec![failed_cloudwatch("us-west-2")])
+            .with_lag_sources(&[orders()]);
+        assert_eq!(report.services[0].overall, Verdict::Breach);
+        assert_eq!(report.exit_code(), ExitCode::from(EXIT_OUTSIDE));
     }
 }

@@ -369,5 +369,11 @@ mod tests {
             assert!(err.starts_with(expected), "{err}");
         }
         assert!(parse("[budget]\nroute53 = 4\n").is_err(), "unknown key");
+        let whole = parse("[budget]\nroute53_per_second = 4\n").unwrap();
+        assert_eq!(
+            whole.budget.settings().route53_per_second,
+            4.0,
+            "an integer rate"
+        );
     }
 }
