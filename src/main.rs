@@ -123,11 +123,10 @@ async fn dispatch(
             // one that may fail.
             let mode_label = match &shared {
                 Some(c) => format!(
-                    "{mode_label} · shared store {} ({}{})",
-                    c.store.settings.location(),
+                    "{mode_label} · shared {}{}",
                     c.store.settings.region,
                     if c.identity_problem.is_some() {
-                        ", unreachable"
+                        " unreachable"
                     } else {
                         ""
                     }
