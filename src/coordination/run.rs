@@ -395,3 +395,107 @@ impl SharedRun {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordination::memory::MemoryStore;
+
+    fn store(memory: &Arc<MemoryStore>) -> SharedStore {
+        SharedStore {
+            store: memory.clone(),
+            settings: SharedSettings {
+                bucket: "dr-coord".into(),
+                region: "eu-west-1".into(),
+                prefix: "dr/".into(),
+                lease: Duration::from_secs(60),
+            },
+            me: Claimant {
+                identity: "arn:aws:iam::123456789012:user/ann".into(),
+                host: "ann-laptop".into(),
+                pid: 7,
+            },
+        }
+    }
+
+    fn note() -> Record {
+        Record {
+            at: Utc::now(),
+            entry: Entry::Notified {
+                step: "s".into(),
+                message: "m".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_solo_start_needs_the_store_down_and_its_records_go_up_when_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = Arc::new(MemoryStore::new());
+        let shared = store(&memory);
+        memory.set_down(true);
+        let refused = shared
+            .claim("orders", "r1", Claim::Lease, "ann", dir.path())
+            .await
+            .err()
+            .unwrap();
+        assert!(refused.to_string().contains("--solo --reason"), "{refused}");
+        let solo = |reason: &str| Claim::Solo {
+            reason: reason.into(),
+        };
+        assert!(matches!(
+            shared
+                .claim("orders", "r1", solo(" "), "ann", dir.path())
+                .await,
+            Err(ClaimError::NoReason)
+        ));
+        let mut run = shared
+            .claim("orders", "r1", solo("S3 is down"), "ann", dir.path())
+            .await
+            .unwrap()
+            .run;
+        assert!(run.is_solo());
+        run.record(&note()).await.unwrap();
+        assert_eq!(run.pending(), 1);
+        run.before_acting().await.unwrap();
+        memory.set_down(false);
+        run.finish().await.unwrap();
+        assert_eq!(memory.keys(), vec!["dr/runs/r1/000001.json".to_string()]);
+
+        // With the store up, a solo request takes the lease like any start.
+        let run = shared
+            .claim(
+                "orders",
+                "r2",
+                solo("I thought S3 was down"),
+                "ann",
+                dir.path(),
+            )
+            .await
+            .unwrap()
+            .run;
+        assert!(!run.is_solo());
+        assert!(memory.keys().contains(&"dr/locks/orders.json".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_leased_run_stops_when_the_store_is_gone_rather_than_act_unseen() {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = Arc::new(MemoryStore::new());
+        let mut run = store(&memory)
+            .claim("orders", "r1", Claim::Lease, "ann", dir.path())
+            .await
+            .unwrap()
+            .run;
+        run.record(&note()).await.unwrap();
+        memory.set_down(true);
+        assert!(matches!(
+            run.record(&note()).await,
+            Err(Stop::Unreachable(_))
+        ));
+        assert!(matches!(
+            run.before_acting().await,
+            Err(Stop::Unreachable(_))
+        ));
+    }
+}
