@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod coordination;
 pub mod domain;
 pub mod format;
 pub mod logging;

@@ -58,7 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SavedWorld::ResumeAndSave(&worlds)
         }
         Some(Command::Status { .. } | Command::Readiness(_)) => SavedWorld::ResumeOnly(&worlds),
-        Some(Command::Runbook(_)) => SavedWorld::Ignore,
+        Some(Command::Runbook(_) | Command::Approve { .. }) => SavedWorld::Ignore,
     };
     let mut session = session::open(&cli.session, &config, saved).await?;
     let closer = session.closer();
@@ -78,6 +78,13 @@ async fn dispatch(
     {
         eprintln!("drconsole: {notice}");
     }
+    // The shared store: `--shared` over `[shared]`.
+    let shared_settings = drconsole::coordination::config::resolve(
+        cli.session.shared.as_deref(),
+        cli.session.shared_region.as_deref(),
+        config.shared_settings(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
     match cli.command {
         None => {
             if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -101,6 +108,31 @@ async fn dispatch(
                 .clone()
                 .unwrap_or_else(|| library::default_dir(&paths.config_dir));
             let (runbooks, problems) = library::load_dir(&dir);
+            let shared = match shared_settings {
+                Some(settings) => Some(
+                    drconsole::coordination::connect::connect(
+                        settings,
+                        cli.session.profile.as_deref(),
+                        &session.operator.id,
+                    )
+                    .await,
+                ),
+                None => None,
+            };
+            // The header names the shared store's region: it must not be
+            // one that may fail.
+            let mode_label = match &shared {
+                Some(c) => format!(
+                    "{mode_label} · shared {}{}",
+                    c.store.settings.region,
+                    if c.identity_problem.is_some() {
+                        " unreachable"
+                    } else {
+                        ""
+                    }
+                ),
+                None => mode_label,
+            };
             let runbooks = RunbookSetup {
                 runbooks,
                 problems,
@@ -112,6 +144,7 @@ async fn dispatch(
                 identity_note: session.operator.fallback.clone(),
                 session: format!("console-{}", std::process::id()),
                 safety: config.safety.settings(),
+                shared,
             };
             tui::run(ConsoleContext {
                 runbooks: Some(runbooks),
@@ -141,6 +174,8 @@ async fn dispatch(
                 today: chrono::Utc::now().date_naive(),
                 poll_interval: session.poll_interval,
                 safety: config.safety.settings(),
+                shared: shared_settings,
+                profile: cli.session.profile.clone(),
             };
             runbook::execute(cmd, ctx).await
         }
@@ -157,6 +192,16 @@ async fn dispatch(
                 poll_interval: session.poll_interval,
             };
             Ok(readiness::run(&args, ctx).await)
+        }
+        Some(Command::Approve { run, step, reason }) => {
+            drconsole::cli::approve::approve(
+                shared_settings,
+                cli.session.profile.as_deref(),
+                &run,
+                &step,
+                &reason,
+            )
+            .await
         }
         Some(Command::Status { format }) => {
             let state =

@@ -2,6 +2,7 @@
 
 mod support;
 
+use drconsole::coordination::s3::{S3_READS, S3_WRITES};
 use drconsole::domain::action::Action;
 use drconsole::domain::action::RecordValue;
 use drconsole::domain::snapshot::FailoverRole;
@@ -83,6 +84,60 @@ fn operator_policy_is_the_read_policy_plus_each_action_call() {
             format!("{}:{}", call.service, call.operation)
         })
         .collect();
-    let expected: std::collections::BTreeSet<String> = read.union(&calls).cloned().collect();
+    let mut expected: std::collections::BTreeSet<String> = read.union(&calls).cloned().collect();
+    expected.extend(S3_WRITES.iter().map(|a| a.to_string()));
     assert_eq!(operator, expected, "nothing more, nothing less");
+}
+
+#[test]
+fn the_shared_store_permissions_are_exactly_its_calls_on_one_bucket_and_prefix() {
+    let read = allowed_actions("iam-read-only.json");
+    let operator = allowed_actions("iam-operator.json");
+    let s3 = |set: &std::collections::BTreeSet<String>| -> Vec<String> {
+        set.iter()
+            .filter(|a| a.starts_with("s3:"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(s3(&read), S3_READS.to_vec());
+    let mut all: Vec<&str> = S3_READS.iter().chain(S3_WRITES).copied().collect();
+    all.sort_unstable();
+    assert_eq!(s3(&operator), all);
+    for file in ["iam-read-only.json", "iam-operator.json"] {
+        for statement in s3_statements(file) {
+            let resource = statement["Resource"].as_str().expect("one resource");
+            let lists = statement["Action"] == "s3:ListBucket";
+            if lists {
+                assert_eq!(resource, "arn:aws:s3:::DR-COORDINATION-BUCKET", "{file}");
+                assert_eq!(
+                    statement["Condition"]["StringLike"]["s3:prefix"],
+                    serde_json::json!(["drconsole/*"]),
+                    "{file}: listing is limited to the prefix"
+                );
+            } else {
+                assert_eq!(
+                    resource, "arn:aws:s3:::DR-COORDINATION-BUCKET/drconsole/*",
+                    "{file}"
+                );
+            }
+        }
+    }
+}
+
+fn s3_statements(file: &str) -> Vec<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("policies")
+        .join(file);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            let actions = s["Action"].to_string();
+            actions.contains("\"s3:")
+        })
+        .cloned()
+        .collect()
 }

@@ -1951,3 +1951,74 @@ fn a_run_without_an_incident_and_an_old_journal_count_from_the_run() {
         }
     }
 }
+
+#[test]
+fn a_two_person_action_goes_ahead_only_on_another_operators_approval() {
+    let two_person = FAILOVER.replace("    confirm: typed\n", "    confirm: two-person\n");
+    let (mut engine, _) = start(runbook(&two_person));
+    engine
+        .handle(
+            Event::Observed {
+                step: "down".into(),
+                snapshot: world(false, false),
+                change: None,
+            },
+            t(1),
+        )
+        .unwrap();
+    assessed(&mut engine, "failover", world(false, false), vec![], t(1));
+    let confirm = |engine: &mut Engine| {
+        let to = at(engine);
+        engine.handle(Event::Confirm { to, typed: None }, t(2))
+    };
+    // Without a shared store nobody else can approve: the step says so.
+    assert_eq!(
+        confirm(&mut engine),
+        Err(Refusal::NeedsSharedStore {
+            step: "failover".into()
+        })
+    );
+    engine.set_shared(true);
+    let cmds = confirm(&mut engine).unwrap();
+    assert!(
+        matches!(
+            entries(&cmds)[..],
+            [Entry::Confirmed { .. }, Entry::ApprovalRequested { step, operator }]
+                if step == "failover" && operator == "alice"
+        ),
+        "{cmds:?}"
+    );
+    assert!(!cmds.iter().any(|c| matches!(c, Command::Execute { .. })));
+    assert_eq!(engine.awaiting_approval(), Some("failover"));
+    assert!(engine.prompt().is_none());
+    let approved = |engine: &mut Engine, who: &str| {
+        engine.handle(
+            Event::Approved {
+                step: "failover".into(),
+                approver: who.into(),
+                reason: "lag is 2s".into(),
+            },
+            t(3),
+        )
+    };
+    assert_eq!(
+        approved(&mut engine, "alice"),
+        Err(Refusal::OwnApproval {
+            step: "failover".into(),
+            approver: "alice".into()
+        })
+    );
+    assert_eq!(states(&engine)[1], "awaiting confirmation");
+    let cmds = approved(&mut engine, "bob").unwrap();
+    assert!(
+        matches!(
+            entries(&cmds)[..2],
+            [Entry::Approved { approver, .. }, Entry::Intent { .. }] if approver == "bob"
+        ),
+        "{cmds:?}"
+    );
+    assert!(matches!(cmds.last(), Some(Command::Execute { .. })));
+    assert_eq!(engine.awaiting_approval(), None);
+    // A late duplicate approval does nothing.
+    assert!(approved(&mut engine, "carol").is_err());
+}

@@ -48,6 +48,14 @@ pub struct SessionArgs {
     /// present, else the config directory's runbooks/).
     #[arg(long, global = true, value_name = "DIR")]
     pub runbooks: Option<PathBuf>,
+    /// Shared store coordinating consoles on several machines (locks,
+    /// journals, approvals): overrides `[shared]` in the configuration.
+    /// The bucket must not be in a region that may fail.
+    #[arg(long, global = true, value_name = "s3://BUCKET/PREFIX", value_parser = shared_location)]
+    pub shared: Option<String>,
+    /// The shared store bucket's region.
+    #[arg(long, global = true, value_name = "REGION", value_parser = region_name)]
+    pub shared_region: Option<String>,
     /// Colour theme: dark, light, high-contrast, or a user theme's name.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
@@ -61,6 +69,10 @@ fn region_name(text: &str) -> Result<String, String> {
     } else {
         Err("not an AWS region name; expected one like `us-east-1`".into())
     }
+}
+
+fn shared_location(text: &str) -> Result<String, String> {
+    crate::coordination::config::parse_location(text).map(|_| text.to_string())
 }
 
 impl SessionArgs {
@@ -84,4 +96,15 @@ pub enum Command {
     /// Validate runbooks, print their plan, or run one without the console.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Approve a `confirm: two-person` step of a run another operator
+    /// leads (needs the shared store).
+    Approve {
+        /// The run's id (shown by the run waiting for approval).
+        run: String,
+        /// The step's id.
+        step: String,
+        /// Why it may go ahead (recorded).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
 }

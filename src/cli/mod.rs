@@ -1,6 +1,8 @@
 //! Command-line entry points; `main.rs` only dispatches to these.
 
+pub mod approve;
 pub mod args;
 pub mod readiness;
 pub mod runbook;
+pub mod shared_run;
 pub mod status;

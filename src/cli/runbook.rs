@@ -7,6 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 
+use super::shared_run;
+use crate::coordination::run::Claim;
 use crate::domain::environment::{Environment, ServiceSpec};
 use crate::domain::incident::{self, Basis, IncidentStart, ServiceHistory};
 use crate::domain::posture;
@@ -57,9 +59,18 @@ pub enum RunbookCommand {
         /// why and when written beside it. Needs --reason.
         #[arg(long, value_name = "JOURNAL", requires = "reason")]
         discard_journal: Option<PathBuf>,
-        /// Why the journal is discarded (recorded).
-        #[arg(long, value_name = "TEXT", requires = "discard_journal")]
+        /// Why the journal is discarded, the run taken over, or run solo
+        /// (recorded).
+        #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// Take over the service's run from a console whose shared lease
+        /// has expired, resuming it from the shared journal. Needs --reason.
+        #[arg(long, requires = "reason", conflicts_with_all = ["solo", "resume", "new"])]
+        take_over: bool,
+        /// Start without the shared store's lease when the store cannot be
+        /// reached: no other console can be kept off the service. Needs --reason.
+        #[arg(long, requires = "reason")]
+        solo: bool,
         /// When the outage began, if before the run: RFC 3339, HH:MM (UTC,
         /// today) or a time ago such as -15m. The RTO clock counts from
         /// it; journaled with the operator and --incident-reason. Without
@@ -110,6 +121,10 @@ pub struct RunbookContext {
     pub poll_interval: Duration,
     /// The safety rules' settings from the user's configuration.
     pub safety: SafetySettings,
+    /// The shared store (`[shared]` or `--shared`), if any.
+    pub shared: Option<crate::coordination::config::SharedSettings>,
+    /// The AWS profile the shared store's client uses.
+    pub profile: Option<String>,
 }
 
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -149,8 +164,30 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
             reason,
             incident_start,
             incident_reason,
+            take_over,
+            solo,
         } => {
+            let claim = match (take_over, solo, &reason) {
+                (true, _, Some(reason)) => Claim::TakeOver {
+                    reason: reason.clone(),
+                },
+                (_, true, Some(reason)) => Claim::Solo {
+                    reason: reason.clone(),
+                },
+                _ => Claim::Lease,
+            };
+            if (take_over || solo) && ctx.shared.is_none() {
+                eprintln!(
+                    "drconsole: --take-over and --solo need a shared store: [shared] in the configuration or --shared s3://BUCKET/PREFIX"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            if reason.is_some() && !take_over && !solo && discard_journal.is_none() {
+                eprintln!("drconsole: --reason goes with --discard-journal, --take-over or --solo");
+                return Ok(ExitCode::from(2));
+            }
             let options = RunOptions {
+                claim,
                 params,
                 journal_dir: journal.unwrap_or_else(|| ctx.journal_dir.clone()),
                 resume: match (resume, new) {
@@ -160,7 +197,7 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
                 },
                 discard: discard_journal.map(|journal| Discard {
                     journal,
-                    reason: reason.unwrap_or_default(),
+                    reason: reason.clone().unwrap_or_default(),
                 }),
                 incident: incident_start.map(|t| (t, incident_reason.unwrap_or_default())),
             };
@@ -170,6 +207,7 @@ async fn run_command(cmd: RunbookCommand, ctx: RunbookContext) -> anyhow::Result
 }
 
 struct RunOptions {
+    claim: Claim,
     params: Vec<(String, String)>,
     journal_dir: PathBuf,
     resume: ResumePolicy,
@@ -263,13 +301,27 @@ async fn run(
             }
         );
     }
-    let end = headless::run_headless(
-        prepared.spec,
-        provider,
-        Operator::terminal(),
-        std::io::stdout(),
-    )
-    .await;
+    let end = match ctx.shared {
+        None => {
+            headless::run_headless(
+                prepared.spec,
+                provider,
+                Operator::terminal(),
+                std::io::stdout(),
+            )
+            .await
+        }
+        Some(settings) => {
+            shared_run::run_shared(
+                prepared.spec,
+                provider,
+                settings,
+                ctx.profile.as_deref(),
+                options.claim,
+            )
+            .await
+        }
+    };
     monitor.abort();
     Ok(match end? {
         RunEnd::Finished(RunOutcome::Completed { .. }) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
+use crate::coordination::config::{DEFAULT_LEASE, SharedSettings, check_bucket, normalise_prefix};
 use crate::domain::environment::{check_label, is_region_name};
 use crate::provider::aws::BudgetSettings;
 use crate::runbook::safety::SafetySettings;
@@ -33,6 +34,23 @@ pub struct UserConfig {
     pub safety: SafetyConfig,
     #[serde(default)]
     pub budget: BudgetConfig,
+    /// `[shared]`: the S3 store that coordinates consoles on several machines.
+    pub shared: Option<SharedConfig>,
+}
+
+/// `[shared]`: locks and journals in an S3 bucket (see
+/// [`crate::coordination`]). The bucket must not be in a region that may
+/// fail: the store is needed most when a region is down.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedConfig {
+    pub bucket: String,
+    pub region: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// How long a lease lasts unrenewed (default 60s).
+    #[serde(default, with = "humantime_serde")]
+    pub lease: Option<Duration>,
 }
 
 /// `[budget]`: the client-side AWS API budget the monitor and the runbook
@@ -115,6 +133,10 @@ pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.1..=100.0;
 /// Under the SDK's six-second attempt timeout, which the wait counts against.
 pub const MONITOR_WAIT: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(5);
+/// A lease shorter than a few S3 round trips lapses while renewed; one
+/// longer than an hour strands a dead console's run for that long.
+pub const SHARED_LEASE: RangeInclusive<Duration> =
+    Duration::from_secs(3)..=Duration::from_secs(3600);
 pub const REPEAT_FAILOVER_PERIOD: RangeInclusive<Duration> =
     Duration::ZERO..=Duration::from_secs(7 * 86_400);
 
@@ -168,6 +190,12 @@ impl UserConfig {
                 "budget.monitor_wait",
                 self.budget.monitor_wait,
                 MONITOR_WAIT,
+            ),
+            (
+                vec![Step::Key("shared"), Step::Key("lease")],
+                "shared.lease",
+                self.shared.as_ref().and_then(|s| s.lease),
+                SHARED_LEASE,
             ),
         ] {
             if let Some(value) = value
@@ -225,8 +253,40 @@ impl UserConfig {
                 ),
             ));
         }
+        if let Some(shared) = &self.shared {
+            check_shared(shared)?;
+        }
         Ok(())
     }
+
+    /// The shared store's settings, if `[shared]` is present.
+    pub fn shared_settings(&self) -> Option<SharedSettings> {
+        let shared = self.shared.as_ref()?;
+        Some(SharedSettings {
+            bucket: shared.bucket.clone(),
+            region: shared.region.clone(),
+            prefix: normalise_prefix(&shared.prefix).ok()?,
+            lease: shared.lease.unwrap_or(DEFAULT_LEASE),
+        })
+    }
+}
+
+fn check_shared(shared: &SharedConfig) -> Result<(), Refusal> {
+    let at = |key| vec![Step::Key("shared"), Step::Key(key)];
+    check_bucket(&shared.bucket)
+        .map_err(|m| Refusal::new(at("bucket"), format!("shared.bucket: {m}")))?;
+    if !is_region_name(&shared.region) {
+        return Err(Refusal::new(
+            at("region"),
+            format!(
+                "shared.region: `{}` is not an AWS region name; expected one like `us-east-1`",
+                shared.region.escape_debug()
+            ),
+        ));
+    }
+    normalise_prefix(&shared.prefix)
+        .map_err(|m| Refusal::new(at("prefix"), format!("shared.prefix: {m}")))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -375,5 +435,42 @@ mod tests {
             4.0,
             "an integer rate"
         );
+    }
+
+    #[test]
+    fn the_shared_store_is_checked_where_it_is_written() {
+        let parse = |text: &str| UserConfig::parse(Path::new("config.toml"), text);
+        let cfg = parse("[shared]\nbucket = \"dr-coord\"\nregion = \"eu-west-1\"\nprefix = \"team/\"\nlease = \"10s\"\n").unwrap();
+        assert_eq!(
+            cfg.shared_settings(),
+            Some(SharedSettings {
+                bucket: "dr-coord".into(),
+                region: "eu-west-1".into(),
+                prefix: "team/".into(),
+                lease: Duration::from_secs(10),
+            })
+        );
+        for (text, expected) in [
+            (
+                "[shared]\nbucket = \"Bad_Bucket\"\nregion = \"eu-west-1\"\n",
+                "config.toml:2:10: shared.bucket: `Bad_Bucket` is not an S3 bucket name",
+            ),
+            (
+                "[shared]\nbucket = \"dr-coord\"\nregion = \"mars\"\n",
+                "config.toml:3:10: shared.region: `mars` is not an AWS region name",
+            ),
+            (
+                "[shared]\nbucket = \"dr-coord\"\nregion = \"eu-west-1\"\nprefix = \"a/../b\"\n",
+                "config.toml:4:10: shared.prefix: `a/../b`",
+            ),
+            (
+                "[shared]\nbucket = \"dr-coord\"\nregion = \"eu-west-1\"\nlease = \"1s\"\n",
+                "config.toml:4:9: shared.lease must be from 3s to 1h, not 1s",
+            ),
+            ("[shared]\nregion = \"eu-west-1\"\n", "bucket"),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
     }
 }

@@ -68,6 +68,13 @@ pub enum Event {
     Abort {
         reason: String,
     },
+    /// A second operator approved the `confirm: two-person` action of
+    /// `step` (read from the shared store).
+    Approved {
+        step: String,
+        approver: String,
+        reason: String,
+    },
     /// The fresh observation taken for an action step about to be
     /// confirmed, and when earlier runs moved the writer of its global
     /// database (from the journals).
@@ -164,6 +171,14 @@ pub enum Refusal {
     Blocked { rules: String },
     #[error("no safety rule blocks this action: there is nothing to override")]
     NothingToOverride,
+    #[error(
+        "step `{step}` needs a second operator's approval, which only a shared store can carry: configure [shared] or --shared s3://BUCKET/PREFIX"
+    )]
+    NeedsSharedStore { step: String },
+    #[error("step `{step}` already waits for a second operator's approval")]
+    AwaitingApproval { step: String },
+    #[error("{approver} requested step `{step}`: the approval must come from another identity")]
+    OwnApproval { step: String, approver: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -449,6 +464,13 @@ pub struct Engine {
     outcome: Option<RunOutcome>,
     /// State changes so far; numbers the prompts (see [`PromptId`]).
     changes: u64,
+    /// Approvals travel through the shared store: without one, a
+    /// two-person step cannot be confirmed.
+    shared: bool,
+    /// The two-person step whose approval was requested, until it settles.
+    approval_requested: Option<String>,
+    /// Names the run to the second operator who approves.
+    run_id: String,
 }
 
 impl Engine {
@@ -464,6 +486,7 @@ impl Engine {
         let mut engine = Engine::new(runbook, service, read_only, vars, now);
         engine.operator = meta.operator.clone();
         engine.incident = meta.incident.clone();
+        engine.run_id = meta.run_id.clone();
         let mut cmds = Vec::new();
         engine.journal(
             now,
@@ -513,6 +536,7 @@ impl Engine {
             run.vars.clone(),
             run.started_at,
         );
+        engine.run_id = run.meta.run_id.clone();
         engine.lost = run
             .captured
             .iter()
@@ -594,7 +618,25 @@ impl Engine {
             change_id: None,
             outcome: None,
             changes: 0,
+            shared: false,
+            approval_requested: None,
+            run_id: String::new(),
         }
+    }
+
+    /// Whether the run is coordinated through a shared store (which carries
+    /// two-person approvals).
+    pub fn set_shared(&mut self, shared: bool) {
+        self.shared = shared;
+    }
+
+    /// The step waiting for a second operator's approval, if any.
+    pub fn awaiting_approval(&self) -> Option<&str> {
+        let step = self.approval_requested.as_deref()?;
+        (self.outcome.is_none()
+            && self.is_current(step)
+            && self.state() == &StepState::AwaitingConfirmation)
+            .then_some(step)
     }
 
     /// Replaces the safety rules' settings (e.g. the anti-flapping period
@@ -662,6 +704,9 @@ impl Engine {
         }
         let step = self.runbook.steps.get(self.current)?;
         let run = &self.steps[self.current];
+        if self.awaiting_approval().is_some() {
+            return None;
+        }
         if let StepState::Failed { error } = &run.state {
             return Some(Prompt::Failed {
                 step: step.id.clone(),
@@ -710,6 +755,12 @@ impl Engine {
     fn waiting_for(&self) -> Option<String> {
         if self.outcome.is_some() {
             return None;
+        }
+        if let Some(step) = self.awaiting_approval() {
+            return Some(format!(
+                "a second operator's approval: drconsole approve {} {step} --reason \"...\"",
+                self.run_id
+            ));
         }
         let state = &self.steps.get(self.current)?.state;
         match (state, self.active.as_ref()?) {
@@ -800,6 +851,11 @@ impl Engine {
                 self.retry(now, &mut cmds)?;
             }
             Event::Abort { reason } => self.abort(reason, now, &mut cmds)?,
+            Event::Approved {
+                step,
+                approver,
+                reason,
+            } => self.approved(step, approver, reason, now, &mut cmds)?,
             Event::Assessed {
                 step,
                 snapshot,
@@ -957,6 +1013,8 @@ impl Engine {
 
     fn transition(&mut self, state: StepState, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
         self.changes += 1;
+        // A step that moves on (declined, skipped, retried) asks afresh.
+        self.approval_requested = None;
         let run = &mut self.steps[self.current];
         run.state = state.clone();
         if state.is_settled() {
@@ -1258,6 +1316,14 @@ impl Engine {
                         rules: rule_labels(a),
                     });
                 }
+                if confirm == Confirm::TwoPerson {
+                    if !self.shared {
+                        return Err(Refusal::NeedsSharedStore { step });
+                    }
+                    if self.awaiting_approval().is_some() {
+                        return Err(Refusal::AwaitingApproval { step });
+                    }
+                }
                 self.journal(
                     now,
                     Entry::Confirmed {
@@ -1268,20 +1334,74 @@ impl Engine {
                     },
                     cmds,
                 );
-                self.journal(
-                    now,
-                    Entry::Intent {
-                        step: step.clone(),
-                        call: action.describe(),
-                        action: action.clone(),
-                    },
-                    cmds,
-                );
-                self.transition(StepState::Running, now, cmds);
-                cmds.push(Command::Execute { step, action });
+                if confirm == Confirm::TwoPerson {
+                    self.journal(
+                        now,
+                        Entry::ApprovalRequested {
+                            step: step.clone(),
+                            operator: self.operator.clone(),
+                        },
+                        cmds,
+                    );
+                    self.approval_requested = Some(step);
+                    self.changes += 1;
+                    return Ok(());
+                }
+                self.call(step, action, now, cmds);
             }
             _ => return Err(self.not_now(what)),
         }
+        Ok(())
+    }
+
+    /// Journals the intent, then makes the call.
+    fn call(&mut self, step: String, action: Action, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+        self.journal(
+            now,
+            Entry::Intent {
+                step: step.clone(),
+                call: action.describe(),
+                action: action.clone(),
+            },
+            cmds,
+        );
+        self.transition(StepState::Running, now, cmds);
+        cmds.push(Command::Execute { step, action });
+    }
+
+    /// A second operator's approval of the requested two-person step: the
+    /// call goes ahead as the requester confirmed it.
+    fn approved(
+        &mut self,
+        step: String,
+        approver: String,
+        reason: String,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<Command>,
+    ) -> Result<(), Refusal> {
+        if self.awaiting_approval() != Some(step.as_str()) {
+            return Err(Refusal::NotCurrent { step });
+        }
+        if approver == self.operator {
+            return Err(Refusal::OwnApproval { step, approver });
+        }
+        if reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired);
+        }
+        let Some(Active::Action { action, .. }) = self.active.clone() else {
+            return Err(Refusal::NotCurrent { step });
+        };
+        self.approval_requested = None;
+        self.journal(
+            now,
+            Entry::Approved {
+                step: step.clone(),
+                approver,
+                reason,
+            },
+            cmds,
+        );
+        self.call(step, action, now, cmds);
         Ok(())
     }
 

@@ -105,6 +105,10 @@ pub enum Confirm {
     Yes,
     /// Type the action's target identifier.
     Typed,
+    /// The operator requests, and a second operator with a different AWS
+    /// identity approves from their own console through the shared store
+    /// (as SSM Automation's `aws:approve` with `MinRequiredApprovals`).
+    TwoPerson,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

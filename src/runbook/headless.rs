@@ -163,11 +163,21 @@ pub async fn run_headless<W: Write>(
     operator: Operator,
     out: W,
 ) -> anyhow::Result<RunEnd> {
+    drive(runner::start(spec, provider)?, operator, out).await
+}
+
+/// [`run_headless`] for a run already started (a shared run is opened and
+/// claimed before it is driven).
+pub async fn drive<W: Write>(
+    handle: RunHandle,
+    operator: Operator,
+    out: W,
+) -> anyhow::Result<RunEnd> {
     let RunHandle {
         inputs,
         status,
         task,
-    } = runner::start(spec, provider)?;
+    } = handle;
     let session = Session {
         out,
         printer: Printer::default(),

@@ -102,6 +102,22 @@ pub enum Entry {
         operator: String,
         session: String,
     },
+    /// Another operator took the run over from a holder whose shared lease
+    /// had expired (see [`crate::coordination::lease::take_over`]).
+    TakenOver {
+        operator: String,
+        host: String,
+        from: String,
+        reason: String,
+    },
+    /// The run went ahead without the shared store's lease: the store could
+    /// not be reached and the operator accepted that another console may
+    /// act on the same service. Uploaded with the rest when the store returns.
+    Solo {
+        operator: String,
+        reason: String,
+        problem: String,
+    },
     Step {
         step: String,
         #[serde(flatten)]
@@ -134,6 +150,18 @@ pub enum Entry {
     Skipped {
         step: String,
         operator: String,
+        reason: String,
+    },
+    /// A `confirm: two-person` action was confirmed by its operator and
+    /// waits for a second operator's approval.
+    ApprovalRequested {
+        step: String,
+        operator: String,
+    },
+    /// A second operator, with another identity, approved the action.
+    Approved {
+        step: String,
+        approver: String,
         reason: String,
     },
     /// Written (and fsynced) before the call is made.
@@ -448,6 +476,10 @@ impl RecoveredRun {
                 Entry::Finished { outcome, .. } => run.finished = Some(outcome.clone()),
                 Entry::RunStarted { .. }
                 | Entry::Resumed { .. }
+                | Entry::TakenOver { .. }
+                | Entry::Solo { .. }
+                | Entry::ApprovalRequested { .. }
+                | Entry::Approved { .. }
                 | Entry::Confirmed { .. }
                 | Entry::Declined { .. }
                 | Entry::Overridden { .. }

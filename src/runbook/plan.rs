@@ -152,6 +152,9 @@ fn render_step(out: &mut Lines, n: usize, step: &Step, vars: &Variables) {
             match confirm {
                 super::format::Confirm::Yes => " · confirm: yes".to_string(),
                 super::format::Confirm::Typed => format!(" · confirm: type `{target}`"),
+                super::format::Confirm::TwoPerson => {
+                    " · confirm: a second operator approves (shared store)".to_string()
+                }
             }
         }
         _ => String::new(),

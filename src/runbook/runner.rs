@@ -16,10 +16,11 @@ use tokio::task::JoinHandle;
 use super::engine::{Command, Engine, Event, PromptId, RunView};
 use super::format::Runbook;
 use super::http;
-use super::journal::{Journal, ReadError, RecoveredRun, RunMeta, RunOutcome, StepState};
+use super::journal::{Journal, ReadError, Record, RecoveredRun, RunMeta, RunOutcome, StepState};
 use super::lock::{Holder, LockError, ServiceLock};
 use super::safety::SafetySettings;
 use super::vars::Variables;
+use crate::coordination::run::SharedRun;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::incident::IncidentStart;
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError};
@@ -30,6 +31,9 @@ use crate::provider::Provider;
 /// provider's clock may run faster than real time (the simulator's does),
 /// so due times are checked against it in short steps.
 const CLOCK_STEP: Duration = Duration::from_millis(200);
+
+/// How often the shared store is asked for a second operator's approval.
+const APPROVAL_POLL: Duration = Duration::from_secs(1);
 
 /// Longest wait for a fresh poll before an action's facts are shown.
 const FRESH_POLL_WAIT: Duration = Duration::from_secs(20);
@@ -174,19 +178,35 @@ pub struct OpenedRun {
     feed: SnapshotFeed,
     lock: ServiceLock,
     opened_at: DateTime<Utc>,
+    shared: Option<SharedRun>,
 }
 
 /// The blocking half of [`start`]: lock, journal read and fsync. A console
 /// calls it off its UI task and [`OpenedRun::spawn`]s the result.
 pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<OpenedRun, StartError> {
-    let service_id = spec.runbook.service.clone();
-    let mut notice = None;
-    let new_run_id = format!(
+    open_as(spec, now, read_only, new_run_id(now))
+}
+
+/// A fresh run's id: when it started, from which process, and a random tag.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    format!(
         "{}-{}-{:04x}",
         now.format("%Y%m%dT%H%M%SZ"),
         std::process::id(),
         rand::random::<u16>()
-    );
+    )
+}
+
+/// [`open`] with the id a new run gets: a shared run's lease names its run
+/// before the run is opened.
+pub fn open_as(
+    spec: RunSpec,
+    now: DateTime<Utc>,
+    read_only: bool,
+    new_run_id: String,
+) -> Result<OpenedRun, StartError> {
+    let service_id = spec.runbook.service.clone();
+    let mut notice = None;
     let journal_path = match &spec.resume {
         Some(path) => path.clone(),
         None => Journal::path_for(&spec.journal_dir, &service_id, &new_run_id),
@@ -252,12 +272,31 @@ pub fn open(spec: RunSpec, now: DateTime<Utc>, read_only: bool) -> Result<Opened
         feed: spec.feed,
         lock,
         opened_at: now,
+        shared: None,
     })
 }
 
 impl OpenedRun {
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// Journals `record` with the run's first records, before anything
+    /// the run does (a solo start's reason, say).
+    pub fn note(&mut self, record: Record) {
+        let at = self
+            .commands
+            .iter()
+            .position(|c| !matches!(c, Command::Journal(_)))
+            .unwrap_or(self.commands.len());
+        self.commands.insert(at, Command::Journal(record));
+    }
+
+    /// Coordinates the run through the shared store: every journal record
+    /// is mirrored there and no action is taken without the lease.
+    pub fn share(&mut self, shared: SharedRun) {
+        self.engine.set_shared(true);
+        self.shared = Some(shared);
     }
 
     /// Spawns the task that drives the run.
@@ -284,6 +323,7 @@ impl OpenedRun {
             feed: self.feed,
             monitor_alive: true,
             handled: 0,
+            shared: self.shared,
             _lock: self.lock,
         };
         let task = tokio::spawn(runner.run(inputs_rx, self.commands));
@@ -332,6 +372,7 @@ struct Runner {
     feed: SnapshotFeed,
     monitor_alive: bool,
     handled: u64,
+    shared: Option<SharedRun>,
     _lock: ServiceLock,
 }
 
@@ -362,12 +403,22 @@ impl Runner {
                 }
                 if let Some(outcome) = self.carry_out(command, &mut queue).await? {
                     self.publish();
+                    if let Some(shared) = self.shared.take() {
+                        shared.finish().await?;
+                    }
                     return Ok(RunEnd::Finished(outcome));
                 }
             }
             self.publish();
             let waiting =
                 self.pending.is_some() || self.engine.current_state() == Some(&StepState::Waiting);
+            let renew_every = self
+                .shared
+                .as_ref()
+                .map_or(Duration::from_secs(3600), SharedRun::renew_every);
+            if let Some(shared) = &mut self.shared {
+                shared.keep_lease().await?;
+            }
             tokio::select! {
                 input = inputs.recv() => {
                     let Some(input) = input else {
@@ -377,7 +428,11 @@ impl Runner {
                     let now = self.provider.observe.now();
                     match self.engine.handle(input.into(), now) {
                         Ok(commands) => {
-                            self.notice = None;
+                            // A two-person request tells whom to ask.
+                            self.notice = self
+                                .engine
+                                .awaiting_approval()
+                                .and_then(|_| self.engine.view().waiting_for);
                             queue.extend(commands);
                         }
                         Err(refusal) => self.notice = Some(refusal.to_string()),
@@ -394,12 +449,52 @@ impl Runner {
                     let now = self.provider.observe.now();
                     queue.extend(self.feed(event, now));
                 }
+                // While the operator thinks, the lease is kept: a console
+                // that cannot keep it stops before anyone else takes over.
+                () = tokio::time::sleep(renew_every), if self.shared.is_some() => {
+                    if let Some(shared) = &mut self.shared {
+                        shared.keep_lease().await?;
+                    }
+                }
+                () = tokio::time::sleep(APPROVAL_POLL), if self.engine.awaiting_approval().is_some() => {
+                    self.check_approvals(&mut queue).await;
+                }
                 () = tokio::time::sleep(CLOCK_STEP), if waiting => {
                     let event = self.poll_due().await;
                     let now = self.provider.observe.now();
                     queue.extend(self.feed(event, now));
                 }
             }
+        }
+    }
+
+    /// Feeds the engine the approvals a second operator stored for the
+    /// step that waits for one.
+    async fn check_approvals(&mut self, queue: &mut VecDeque<Command>) {
+        let (Some(shared), Some(step)) = (&self.shared, self.engine.awaiting_approval()) else {
+            return;
+        };
+        let step = step.to_string();
+        match shared.approvals(&step).await {
+            Ok(approvals) => {
+                let now = self.provider.observe.now();
+                for a in approvals {
+                    let event = Event::Approved {
+                        step: step.clone(),
+                        approver: a.approver.identity,
+                        reason: a.reason,
+                    };
+                    match self.engine.handle(event, now) {
+                        Ok(commands) => {
+                            self.notice = None;
+                            queue.extend(commands);
+                            break;
+                        }
+                        Err(refusal) => self.notice = Some(refusal.to_string()),
+                    }
+                }
+            }
+            Err(e) => self.notice = Some(format!("cannot read approvals: {e}")),
         }
     }
 
@@ -507,13 +602,21 @@ impl Runner {
         queue: &mut VecDeque<Command>,
     ) -> anyhow::Result<Option<RunOutcome>> {
         match command {
-            Command::Journal(record) => self.journal.append(&record).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot write the journal {}: {e}; stopping before anything else happens",
-                    self.journal.path().display()
-                )
-            })?,
+            Command::Journal(record) => {
+                self.journal.append(&record).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot write the journal {}: {e}; stopping before anything else happens",
+                        self.journal.path().display()
+                    )
+                })?;
+                if let Some(shared) = &mut self.shared {
+                    shared.record(&record).await?;
+                }
+            }
             Command::Execute { step, action } => {
+                if let Some(shared) = &mut self.shared {
+                    shared.before_acting().await?;
+                }
                 // Show the step running while the call is in flight.
                 self.publish();
                 let event = match &self.provider.act {

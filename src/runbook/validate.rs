@@ -963,6 +963,13 @@ mod tests {
             ),
             (
                 &*format!(
+                    "{HEADER}steps:\n  - id: a\n    title: A\n    confirm: two-person\n    manual: x\n"
+                ),
+                "rb.yaml:",
+                "`confirm` belongs to action steps only",
+            ),
+            (
+                &*format!(
                     "{HEADER}steps:\n  - id: a\n    title: A\n    check:\n      - cluster_available: {{ cluster: x, region: y }}\n"
                 ),
                 "rb.yaml:10:",

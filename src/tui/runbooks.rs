@@ -44,6 +44,8 @@ pub struct RunbookSetup {
     pub session: String,
     /// The safety rules' settings from the user's configuration.
     pub safety: SafetySettings,
+    /// The shared store coordinating consoles, if configured.
+    pub shared: Option<crate::coordination::connect::Connected>,
 }
 
 /// What a run's task and a start's blocking thread tell the UI loop.
@@ -466,6 +468,7 @@ impl RunbooksState {
         };
         let provider = self.setup.provider.clone();
         let messages = self.messages.clone();
+        let shared = self.setup.shared.clone();
         tokio::spawn(async move {
             let file = request.file.clone();
             let now = provider.observe.now();
@@ -475,14 +478,18 @@ impl RunbooksState {
                 let resumed = prepared.resumed.clone();
                 let discarded = prepared.discarded.as_ref().map(|d| d.moved_to.clone());
                 let warnings = prepared.warnings.iter().map(ToString::to_string).collect();
-                let opened =
-                    runner::open(prepared.spec, now, read_only).map_err(|e| StartProblem {
-                        message: e.to_string(),
-                        blocked_by: None,
-                    })?;
-                Ok::<_, StartProblem>((opened, resumed, discarded, warnings))
+                Ok::<_, StartProblem>((prepared.spec, resumed, discarded, warnings))
             })
             .await;
+            let opened = match opened {
+                Ok(Ok((spec, resumed, discarded, warnings))) => {
+                    Ok(open_run(spec, shared.as_ref(), now, read_only)
+                        .await
+                        .map(|o| (o, resumed, discarded, warnings)))
+                }
+                Ok(Err(problem)) => Ok(Err(problem)),
+                Err(e) => Err(e),
+            };
             let problem = match opened {
                 Ok(Ok((opened, resumed, discarded, warnings))) => {
                     let handle = opened.spawn(provider);
@@ -559,6 +566,36 @@ impl From<StartRefused> for StartProblem {
             message,
             blocked_by,
         }
+    }
+}
+
+/// Opens a prepared run: through the shared store's lease when there is
+/// one, else under the local lock only.
+async fn open_run(
+    spec: runner::RunSpec,
+    shared: Option<&crate::coordination::connect::Connected>,
+    now: chrono::DateTime<Utc>,
+    read_only: bool,
+) -> Result<runner::OpenedRun, StartProblem> {
+    let problem = |message: String| StartProblem {
+        message,
+        blocked_by: None,
+    };
+    match shared {
+        Some(shared) => crate::coordination::start::open_shared(
+            spec,
+            shared,
+            crate::coordination::run::Claim::Lease,
+            now,
+            read_only,
+        )
+        .await
+        .map(|s| s.opened)
+        .map_err(|e| problem(format!("{e:#}"))),
+        None => tokio::task::spawn_blocking(move || runner::open(spec, now, read_only))
+            .await
+            .map_err(|e| problem(e.to_string()))?
+            .map_err(|e| problem(e.to_string())),
     }
 }
 
@@ -649,6 +686,7 @@ mod tests {
             identity_note: None,
             session: "test".into(),
             safety: SafetySettings::default(),
+            shared: None,
         };
         let mut app = App::new(
             env,
