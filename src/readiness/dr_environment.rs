@@ -7,6 +7,7 @@ use super::Inputs;
 use super::check::{Area, Check};
 use super::facts::{ClusterConfig, InstanceConfig};
 use crate::domain::environment::{Replication, ServiceSpec};
+use crate::domain::objectives::DrTier;
 use crate::domain::posture::same_name;
 use crate::domain::snapshot::{ClusterRole, FailoverRole};
 use crate::format::short_duration;
@@ -492,9 +493,13 @@ fn lag_alarm(
 }
 
 /// How clients reach the service: a health check per serving region and a
-/// failover record pair pointing at the declared targets. An active-active
-/// service's latency records are checked here too once the environment can
-/// declare them.
+/// failover record pair pointing at the declared targets.
+///
+/// An active-active service is routed by latency records, one per region,
+/// not by a failover pair: only its health checks are checked here. Its
+/// latency records (each region has one, tied to its health check) belong
+/// beside them, as a `latency records` check per gap that the
+/// active-active model reports.
 pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
     let Some(dns) = &service.dns else {
         return Vec::new();
@@ -530,6 +535,9 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
             ),
         )
     });
+    if service.tier == DrTier::ActiveActive {
+        return out;
+    }
     let record = |role: FailoverRole| {
         observed.dns_records.iter().find(|r| {
             r.zone_id == dns.zone_id && same_name(&r.name, &dns.record) && r.failover == Some(role)

@@ -342,6 +342,24 @@ fn a_runbook_may_promise_better_objectives_but_not_worse() {
 }
 
 #[test]
+fn an_active_active_service_is_not_held_to_a_failover_pair() {
+    let mut env = clean();
+    let orders = env.services.iter_mut().find(|s| s.id == "orders").unwrap();
+    orders.tier = crate::domain::objectives::DrTier::ActiveActive;
+    orders.objectives.rpo = std::time::Duration::ZERO;
+    let e = evaluate_env(env);
+    let card = &e
+        .readiness
+        .services
+        .iter()
+        .find(|s| s.service_id == "orders")
+        .unwrap();
+    assert!(!card.checks.iter().any(|c| c.name == "failover records"));
+    assert_eq!(e.check("orders", "health checks").status, Status::Pass);
+    assert_eq!(e.check("billing", "failover records").status, Status::Pass);
+}
+
+#[test]
 fn a_tier_that_cannot_meet_its_rto_fails() {
     let mut env = clean();
     let reports = env.services.iter_mut().find(|s| s.id == "reports").unwrap();
