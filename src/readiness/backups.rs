@@ -32,7 +32,7 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
         };
         out.push(retention(&id, &backup, inputs.settings.min_retention_days));
         out.push(snapshot_age(service, &id, &backup, inputs.now));
-        out.push(cross_region_copy(service, &id, &backup));
+        out.push(cross_region_copy(service, &id, &backup, inputs));
     }
     if service.tier == DrTier::BackupRestore {
         out.push(restore_test(service, inputs));
@@ -161,28 +161,82 @@ fn snapshot_age(service: &ServiceSpec, id: &str, backup: &BackupObs, now: DateTi
     }
 }
 
-fn cross_region_copy(service: &ServiceSpec, id: &str, backup: &BackupObs) -> Check {
+fn cross_region_copy(
+    service: &ServiceSpec,
+    id: &str,
+    backup: &BackupObs,
+    inputs: &Inputs<'_>,
+) -> Check {
     let name = "cross-region copy";
-    if backup.cross_region_copy {
-        return Check::pass(
-            Area::Backups,
-            name,
-            format!(
-                "{id}: automated backups replicated out of {}",
-                service.primary_region
-            ),
+    let dr = &service.dr_region;
+    // Without a replica the copy is the only way back from a region loss.
+    let short = |evidence: String, fix: String| {
+        if service.tier == DrTier::BackupRestore {
+            Check::fail(Area::Backups, name, evidence, fix)
+        } else {
+            Check::warn(Area::Backups, name, evidence, fix)
+        }
+    };
+    if !backup.cross_region_copy {
+        return short(
+            format!("{id}: no backup copy outside {}", service.primary_region),
+            format!("replicate {id}'s automated backups (or copy its snapshots) to {dr}"),
         );
     }
-    let evidence = format!("{id}: no backup copy outside {}", service.primary_region);
-    let fix = format!(
-        "replicate {id}'s automated backups (or copy its snapshots) to {}",
-        service.dr_region
+    let copy = inputs
+        .configuration
+        .facts
+        .backup_copies
+        .iter()
+        .filter(|c| c.source == id && c.region != service.primary_region)
+        .max_by_key(|c| c.latest_restorable);
+    let Some(copy) = copy else {
+        return match inputs.configuration.unknown_because(dr, "rds") {
+            Some(why) => Check::fail(
+                Area::Backups,
+                name,
+                format!("{id}: backups are replicated, but the copy's age is unknown: {why}"),
+                format!("let drconsole describe automated backups in {dr}"),
+            ),
+            None => short(
+                format!(
+                    "{id}: backup replication is on, but no replicated backup was found outside {}",
+                    service.primary_region
+                ),
+                format!("check the automated backup replication of {id} to {dr}"),
+            ),
+        };
+    };
+    let Some(latest) = copy.latest_restorable else {
+        return short(
+            format!(
+                "{id}: the copy in {} has no restorable point yet",
+                copy.region
+            ),
+            format!(
+                "check the automated backup replication of {id} to {}",
+                copy.region
+            ),
+        );
+    };
+    let age = (inputs.now - latest).to_std().unwrap_or_default();
+    let bound = snapshot_bound(service);
+    let evidence = format!(
+        "{id}: copy in {} restorable to {} ago (bound {})",
+        copy.region,
+        short_duration(age),
+        short_duration(bound)
     );
-    // Without a replica the copy is the only way back from a region loss.
-    if service.tier == DrTier::BackupRestore {
-        Check::fail(Area::Backups, name, evidence, fix)
+    if age <= bound {
+        Check::pass(Area::Backups, name, evidence)
     } else {
-        Check::warn(Area::Backups, name, evidence, fix)
+        short(
+            evidence,
+            format!(
+                "find why the copy of {id} in {} stopped following its source",
+                copy.region
+            ),
+        )
     }
 }
 

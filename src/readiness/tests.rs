@@ -197,6 +197,66 @@ fn a_backup_only_service_without_a_copy_elsewhere_fails() {
 }
 
 #[test]
+fn a_copy_that_stopped_following_its_source_fails_with_its_age() {
+    let env = clean();
+    let world = SimWorld::new(&env, start());
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    world.advance(std::time::Duration::from_secs(25 * 3600));
+    let mut observed = Snapshot::default();
+    for reading in world.observe() {
+        observed.extend(&reading.result.unwrap());
+    }
+    let w = World {
+        configuration: Configuration::from_readings(&world.configuration()),
+        observed,
+        now: world.now(),
+        env,
+    };
+    let e = evaluate_with(&w, &[], &[]);
+    let c = e.check("reports", "cross-region copy");
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.evidence
+            .contains("reports-db: copy in us-west-2 restorable to 1d01h")
+            && c.evidence.contains("(bound 1d00h)"),
+        "{}",
+        c.evidence
+    );
+    let fresh = evaluate_env(clean());
+    let c = fresh.check("reports", "cross-region copy");
+    assert_eq!(c.status, Status::Pass);
+    assert!(
+        c.evidence.contains("copy in us-west-2 restorable to"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
+fn a_copy_whose_region_cannot_be_read_is_unknown_and_fails() {
+    let w = world_with(
+        clean(),
+        Some(Fault::SourceFailure {
+            source: "rds:us-west-2".into(),
+            kind: ErrorKind::Throttled,
+        }),
+    );
+    let c = evaluate_with(&w, &[], &[])
+        .check("billing", "cross-region copy")
+        .clone();
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.evidence.contains("the copy's age is unknown"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
 fn backups_turned_off_fail_as_off() {
     let e = evaluate_env(drifted(SimDrift {
         resource: "billing-db".into(),
