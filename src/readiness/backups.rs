@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Inputs;
 use super::check::{Area, Check};
+use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::objectives::DrTier;
 use crate::domain::snapshot::{BackupObs, ClusterRole};
@@ -15,7 +15,7 @@ use crate::format::short_duration;
 /// Snapshots are daily: a day plus the hour the backup window lasts.
 const DAILY_SNAPSHOT_BOUND: Duration = Duration::from_secs(25 * 3600);
 
-pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = Vec::new();
     for (id, backup) in backed_up(service, inputs) {
         let Some(backup) = backup else {
@@ -42,20 +42,9 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
 
 /// The resources whose backups hold the service's data: the current
 /// writer for replicated databases, every named resource for backups.
-fn backed_up(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<(String, Option<BackupObs>)> {
-    let seen = inputs.observed;
-    let cluster = |id: &str| {
-        seen.db_clusters
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| c.backup.clone())
-    };
-    let instance = |id: &str| {
-        seen.db_instances
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| i.backup.clone())
-    };
+fn backed_up(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<(String, Option<BackupObs>)> {
+    let cluster = |id: &str| inputs.cluster(id).map(|c| c.backup.clone());
+    let instance = |id: &str| inputs.instance(id).map(|i| i.backup.clone());
     match &service.replication {
         Replication::AuroraGlobal {
             primary_cluster,
@@ -65,9 +54,9 @@ fn backed_up(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<(String, Option<
             let writer = [primary_cluster, secondary_cluster]
                 .into_iter()
                 .find(|id| {
-                    seen.db_clusters
-                        .iter()
-                        .any(|c| &c.id == *id && c.role != ClusterRole::Secondary)
+                    inputs
+                        .cluster(id)
+                        .is_some_and(|c| c.role != ClusterRole::Secondary)
                 })
                 .unwrap_or(primary_cluster);
             vec![(writer.clone(), cluster(writer))]
@@ -165,7 +154,7 @@ fn cross_region_copy(
     service: &ServiceSpec,
     id: &str,
     backup: &BackupObs,
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
 ) -> Check {
     let name = "cross-region copy";
     let dr = &service.dr_region;
@@ -184,9 +173,7 @@ fn cross_region_copy(
         );
     }
     let copy = inputs
-        .configuration
-        .facts
-        .backup_copies
+        .copies_of(id)
         .iter()
         .filter(|c| c.source == id && c.region != service.primary_region)
         .max_by_key(|c| c.latest_restorable);
@@ -242,13 +229,13 @@ fn cross_region_copy(
 
 /// A backup-and-restore service recovers by restoring: its last completed
 /// run (or drill) is the last time a restore was shown to work.
-fn restore_test(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+fn restore_test(service: &ServiceSpec, inputs: &Indexed<'_>) -> Check {
     let name = "restore test";
     let max_age = chrono::Duration::days(inputs.settings.runbook_max_age_days);
     let last_run = inputs
-        .runs
+        .runs_of(&service.id)
         .iter()
-        .filter(|r| r.service == service.id && r.completed)
+        .filter(|r| r.completed)
         .map(|r| r.started_at);
     let last_drill = inputs
         .drills
