@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Inputs;
 use super::check::{Area, Check};
+use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::objectives::DrTier;
 use crate::domain::snapshot::{BackupObs, ClusterRole};
@@ -15,7 +15,7 @@ use crate::format::short_duration;
 /// Snapshots are daily: a day plus the hour the backup window lasts.
 const DAILY_SNAPSHOT_BOUND: Duration = Duration::from_secs(25 * 3600);
 
-pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = Vec::new();
     for (id, backup) in backed_up(service, inputs) {
         let Some(backup) = backup else {
@@ -32,7 +32,7 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
         };
         out.push(retention(&id, &backup, inputs.settings.min_retention_days));
         out.push(snapshot_age(service, &id, &backup, inputs.now));
-        out.push(cross_region_copy(service, &id, &backup));
+        out.push(cross_region_copy(service, &id, &backup, inputs));
     }
     if service.tier == DrTier::BackupRestore {
         out.push(restore_test(service, inputs));
@@ -42,20 +42,9 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
 
 /// The resources whose backups hold the service's data: the current
 /// writer for replicated databases, every named resource for backups.
-fn backed_up(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<(String, Option<BackupObs>)> {
-    let seen = inputs.observed;
-    let cluster = |id: &str| {
-        seen.db_clusters
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| c.backup.clone())
-    };
-    let instance = |id: &str| {
-        seen.db_instances
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| i.backup.clone())
-    };
+fn backed_up(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<(String, Option<BackupObs>)> {
+    let cluster = |id: &str| inputs.cluster(id).map(|c| c.backup.clone());
+    let instance = |id: &str| inputs.instance(id).map(|i| i.backup.clone());
     match &service.replication {
         Replication::AuroraGlobal {
             primary_cluster,
@@ -65,9 +54,9 @@ fn backed_up(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<(String, Option<
             let writer = [primary_cluster, secondary_cluster]
                 .into_iter()
                 .find(|id| {
-                    seen.db_clusters
-                        .iter()
-                        .any(|c| &c.id == *id && c.role != ClusterRole::Secondary)
+                    inputs
+                        .cluster(id)
+                        .is_some_and(|c| c.role != ClusterRole::Secondary)
                 })
                 .unwrap_or(primary_cluster);
             vec![(writer.clone(), cluster(writer))]
@@ -161,40 +150,92 @@ fn snapshot_age(service: &ServiceSpec, id: &str, backup: &BackupObs, now: DateTi
     }
 }
 
-fn cross_region_copy(service: &ServiceSpec, id: &str, backup: &BackupObs) -> Check {
+fn cross_region_copy(
+    service: &ServiceSpec,
+    id: &str,
+    backup: &BackupObs,
+    inputs: &Indexed<'_>,
+) -> Check {
     let name = "cross-region copy";
-    if backup.cross_region_copy {
-        return Check::pass(
-            Area::Backups,
-            name,
-            format!(
-                "{id}: automated backups replicated out of {}",
-                service.primary_region
-            ),
+    let dr = &service.dr_region;
+    // Without a replica the copy is the only way back from a region loss.
+    let short = |evidence: String, fix: String| {
+        if service.tier == DrTier::BackupRestore {
+            Check::fail(Area::Backups, name, evidence, fix)
+        } else {
+            Check::warn(Area::Backups, name, evidence, fix)
+        }
+    };
+    if !backup.cross_region_copy {
+        return short(
+            format!("{id}: no backup copy outside {}", service.primary_region),
+            format!("replicate {id}'s automated backups (or copy its snapshots) to {dr}"),
         );
     }
-    let evidence = format!("{id}: no backup copy outside {}", service.primary_region);
-    let fix = format!(
-        "replicate {id}'s automated backups (or copy its snapshots) to {}",
-        service.dr_region
+    let copy = inputs
+        .copies_of(id)
+        .iter()
+        .filter(|c| c.source == id && c.region != service.primary_region)
+        .max_by_key(|c| c.latest_restorable);
+    let Some(copy) = copy else {
+        return match inputs.configuration.unknown_because(dr, "rds") {
+            Some(why) => Check::fail(
+                Area::Backups,
+                name,
+                format!("{id}: backups are replicated, but the copy's age is unknown: {why}"),
+                format!("let drconsole describe automated backups in {dr}"),
+            ),
+            None => short(
+                format!(
+                    "{id}: backup replication is on, but no replicated backup was found outside {}",
+                    service.primary_region
+                ),
+                format!("check the automated backup replication of {id} to {dr}"),
+            ),
+        };
+    };
+    let Some(latest) = copy.latest_restorable else {
+        return short(
+            format!(
+                "{id}: the copy in {} has no restorable point yet",
+                copy.region
+            ),
+            format!(
+                "check the automated backup replication of {id} to {}",
+                copy.region
+            ),
+        );
+    };
+    let age = (inputs.now - latest).to_std().unwrap_or_default();
+    let bound = snapshot_bound(service);
+    let evidence = format!(
+        "{id}: copy in {} restorable to {} ago (bound {})",
+        copy.region,
+        short_duration(age),
+        short_duration(bound)
     );
-    // Without a replica the copy is the only way back from a region loss.
-    if service.tier == DrTier::BackupRestore {
-        Check::fail(Area::Backups, name, evidence, fix)
+    if age <= bound {
+        Check::pass(Area::Backups, name, evidence)
     } else {
-        Check::warn(Area::Backups, name, evidence, fix)
+        short(
+            evidence,
+            format!(
+                "find why the copy of {id} in {} stopped following its source",
+                copy.region
+            ),
+        )
     }
 }
 
 /// A backup-and-restore service recovers by restoring: its last completed
 /// run (or drill) is the last time a restore was shown to work.
-fn restore_test(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+fn restore_test(service: &ServiceSpec, inputs: &Indexed<'_>) -> Check {
     let name = "restore test";
     let max_age = chrono::Duration::days(inputs.settings.runbook_max_age_days);
     let last_run = inputs
-        .runs
+        .runs_of(&service.id)
         .iter()
-        .filter(|r| r.service == service.id && r.completed)
+        .filter(|r| r.completed)
         .map(|r| r.started_at);
     let last_drill = inputs
         .drills

@@ -5,21 +5,17 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::Inputs;
 use super::check::{Area, Check};
+use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::objectives::DrTier;
 use crate::format::short_duration;
 use crate::runbook::diagnostic::Severity;
 use crate::runbook::validate::validate;
 
-pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = Vec::new();
-    let runbooks: Vec<_> = inputs
-        .runbooks
-        .iter()
-        .filter(|rb| rb.service == service.id)
-        .collect();
+    let runbooks = inputs.runbooks_of(&service.id);
     let today = inputs.now.date_naive();
     if runbooks.is_empty() {
         out.push(Check::fail(
@@ -35,9 +31,9 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
             "runbook",
             names.join(", "),
         ));
-        out.push(validates(&runbooks, inputs, today));
-        out.push(last_tested(&runbooks, inputs, today));
-        out.push(objectives(service, &runbooks));
+        out.push(validates(runbooks, inputs, today));
+        out.push(last_tested(runbooks, inputs, today));
+        out.push(objectives(service, runbooks));
     }
     out.push(drill(service, inputs));
     out
@@ -73,7 +69,7 @@ fn file_name(path: &std::path::Path) -> String {
 
 fn validates(
     runbooks: &[&crate::runbook::format::Runbook],
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
     today: NaiveDate,
 ) -> Check {
     let errors: Vec<String> = runbooks
@@ -100,7 +96,7 @@ fn validates(
 
 fn last_tested(
     runbooks: &[&crate::runbook::format::Runbook],
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
     today: NaiveDate,
 ) -> Check {
     let max_age = inputs.settings.runbook_max_age_days;
@@ -178,7 +174,7 @@ pub fn quarter_start(day: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(day.year(), month, 1).unwrap_or(day)
 }
 
-fn drill(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+fn drill(service: &ServiceSpec, inputs: &Indexed<'_>) -> Check {
     let name = "drill this quarter";
     let fix = format!("run a drill of {} this quarter", service.id);
     let Some(drills) = inputs.drills else {

@@ -3,10 +3,11 @@
 //! headless, receives data within the RPO, is reachable through DNS, and
 //! its lag is alarmed on where the lag metrics are published.
 
-use super::Inputs;
 use super::check::{Area, Check};
 use super::facts::{ClusterConfig, InstanceConfig};
+use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
+use crate::domain::objectives::DrTier;
 use crate::domain::posture::same_name;
 use crate::domain::rotation;
 use crate::domain::snapshot::{ClusterRole, FailoverRole};
@@ -14,7 +15,7 @@ use crate::format::short_duration;
 
 const AREA: Area = Area::DrEnvironment;
 
-pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = Vec::new();
     match &service.replication {
         Replication::AuroraGlobal {
@@ -69,17 +70,10 @@ pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
 
 /// Writer and reader of a global database as observed now: after a
 /// failover the declared secondary writes and the declared primary reads.
-fn roles<'a>(inputs: &Inputs<'_>, primary: &'a str, secondary: &'a str) -> (&'a str, &'a str) {
-    let swapped = inputs
-        .observed
-        .db_clusters
-        .iter()
-        .any(|c| c.id == secondary && c.role == ClusterRole::Primary)
-        && inputs
-            .observed
-            .db_clusters
-            .iter()
-            .any(|c| c.id == primary && c.role == ClusterRole::Secondary);
+fn roles<'a>(inputs: &Indexed<'_>, primary: &'a str, secondary: &'a str) -> (&'a str, &'a str) {
+    let role = |id: &str| inputs.cluster(id).map(|c| c.role);
+    let swapped = role(secondary) == Some(ClusterRole::Primary)
+        && role(primary) == Some(ClusterRole::Secondary);
     if swapped {
         (secondary, primary)
     } else {
@@ -87,13 +81,8 @@ fn roles<'a>(inputs: &Inputs<'_>, primary: &'a str, secondary: &'a str) -> (&'a 
     }
 }
 
-fn region_of_cluster<'a>(inputs: &'a Inputs<'_>, id: &str) -> Option<&'a str> {
-    inputs
-        .observed
-        .db_clusters
-        .iter()
-        .find(|c| c.id == id)
-        .map(|c| c.region.as_str())
+fn region_of_cluster<'a>(inputs: &'a Indexed<'_>, id: &str) -> Option<&'a str> {
+    inputs.cluster(id).map(|c| c.region.as_str())
 }
 
 fn available(what: &[(&str, Option<(&str, &str)>)], fix_missing: impl Fn(&str) -> String) -> Check {
@@ -121,13 +110,10 @@ fn available(what: &[(&str, Option<(&str, &str)>)], fix_missing: impl Fn(&str) -
     }
 }
 
-fn cluster_available(inputs: &Inputs<'_>, writer: &str, reader: &str) -> Check {
+fn cluster_available(inputs: &Indexed<'_>, writer: &str, reader: &str) -> Check {
     let seen = |id: &str| {
         inputs
-            .observed
-            .db_clusters
-            .iter()
-            .find(|c| c.id == id)
+            .cluster(id)
             .map(|c| (c.region.as_str(), c.status.as_str()))
     };
     available(&[(writer, seen(writer)), (reader, seen(reader))], |id| {
@@ -135,13 +121,10 @@ fn cluster_available(inputs: &Inputs<'_>, writer: &str, reader: &str) -> Check {
     })
 }
 
-fn instances_available(inputs: &Inputs<'_>, source: &str, replica: &str) -> Check {
+fn instances_available(inputs: &Indexed<'_>, source: &str, replica: &str) -> Check {
     let seen = |id: &str| {
         inputs
-            .observed
-            .db_instances
-            .iter()
-            .find(|i| i.id == id)
+            .instance(id)
             .map(|i| (i.region.as_str(), i.status.as_str()))
     };
     available(&[(source, seen(source)), (replica, seen(replica))], |id| {
@@ -191,7 +174,7 @@ impl<'a> From<&'a InstanceConfig> for Side<'a> {
 }
 
 /// A configuration that could not be read fails every drift check at once.
-fn unknown_configuration(inputs: &Inputs<'_>, ids: &[(&str, &str)]) -> Option<Check> {
+fn unknown_configuration(inputs: &Indexed<'_>, ids: &[(&str, &str)]) -> Option<Check> {
     let reasons: Vec<String> = ids
         .iter()
         .map(|(id, region)| {
@@ -214,11 +197,10 @@ fn unknown_configuration(inputs: &Inputs<'_>, ids: &[(&str, &str)]) -> Option<Ch
 
 fn cluster_drift(
     service: &ServiceSpec,
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
     writer: &str,
     reader: &str,
 ) -> Vec<Check> {
-    let facts = &inputs.configuration.facts;
     let region = |id: &str| {
         region_of_cluster(inputs, id)
             .unwrap_or(if id == writer {
@@ -228,7 +210,7 @@ fn cluster_drift(
             })
             .to_string()
     };
-    let (w, r) = (facts.cluster(writer), facts.cluster(reader));
+    let (w, r) = (inputs.cluster_config(writer), inputs.cluster_config(reader));
     let missing: Vec<(String, String)> = [(writer, w.is_none()), (reader, r.is_none())]
         .iter()
         .filter(|(_, gone)| *gone)
@@ -264,12 +246,14 @@ fn cluster_drift(
 
 fn instance_drift(
     service: &ServiceSpec,
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
     source: &str,
     replica: &str,
 ) -> Vec<Check> {
-    let facts = &inputs.configuration.facts;
-    match (facts.instance(source), facts.instance(replica)) {
+    match (
+        inputs.instance_config(source),
+        inputs.instance_config(replica),
+    ) {
         (Some(s), Some(r)) => drift(&Side::from(s), &Side::from(r)),
         (s, r) => {
             let mut ids = Vec::new();
@@ -403,15 +387,10 @@ fn drift(primary: &Side<'_>, secondary: &Side<'_>) -> Vec<Check> {
     out
 }
 
-fn replication(service: &ServiceSpec, inputs: &Inputs<'_>, receiver: &str) -> Check {
+fn replication(service: &ServiceSpec, inputs: &Indexed<'_>, receiver: &str) -> Check {
     let name = "replication";
     let rpo = service.objectives.rpo;
-    let Some(obs) = inputs
-        .observed
-        .lags
-        .iter()
-        .find(|l| l.resource_id == receiver)
-    else {
+    let Some(obs) = inputs.lag(receiver) else {
         return Check::fail(
             AREA,
             name,
@@ -451,7 +430,7 @@ fn replication(service: &ServiceSpec, inputs: &Inputs<'_>, receiver: &str) -> Ch
 }
 
 fn lag_alarm(
-    inputs: &Inputs<'_>,
+    inputs: &Indexed<'_>,
     receiver: &str,
     region: &str,
     metrics: &[&str],
@@ -467,11 +446,9 @@ fn lag_alarm(
         );
     }
     let found: Vec<&str> = inputs
-        .configuration
-        .facts
-        .alarms
+        .alarms_on(region, receiver)
         .iter()
-        .filter(|a| a.region == region && metrics.iter().any(|m| a.watches(m, dimension, receiver)))
+        .filter(|a| metrics.iter().any(|m| a.watches(m, dimension, receiver)))
         .map(|a| a.name.as_str())
         .collect();
     if found.is_empty() {
@@ -495,11 +472,10 @@ fn lag_alarm(
 /// How clients reach the service: a health check per serving region, and a
 /// failover record pair pointing at the declared targets (an active-active
 /// service: a latency record per region tied to its health check).
-pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn routing(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let Some(dns) = &service.dns else {
         return Vec::new();
     };
-    let observed = inputs.observed;
     let mut out = Vec::new();
     let mut missing = Vec::new();
     let mut found = Vec::new();
@@ -509,7 +485,7 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
             .iter()
             .filter(|h| &h.region == region)
             .map(|h| h.id.as_str())
-            .filter(|id| observed.health_checks.iter().any(|h| h.id == *id))
+            .filter(|id| inputs.health_check_seen(id))
             .collect();
         if ids.is_empty() {
             missing.push(region.as_str());
@@ -534,11 +510,7 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
         out.push(latency_records(service, inputs));
         return out;
     }
-    let record = |role: FailoverRole| {
-        observed.dns_records.iter().find(|r| {
-            r.zone_id == dns.zone_id && same_name(&r.name, &dns.record) && r.failover == Some(role)
-        })
-    };
+    let record = |role: FailoverRole| inputs.failover_record(&dns.zone_id, &dns.record, role);
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     for (role, target) in [
@@ -563,7 +535,7 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
                 if role == FailoverRole::Primary {
                     match &r.health_check_id {
                         None => problems.push("PRIMARY has no health check".into()),
-                        Some(hc) if !observed.health_checks.iter().any(|h| &h.id == hc) => {
+                        Some(hc) if !inputs.health_check_seen(hc) => {
                             problems.push(format!("PRIMARY's health check {hc} was not observed"))
                         }
                         Some(_) => {}
@@ -592,7 +564,7 @@ pub fn routing(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
 /// An active-active service is routed by one latency record per region,
 /// each tied to its region's health check: a region whose record is
 /// missing or unchecked cannot be drained or kept out while it fails.
-fn latency_records(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+fn latency_records(service: &ServiceSpec, inputs: &Indexed<'_>) -> Check {
     let gaps = rotation::gaps(service, inputs.observed);
     let record = service.dns.as_ref().map_or("", |d| d.record.as_str());
     if gaps.is_empty() {

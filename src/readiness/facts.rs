@@ -24,6 +24,7 @@ pub struct ConfigFacts {
     pub clusters: Vec<ClusterConfig>,
     pub instances: Vec<InstanceConfig>,
     pub alarms: Vec<AlarmConfig>,
+    pub backup_copies: Vec<BackupCopy>,
 }
 
 impl ConfigFacts {
@@ -31,6 +32,7 @@ impl ConfigFacts {
         self.clusters.extend_from_slice(&other.clusters);
         self.instances.extend_from_slice(&other.instances);
         self.alarms.extend_from_slice(&other.alarms);
+        self.backup_copies.extend_from_slice(&other.backup_copies);
     }
 
     pub fn cluster(&self, id: &str) -> Option<&ClusterConfig> {
@@ -75,6 +77,18 @@ pub struct InstanceConfig {
     pub parameter_group_family: Option<String>,
     pub deletion_protection: bool,
     pub retention_days: u32,
+}
+
+/// Automated backups replicated into another region
+/// (`DescribeDBInstanceAutomatedBackups` in the destination region).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackupCopy {
+    /// The source instance's identifier.
+    pub source: String,
+    /// Where the copy is.
+    pub region: String,
+    /// Newest point the copy can restore to.
+    pub latest_restorable: Option<DateTime<Utc>>,
 }
 
 /// A CloudWatch metric alarm (`DescribeAlarms`): what it watches.

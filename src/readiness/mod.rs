@@ -23,6 +23,7 @@ pub mod documentation;
 pub mod dr_environment;
 pub mod evidence;
 pub mod facts;
+pub mod index;
 pub mod load;
 pub mod process;
 
@@ -35,6 +36,7 @@ use crate::runbook::format::Runbook;
 pub use check::{Area, Check, Scorecard, Status};
 use evidence::{DrillEvidence, RunEvidence};
 use facts::Configuration;
+use index::Indexed;
 
 /// Thresholds; the defaults follow the guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,11 +104,12 @@ impl Readiness {
 }
 
 pub fn evaluate(inputs: &Inputs<'_>) -> Readiness {
+    let indexed = Indexed::new(inputs);
     let mut services: Vec<Scorecard> = inputs
         .environment
         .services
         .iter()
-        .map(|s| scorecard(s, inputs))
+        .map(|s| scorecard(s, &indexed))
         .collect();
     services.sort_by_key(|s| std::cmp::Reverse(s.status));
     Readiness {
@@ -121,7 +124,7 @@ pub fn evaluate(inputs: &Inputs<'_>) -> Readiness {
     }
 }
 
-pub fn scorecard(service: &ServiceSpec, inputs: &Inputs<'_>) -> Scorecard {
+fn scorecard(service: &ServiceSpec, inputs: &Indexed<'_>) -> Scorecard {
     let mut checks = Vec::new();
     checks.extend(backups::checks(service, inputs));
     checks.extend(dr_environment::checks(service, inputs));

@@ -2,12 +2,12 @@
 //! one person has run or approved the service's runbooks), and the shared
 //! store's region (not one a service depends on as primary).
 
-use super::Inputs;
 use super::check::{Area, Check};
+use super::index::Indexed;
 use crate::domain::environment::ServiceSpec;
 use crate::format::short_duration;
 
-pub fn checks(service: &ServiceSpec, inputs: &Inputs<'_>) -> Vec<Check> {
+pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = vec![
         tier_rto(service),
         tier_rpo(service),
@@ -60,14 +60,14 @@ fn tier_rpo(service: &ServiceSpec) -> Check {
     }
 }
 
-fn identities(service: &ServiceSpec, inputs: &Inputs<'_>) -> Check {
+fn identities(service: &ServiceSpec, inputs: &Indexed<'_>) -> Check {
     let name = "more than one operator";
     let days = inputs.settings.process_window_days;
     let since = inputs.now - chrono::Duration::days(days);
     let mut who: Vec<&str> = inputs
-        .runs
+        .runs_of(&service.id)
         .iter()
-        .filter(|r| r.service == service.id && r.started_at >= since)
+        .filter(|r| r.started_at >= since)
         .flat_map(|r| r.identities.iter().map(String::as_str))
         .collect();
     who.sort_unstable();

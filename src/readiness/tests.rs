@@ -197,6 +197,66 @@ fn a_backup_only_service_without_a_copy_elsewhere_fails() {
 }
 
 #[test]
+fn a_copy_that_stopped_following_its_source_fails_with_its_age() {
+    let env = clean();
+    let world = SimWorld::new(&env, start());
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    world.advance(std::time::Duration::from_secs(25 * 3600));
+    let mut observed = Snapshot::default();
+    for reading in world.observe() {
+        observed.extend(&reading.result.unwrap());
+    }
+    let w = World {
+        configuration: Configuration::from_readings(&world.configuration()),
+        observed,
+        now: world.now(),
+        env,
+    };
+    let e = evaluate_with(&w, &[], &[]);
+    let c = e.check("reports", "cross-region copy");
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.evidence
+            .contains("reports-db: copy in us-west-2 restorable to 1d01h")
+            && c.evidence.contains("(bound 1d00h)"),
+        "{}",
+        c.evidence
+    );
+    let fresh = evaluate_env(clean());
+    let c = fresh.check("reports", "cross-region copy");
+    assert_eq!(c.status, Status::Pass);
+    assert!(
+        c.evidence.contains("copy in us-west-2 restorable to"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
+fn a_copy_whose_region_cannot_be_read_is_unknown_and_fails() {
+    let w = world_with(
+        clean(),
+        Some(Fault::SourceFailure {
+            source: "rds:us-west-2".into(),
+            kind: ErrorKind::Throttled,
+        }),
+    );
+    let c = evaluate_with(&w, &[], &[])
+        .check("billing", "cross-region copy")
+        .clone();
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.evidence.contains("the copy's age is unknown"),
+        "{}",
+        c.evidence
+    );
+}
+
+#[test]
 fn backups_turned_off_fail_as_off() {
     let e = evaluate_env(drifted(SimDrift {
         resource: "billing-db".into(),
@@ -340,6 +400,24 @@ fn a_runbook_may_promise_better_objectives_but_not_worse() {
         "{}",
         looser.evidence
     );
+}
+
+#[test]
+fn an_active_active_service_is_not_held_to_a_failover_pair() {
+    let mut env = clean();
+    let orders = env.services.iter_mut().find(|s| s.id == "orders").unwrap();
+    orders.tier = crate::domain::objectives::DrTier::ActiveActive;
+    orders.objectives.rpo = std::time::Duration::ZERO;
+    let e = evaluate_env(env);
+    let card = &e
+        .readiness
+        .services
+        .iter()
+        .find(|s| s.service_id == "orders")
+        .unwrap();
+    assert!(!card.checks.iter().any(|c| c.name == "failover records"));
+    assert_eq!(e.check("orders", "health checks").status, Status::Pass);
+    assert_eq!(e.check("billing", "failover records").status, Status::Pass);
 }
 
 #[test]

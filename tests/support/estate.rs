@@ -444,3 +444,92 @@ pub async fn seed_globals(config: &SdkConfig, prefix: &str, n: usize) -> Environ
         sim: SimSettings::default(),
     }
 }
+
+/// An Aurora global database whose DR side has drifted from its primary:
+/// an older minor engine version, a parameter group of another family, no
+/// deletion protection and no instance (headless). The primary has one
+/// writer instance, deletion protection and an `aurora-postgresql15` group.
+pub struct DriftedGlobal {
+    pub primary_cluster: String,
+    pub secondary_cluster: String,
+    pub env: Environment,
+}
+
+pub async fn seed_drifted_global(config: &SdkConfig, prefix: &str) -> DriftedGlobal {
+    let east = rds(config, PRIMARY);
+    let west = rds(config, DR);
+    let global = format!("{prefix}-global");
+    create_global(&east, &global).await;
+    let groups = [
+        (&east, format!("{prefix}-pg15"), "aurora-postgresql15"),
+        (&west, format!("{prefix}-pg14"), "aurora-postgresql14"),
+    ];
+    for (client, name, family) in &groups {
+        client
+            .create_db_cluster_parameter_group()
+            .db_cluster_parameter_group_name(name)
+            .db_parameter_group_family(*family)
+            .description("readiness drift")
+            .send()
+            .await
+            .expect("CreateDBClusterParameterGroup");
+    }
+    let primary_cluster = format!("{prefix}-orders");
+    let secondary_cluster = format!("{prefix}-orders-dr");
+    for (client, id, version, group, protected) in [
+        (&east, &primary_cluster, "15.4", &groups[0].1, true),
+        (&west, &secondary_cluster, "15.3", &groups[1].1, false),
+    ] {
+        client
+            .create_db_cluster()
+            .db_cluster_identifier(id)
+            .engine("aurora-postgresql")
+            .engine_version(version)
+            .master_username("admin")
+            .master_user_password("password-123")
+            .backup_retention_period(7)
+            .global_cluster_identifier(&global)
+            .db_cluster_parameter_group_name(group)
+            .deletion_protection(protected)
+            .send()
+            .await
+            .expect("CreateDBCluster");
+    }
+    east.create_db_instance()
+        .db_instance_identifier(format!("{primary_cluster}-1"))
+        .db_cluster_identifier(&primary_cluster)
+        .engine("aurora-postgresql")
+        .db_instance_class("db.r6g.large")
+        .send()
+        .await
+        .expect("CreateDBInstance in the cluster");
+    let env = Environment {
+        name: prefix.to_string(),
+        home_region: PRIMARY.to_string(),
+        regions: vec![PRIMARY.to_string(), DR.to_string()],
+        services: vec![ServiceSpec {
+            id: "orders".into(),
+            name: "Orders".into(),
+            tier: DrTier::WarmStandby,
+            objectives: Objectives {
+                rto: Duration::from_secs(15 * 60),
+                rpo: Duration::from_secs(60),
+            },
+            primary_region: PRIMARY.into(),
+            dr_region: DR.into(),
+            replication: Replication::AuroraGlobal {
+                global_cluster: global,
+                primary_cluster: primary_cluster.clone(),
+                secondary_cluster: secondary_cluster.clone(),
+            },
+            health_checks: vec![],
+            dns: None,
+        }],
+        sim: SimSettings::default(),
+    };
+    DriftedGlobal {
+        primary_cluster,
+        secondary_cluster,
+        env,
+    }
+}

@@ -7,23 +7,28 @@
 use std::collections::HashMap;
 
 use aws_sdk_cloudwatch::types::{AlarmType, MetricAlarm};
-use aws_sdk_rds::types::{DbCluster, DbClusterParameterGroup, DbInstance, DbParameterGroup};
+use aws_sdk_rds::types::{
+    DbCluster, DbClusterParameterGroup, DbInstance, DbInstanceAutomatedBackup, DbParameterGroup,
+};
 use chrono::Utc;
 use futures::future::join_all;
 
+use super::arn;
 use super::clients::ReadClients;
 use super::errors::from_sdk;
+use super::rds::to_chrono;
 use crate::domain::snapshot::SourceError;
 use crate::readiness::facts::{
-    AlarmConfig, ClusterConfig, ConfigFacts, ConfigReading, InstanceConfig,
+    AlarmConfig, BackupCopy, ClusterConfig, ConfigFacts, ConfigReading, InstanceConfig,
 };
 
 /// The IAM actions these reads need: the shipped policies grant them.
-pub const IAM_ACTIONS: [&str; 5] = [
+pub const IAM_ACTIONS: [&str; 6] = [
     "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusterParameterGroups",
     "rds:DescribeDBParameterGroups",
+    "rds:DescribeDBInstanceAutomatedBackups",
     "cloudwatch:DescribeAlarms",
 ];
 
@@ -73,7 +78,7 @@ fn reading(kind: &str, region: &str, result: Result<ConfigFacts, SourceError>) -
 }
 
 async fn read_rds(client: &aws_sdk_rds::Client, region: &str) -> Result<ConfigFacts, SourceError> {
-    let (clusters, instances, cluster_groups, groups) = tokio::try_join!(
+    let (clusters, instances, cluster_groups, groups, automated) = tokio::try_join!(
         every_item!(client.describe_db_clusters(), "DescribeDBClusters"),
         every_item!(client.describe_db_instances(), "DescribeDBInstances"),
         every_item!(
@@ -84,14 +89,14 @@ async fn read_rds(client: &aws_sdk_rds::Client, region: &str) -> Result<ConfigFa
             client.describe_db_parameter_groups(),
             "DescribeDBParameterGroups"
         ),
+        every_item!(
+            client.describe_db_instance_automated_backups(),
+            "DescribeDBInstanceAutomatedBackups"
+        ),
     )?;
-    Ok(map_rds(
-        region,
-        &clusters,
-        &instances,
-        &cluster_groups,
-        &groups,
-    ))
+    let mut facts = map_rds(region, &clusters, &instances, &cluster_groups, &groups);
+    facts.backup_copies = map_backup_copies(region, &automated);
+    Ok(facts)
 }
 
 async fn read_alarms(
@@ -192,8 +197,29 @@ pub fn map_rds(
     ConfigFacts {
         clusters,
         instances,
-        alarms: Vec::new(),
+        ..ConfigFacts::default()
     }
+}
+
+/// Automated backups held here for an instance of another region.
+pub fn map_backup_copies(region: &str, backups: &[DbInstanceAutomatedBackup]) -> Vec<BackupCopy> {
+    backups
+        .iter()
+        .filter(|b| b.region().is_some_and(|source| source != region))
+        .filter_map(|b| {
+            let source = b
+                .db_instance_identifier()
+                .or_else(|| b.db_instance_arn().map(arn::resource_id))?;
+            Some(BackupCopy {
+                source: source.to_string(),
+                region: region.to_string(),
+                latest_restorable: b
+                    .restore_window()
+                    .and_then(|w| w.latest_time())
+                    .and_then(to_chrono),
+            })
+        })
+        .collect()
 }
 
 pub fn map_alarms(region: &str, alarms: &[MetricAlarm]) -> Vec<AlarmConfig> {
@@ -225,9 +251,10 @@ mod tests {
     use aws_sdk_cloudwatch::types::Dimension;
     use aws_sdk_rds::operation::describe_db_cluster_parameter_groups::DescribeDbClusterParameterGroupsOutput;
     use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+    use aws_sdk_rds::operation::describe_db_instance_automated_backups::DescribeDbInstanceAutomatedBackupsOutput;
     use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
     use aws_sdk_rds::operation::describe_db_parameter_groups::DescribeDbParameterGroupsOutput;
-    use aws_sdk_rds::types::{DbClusterMember, DbParameterGroupStatus};
+    use aws_sdk_rds::types::{DbClusterMember, DbParameterGroupStatus, RestoreWindow};
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use aws_smithy_types::body::SdkBody;
 
@@ -269,6 +296,7 @@ mod tests {
         clusters: Vec<DbCluster>,
         instances: Vec<DbInstance>,
         family: &'static str,
+        copies: Vec<DbInstanceAutomatedBackup>,
     ) -> Vec<Rule> {
         vec![
             mock!(aws_sdk_rds::Client::describe_db_clusters).then_output(move || {
@@ -290,6 +318,13 @@ mod tests {
                                 .db_parameter_group_family(family)
                                 .build(),
                         )
+                        .build()
+                },
+            ),
+            mock!(aws_sdk_rds::Client::describe_db_instance_automated_backups).then_output(
+                move || {
+                    DescribeDbInstanceAutomatedBackupsOutput::builder()
+                        .set_db_instance_automated_backups(Some(copies.clone()))
                         .build()
                 },
             ),
@@ -374,12 +409,29 @@ mod tests {
                     .build(),
             ],
             "aurora-postgresql15",
+            vec![],
         ));
         // The secondary drifted: older minor version, no instance, unprotected.
         let west = rds_client(&rds_rules(
             vec![cluster("orders-secondary", "15.3", "orders-params", false)],
             vec![],
             "aurora-postgresql14",
+            vec![
+                // billing-db's backups replicated here, and a local one.
+                DbInstanceAutomatedBackup::builder()
+                    .db_instance_arn("arn:aws:rds:us-east-1:123456789012:db:billing-db")
+                    .region(EAST)
+                    .restore_window(
+                        RestoreWindow::builder()
+                            .latest_time(aws_smithy_types::DateTime::from_secs(1_795_000_000))
+                            .build(),
+                    )
+                    .build(),
+                DbInstanceAutomatedBackup::builder()
+                    .db_instance_identifier("local-db")
+                    .region(WEST)
+                    .build(),
+            ],
         ));
         let lag_alarm = MetricAlarm::builder()
             .alarm_name("orders-lag")
@@ -432,6 +484,16 @@ mod tests {
         assert!(secondary.instance_classes.is_empty(), "headless");
         assert!(!secondary.deletion_protection);
 
+        assert_eq!(
+            west.backup_copies,
+            vec![BackupCopy {
+                source: "billing-db".into(),
+                region: WEST.into(),
+                latest_restorable: chrono::DateTime::from_timestamp(1_795_000_000, 0),
+            }]
+        );
+        assert!(east.backup_copies.is_empty());
+
         let alarms = &facts(&readings, "config:cloudwatch:us-west-2").alarms;
         assert_eq!(alarms.len(), 1);
         assert!(alarms[0].watches(
@@ -459,12 +521,12 @@ mod tests {
             )
         });
         let mut west_rules = vec![denied];
-        west_rules.extend(rds_rules(vec![], vec![], "aurora-postgresql15"));
+        west_rules.extend(rds_rules(vec![], vec![], "aurora-postgresql15", vec![]));
         let readings = read(&clients(
             [
                 (
                     EAST,
-                    rds_client(&rds_rules(vec![], vec![], "aurora-postgresql15")),
+                    rds_client(&rds_rules(vec![], vec![], "aurora-postgresql15", vec![])),
                 ),
                 (WEST, rds_client(&west_rules)),
             ],

@@ -13,7 +13,7 @@ use super::observe;
 use crate::domain::environment::{Environment, Replication, SimDrift};
 use crate::domain::snapshot::{ErrorKind, SourceError};
 use crate::readiness::facts::{
-    AlarmConfig, ClusterConfig, ConfigFacts, ConfigReading, InstanceConfig,
+    AlarmConfig, BackupCopy, ClusterConfig, ConfigFacts, ConfigReading, InstanceConfig,
 };
 
 const AURORA_CLASS: &str = "db.r6g.large";
@@ -21,6 +21,8 @@ const AURORA_FAMILY: &str = "aurora-postgresql15";
 const RDS_CLASS: &str = "db.m6g.large";
 const RDS_FAMILY: &str = "postgres15";
 const RDS_VERSION: &str = "15.4";
+/// Replicated automated backups trail their source by a few minutes.
+const COPY_DELAY: chrono::Duration = chrono::Duration::minutes(5);
 /// A global database's writer cluster runs a writer and a reader.
 const WRITER_CLUSTER_INSTANCES: u32 = 2;
 
@@ -29,6 +31,8 @@ pub(super) struct SimConfiguration {
     drift: Vec<SimDrift>,
     /// Alarms set up where the environment declared each replica.
     alarms: Vec<AlarmConfig>,
+    /// Instances whose automated backups go to another region, and which.
+    copies: Vec<(String, String)>,
 }
 
 impl SimConfiguration {
@@ -72,7 +76,27 @@ impl SimConfiguration {
                 _ => None,
             })
             .collect();
-        SimConfiguration { drift, alarms }
+        let copies = env
+            .services
+            .iter()
+            .flat_map(|s| {
+                let sources: Vec<&String> = match &s.replication {
+                    Replication::RdsReplica {
+                        source_instance, ..
+                    } => vec![source_instance],
+                    Replication::Backup { instances, .. } => instances.iter().collect(),
+                    _ => Vec::new(),
+                };
+                sources
+                    .into_iter()
+                    .map(|id| (id.clone(), s.dr_region.clone()))
+            })
+            .collect();
+        SimConfiguration {
+            drift,
+            alarms,
+            copies,
+        }
     }
 
     fn drift(&self, id: &str) -> SimDrift {
@@ -192,7 +216,29 @@ impl SimConfiguration {
         ConfigFacts {
             clusters,
             instances,
-            alarms: Vec::new(),
+            backup_copies: self.copies_in(model, region),
+            ..ConfigFacts::default()
         }
+    }
+
+    /// The replicated backups `region` holds: each trails its source's
+    /// newest restorable point, which stops moving while the source's
+    /// region is down.
+    fn copies_in(&self, model: &Model, region: usize) -> Vec<BackupCopy> {
+        let name = &model.regions[region].name;
+        self.copies
+            .iter()
+            .filter(|(_, to)| to == name)
+            .filter_map(|(id, to)| {
+                let source = model.instances.iter().find(|i| &i.id == id)?;
+                let seen = observe::rds(model, source.region);
+                let backup = &seen.db_instances.iter().find(|i| &i.id == id)?.backup;
+                backup.cross_region_copy.then(|| BackupCopy {
+                    source: id.clone(),
+                    region: to.clone(),
+                    latest_restorable: backup.latest_restorable.map(|t| t - COPY_DELAY),
+                })
+            })
+            .collect()
     }
 }
