@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod drill;
 pub mod format;
 pub mod logging;
 pub mod monitor;

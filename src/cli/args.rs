@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::drill::DrillArgs;
 use super::runbook::RunbookCommand;
 use super::status::StatusFormat;
 
@@ -80,4 +81,7 @@ pub enum Command {
     /// Validate runbooks, print their plan, or run one without the console.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Practise on a simulated outage and get a scored report; check
+    /// scenario files; list past reports.
+    Drill(DrillArgs),
 }

@@ -143,6 +143,32 @@ fn stopped_replication_makes_a_data_loss_failover_lose_minutes_of_writes() {
 }
 
 #[test]
+fn replication_stopped_before_an_outage_cannot_catch_up_during_it() {
+    let world = demo();
+    let stopped = Fault::ReplicationStopped {
+        resource: "orders-secondary".into(),
+    };
+    world.inject(stopped.clone()).unwrap();
+    world.advance(secs(300));
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    world.advance(secs(30));
+    // Replication resumes, but its source is down: nothing can arrive.
+    world.clear(&stopped).unwrap();
+    world.advance(secs(120));
+    world.execute(&failover(true)).unwrap();
+    world.advance(secs(120));
+    let loss = world.ground_truth().losses.last().unwrap().clone();
+    assert!(
+        loss.count >= 20 * 295,
+        "the five minutes before the outage: {loss:?}"
+    );
+}
+
+#[test]
 fn a_partial_outage_stops_writes_while_most_checkers_still_see_it_up() {
     let world = demo();
     world
