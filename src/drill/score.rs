@@ -47,7 +47,6 @@ pub enum DrillEnd {
         reason: String,
     },
     TimeLimit,
-    Quit,
     /// No run was started before the drill ended.
     NoRun,
 }
@@ -58,7 +57,6 @@ impl DrillEnd {
             DrillEnd::RunbookCompleted => "runbook completed".into(),
             DrillEnd::RunbookAborted { reason } => format!("runbook aborted: {reason}"),
             DrillEnd::TimeLimit => "time limit reached".into(),
-            DrillEnd::Quit => "trainee quit".into(),
             DrillEnd::NoRun => "no runbook was run".into(),
         }
     }

@@ -315,6 +315,39 @@ fn a_failing_endpoint_is_answered_only_for_its_region_and_path() {
     assert_eq!(world.failing_endpoint("us-west-2", "/auth/login"), None);
 }
 
+#[tokio::test]
+async fn the_demo_application_answers_an_injected_failure_for_that_path_only() {
+    let world = std::sync::Arc::new(demo());
+    let (addr, _server) = super::serve_demo_app(
+        std::sync::Arc::clone(&world),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
+    world
+        .inject(Fault::EndpointFailing {
+            region: "us-west-2".into(),
+            path: "/auth/login".into(),
+            status: 500,
+        })
+        .unwrap();
+    let client = reqwest::Client::new();
+    let login = |region: &str| {
+        client
+            .post(format!("http://{addr}/{region}/auth/login"))
+            .json(&serde_json::json!({ "email": "a@b.c", "password": "x" }))
+            .send()
+    };
+    assert_eq!(login("us-west-2").await.unwrap().status().as_u16(), 500);
+    assert_eq!(login("us-east-1").await.unwrap().status().as_u16(), 200);
+    let health = client
+        .get(format!("http://{addr}/us-west-2/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
 #[test]
 fn new_faults_survive_a_save_and_resume() {
     let world = demo();
