@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::task::JoinHandle;
+use tokio::task::AbortHandle;
 
 use super::score::{DrillEnd, DrillRecord, FaultEvent, PlannedStep};
 use super::validate::Checked;
@@ -43,7 +43,8 @@ pub struct DrillWorld {
     /// Where this drill's journal, world and report go.
     pub dir: PathBuf,
     director: Arc<Mutex<Director>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The timeline player and the demo application's server.
+    tasks: [AbortHandle; 2],
     losses_before: usize,
 }
 
@@ -91,12 +92,7 @@ impl DrillWorld {
             service,
             dir,
             director,
-            tasks: vec![
-                playing,
-                tokio::spawn(async move {
-                    let _ = server.await;
-                }),
-            ],
+            tasks: [playing.abort_handle(), server.abort_handle()],
             losses_before,
         })
     }
