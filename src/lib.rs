@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod coordination;
 pub mod domain;
+pub mod drill;
 pub mod format;
 pub mod logging;
 pub mod monitor;

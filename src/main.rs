@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use drconsole::cli::args::{Cli, Command};
+use drconsole::cli::drill;
 use drconsole::cli::readiness;
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{self, FailedSource, StatusReport};
@@ -58,7 +59,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SavedWorld::ResumeAndSave(&worlds)
         }
         Some(Command::Status { .. } | Command::Readiness(_)) => SavedWorld::ResumeOnly(&worlds),
-        Some(Command::Runbook(_) | Command::Approve { .. }) => SavedWorld::Ignore,
+        // A drill builds a world of its own.
+        Some(Command::Runbook(_) | Command::Approve { .. } | Command::Drill(_)) => {
+            SavedWorld::Ignore
+        }
     };
     let mut session = session::open(&cli.session, &config, saved).await?;
     let closer = session.closer();
@@ -160,6 +164,7 @@ async fn dispatch(
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Drill(args)) => drill::execute(args, paths, &config).await,
         Some(Command::Runbook(cmd)) => {
             if let Some(why) = &session.operator.fallback {
                 eprintln!("drconsole: {why}");

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::drill::DrillArgs;
 use super::runbook::RunbookCommand;
 use super::status::StatusFormat;
 
@@ -107,4 +108,7 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Practise on a simulated outage and get a scored report; check
+    /// scenario files; list past reports.
+    Drill(DrillArgs),
 }

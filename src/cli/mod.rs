@@ -2,6 +2,7 @@
 
 pub mod approve;
 pub mod args;
+pub mod drill;
 pub mod readiness;
 pub mod runbook;
 pub mod shared_run;

@@ -143,6 +143,32 @@ fn stopped_replication_makes_a_data_loss_failover_lose_minutes_of_writes() {
 }
 
 #[test]
+fn replication_stopped_before_an_outage_cannot_catch_up_during_it() {
+    let world = demo();
+    let stopped = Fault::ReplicationStopped {
+        resource: "orders-secondary".into(),
+    };
+    world.inject(stopped.clone()).unwrap();
+    world.advance(secs(300));
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    world.advance(secs(30));
+    // Replication resumes, but its source is down: nothing can arrive.
+    world.clear(&stopped).unwrap();
+    world.advance(secs(120));
+    world.execute(&failover(true)).unwrap();
+    world.advance(secs(120));
+    let loss = world.ground_truth().losses.last().unwrap().clone();
+    assert!(
+        loss.count >= 20 * 295,
+        "the five minutes before the outage: {loss:?}"
+    );
+}
+
+#[test]
 fn a_partial_outage_stops_writes_while_most_checkers_still_see_it_up() {
     let world = demo();
     world
@@ -287,6 +313,39 @@ fn a_failing_endpoint_is_answered_only_for_its_region_and_path() {
     assert_eq!(world.failing_endpoint("us-west-2", "/health"), None);
     world.clear(&fault).unwrap();
     assert_eq!(world.failing_endpoint("us-west-2", "/auth/login"), None);
+}
+
+#[tokio::test]
+async fn the_demo_application_answers_an_injected_failure_for_that_path_only() {
+    let world = std::sync::Arc::new(demo());
+    let (addr, _server) = super::serve_demo_app(
+        std::sync::Arc::clone(&world),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap();
+    world
+        .inject(Fault::EndpointFailing {
+            region: "us-west-2".into(),
+            path: "/auth/login".into(),
+            status: 500,
+        })
+        .unwrap();
+    let client = reqwest::Client::new();
+    let login = |region: &str| {
+        client
+            .post(format!("http://{addr}/{region}/auth/login"))
+            .json(&serde_json::json!({ "email": "a@b.c", "password": "x" }))
+            .send()
+    };
+    assert_eq!(login("us-west-2").await.unwrap().status().as_u16(), 500);
+    assert_eq!(login("us-east-1").await.unwrap().status().as_u16(), 200);
+    let health = client
+        .get(format!("http://{addr}/us-west-2/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
 }
 
 #[test]

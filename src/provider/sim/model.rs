@@ -581,16 +581,28 @@ impl Model {
             check.tick(now, outage, &mut self.rng);
         }
         self.take_writes();
-        for cluster in &mut self.clusters {
-            cluster.lag.tick(&mut self.rng);
-        }
-        for instance in &mut self.instances {
-            if instance.replica_of.is_some() {
-                instance.lag.tick(&mut self.rng);
+        // Replication out of a region that is down neither catches up nor
+        // falls further behind by itself: `stalled_lag` adds the outage.
+        for c in 0..self.clusters.len() {
+            let source = self.clusters[c]
+                .global
+                .and_then(|g| self.writer_of(g))
+                .map(|w| self.clusters[w].region);
+            if !source.is_some_and(|r| self.region_down(r)) {
+                self.clusters[c].lag.tick(&mut self.rng);
             }
         }
-        for bucket in &mut self.buckets {
-            bucket.lag.tick(&mut self.rng);
+        for i in 0..self.instances.len() {
+            if let Some(source) = self.instances[i].replica_of
+                && !self.region_down(self.instances[source].region)
+            {
+                self.instances[i].lag.tick(&mut self.rng);
+            }
+        }
+        for b in 0..self.buckets.len() {
+            if !self.region_down(self.buckets[b].source_region) {
+                self.buckets[b].lag.tick(&mut self.rng);
+            }
         }
     }
 

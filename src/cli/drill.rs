@@ -1,0 +1,179 @@
+//! `drconsole drill check FILE...`, `drill history`, and
+//! `drill SCENARIO --headless`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::config::paths::Paths;
+use crate::config::user_config::UserConfig;
+use crate::drill::{headless, report, scenario, validate};
+use crate::format::{objective, printable, short_duration};
+use crate::session::Operator;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DrillArgs {
+    #[command(subcommand)]
+    pub command: Option<DrillCommand>,
+    /// The scenario file to run (e.g. runbooks/drills/full-outage.yaml).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: Option<PathBuf>,
+    /// Run with the expected runbook answered automatically; exit non-zero
+    /// when an objective is missed.
+    #[arg(long)]
+    pub headless: bool,
+    /// Simulated seconds per real second.
+    #[arg(long, value_name = "N", default_value_t = 60.0, value_parser = time_scale)]
+    pub time_scale: f64,
+    /// Seed of the simulated world (default: the environment's).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Simulated time a headless trainee takes to answer each prompt.
+    #[arg(long, value_name = "D", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub decision_delay: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Validate scenario files (and the runbooks they name); exits non-zero on errors.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List the drill reports in the data directory.
+    History,
+}
+
+fn time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && (1.0..=3600.0).contains(&n) => Ok(n),
+        _ => Err("expected a number from 1 to 3600".into()),
+    }
+}
+
+pub async fn execute(
+    args: DrillArgs,
+    paths: &Paths,
+    config: &UserConfig,
+) -> anyhow::Result<ExitCode> {
+    match (args.command, args.scenario) {
+        (Some(DrillCommand::Check { files }), _) => Ok(check(&files)),
+        (Some(DrillCommand::History), _) => history(paths),
+        (None, Some(scenario)) if args.headless => {
+            let options = headless::Options {
+                time_scale: args.time_scale,
+                seed: args.seed,
+                decision_delay: args.decision_delay,
+                operator: format!("{} (headless drill)", Operator::local().id),
+                safety: config.safety.settings(),
+            };
+            run_headless(&scenario, options, paths).await
+        }
+        (None, Some(_)) => anyhow::bail!(
+            "interactive drills are not available yet; run the scenario with --headless"
+        ),
+        (None, None) => {
+            anyhow::bail!("name a scenario file, or `drill check FILE...` or `drill history`")
+        }
+    }
+}
+
+/// Loads and checks the scenario; diagnostics go to stderr.
+fn checked(file: &std::path::Path) -> Option<validate::Checked> {
+    let today = chrono::Utc::now().date_naive();
+    let found = scenario::load(file).and_then(|s| validate::check(s, today));
+    match found {
+        Ok(c) => {
+            for d in &c.warnings {
+                eprintln!("{}", printable(&d.to_string()));
+            }
+            Some(c)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{}", printable(&d.to_string()));
+            }
+            None
+        }
+    }
+}
+
+async fn run_headless(
+    file: &std::path::Path,
+    options: headless::Options,
+    paths: &Paths,
+) -> anyhow::Result<ExitCode> {
+    let Some(checked) = checked(file) else {
+        return Ok(ExitCode::from(2));
+    };
+    let dir = report::reports_dir(&paths.data_dir);
+    let outcome = headless::run(checked, options, &dir).await?;
+    let r = &outcome.report;
+    let maybe = |d: Option<Duration>| d.map_or("—".to_string(), short_duration);
+    println!("{}: {}", printable(&r.scenario), r.end.label());
+    println!(
+        "RTO {} (objective {}), RPO {} writes lost spanning {} (objective {}), {} promotion(s)",
+        maybe(r.rto_s),
+        r.rto_objective_s.map_or("—".into(), objective),
+        r.lost_writes,
+        maybe(r.rpo_s),
+        r.rpo_objective_s.map_or("—".into(), objective),
+        r.promotions
+    );
+    for f in &r.findings {
+        println!("- {}", printable(f));
+    }
+    if let Some(j) = &outcome.journal {
+        println!("journal: {}", j.display());
+    }
+    println!("world: {}", outcome.world.display());
+    println!("report: {}", outcome.report_path.display());
+    println!("{}", if r.passed { "PASSED" } else { "FAILED" });
+    Ok(if r.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let today = chrono::Utc::now().date_naive();
+    let mut errors = 0;
+    let mut warnings = 0;
+    for file in files {
+        for d in validate::check_file(file, today) {
+            if d.is_error() {
+                errors += 1;
+            } else {
+                warnings += 1;
+            }
+            eprintln!("{}", printable(&d.to_string()));
+        }
+    }
+    eprintln!(
+        "{} scenario(s) checked: {errors} error(s), {warnings} warning(s)",
+        files.len()
+    );
+    if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn history(paths: &Paths) -> anyhow::Result<ExitCode> {
+    let dir = report::reports_dir(&paths.data_dir);
+    let (past, problems) = report::history(&dir)?;
+    for p in &problems {
+        eprintln!("{}", printable(p));
+    }
+    if past.is_empty() {
+        println!("no drill reports in {}", dir.display());
+    } else {
+        print!("{}", report::history_table(&past));
+    }
+    Ok(ExitCode::SUCCESS)
+}
