@@ -3,10 +3,12 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod follow;
 pub mod format;
 pub mod logging;
 pub mod monitor;
 pub mod provider;
 pub mod runbook;
 pub mod session;
+pub mod timeline;
 pub mod tui;

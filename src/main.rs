@@ -8,6 +8,7 @@ use clap::Parser;
 use drconsole::cli::args::{Cli, Command};
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{self, FailedSource, StatusReport};
+use drconsole::cli::timeline;
 use drconsole::config::paths::{self, Paths};
 use drconsole::config::user_config::UserConfig;
 use drconsole::domain::posture::assess;
@@ -21,7 +22,9 @@ use drconsole::{logging, monitor, session};
 fn main() -> ExitCode {
     // Before any thread exists: the mask is process-wide.
     paths::keep_new_files_private();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // A follow session watches; it is built without the acting half.
+    cli.session.read_only |= matches!(cli.command, Some(Command::Follow(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -57,8 +60,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None | Some(Command::Runbook(RunbookCommand::Run { .. })) => {
             SavedWorld::ResumeAndSave(&worlds)
         }
-        Some(Command::Status { .. }) => SavedWorld::ResumeOnly(&worlds),
-        Some(Command::Runbook(_)) => SavedWorld::Ignore,
+        Some(Command::Status { .. } | Command::Follow(_)) => SavedWorld::ResumeOnly(&worlds),
+        Some(Command::Runbook(_) | Command::Timeline(_)) => SavedWorld::Ignore,
     };
     let mut session = session::open(&cli.session, &config, saved).await?;
     let closer = session.closer();
@@ -79,7 +82,7 @@ async fn dispatch(
         eprintln!("drconsole: {notice}");
     }
     match cli.command {
-        None => {
+        None | Some(Command::Follow(_)) => {
             if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
                 anyhow::bail!(
                     "the console needs a terminal; for scripts use `drconsole status` or `drconsole runbook run`"
@@ -101,6 +104,14 @@ async fn dispatch(
                 .clone()
                 .unwrap_or_else(|| library::default_dir(&paths.config_dir));
             let (runbooks, problems) = library::load_dir(&dir);
+            let follow = match &cli.command {
+                Some(Command::Follow(args)) => Some(drconsole::cli::follow::setup(
+                    args,
+                    &paths.journal_dir(),
+                    runbooks.clone(),
+                )?),
+                _ => None,
+            };
             let runbooks = RunbookSetup {
                 runbooks,
                 problems,
@@ -123,6 +134,11 @@ async fn dispatch(
                 theme,
                 poll_interval: session.poll_interval,
                 mode_label,
+                follow,
+                timeline: Some(drconsole::tui::timeline::TimelineSetup {
+                    journal_dir: paths.journal_dir(),
+                    events: timeline::events_log(&paths.data_dir),
+                }),
             })
             .await?;
             Ok(ExitCode::SUCCESS)
@@ -144,6 +160,11 @@ async fn dispatch(
             };
             runbook::execute(cmd, ctx).await
         }
+        Some(Command::Timeline(args)) => Ok(timeline::execute(
+            &args,
+            &paths.data_dir,
+            &paths.journal_dir(),
+        )),
         Some(Command::Status { format }) => {
             let state =
                 monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)

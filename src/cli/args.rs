@@ -80,4 +80,8 @@ pub enum Command {
     /// Validate runbooks, print their plan, or run one without the console.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Watch another session's run live, read-only, beside the dashboard.
+    Follow(super::follow::FollowArgs),
+    /// Print the incident timeline from the journals and the events log.
+    Timeline(super::timeline::TimelineArgs),
 }

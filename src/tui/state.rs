@@ -17,9 +17,12 @@ use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
+use crate::timeline::recorder::EventRecorder;
+use crate::tui::follow::FollowState;
 use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
+use crate::tui::timeline::TimelineState;
 
 /// The screens of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,10 @@ pub enum Screen {
     Runbooks,
     /// This session's runs, active and finished.
     Runs,
+    /// Another session's run, followed read-only (`drconsole follow`).
+    Follow,
+    /// What happened, in time order: observations and runs' steps.
+    Timeline,
 }
 
 /// Which pane keys act on.
@@ -86,6 +93,12 @@ pub struct App {
     pub notice: Option<String>,
     /// The dialog declaring an incident on a service (`I`), while open.
     pub declaring: Option<DeclareDialog>,
+    /// The run followed, in a `drconsole follow` session.
+    pub follow: Option<FollowState>,
+    /// The Timeline screen, when the console knows where its sources are.
+    pub timeline: Option<TimelineState>,
+    /// Appends what each poll changed to the events log.
+    pub events: Option<EventRecorder>,
 }
 
 impl App {
@@ -121,6 +134,9 @@ impl App {
             simulated_faults: Vec::new(),
             notice: None,
             declaring: None,
+            follow: None,
+            timeline: None,
+            events: None,
         };
         app.refresh();
         app
@@ -180,6 +196,9 @@ impl App {
         self.monitor.apply(event.readings);
         if let Some(at) = taken_at {
             self.tracker.observe(&self.environment, &self.monitor, at);
+            if let Some(events) = &mut self.events {
+                events.observe(&self.environment, &self.monitor, &self.tracker, at);
+            }
         }
         self.now = now;
         self.refresh();
@@ -214,8 +233,23 @@ impl App {
         Ok(incident)
     }
 
-    /// The once-a-second clock: ages and the clock move on.
+    /// A follow session opens on the run it follows.
+    pub fn open_follow(&mut self, follow: Option<FollowState>) {
+        if follow.is_some() {
+            self.screen = Screen::Follow;
+        }
+        self.follow = follow;
+    }
+
+    /// The once-a-second clock: ages and the clock move on, and a followed
+    /// run shows what its journal gained since.
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
+        if let Some(follow) = &mut self.follow {
+            follow.refresh();
+        }
+        if let Some(timeline) = &mut self.timeline {
+            timeline.refresh();
+        }
         self.now = now;
         self.refresh();
         Update::Redraw
@@ -245,6 +279,20 @@ impl App {
             return self.on_filter_key(key);
         }
         let quit_armed = std::mem::take(&mut self.quit_armed);
+        if self.screen == Screen::Follow
+            && !self.help_open
+            && let Some(follow) = &mut self.follow
+            && follow.on_key(key, &mut self.notice) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
+        if self.screen == Screen::Timeline
+            && !self.help_open
+            && let Some(timeline) = &mut self.timeline
+            && timeline.on_key(key) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
         if matches!(self.screen, Screen::Runbooks | Screen::Runs)
             && !self.help_open
             && let Some(runbooks) = &mut self.runbooks
@@ -288,6 +336,19 @@ impl App {
                 self.screen = Screen::Runs;
                 return Update::Redraw;
             }
+            KeyCode::Char('f')
+                if self.screen != Screen::Follow && self.follow.is_some() && !self.help_open =>
+            {
+                self.screen = Screen::Follow;
+                return Update::Redraw;
+            }
+            KeyCode::Char('t') if self.screen != Screen::Timeline && !self.help_open => {
+                if let Some(timeline) = &mut self.timeline {
+                    timeline.open();
+                    self.screen = Screen::Timeline;
+                    return Update::Redraw;
+                }
+            }
             _ => {}
         }
         if self.help_open {
@@ -300,7 +361,10 @@ impl App {
                 _ => Update::Nothing,
             };
         }
-        if matches!(self.screen, Screen::Runbooks | Screen::Runs) {
+        if matches!(
+            self.screen,
+            Screen::Runbooks | Screen::Runs | Screen::Follow | Screen::Timeline
+        ) {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,
                 KeyCode::Char('?') => {

@@ -5,12 +5,14 @@
 pub mod app;
 pub mod dashboard;
 pub mod detail;
+pub mod follow;
 pub mod footer;
 pub mod header;
 pub mod help;
 pub mod run;
 pub mod runbooks;
 pub mod runs;
+pub mod timeline;
 pub mod too_small;
 
 mod cells;
