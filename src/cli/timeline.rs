@@ -76,3 +76,49 @@ fn render(
         TimelineFormat::Json => report::json(&timeline),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::events::{Change, ObservedEvent};
+
+    #[test]
+    fn the_markdown_tells_what_the_events_log_and_journals_hold_and_json_parses() {
+        let data = tempfile::tempdir().unwrap();
+        let log = events_log(data.path());
+        let at = |s: i64| DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap();
+        log.append(&[
+            ObservedEvent {
+                at: at(0),
+                service: Some("orders".into()),
+                change: Change::Availability {
+                    from: Some("UP".into()),
+                    to: "DOWN".into(),
+                },
+            },
+            ObservedEvent {
+                at: at(600),
+                service: Some("orders".into()),
+                change: Change::Availability {
+                    from: Some("DOWN".into()),
+                    to: "UP".into(),
+                },
+            },
+        ])
+        .unwrap();
+        let sources = load::load(&data.path().join("journal"), &log);
+        assert!(sources.problems.is_empty(), "{:?}", sources.problems);
+        let filter = Filter {
+            service: Some("orders".into()),
+            since: None,
+        };
+        let text = render(&sources, &filter, TimelineFormat::Markdown, at(700));
+        assert!(text.starts_with("# Incident timeline: orders"), "{text}");
+        assert!(text.contains("- **Duration:** 10m00s"), "{text}");
+        assert!(text.contains("| availability DOWN → UP |"), "{text}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&sources, &filter, TimelineFormat::Json, at(700)))
+                .unwrap();
+        assert_eq!(json["entries"].as_array().unwrap().len(), 2);
+    }
+}

@@ -137,3 +137,136 @@ impl Differ {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::environment::DnsSpec;
+    use crate::domain::snapshot::{
+        DnsRecordObs, ErrorKind, HealthCheckObs, Snapshot, SourceError, SourceReading,
+    };
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn env() -> Environment {
+        let mut service = crate::domain::testing::s3_service();
+        service.dns = Some(DnsSpec {
+            zone_id: "Z1".into(),
+            record: "assets.example.com.".into(),
+            primary_target: "assets.us-east-1.example.com".into(),
+            secondary_target: "assets.us-west-2.example.com".into(),
+            ttl: 60,
+        });
+        Environment {
+            name: "t".into(),
+            home_region: "us-east-1".into(),
+            regions: vec!["us-east-1".into(), "us-west-2".into()],
+            services: vec![service],
+            sim: Default::default(),
+        }
+    }
+
+    /// One poll: the check up or down (or the poll failed), DNS serving
+    /// `target`.
+    fn poll(t: i64, healthy: Option<bool>, target: &str) -> Vec<SourceReading> {
+        let result = match healthy {
+            Some(up) => Ok(Snapshot {
+                health_checks: vec![HealthCheckObs {
+                    id: "hc-1".into(),
+                    region: "us-east-1".into(),
+                    fqdn: "hc-1.example.com".into(),
+                    status: if up {
+                        Health::Healthy
+                    } else {
+                        Health::Unhealthy
+                    },
+                    checkers_healthy: if up { 16 } else { 0 },
+                    checkers_total: 16,
+                    failure_threshold: 3,
+                    disabled: false,
+                    inverted: false,
+                }],
+                dns_records: vec![DnsRecordObs {
+                    zone_id: "Z1".into(),
+                    name: "assets.example.com.".into(),
+                    record_type: "CNAME".into(),
+                    set_identifier: None,
+                    failover: None,
+                    target: format!("{target}."),
+                    ttl: Some(60),
+                    health_check_id: None,
+                }],
+                ..Snapshot::default()
+            }),
+            None => Err(SourceError::new(ErrorKind::Throttled, "Rate exceeded")),
+        };
+        vec![SourceReading {
+            source: "route53".into(),
+            taken_at: at(t),
+            result,
+        }]
+    }
+
+    fn changes(polls: &[(Option<bool>, &str)]) -> Vec<Vec<String>> {
+        let env = env();
+        let mut monitor = MonitorState::new(Duration::from_secs(1));
+        let mut tracker = Tracker::default();
+        let mut differ = Differ::default();
+        polls
+            .iter()
+            .enumerate()
+            .map(|(t, (healthy, target))| {
+                monitor.apply(poll(t as i64, *healthy, target));
+                tracker.observe(&env, &monitor, at(t as i64));
+                differ
+                    .observe(&env, &monitor, &tracker, at(t as i64))
+                    .iter()
+                    .map(|e| e.describe())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_start_logs_nothing_and_each_change_once() {
+        let west = "assets.us-west-2.example.com";
+        let east = "assets.us-east-1.example.com";
+        let seen = changes(&[
+            (Some(true), east),
+            (Some(true), east),
+            (Some(false), east),
+            (None, west),
+            (Some(false), west),
+        ]);
+        assert!(seen[0].is_empty() && seen[1].is_empty(), "{seen:?}");
+        assert!(
+            seen[2].contains(&"health check hc-1 (us-east-1) healthy → unhealthy".to_string()),
+            "{seen:?}"
+        );
+        assert!(
+            seen[2].iter().any(|e| e.starts_with("availability UP → ")),
+            "{seen:?}"
+        );
+        assert!(
+            seen[3].is_empty(),
+            "a failed poll changes nothing: {seen:?}"
+        );
+        assert_eq!(
+            seen[4],
+            vec![format!("DNS assets.example.com serves {east} → {west}")]
+        );
+    }
+
+    #[test]
+    fn bad_news_already_there_at_the_first_poll_is_logged() {
+        let seen = changes(&[(Some(false), "a.example.com")]);
+        assert!(
+            seen[0].contains(&"health check hc-1 (us-east-1) unhealthy (first seen)".to_string()),
+            "{seen:?}"
+        );
+    }
+}

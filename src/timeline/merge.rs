@@ -87,7 +87,17 @@ pub fn build(journals: &[Vec<Record>], events: &[ObservedEvent], filter: &Filter
         {
             declared.push(incident.clone());
         }
+        // A step runs again after its confirmation; it started once.
+        let mut started = std::collections::BTreeSet::new();
         for record in records {
+            if let Entry::Step {
+                step,
+                state: StepState::Running,
+            } = &record.entry
+                && !started.insert(step.as_str())
+            {
+                continue;
+            }
             if let Some((what, step)) = run_event(record) {
                 entries.push(TimelineEntry {
                     at: record.at,
@@ -164,7 +174,13 @@ fn run_event(record: &Record) -> Option<(String, Option<String>)> {
             | StepState::Waiting
             | StepState::AwaitingConfirmation => None,
         },
-        Entry::Intent { step, call, .. } => on(step, format!("calling {call}")),
+        Entry::Intent { step, call, .. } => on(
+            step,
+            format!(
+                "calling {} {} in {} {}",
+                call.service, call.operation, call.region, call.params
+            ),
+        ),
         Entry::ActionDone { step, receipt } => on(
             step,
             match &receipt.change_id {
@@ -315,6 +331,20 @@ mod tests {
             vec![
                 (
                     20,
+                    Entry::Step {
+                        step: "promote".into(),
+                        state: StepState::Running,
+                    },
+                ),
+                (
+                    25,
+                    Entry::Step {
+                        step: "promote".into(),
+                        state: StepState::AwaitingConfirmation,
+                    },
+                ),
+                (
+                    26,
                     Entry::Step {
                         step: "promote".into(),
                         state: StepState::Running,

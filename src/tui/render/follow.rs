@@ -80,7 +80,12 @@ fn followed_run(
     now: DateTime<Utc>,
     area: Rect,
 ) {
-    let wanted = u16::try_from(followed.decisions.len() * 2)
+    let lines_wanted: usize = followed
+        .decisions
+        .iter()
+        .map(|d| 1 + usize::from(d.reason.is_some()))
+        .sum();
+    let wanted = u16::try_from(lines_wanted)
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let decisions_height = wanted.clamp(3, (area.height / 3).max(3));
@@ -190,6 +195,7 @@ fn chooser(frame: &mut Frame, theme: &Theme, state: &FollowState, now: DateTime<
     )
     .header(header)
     .row_highlight_style(theme.style.selection)
+    .highlight_symbol("▶ ")
     .block(block(theme, &title));
     let mut selected = TableState::default().with_selected(Some(state.selected));
     frame.render_stateful_widget(table, area, &mut selected);

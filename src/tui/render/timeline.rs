@@ -148,3 +148,62 @@ fn entry_lines<'a>(theme: &Theme, entry: &'a TimelineEntry) -> Vec<Line<'a>> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::timeline::events::{Change, EventLog, ObservedEvent};
+    use crate::timeline::merge::{Filter, build};
+    use crate::tui::timeline::{Built, TimelineSetup};
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_795_000_000 + s, 0).unwrap()
+    }
+
+    fn availability(s: i64, from: &str, to: &str) -> ObservedEvent {
+        ObservedEvent {
+            at: at(s),
+            service: Some("orders".into()),
+            change: Change::Availability {
+                from: Some(from.into()),
+                to: to.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_timeline_screen_shows_the_outage_and_the_newest_entries() {
+        let events = [
+            availability(0, "UP", "DOWN"),
+            ObservedEvent {
+                at: at(30),
+                service: Some("orders".into()),
+                change: Change::Dns {
+                    record: "api.example.com".into(),
+                    from: Some("api.us-east-1.example.com".into()),
+                    to: "api.us-west-2.example.com".into(),
+                },
+            },
+            availability(600, "DOWN", "UP"),
+        ];
+        let mut state = TimelineState::new(TimelineSetup {
+            journal_dir: "/nonexistent".into(),
+            events: EventLog::new("/nonexistent"),
+        });
+        state.built = Some(Arc::new(Built {
+            timeline: build(&[], &events, &Filter::default()),
+            problems: vec!["/data/journal/orders-x.jsonl:3: not a journal record".into()],
+        }));
+        let mut terminal = Terminal::new(TestBackend::new(100, 9)).unwrap();
+        let theme = Theme::default();
+        terminal
+            .draw(|f| render(f, &theme, &state, at(700), f.area()))
+            .unwrap();
+        insta::assert_snapshot!(terminal.backend());
+    }
+}
