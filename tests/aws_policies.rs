@@ -86,3 +86,13 @@ fn operator_policy_is_the_read_policy_plus_each_action_call() {
     let expected: std::collections::BTreeSet<String> = read.union(&calls).cloned().collect();
     assert_eq!(operator, expected, "nothing more, nothing less");
 }
+
+#[test]
+fn both_policies_let_the_timeline_read_rds_events() {
+    for policy in ["iam-read-only.json", "iam-operator.json"] {
+        assert!(
+            allowed_actions(policy).contains("rds:DescribeEvents"),
+            "{policy} lacks rds:DescribeEvents"
+        );
+    }
+}

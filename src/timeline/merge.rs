@@ -87,12 +87,13 @@ pub fn build(journals: &[Vec<Record>], events: &[ObservedEvent], filter: &Filter
         {
             declared.push(incident.clone());
         }
-        // A step runs again after its confirmation; it started once.
+        // A step runs again after its confirmation, and a wait starts
+        // waiting without running: either way it started once.
         let mut started = std::collections::BTreeSet::new();
         for record in records {
             if let Entry::Step {
                 step,
-                state: StepState::Running,
+                state: StepState::Running | StepState::Waiting,
             } = &record.entry
                 && !started.insert(step.as_str())
             {
@@ -161,7 +162,7 @@ fn run_event(record: &Record) -> Option<(String, Option<String>)> {
     let on = |step: &String, what: String| Some((what, Some(step.clone())));
     match &record.entry {
         Entry::Step { step, state } => match state {
-            StepState::Running => on(step, "step started".into()),
+            StepState::Running | StepState::Waiting => on(step, "step started".into()),
             StepState::Done => on(step, "step done".into()),
             StepState::Failed { error } => on(step, format!("step failed: {error}")),
             StepState::Verifying => on(
@@ -169,10 +170,9 @@ fn run_event(record: &Record) -> Option<(String, Option<String>)> {
                 "resumed mid-call: verifying whether the call took effect".into(),
             ),
             // The skip is the operator's decision, told with who and why.
-            StepState::Skipped { .. }
-            | StepState::Pending
-            | StepState::Waiting
-            | StepState::AwaitingConfirmation => None,
+            StepState::Skipped { .. } | StepState::Pending | StepState::AwaitingConfirmation => {
+                None
+            }
         },
         Entry::Intent { step, call, .. } => on(
             step,
@@ -351,6 +351,20 @@ mod tests {
                     },
                 ),
                 (
+                    27,
+                    Entry::Step {
+                        step: "wait".into(),
+                        state: StepState::Waiting,
+                    },
+                ),
+                (
+                    28,
+                    Entry::Step {
+                        step: "wait".into(),
+                        state: StepState::Waiting,
+                    },
+                ),
+                (
                     30,
                     Entry::Skipped {
                         step: "promote".into(),
@@ -385,11 +399,12 @@ mod tests {
                 (10, "availability UP → DOWN"),
                 (19, "started run of “Failover”"),
                 (20, "step started"),
+                (27, "step started"),
                 (30, "skipped"),
                 (40, "availability DOWN → UP"),
             ]
         );
-        let skip = &timeline.entries[3];
+        let skip = &timeline.entries[4];
         assert_eq!(
             (
                 skip.who.as_deref(),

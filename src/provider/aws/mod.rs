@@ -15,6 +15,7 @@ pub mod clients;
 pub mod cloudwatch;
 pub mod discover;
 pub mod errors;
+pub mod events;
 pub mod identity;
 pub mod observe;
 pub mod rds;
