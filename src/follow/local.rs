@@ -142,6 +142,19 @@ impl RunSource for LocalJournals {
         file.seek(SeekFrom::Start(from.offset)).map_err(io)?;
         let mut new = Vec::new();
         file.take(READ_CHUNK).read_to_end(&mut new).map_err(io)?;
+        // A whole chunk with no line end would be read again at every
+        // poll without ever completing: no journal record is that long.
+        if new.len() as u64 == READ_CHUNK && !new.contains(&b'\n') {
+            return Err(ReadError::Corrupt {
+                path,
+                line: from.lines + 1,
+                message: format!(
+                    "a line longer than {} MiB: not a journal record",
+                    READ_CHUNK / (1024 * 1024)
+                ),
+            }
+            .into());
+        }
         Ok(complete_records(&path, &new, from)?)
     }
 }
@@ -308,6 +321,19 @@ mod tests {
                 .to_string()
                 .contains(":2: not UTF-8 (invalid byte at column 2)")
         );
+    }
+
+    #[test]
+    fn a_line_longer_than_a_read_is_an_error_not_a_stall() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal(dir.path());
+        append(&path, &line(&started(RUN)));
+        let source = LocalJournals::new(dir.path());
+        let run = source.by_run_id(RUN).unwrap();
+        let first = source.read_since(&run, Position::default()).unwrap();
+        append(&path, &"x".repeat(READ_CHUNK as usize + 10));
+        let error = source.read_since(&run, first.next).unwrap_err().to_string();
+        assert!(error.contains(":2: a line longer than 4 MiB"), "{error}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use aws_sdk_rds::types::{Event, SourceType};
 use chrono::{DateTime, Duration, Utc};
 
 use super::errors::from_sdk;
+use crate::domain::environment::{Environment, Replication};
 use crate::domain::snapshot::SourceError;
 use crate::timeline::events::{Change, ObservedEvent};
 
@@ -24,6 +25,40 @@ pub const RETENTION: Duration = Duration::days(14);
 
 /// The most records a `DescribeEvents` page may hold.
 const PAGE_SIZE: i32 = 100;
+
+/// A DB cluster whose events tell a service's story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSource {
+    pub service: String,
+    pub region: String,
+    pub cluster_id: String,
+}
+
+/// Every member cluster of every service's Aurora global database, in its
+/// region: where a global failover, its fencing and its DNS change are
+/// reported.
+pub fn event_sources(env: &Environment) -> Vec<EventSource> {
+    env.services
+        .iter()
+        .filter_map(|service| match &service.replication {
+            Replication::AuroraGlobal {
+                primary_cluster,
+                secondary_cluster,
+                ..
+            } => Some([
+                (service, &service.primary_region, primary_cluster),
+                (service, &service.dr_region, secondary_cluster),
+            ]),
+            _ => None,
+        })
+        .flatten()
+        .map(|(service, region, cluster)| EventSource {
+            service: service.id.clone(),
+            region: region.clone(),
+            cluster_id: cluster.clone(),
+        })
+        .collect()
+}
 
 /// Events of the DB cluster `cluster_id` from `since` (at most 14 days
 /// before `now`), attributed to `service`.
@@ -167,6 +202,34 @@ mod tests {
         );
         assert_eq!(events[0].at, at(10));
         assert_eq!(events[1].service.as_deref(), Some("orders"));
+    }
+
+    #[test]
+    fn the_sources_are_each_global_databases_member_clusters_in_their_regions() {
+        let env = crate::config::environment_file::demo_environment();
+        let sources = event_sources(&env);
+        assert!(!sources.is_empty());
+        for service in &env.services {
+            let mine: Vec<_> = sources.iter().filter(|s| s.service == service.id).collect();
+            match &service.replication {
+                Replication::AuroraGlobal {
+                    primary_cluster,
+                    secondary_cluster,
+                    ..
+                } => {
+                    assert_eq!(mine.len(), 2);
+                    assert_eq!(
+                        (&mine[0].region, &mine[0].cluster_id),
+                        (&service.primary_region, primary_cluster)
+                    );
+                    assert_eq!(
+                        (&mine[1].region, &mine[1].cluster_id),
+                        (&service.dr_region, secondary_cluster)
+                    );
+                }
+                _ => assert!(mine.is_empty()),
+            }
+        }
     }
 
     #[test]
