@@ -1,6 +1,7 @@
 //! Turning successive polls into the events log's changes: each service's
 //! availability and RPO posture, each health check, each DNS record's
-//! serving target. Pure: fed the monitor's state once per poll.
+//! serving target, each Aurora global database's status and writer.
+//! Pure: fed the monitor's state once per poll.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::events::{Change, ObservedEvent};
 use crate::domain::availability::Availability;
-use crate::domain::environment::Environment;
+use crate::domain::environment::{Environment, Replication};
 use crate::domain::posture::Verdict;
 use crate::domain::snapshot::Health;
 use crate::monitor::{MonitorState, Tracker};
@@ -69,6 +70,43 @@ impl Differ {
             }
             if monitor.service_freshness(service, at).stale {
                 continue;
+            }
+            if let Replication::AuroraGlobal { global_cluster, .. } = &service.replication
+                && let Some(global) = snapshot
+                    .global_clusters
+                    .iter()
+                    .find(|g| &g.id == global_cluster)
+            {
+                if let Some(from) = self.changed(
+                    format!("global-status/{global_cluster}"),
+                    &global.status,
+                    global.status != "available",
+                ) {
+                    events.push(ObservedEvent {
+                        at,
+                        service: id.clone(),
+                        change: Change::GlobalStatus {
+                            global_cluster: global_cluster.clone(),
+                            from,
+                            to: global.status.clone(),
+                        },
+                    });
+                }
+                if let Some(writer) = global.writer() {
+                    let to = format!("{} ({})", writer.cluster_id, writer.region);
+                    if let Some(from) = self.changed(format!("writer/{global_cluster}"), &to, false)
+                    {
+                        events.push(ObservedEvent {
+                            at,
+                            service: id.clone(),
+                            change: Change::Writer {
+                                global_cluster: global_cluster.clone(),
+                                from,
+                                to,
+                            },
+                        });
+                    }
+                }
             }
             for spec in &service.health_checks {
                 let Some(check) = snapshot.health_checks.iter().find(|c| c.id == spec.id) else {
@@ -267,6 +305,77 @@ mod tests {
         assert!(
             seen[0].contains(&"health check hc-1 (us-east-1) unhealthy (first seen)".to_string()),
             "{seen:?}"
+        );
+    }
+
+    #[test]
+    fn a_global_databases_switchover_is_told_by_its_status_and_writer() {
+        use crate::domain::environment::Replication;
+        use crate::domain::snapshot::{GlobalClusterObs, GlobalMember};
+        let mut env = env();
+        env.services[0].replication = Replication::AuroraGlobal {
+            global_cluster: "g".into(),
+            primary_cluster: "east".into(),
+            secondary_cluster: "west".into(),
+        };
+        let member = |id: &str, region: &str, writer: bool| GlobalMember {
+            cluster_id: id.into(),
+            cluster_arn: format!("arn:aws:rds:{region}:1:cluster:{id}"),
+            region: region.into(),
+            is_writer: writer,
+            synchronization_status: None,
+        };
+        let global = |status: &str, east_writes: bool| SourceReading {
+            source: "rds:us-east-1".into(),
+            taken_at: at(0),
+            result: Ok(Snapshot {
+                global_clusters: vec![GlobalClusterObs {
+                    id: "g".into(),
+                    engine: "aurora-postgresql".into(),
+                    status: status.into(),
+                    members: vec![
+                        member("east", "us-east-1", east_writes),
+                        member("west", "us-west-2", !east_writes),
+                    ],
+                }],
+                ..Snapshot::default()
+            }),
+        };
+        let mut monitor = MonitorState::new(Duration::from_secs(1));
+        let mut tracker = Tracker::default();
+        let mut differ = Differ::default();
+        let mut seen = Vec::new();
+        for (t, (status, east_writes)) in [
+            ("available", true),
+            ("switching-over", true),
+            ("available", false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = t as i64;
+            let mut reading = global(status, east_writes);
+            reading.taken_at = at(t);
+            let mut readings = poll(t, Some(true), "a.example.com");
+            readings.push(reading);
+            monitor.apply(readings);
+            tracker.observe(&env, &monitor, at(t));
+            seen.push(
+                differ
+                    .observe(&env, &monitor, &tracker, at(t))
+                    .iter()
+                    .map(|e| e.describe())
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert!(seen[0].is_empty(), "{seen:?}");
+        assert_eq!(seen[1], ["global database g available → switching-over"]);
+        assert_eq!(
+            seen[2],
+            [
+                "global database g switching-over → available",
+                "writer of g east (us-east-1) → west (us-west-2)"
+            ]
         );
     }
 }

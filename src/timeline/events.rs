@@ -61,7 +61,23 @@ pub enum Change {
         from: Option<String>,
         to: String,
     },
-    /// An event RDS reported (`DescribeEvents`), or its simulation.
+    /// The writer of an Aurora global database moved to another member.
+    Writer {
+        global_cluster: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        to: String,
+    },
+    /// A global database's status (`available`, `failing-over`, …): how a
+    /// failover or switchover is seen starting and ending, in the demo as
+    /// on AWS.
+    GlobalStatus {
+        global_cluster: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        to: String,
+    },
+    /// An event RDS reported (`DescribeEvents`).
     Rds {
         source: String,
         message: String,
@@ -89,6 +105,16 @@ impl ObservedEvent {
             Change::Dns { record, from, to } => {
                 format!("DNS {record} serves {}", arrow(from, to))
             }
+            Change::Writer {
+                global_cluster,
+                from,
+                to,
+            } => format!("writer of {global_cluster} {}", arrow(from, to)),
+            Change::GlobalStatus {
+                global_cluster,
+                from,
+                to,
+            } => format!("global database {global_cluster} {}", arrow(from, to)),
             Change::Rds {
                 source, message, ..
             } => format!("RDS {source}: {message}"),
