@@ -124,7 +124,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         if app.follow.is_some() {
             keys.push(("f", "follow"));
         }
-        if app.timeline.is_some() {
+        // At 80 columns the timeline's key would push out help and quit;
+        // the help lists it.
+        if app.timeline.is_some() && area.width >= 100 {
             keys.push(("t", "timeline"));
         }
         keys.extend([("?", "help"), ("q", "quit")]);

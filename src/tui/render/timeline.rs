@@ -206,4 +206,39 @@ mod tests {
             .unwrap();
         insta::assert_snapshot!(terminal.backend());
     }
+
+    #[test]
+    fn the_dashboard_offers_the_timeline_key_where_it_fits_beside_help_and_quit() {
+        let mut app = crate::tui::state::App::new(
+            crate::config::environment_file::demo_environment(),
+            Theme::default(),
+            "demo",
+            crate::monitor::MonitorState::new(std::time::Duration::from_secs(5)),
+            at(0),
+        );
+        app.timeline = Some(TimelineState::new(TimelineSetup {
+            journal_dir: "/nonexistent".into(),
+            events: EventLog::new("/nonexistent"),
+        }));
+        let footer = |width: u16| {
+            let mut terminal = Terminal::new(TestBackend::new(width, 24)).unwrap();
+            terminal
+                .draw(|f| crate::tui::render::app::render(f, &app))
+                .unwrap();
+            let buffer = terminal.backend().buffer();
+            (0..width)
+                .map(|x| buffer[(x, 23)].symbol().to_string())
+                .collect::<String>()
+        };
+        let narrow = footer(80);
+        assert!(
+            narrow.contains("q quit") && !narrow.contains("timeline"),
+            "{narrow}"
+        );
+        let wide = footer(160);
+        assert!(
+            wide.contains("t timeline") && wide.contains("q quit"),
+            "{wide}"
+        );
+    }
 }
