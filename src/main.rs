@@ -10,6 +10,7 @@ use drconsole::cli::drill;
 use drconsole::cli::readiness;
 use drconsole::cli::runbook::{self, RunbookCommand, RunbookContext};
 use drconsole::cli::status::{self, FailedSource, StatusReport};
+use drconsole::cli::timeline;
 use drconsole::config::paths::{self, Paths};
 use drconsole::config::user_config::UserConfig;
 use drconsole::runbook::library;
@@ -22,7 +23,9 @@ use drconsole::{logging, monitor, session};
 fn main() -> ExitCode {
     // Before any thread exists: the mask is process-wide.
     paths::keep_new_files_private();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // A follow session watches; it is built without the acting half.
+    cli.session.read_only |= matches!(cli.command, Some(Command::Follow(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -58,11 +61,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None | Some(Command::Runbook(RunbookCommand::Run { .. })) => {
             SavedWorld::ResumeAndSave(&worlds)
         }
-        Some(Command::Status { .. } | Command::Readiness(_)) => SavedWorld::ResumeOnly(&worlds),
-        // A drill builds a world of its own.
-        Some(Command::Runbook(_) | Command::Approve { .. } | Command::Drill(_)) => {
-            SavedWorld::Ignore
+        Some(Command::Status { .. } | Command::Readiness(_) | Command::Follow(_)) => {
+            SavedWorld::ResumeOnly(&worlds)
         }
+        // A drill builds a world of its own.
+        Some(
+            Command::Runbook(_)
+            | Command::Approve { .. }
+            | Command::Drill(_)
+            | Command::Timeline(_),
+        ) => SavedWorld::Ignore,
     };
     let mut session = session::open(&cli.session, &config, saved).await?;
     let closer = session.closer();
@@ -90,7 +98,7 @@ async fn dispatch(
     )
     .map_err(|e| anyhow::anyhow!(e))?;
     match cli.command {
-        None => {
+        None | Some(Command::Follow(_)) => {
             if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
                 anyhow::bail!(
                     "the console needs a terminal; for scripts use `drconsole status` or `drconsole runbook run`"
@@ -137,6 +145,14 @@ async fn dispatch(
                 ),
                 None => mode_label,
             };
+            let follow = match &cli.command {
+                Some(Command::Follow(args)) => Some(drconsole::cli::follow::setup(
+                    args,
+                    &paths.journal_dir(),
+                    runbooks.clone(),
+                )?),
+                _ => None,
+            };
             let runbooks = RunbookSetup {
                 runbooks,
                 problems,
@@ -160,6 +176,11 @@ async fn dispatch(
                 theme,
                 poll_interval: session.poll_interval,
                 mode_label,
+                follow,
+                timeline: Some(drconsole::tui::timeline::TimelineSetup {
+                    journal_dir: paths.journal_dir(),
+                    events: timeline::events_log(&paths.data_dir),
+                }),
             })
             .await?;
             Ok(ExitCode::SUCCESS)
@@ -208,6 +229,11 @@ async fn dispatch(
             )
             .await
         }
+        Some(Command::Timeline(args)) => Ok(timeline::execute(
+            &args,
+            &paths.data_dir,
+            &paths.journal_dir(),
+        )),
         Some(Command::Status { format }) => {
             let state =
                 monitor::observe_once(session.provider.observe.as_ref(), session.poll_interval)

@@ -141,3 +141,13 @@ fn s3_statements(file: &str) -> Vec<serde_json::Value> {
         .cloned()
         .collect()
 }
+
+#[test]
+fn both_policies_let_the_timeline_read_rds_events() {
+    for policy in ["iam-read-only.json", "iam-operator.json"] {
+        assert!(
+            allowed_actions(policy).contains("rds:DescribeEvents"),
+            "{policy} lacks rds:DescribeEvents"
+        );
+    }
+}

@@ -111,4 +111,8 @@ pub enum Command {
     /// Practise on a simulated outage and get a scored report; check
     /// scenario files; list past reports.
     Drill(DrillArgs),
+    /// Watch another session's run live, read-only, beside the dashboard.
+    Follow(super::follow::FollowArgs),
+    /// Print the incident timeline from the journals and the events log.
+    Timeline(super::timeline::TimelineArgs),
 }

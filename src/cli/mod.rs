@@ -3,7 +3,9 @@
 pub mod approve;
 pub mod args;
 pub mod drill;
+pub mod follow;
 pub mod readiness;
 pub mod runbook;
 pub mod shared_run;
 pub mod status;
+pub mod timeline;

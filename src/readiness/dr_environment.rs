@@ -7,7 +7,6 @@ use super::check::{Area, Check};
 use super::facts::{ClusterConfig, InstanceConfig};
 use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
-use crate::domain::objectives::DrTier;
 use crate::domain::posture::same_name;
 use crate::domain::rotation;
 use crate::domain::snapshot::{ClusterRole, FailoverRole};

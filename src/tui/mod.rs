@@ -2,6 +2,7 @@
 //! something changed (new data, input, or the once-a-second clock).
 
 pub mod event;
+pub mod follow;
 pub mod popups;
 pub mod readiness;
 pub mod render;
@@ -9,6 +10,7 @@ pub mod runbooks;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod timeline;
 pub mod view;
 
 #[cfg(test)]
@@ -45,6 +47,11 @@ pub struct ConsoleContext {
     pub notice: Option<String>,
     /// Discovery that failed in part and is being retried.
     pub discovery: Option<DiscoveryProgress>,
+    /// `drconsole follow`: the run to follow, or where to find one.
+    pub follow: Option<follow::FollowSetup>,
+    /// The journals and events log the Timeline screen tells; the console
+    /// also appends what it sees to that log.
+    pub timeline: Option<timeline::TimelineSetup>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -73,6 +80,12 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     app.read_only = ctx.provider.read_only();
     app.set_fault_control(ctx.faults);
     app.notice = ctx.notice;
+    app.open_follow(ctx.follow.map(follow::FollowState::new));
+    app.events = ctx
+        .timeline
+        .as_ref()
+        .map(|t| crate::timeline::recorder::EventRecorder::spawn(t.events.clone()));
+    app.timeline = ctx.timeline.map(timeline::TimelineState::new);
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));

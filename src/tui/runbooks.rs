@@ -415,6 +415,12 @@ impl RunbooksState {
             self.viewing = Some(run.status.run_id.clone());
             return;
         }
+        if self.setup.provider.read_only() {
+            self.notice = Some(format!(
+                "Enter would start a run of `{service}`, and this session is read-only: it cannot start runs (`drconsole follow` watches one)"
+            ));
+            return;
+        }
         let request = StartRequest {
             file: runbook.path.clone(),
             supplied: Variables::new(),
@@ -669,9 +675,13 @@ mod tests {
     }
 
     async fn app() -> App {
+        app_for(false).await
+    }
+
+    async fn app_for(read_only: bool) -> App {
         let env = demo_environment();
         let world = Arc::new(SimWorld::new(&env, Utc::now()));
-        let provider = sim::provider(world, false);
+        let provider = sim::provider(world, read_only);
         let (feed, _) =
             crate::monitor::spawn_feed(provider.observe.clone(), Duration::from_secs(3600));
         let (messages, _) = mpsc::channel(8);
@@ -830,5 +840,20 @@ mod tests {
         app.on_key(key(KeyCode::Char('I')));
         assert!(app.declaring.is_none());
         assert!(app.notice.as_deref().unwrap().contains("read-only"));
+    }
+
+    #[tokio::test]
+    async fn enter_in_a_read_only_session_says_it_cannot_start_runs() {
+        let mut app = app_for(true).await;
+        app.read_only = true;
+        app.screen = Screen::Runbooks;
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        let notice = state.notice.as_deref().unwrap();
+        assert!(
+            notice.contains("this session is read-only: it cannot start runs"),
+            "{notice}"
+        );
+        assert!(state.starting.is_empty() && state.runs.is_empty());
     }
 }

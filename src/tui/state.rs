@@ -17,10 +17,13 @@ use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
+use crate::timeline::recorder::EventRecorder;
+use crate::tui::follow::FollowState;
 use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
 use crate::tui::readiness::ReadinessState;
 use crate::tui::runbooks::{RunMessage, RunbooksState};
 use crate::tui::theme::Theme;
+use crate::tui::timeline::TimelineState;
 
 /// The screens of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,10 @@ pub enum Screen {
     Runs,
     /// The DR checklist evaluated live.
     Readiness,
+    /// Another session's run, followed read-only (`drconsole follow`).
+    Follow,
+    /// What happened, in time order: observations and runs' steps.
+    Timeline,
 }
 
 /// Which pane keys act on.
@@ -94,6 +101,12 @@ pub struct App {
     pub screen_rows: usize,
     /// The Readiness screen, when the session evaluates readiness.
     pub readiness: Option<ReadinessState>,
+    /// The run followed, in a `drconsole follow` session.
+    pub follow: Option<FollowState>,
+    /// The Timeline screen, when the console knows where its sources are.
+    pub timeline: Option<TimelineState>,
+    /// Appends what each poll changed to the events log.
+    pub events: Option<EventRecorder>,
 }
 
 /// [`App::screen_rows`] until the terminal has said: taller than any
@@ -135,6 +148,9 @@ impl App {
             declaring: None,
             screen_rows: SCREEN_ROWS_UNTIL_DRAWN,
             readiness: None,
+            follow: None,
+            timeline: None,
+            events: None,
         };
         app.refresh();
         app
@@ -230,6 +246,9 @@ impl App {
         self.monitor.apply(event.readings);
         if let Some(at) = taken_at {
             self.tracker.observe(&self.environment, &self.monitor, at);
+            if let Some(events) = &mut self.events {
+                events.observe(&self.environment, &self.monitor, &self.tracker, at);
+            }
         }
         self.now = now;
         self.refresh();
@@ -265,8 +284,23 @@ impl App {
         Ok(incident)
     }
 
-    /// The once-a-second clock: ages and the clock move on.
+    /// A follow session opens on the run it follows.
+    pub fn open_follow(&mut self, follow: Option<FollowState>) {
+        if follow.is_some() {
+            self.screen = Screen::Follow;
+        }
+        self.follow = follow;
+    }
+
+    /// The once-a-second clock: ages and the clock move on, and a followed
+    /// run shows what its journal gained since.
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Update {
+        if let Some(follow) = &mut self.follow {
+            follow.refresh();
+        }
+        if let Some(timeline) = &mut self.timeline {
+            timeline.refresh();
+        }
         self.now = now;
         self.refresh_due();
         self.update_readiness(false);
@@ -297,6 +331,20 @@ impl App {
             return self.on_filter_key(key);
         }
         let quit_armed = std::mem::take(&mut self.quit_armed);
+        if self.screen == Screen::Follow
+            && !self.help_open
+            && let Some(follow) = &mut self.follow
+            && follow.on_key(key, &mut self.notice) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
+        if self.screen == Screen::Timeline
+            && !self.help_open
+            && let Some(timeline) = &mut self.timeline
+            && timeline.on_key(key) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
         if matches!(self.screen, Screen::Runbooks | Screen::Runs)
             && !self.help_open
             && let Some(runbooks) = &mut self.runbooks
@@ -365,7 +413,7 @@ impl App {
         }
         if matches!(
             self.screen,
-            Screen::Runbooks | Screen::Runs | Screen::Readiness
+            Screen::Runbooks | Screen::Runs | Screen::Readiness | Screen::Follow | Screen::Timeline
         ) {
             return match key.code {
                 KeyCode::Char('q') => Update::Quit,

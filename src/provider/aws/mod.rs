@@ -18,6 +18,7 @@ pub mod cloudwatch;
 pub mod config_facts;
 pub mod discover;
 pub mod errors;
+pub mod events;
 pub mod identity;
 pub mod observe;
 pub mod rds;

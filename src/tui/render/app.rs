@@ -21,7 +21,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
-use super::{dashboard, detail, footer, header, help, readiness, runbooks, runs, too_small};
+use super::{
+    dashboard, detail, follow, footer, header, help, readiness, runbooks, runs, timeline, too_small,
+};
 use crate::tui::state::{App, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -85,6 +87,14 @@ pub fn render(frame: &mut Frame, app: &App) {
         }
         Screen::Runbooks => match &app.runbooks {
             Some(state) => runbooks::render(frame, &app.theme, state, app.now, areas.table),
+            None => runbooks::render_none(frame, &app.theme, areas.table),
+        },
+        Screen::Timeline => match &app.timeline {
+            Some(state) => timeline::render(frame, &app.theme, state, app.now, areas.table),
+            None => runbooks::render_none(frame, &app.theme, areas.table),
+        },
+        Screen::Follow => match &app.follow {
+            Some(state) => follow::render(frame, app, state, areas.table),
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
         Screen::Runs => match &app.runbooks {

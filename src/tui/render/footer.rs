@@ -62,6 +62,32 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             ]
         };
         key_line(theme, keys)
+    } else if app.screen == Screen::Timeline {
+        key_line(
+            theme,
+            &[
+                ("↑↓/jk", "scroll"),
+                ("g/G", "oldest/newest"),
+                ("1", "dashboard"),
+                ("q", "quit"),
+            ],
+        )
+    } else if app.screen == Screen::Follow {
+        let keys: &[(&str, &str)] = match app.follow.as_ref().and_then(|f| f.followed()) {
+            Some(_) => &[
+                ("Esc", "runs to follow"),
+                ("1", "dashboard"),
+                ("?", "help"),
+                ("q", "quit"),
+            ],
+            None => &[
+                ("↑↓/jk", "move"),
+                ("Enter", "follow"),
+                ("1", "dashboard"),
+                ("q", "quit"),
+            ],
+        };
+        key_line(theme, keys)
     } else if app.screen == Screen::Runs {
         key_line(
             theme,
@@ -106,6 +132,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         // Room is short at 80 columns: the Runs key shows once there are runs.
         if app.runbooks.as_ref().is_some_and(|r| !r.runs.is_empty()) {
             keys.push(("3", "runs"));
+        }
+        if app.follow.is_some() {
+            keys.push(("f", "follow"));
+        }
+        // At 80 columns the timeline's key would push out help and quit;
+        // the help lists it.
+        if app.timeline.is_some() && area.width >= 100 {
+            keys.push(("t", "timeline"));
         }
         keys.extend([("?", "help"), ("q", "quit")]);
         let mut line = key_line(theme, &keys);

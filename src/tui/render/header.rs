@@ -34,10 +34,22 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         "%H:%M:%S UTC"
     };
+    // A session that cannot act says so in a badge, not in the plain text
+    // of the mode: whoever watches must not mistake it for one that can.
+    let mode = if app.read_only {
+        Span::styled(
+            format!(" {} ", app.mode_label.replace("read-only", "READ-ONLY")),
+            theme
+                .at_risk
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )
+    } else {
+        Span::styled(app.mode_label.clone(), theme.header)
+    };
     spans.extend([
         Span::styled(app.environment.name.clone(), theme.header),
         sep(),
-        Span::styled(app.mode_label.clone(), theme.header),
+        mode,
         sep(),
         Span::styled(app.now.format(clock).to_string(), theme.header),
         sep(),
@@ -121,6 +133,10 @@ mod tests {
     }
 
     fn header(readings: Vec<SourceReading>, now: i64) -> String {
+        header_of(readings, now, false)
+    }
+
+    fn header_of(readings: Vec<SourceReading>, now: i64, read_only: bool) -> String {
         let mut monitor = MonitorState::new(Duration::from_secs(5));
         for r in readings {
             monitor.apply(vec![r]);
@@ -132,7 +148,9 @@ mod tests {
             services: vec![],
             sim: Default::default(),
         };
-        let app = App::new(env, Theme::default(), "aws", monitor, at(now));
+        let mode = if read_only { "aws · read-only" } else { "aws" };
+        let mut app = App::new(env, Theme::default(), mode, monitor, at(now));
+        app.read_only = read_only;
         let mut terminal = Terminal::new(TestBackend::new(140, 1)).unwrap();
         terminal
             .draw(|frame| render(frame, &app, frame.area()))
@@ -157,5 +175,12 @@ mod tests {
     fn polls_that_never_succeeded_show_no_data_age() {
         let text = header(vec![reading(0, false)], 3);
         assert!(text.contains("no good data yet"), "{text}");
+    }
+
+    #[test]
+    fn a_read_only_session_is_marked_in_a_badge() {
+        let text = header_of(vec![reading(0, true)], 1, true);
+        assert!(text.contains(" aws · READ-ONLY "), "{text}");
+        assert!(!header(vec![reading(0, true)], 1).contains("READ-ONLY"));
     }
 }

@@ -7,10 +7,14 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::state::App;
 
-const KEYS: [(&str, &str); 14] = [
+const KEYS: [(&str, &str); 15] = [
     (
         "1  2/r  3  4",
         "dashboard / runbooks / runs / readiness screen",
+    ),
+    (
+        "t  f",
+        "incident timeline / the followed run (drconsole follow)",
     ),
     ("↑ ↓  j k", "move the selection"),
     ("g G  PgUp PgDn", "first / last service, ten rows"),

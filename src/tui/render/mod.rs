@@ -5,6 +5,7 @@
 pub mod app;
 pub mod dashboard;
 pub mod detail;
+pub mod follow;
 pub mod footer;
 pub mod header;
 pub mod help;
@@ -12,6 +13,7 @@ pub mod readiness;
 pub mod run;
 pub mod runbooks;
 pub mod runs;
+pub mod timeline;
 pub mod too_small;
 
 mod cells;
