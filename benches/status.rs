@@ -5,7 +5,10 @@
 //! and the report. Prints the median of several runs and the ratio of each
 //! size to the one before.
 //!
-//! `cargo bench --bench status` (optionally `-- 100 1000 5000 RUNS`)
+//! `cargo bench --bench status` (optionally `-- 100 1000 5000 RUNS`);
+//! `DRCONSOLE_BIN=path` times another build of the binary, e.g. an older
+//! commit's, on the same files; `ESTATES_DIR=dir` writes the generated
+//! files there and keeps them (for timing the console by hand).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,18 +30,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [sizes @ .., runs] if !sizes.is_empty() => (sizes.to_vec(), *runs),
         sizes => (sizes.to_vec(), RUNS),
     };
-    let dir = tempfile::tempdir()?;
-    let binary = env!("CARGO_BIN_EXE_drconsole");
+    let temp = tempfile::tempdir()?;
+    let kept = std::env::var_os("ESTATES_DIR").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temp.path());
+    let binary =
+        std::env::var("DRCONSOLE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_drconsole").into());
     let mut previous: Option<(usize, Duration)> = None;
-    println!("drconsole status, median of {runs} runs");
+    println!("{binary} status, median of {runs} runs");
     for services in sizes {
-        let file = dir.path().join(format!("estate-{services}.toml"));
+        let file = dir.join(format!("estate-{services}.toml"));
         std::fs::write(&file, toml::to_string(&realistic_environment(services))?)?;
-        let home = dir.path().join(format!("home-{services}"));
+        let home = temp.path().join(format!("home-{services}"));
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs {
             let started = Instant::now();
-            let status = Command::new(binary)
+            let status = Command::new(&binary)
                 .args(["status", "--format", "json", "--env"])
                 .arg(&file)
                 .env("DRCONSOLE_HOME", &home)

@@ -67,6 +67,13 @@ impl Events {
         })
     }
 
+    /// Polls that arrived while the loop was busy, oldest first: applied
+    /// together with the one just received and the rows recomputed once,
+    /// so polls never wait in the channel behind one refresh each.
+    pub fn queued_polls(&mut self) -> Vec<MonitorEvent> {
+        std::iter::from_fn(|| self.monitor.try_recv().ok()).collect()
+    }
+
     pub async fn next(&mut self) -> AppEvent {
         #[cfg(unix)]
         let signals = async {

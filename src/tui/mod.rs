@@ -145,7 +145,10 @@ async fn event_loop(
             AppEvent::Input(Event::Mouse(mouse)) => app.on_mouse(mouse, tui.area()?),
             AppEvent::Input(Event::Resize(..)) => Update::Redraw,
             AppEvent::Input(_) => Update::Nothing,
-            AppEvent::Monitor(poll) => app.on_monitor(poll, observe.now()),
+            AppEvent::Monitor(poll) => {
+                let polls = std::iter::once(poll).chain(events.queued_polls()).collect();
+                app.on_polls(polls, observe.now())
+            }
             AppEvent::Run(message) => app.on_run_message(*message),
             AppEvent::Environment(update) => app.on_environment(*update),
             AppEvent::Tick => app.on_tick(observe.now()),

@@ -154,3 +154,40 @@ fn between_polls_every_row_says_what_a_full_recompute_says() {
         "the outage opened incidents"
     );
 }
+
+/// Polls that queued while the loop was busy count one by one in the
+/// history, as if each had been applied on arrival, and the rows are
+/// recomputed once.
+#[test]
+fn queued_polls_applied_together_count_as_each_alone() {
+    let (world, mut one_by_one) = console(Duration::from_secs(1));
+    let (_, mut together) = console(Duration::from_secs(1));
+    world
+        .inject(Fault::RegionOutage {
+            region: "us-east-1".into(),
+        })
+        .unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        world.advance(Duration::from_secs(1));
+        let readings = world.observe();
+        queued.push(MonitorEvent {
+            readings: readings.clone(),
+            took: Duration::ZERO,
+        });
+        one_by_one.on_monitor(
+            MonitorEvent {
+                readings,
+                took: Duration::ZERO,
+            },
+            world.now(),
+        );
+    }
+    together.on_polls(queued, world.now());
+    assert_eq!(together.rows, one_by_one.rows);
+    let orders = &together.environment.services[0].id;
+    assert_eq!(
+        together.tracker.history(orders),
+        one_by_one.tracker.history(orders)
+    );
+}

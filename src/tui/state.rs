@@ -241,13 +241,21 @@ impl App {
     }
 
     pub fn on_monitor(&mut self, event: MonitorEvent, now: DateTime<Utc>) -> Update {
-        self.last_poll_took = Some(event.took);
-        let taken_at = event.readings.iter().map(|r| r.taken_at).max();
-        self.monitor.apply(event.readings);
-        if let Some(at) = taken_at {
-            self.tracker.observe(&self.environment, &self.monitor, at);
-            if let Some(events) = &mut self.events {
-                events.observe(&self.environment, &self.monitor, &self.tracker, at);
+        self.on_polls(vec![event], now)
+    }
+
+    /// Polls in the order they were taken: each counts for the history
+    /// (hysteresis counts polls), the rows are recomputed once.
+    pub fn on_polls(&mut self, events: Vec<MonitorEvent>, now: DateTime<Utc>) -> Update {
+        for event in events {
+            self.last_poll_took = Some(event.took);
+            let taken_at = event.readings.iter().map(|r| r.taken_at).max();
+            self.monitor.apply(event.readings);
+            if let Some(at) = taken_at {
+                self.tracker.observe(&self.environment, &self.monitor, at);
+                if let Some(recorder) = &mut self.events {
+                    recorder.observe(&self.environment, &self.monitor, &self.tracker, at);
+                }
             }
         }
         self.now = now;
