@@ -2,6 +2,8 @@
 //! something changed (new data, input, or the once-a-second clock).
 
 pub mod event;
+pub mod keys;
+pub mod palette;
 pub mod popups;
 pub mod render;
 pub mod runbooks;
@@ -41,6 +43,10 @@ pub struct ConsoleContext {
     pub notice: Option<String>,
     /// Discovery that failed in part and is being retried.
     pub discovery: Option<DiscoveryProgress>,
+    /// The keys of each action, with the user's `[keys]`.
+    pub keys: keys::KeyMap,
+    /// The user's themes, for `:theme`.
+    pub themes_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -69,6 +75,8 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     app.read_only = ctx.provider.read_only();
     app.set_fault_control(ctx.faults);
     app.notice = ctx.notice;
+    app.keys = ctx.keys;
+    app.themes_dir = ctx.themes_dir;
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));

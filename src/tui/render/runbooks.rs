@@ -57,6 +57,17 @@ pub fn render(
 }
 
 /// A console given no runbooks says where they are looked for.
+/// The filter in force, on a list's top border.
+pub fn filter_title<'a>(theme: &Theme, filter: &str) -> Line<'a> {
+    if filter.is_empty() {
+        return Line::default();
+    }
+    Line::from(Span::styled(
+        format!(" filter: {filter} "),
+        theme.style.at_risk,
+    ))
+}
+
 pub fn render_none(frame: &mut Frame, theme: &Theme, area: Rect) {
     let text = vec![
         Line::from(Span::styled("No runbooks loaded.", theme.style.text)),
@@ -89,7 +100,8 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         "Owner",
     ])
     .style(theme.style.title);
-    let rows = state.setup.runbooks.iter().map(|rb| {
+    let shown = state.shown_runbooks();
+    let rows = shown.iter().map(|&i| &state.setup.runbooks[i]).map(|rb| {
         let age = (today - rb.last_tested).num_days();
         let tested_style = if age > STALE_RUNBOOK_DAYS {
             theme.style.at_risk
@@ -130,9 +142,11 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style.border)
-            .title(Span::styled(" Runbooks ", theme.style.title)),
+            .title(Span::styled(" Runbooks ", theme.style.title))
+            .title(filter_title(theme, &state.list_filter)),
     );
-    let mut selection = TableState::default().with_selected(Some(state.selected));
+    let at = shown.iter().position(|i| *i == state.selected);
+    let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, table_area, &mut selection);
 
     let mut about: Vec<Line> = Vec::new();
