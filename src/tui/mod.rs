@@ -1,6 +1,7 @@
 //! The terminal console: an event loop on tokio that redraws only when
 //! something changed (new data, input, or the once-a-second clock).
 
+pub mod contrast;
 pub mod event;
 pub mod keys;
 pub mod palette;
