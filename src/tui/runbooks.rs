@@ -944,6 +944,11 @@ mod tests {
         }
         assert!(words.contains(&"list"));
 
+        // Notices are transient: the next key clears them.
+        app.runbooks.as_mut().unwrap().notice = Some("press q again".into());
+        app.on_key(key(KeyCode::Char('j')));
+        assert_eq!(app.runbooks.as_ref().unwrap().notice, None);
+
         // `2` after a finished run opens the list, not the run again.
         app.on_key(key(KeyCode::Char('1')));
         app.on_key(key(KeyCode::Char('2')));

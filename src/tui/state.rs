@@ -233,12 +233,18 @@ impl App {
         Update::Redraw
     }
 
-    /// A key press; it also dismisses the dashboard's notice.
+    /// A key press; it also dismisses the notices of the dashboard and the runbooks.
     pub fn on_key(&mut self, key: KeyEvent) -> Update {
         if key.kind == KeyEventKind::Release {
             return Update::Nothing;
         }
-        let had_notice = self.notice.take().is_some();
+        // Notices are transient: the next key clears them, the run's own
+        // status line stays.
+        let had_notice = self.notice.take().is_some()
+            | self
+                .runbooks
+                .as_mut()
+                .is_some_and(|r| r.notice.take().is_some());
         match self.handle_key(key) {
             Update::Nothing if had_notice => Update::Redraw,
             update => update,

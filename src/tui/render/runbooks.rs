@@ -19,6 +19,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::objective;
 use super::run;
+use crate::tui::keys::{Action, KeyMap};
 use crate::tui::runbooks::{Dialog, RunbooksState};
 use crate::tui::theme::Theme;
 
@@ -28,6 +29,7 @@ pub const STALE_RUNBOOK_DAYS: i64 = 90;
 pub fn render(
     frame: &mut Frame,
     theme: &Theme,
+    keys: &KeyMap,
     state: &RunbooksState,
     now: DateTime<Utc>,
     area: Rect,
@@ -38,7 +40,7 @@ pub fn render(
                 Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
             // The console's clock, not the status's: a run waiting on the
             // operator publishes nothing, yet its RTO clock must keep running.
-            run::render(frame, theme, &active.status.view, now, run_area);
+            run::render(frame, theme, keys, &active.status.view, now, run_area);
             let notice = state.notice.as_ref().or(active.status.notice.as_ref());
             if let Some(n) = notice {
                 frame.render_widget(
@@ -47,7 +49,7 @@ pub fn render(
                 );
             }
         }
-        None => list(frame, theme, state, now.date_naive(), area),
+        None => list(frame, theme, keys, state, now.date_naive(), area),
     }
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
@@ -87,7 +89,14 @@ pub fn render_none(frame: &mut Frame, theme: &Theme, area: Rect) {
     );
 }
 
-fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDate, area: Rect) {
+fn list(
+    frame: &mut Frame,
+    theme: &Theme,
+    keys: &KeyMap,
+    state: &RunbooksState,
+    today: NaiveDate,
+    area: Rect,
+) {
     let [table_area, about_area] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
     let header = Row::new([
@@ -159,13 +168,14 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
             .join(" ");
         about.push(Line::from(Span::styled(text, theme.style.text)));
     }
+    let (open, runs) = (keys.label(Action::Open), keys.label(Action::Runs));
     let hint = if state
         .selected_runbook()
         .is_some_and(|rb| state.active_run(&rb.service).is_some())
     {
-        "Enter open the run in progress on this service (one run per service)"
+        format!("{open} open the run in progress on this service (one run per service)")
     } else {
-        "Enter start (or resume an unfinished run of that service) · 3 all runs"
+        format!("{open} start (or resume an unfinished run of that service) · {runs} all runs")
     };
     about.push(Line::from(Span::styled(hint, theme.style.muted)));
     if let Some(n) = &state.notice {
