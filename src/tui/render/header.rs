@@ -2,7 +2,7 @@
 //! good data is, then the first stale source.
 //!
 //! ```text
-//!  drconsole │ shop │ aws │ 2026-01-01 12:00:00 UTC │ data 4.0s │  STALE rds:us-west-2 service unavailable 2m +1 more
+//!  drconsole │ env shop │ mode aws │ 2026-01-01 12:00:00 UTC │ data 4.0s │  STALE rds:us-west-2 service unavailable 2m +1 more
 //! ```
 
 use ratatui::Frame;
@@ -34,10 +34,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         "%H:%M:%S UTC"
     };
+    let (env, mode) = if wide { ("env ", "mode ") } else { ("", "") };
     spans.extend([
-        Span::styled(app.environment.name.clone(), theme.header),
+        // Labelled where there is room: the demo environment is called
+        // `demo` and so is its mode, and `demo │ demo` said neither. At 80
+        // columns the room goes to a simulated outage and stale sources.
+        Span::styled(format!("{env}{}", app.environment.name), theme.header),
         sep(),
-        Span::styled(app.mode_label.clone(), theme.header),
+        Span::styled(format!("{mode}{}", app.mode_label), theme.header),
         sep(),
         Span::styled(app.now.format(clock).to_string(), theme.header),
         sep(),
