@@ -857,4 +857,15 @@ mod tests {
         let help = map.help(&[Context::Dashboard]);
         assert!(help.iter().any(|(k, h)| k == "F2" && h.contains("outage")));
     }
+
+    #[test]
+    fn the_readme_names_every_action_for_keys_overrides() {
+        let readme = include_str!("../../README.md");
+        for (_, name) in Action::ALL {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README lacks `{name}`"
+            );
+        }
+    }
 }
