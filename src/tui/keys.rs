@@ -201,7 +201,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "open the detail pane; review and start a runbook; open a run",
         contexts: &[
             (Dashboard, "detail"),
-            (RunbookList, "run"),
+            (RunbookList, "review"),
             (RunsList, "open"),
             (Help, ""),
         ],

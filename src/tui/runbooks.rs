@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::keys::Action;
 use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
+use super::popups::review::{ReviewDialog, ReviewOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::domain::incident::IncidentStart;
@@ -91,6 +92,7 @@ impl RunEntry {
 pub enum Dialog {
     Confirm(Box<ConfirmDialog>),
     Reason(ReasonDialog),
+    Review(ReviewDialog),
 }
 
 /// A journal the operator may discard from the list (`D`).
@@ -339,6 +341,17 @@ impl RunbooksState {
                     }
                 },
             },
+            Dialog::Review(d) => match d.on_key(key) {
+                ReviewOutcome::Open => return Update::Redraw,
+                ReviewOutcome::Cancelled => None,
+                ReviewOutcome::Start(supplied) => {
+                    let file = d.runbook.clone();
+                    let service = d.service.clone();
+                    self.dialog = None;
+                    self.start(file, service, supplied, environment, tracker);
+                    return Update::Redraw;
+                }
+            },
         };
         self.dialog = None;
         self.dialog_for = None;
@@ -350,16 +363,11 @@ impl RunbooksState {
     }
 
     /// An action on the Runbooks screen: on the run shown, or on the list.
-    pub fn perform(
-        &mut self,
-        action: Action,
-        environment: &Environment,
-        tracker: &Tracker,
-    ) -> Update {
+    pub fn perform(&mut self, action: Action) -> Update {
         if self.viewing_run() {
             self.perform_on_run(action)
         } else {
-            self.perform_on_list(action, environment, tracker)
+            self.perform_on_list(action)
         }
     }
 
@@ -379,14 +387,9 @@ impl RunbooksState {
         }
     }
 
-    fn perform_on_list(
-        &mut self,
-        action: Action,
-        environment: &Environment,
-        tracker: &Tracker,
-    ) -> Update {
+    fn perform_on_list(&mut self, action: Action) -> Update {
         match action {
-            Action::Open => self.start_or_open(environment, tracker),
+            Action::Open => self.start_or_open(),
             Action::Back if !self.list_filter.is_empty() => {
                 self.list_filter.clear();
                 self.refilter();
@@ -476,22 +479,33 @@ impl RunbooksState {
         }
     }
 
-    /// Opens the selected runbook's service's run in progress, or starts
-    /// one (resuming its unfinished run from the journal): one run per
-    /// service, never two. A run started while the service has an open
-    /// incident counts its RTO from the incident's start.
-    fn start_or_open(&mut self, environment: &Environment, tracker: &Tracker) {
+    /// Opens the selected runbook's service's run in progress, or opens
+    /// the review that starts one: one run per service, never two.
+    fn start_or_open(&mut self) {
         let Some(runbook) = self.selected_runbook() else {
             return;
         };
-        let service = runbook.service.clone();
-        if let Some(run) = self.active_run(&service) {
+        if let Some(run) = self.active_run(&runbook.service) {
             self.viewing = Some(run.status.run_id.clone());
             return;
         }
+        self.dialog = Some(Dialog::Review(ReviewDialog::new(runbook)));
+    }
+
+    /// Starts (or resumes, from the journal, the unfinished run of) the
+    /// runbook in `file`. A run started while the service has an open
+    /// incident counts its RTO from the incident's start.
+    fn start(
+        &mut self,
+        file: PathBuf,
+        service: String,
+        supplied: Variables,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) {
         let request = StartRequest {
-            file: runbook.path.clone(),
-            supplied: Variables::new(),
+            file,
+            supplied,
             resume: ResumePolicy::Newest,
             discard: None,
             incident: tracker.incident(&service).map(IncidentStart::of),
@@ -1035,5 +1049,28 @@ mod tests {
         app.on_key(key(KeyCode::Enter));
         assert!(app.tracker.incident("billing").is_some());
         assert_eq!(palette(&mut app, "quit"), Update::Quit);
+    }
+
+    #[tokio::test]
+    async fn enter_on_a_runbook_reviews_it_and_enter_again_starts_it() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Review(review)) = &state.dialog else {
+            panic!("Enter opens the review, not the run");
+        };
+        assert_eq!(review.service, "orders");
+        assert!(review.posture.is_some(), "the live posture is shown");
+        assert!(review.first_action.is_some());
+        assert!(state.starting.is_empty(), "nothing started yet");
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_none());
+        assert!(app.runbooks.as_ref().unwrap().starting.is_empty());
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert!(state.dialog.is_none());
+        assert_eq!(state.starting, ["orders"]);
     }
 }

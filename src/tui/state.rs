@@ -16,12 +16,13 @@ use super::render;
 use super::view::{ServiceRow, service_rows};
 use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
+use crate::domain::posture::Posture;
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::tui::keys::{self, Action, Context, KeyMap};
 use crate::tui::palette::{Command, Palette, PaletteOutcome, Vocabulary};
 use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome, Field};
-use crate::tui::runbooks::{RunMessage, RunbooksState};
+use crate::tui::runbooks::{Dialog, RunMessage, RunbooksState};
 use crate::tui::theme::{self, Theme};
 
 /// The screens of the console.
@@ -382,8 +383,17 @@ impl App {
                 };
                 let update = match context {
                     Context::RunsList => runbooks.perform_on_runs(action),
-                    _ => runbooks.perform(action, &self.environment, &self.tracker),
+                    _ => runbooks.perform(action),
                 };
+                if let Some(Dialog::Review(review)) = &mut runbooks.dialog
+                    && review.posture.is_none()
+                {
+                    review.posture = self
+                        .rows
+                        .iter()
+                        .find(|r| r.posture.service_id == review.service)
+                        .map(|r| posture_line(&r.posture));
+                }
                 if context == Context::RunsList
                     && action == Action::Open
                     && update == Update::Redraw
@@ -761,4 +771,14 @@ impl App {
             _ => Update::Nothing,
         }
     }
+}
+
+/// A service's posture in one line, for the review before a run.
+fn posture_line(posture: &Posture) -> String {
+    let writer = posture.writer_region.as_deref().unwrap_or("none");
+    format!(
+        "{:?} · RPO {:?} · writer {writer}",
+        posture.availability(),
+        posture.rpo
+    )
 }

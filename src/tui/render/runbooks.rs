@@ -54,6 +54,7 @@ pub fn render(
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
         Some(Dialog::Reason(d)) => d.render(frame, theme, frame.area()),
+        Some(Dialog::Review(d)) => d.render(frame, theme, frame.area()),
         None => {}
     }
 }
@@ -175,7 +176,9 @@ fn list(
     {
         format!("{open} open the run in progress on this service (one run per service)")
     } else {
-        format!("{open} start (or resume an unfinished run of that service) · {runs} all runs")
+        format!(
+            "{open} review and start (or resume an unfinished run of that service) · {runs} all runs"
+        )
     };
     about.push(Line::from(Span::styled(hint, theme.style.muted)));
     if let Some(n) = &state.notice {
