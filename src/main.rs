@@ -107,7 +107,7 @@ async fn dispatch(
             let theme_name = cli
                 .session
                 .theme
-                .or(config.theme)
+                .or(config.theme.clone())
                 .unwrap_or_else(|| "dark".into());
             let mut theme = theme::load(&theme_name, Some(&paths.user_themes_dir()))?;
             if theme::no_color_requested() {
@@ -181,6 +181,8 @@ async fn dispatch(
                     journal_dir: paths.journal_dir(),
                     events: timeline::events_log(&paths.data_dir),
                 }),
+                keys: config.key_map().map_err(|r| anyhow::anyhow!(r.message))?,
+                themes_dir: Some(paths.user_themes_dir()),
             })
             .await?;
             Ok(ExitCode::SUCCESS)

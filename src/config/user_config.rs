@@ -5,6 +5,8 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
@@ -12,6 +14,7 @@ use crate::coordination::config::{DEFAULT_LEASE, SharedSettings, check_bucket, n
 use crate::domain::environment::{check_label, is_region_name};
 use crate::provider::aws::BudgetSettings;
 use crate::runbook::safety::SafetySettings;
+use crate::tui::keys::{Action, KeyList, KeyMap};
 
 /// Everything here has a default: the console runs with no file at all.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -36,6 +39,10 @@ pub struct UserConfig {
     pub budget: BudgetConfig,
     /// `[shared]`: the S3 store that coordinates consoles on several machines.
     pub shared: Option<SharedConfig>,
+    /// `[keys]`: an action's keys instead of its defaults, as
+    /// `quit = "q"` or `confirm = ["c", "Ctrl-y"]`.
+    #[serde(default)]
+    pub keys: BTreeMap<Action, KeyList>,
 }
 
 /// `[shared]`: locks and journals in an S3 bucket (see
@@ -165,7 +172,17 @@ impl UserConfig {
         Ok(config)
     }
 
+    /// The keys of each action, with `[keys]` applied.
+    pub fn key_map(&self) -> Result<KeyMap, Refusal> {
+        KeyMap::with_overrides(&self.keys).map_err(|bad| {
+            let mut at = vec![Step::Key("keys"), Step::Key(bad.action)];
+            at.extend(bad.index.map(Step::Index));
+            Refusal::new(at, bad.message)
+        })
+    }
+
     fn check(&self) -> Result<(), Refusal> {
+        self.key_map()?;
         for (path, key, value, bounds) in [
             (
                 vec![Step::Key("demo_poll_interval")],
@@ -292,6 +309,33 @@ fn check_shared(shared: &SharedConfig) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_keys_name_file_line_and_column() {
+        let path = Path::new("/etc/drconsole/config.toml");
+        let error = |text: &str| UserConfig::parse(path, text).unwrap_err().to_string();
+        let bad_key =
+            error("theme = \"dark\"\n[keys]\nquit = \"q\"\nconfirm = [\"c\", \"Entr\"]\n");
+        assert!(
+            bad_key.starts_with("/etc/drconsole/config.toml:4:17")
+                && bad_key.contains("`Entr` is not a key"),
+            "{bad_key}"
+        );
+        let unknown = error("[keys]\nexplode = \"x\"\n");
+        assert!(
+            unknown.starts_with("/etc/drconsole/config.toml:2:")
+                && unknown.contains("`explode` is not an action"),
+            "{unknown}"
+        );
+        let clash = error("[keys]\n\noutage = \"q\"\n");
+        assert!(
+            clash.starts_with("/etc/drconsole/config.toml:3:10") && clash.contains("bound to both"),
+            "{clash}"
+        );
+        let config = UserConfig::parse(path, "[keys]\nquit = \"x\"\n").unwrap();
+        let x = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('x'));
+        assert!(config.key_map().unwrap().is(Action::Quit, &x));
+    }
 
     #[test]
     fn missing_file_is_the_default_config() {

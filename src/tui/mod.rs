@@ -1,8 +1,11 @@
 //! The terminal console: an event loop on tokio that redraws only when
 //! something changed (new data, input, or the once-a-second clock).
 
+pub mod contrast;
 pub mod event;
 pub mod follow;
+pub mod keys;
+pub mod palette;
 pub mod popups;
 pub mod readiness;
 pub mod render;
@@ -52,6 +55,10 @@ pub struct ConsoleContext {
     /// The journals and events log the Timeline screen tells; the console
     /// also appends what it sees to that log.
     pub timeline: Option<timeline::TimelineSetup>,
+    /// The keys of each action, with the user's `[keys]`.
+    pub keys: keys::KeyMap,
+    /// The user's themes, for `:theme`.
+    pub themes_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
@@ -86,6 +93,8 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
         .as_ref()
         .map(|t| crate::timeline::recorder::EventRecorder::spawn(t.events.clone()));
     app.timeline = ctx.timeline.map(timeline::TimelineState::new);
+    app.keys = ctx.keys;
+    app.themes_dir = ctx.themes_dir;
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));

@@ -11,11 +11,13 @@
 use std::path::PathBuf;
 
 use chrono::Utc;
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use tokio::sync::mpsc;
 
+use super::keys::Action;
 use super::popups::confirm::{ConfirmDialog, DialogOutcome};
 use super::popups::reason::{ReasonDialog, ReasonFor, ReasonOutcome};
+use super::popups::review::{ReviewDialog, ReviewOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::domain::incident::IncidentStart;
@@ -92,6 +94,7 @@ impl RunEntry {
 pub enum Dialog {
     Confirm(Box<ConfirmDialog>),
     Reason(ReasonDialog),
+    Review(ReviewDialog),
 }
 
 /// A journal the operator may discard from the list (`D`).
@@ -108,6 +111,10 @@ pub struct RunbooksState {
     pub runs: Vec<RunEntry>,
     /// Index into `runs` on the Runs screen.
     pub runs_selected: usize,
+    /// `/` on the runbook list: runbooks whose name or service holds it.
+    pub list_filter: String,
+    /// `/` on the Runs screen: runs whose service or runbook holds it.
+    pub runs_filter: String,
     /// The run shown instead of the list, by run id.
     pub viewing: Option<String>,
     pub dialog: Option<Dialog>,
@@ -137,6 +144,8 @@ impl RunbooksState {
             selected: 0,
             runs: Vec::new(),
             runs_selected: 0,
+            list_filter: String::new(),
+            runs_filter: String::new(),
             viewing: None,
             dialog: None,
             notice,
@@ -149,8 +158,46 @@ impl RunbooksState {
         }
     }
 
+    /// The selected runbook, unless the filter hides it.
     pub fn selected_runbook(&self) -> Option<&Runbook> {
-        self.setup.runbooks.get(self.selected)
+        self.setup
+            .runbooks
+            .get(self.selected)
+            .filter(|rb| passes(&self.list_filter, [&rb.name, &rb.service]))
+    }
+
+    /// Indexes into `setup.runbooks` of the runbooks the filter shows.
+    pub fn shown_runbooks(&self) -> Vec<usize> {
+        let runbooks = self.setup.runbooks.iter().enumerate();
+        runbooks
+            .filter(|(_, rb)| passes(&self.list_filter, [&rb.name, &rb.service]))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Indexes into `runs` of the runs the filter shows.
+    pub fn shown_runs(&self) -> Vec<usize> {
+        let runs = self.runs.iter().enumerate();
+        runs.filter(|(_, r)| {
+            passes(
+                &self.runs_filter,
+                [&r.status.view.service, &r.status.view.runbook],
+            )
+        })
+        .map(|(i, _)| i)
+        .collect()
+    }
+
+    /// After a filter changed: the selection moves to a row still shown.
+    pub fn refilter(&mut self) {
+        let shown = self.shown_runbooks();
+        if !shown.contains(&self.selected) {
+            self.selected = shown.first().copied().unwrap_or(0);
+        }
+        let shown = self.shown_runs();
+        if !shown.contains(&self.runs_selected) {
+            self.runs_selected = shown.first().copied().unwrap_or(0);
+        }
     }
 
     /// The run on screen, if one is.
@@ -257,112 +304,144 @@ impl RunbooksState {
         self.viewed()?.status.view.prompt.as_ref()
     }
 
-    pub fn on_key(
+    /// Keys of the open dialog, which takes every key.
+    pub fn on_dialog_key(
         &mut self,
         key: KeyEvent,
         environment: &Environment,
         tracker: &Tracker,
     ) -> Update {
-        if let Some(dialog) = &mut self.dialog {
-            let to = self.dialog_for.clone();
-            let skipping = self.skipping.clone();
-            let input = match dialog {
-                Dialog::Confirm(d) => match d.on_key(key) {
-                    DialogOutcome::Open => return Update::Redraw,
-                    DialogOutcome::Cancelled => None,
-                    DialogOutcome::Confirmed { typed } => to.map(|to| Input::Confirm { to, typed }),
-                    DialogOutcome::Override { reason } => {
-                        // The dialog stays open: the next status shows the
-                        // override recorded and the call can be confirmed.
-                        if let Some(to) = to {
-                            self.send(Input::Override { to, reason });
-                        }
+        let Some(dialog) = &mut self.dialog else {
+            return Update::Nothing;
+        };
+        let to = self.dialog_for.clone();
+        let skipping = self.skipping.clone();
+        let input = match dialog {
+            Dialog::Confirm(d) => match d.on_key(key) {
+                DialogOutcome::Open => return Update::Redraw,
+                DialogOutcome::Cancelled => None,
+                DialogOutcome::Confirmed { typed } => to.map(|to| Input::Confirm { to, typed }),
+                DialogOutcome::Override { reason } => {
+                    // The dialog stays open: the next status shows the
+                    // override recorded and the call can be confirmed.
+                    if let Some(to) = to {
+                        self.send(Input::Override { to, reason });
+                    }
+                    return Update::Redraw;
+                }
+            },
+            Dialog::Reason(d) => match d.on_key(key) {
+                ReasonOutcome::Open => return Update::Redraw,
+                ReasonOutcome::Cancelled => None,
+                ReasonOutcome::Given(reason) => match d.purpose {
+                    ReasonFor::Skip => skipping.map(|step| Input::Skip { step, reason }),
+                    ReasonFor::Abort => Some(Input::Abort { reason }),
+                    ReasonFor::Discard => {
+                        self.dialog = None;
+                        self.discard(reason, environment, tracker);
                         return Update::Redraw;
                     }
                 },
-                Dialog::Reason(d) => match d.on_key(key) {
-                    ReasonOutcome::Open => return Update::Redraw,
-                    ReasonOutcome::Cancelled => None,
-                    ReasonOutcome::Given(reason) => match d.purpose {
-                        ReasonFor::Skip => skipping.map(|step| Input::Skip { step, reason }),
-                        ReasonFor::Abort => Some(Input::Abort { reason }),
-                        ReasonFor::Discard => {
-                            self.dialog = None;
-                            self.discard(reason, environment, tracker);
-                            return Update::Redraw;
-                        }
-                    },
-                },
-            };
-            self.dialog = None;
-            self.dialog_for = None;
-            self.skipping = None;
-            if let Some(input) = input {
-                self.send(input);
-            }
-            return Update::Redraw;
-        }
-        if self.viewing_run() {
-            self.on_run_key(key)
-        } else {
-            self.on_list_key(key, environment, tracker)
-        }
-    }
-
-    fn on_list_key(
-        &mut self,
-        key: KeyEvent,
-        environment: &Environment,
-        tracker: &Tracker,
-    ) -> Update {
-        let count = self.setup.runbooks.len();
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') if count > 0 => {
-                self.selected = (self.selected + 1).min(count - 1);
-            }
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.selected = count.saturating_sub(1),
-            KeyCode::Enter => self.start_or_open(environment, tracker),
-            KeyCode::Char('D') if self.blocked.is_some() => {
-                self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
-            }
-            _ => return Update::Nothing,
+            },
+            Dialog::Review(d) => match d.on_key(key) {
+                ReviewOutcome::Open => return Update::Redraw,
+                ReviewOutcome::Cancelled => None,
+                ReviewOutcome::Start(supplied) => {
+                    let file = d.runbook.clone();
+                    let service = d.service.clone();
+                    self.dialog = None;
+                    self.start(file, service, supplied, environment, tracker);
+                    return Update::Redraw;
+                }
+            },
+        };
+        self.dialog = None;
+        self.dialog_for = None;
+        self.skipping = None;
+        if let Some(input) = input {
+            self.send(input);
         }
         Update::Redraw
     }
 
-    /// Keys of the Runs screen; Enter opens the selected run.
-    pub fn on_runs_key(&mut self, key: KeyEvent) -> Update {
-        let count = self.runs.len();
-        match key.code {
-            KeyCode::Down | KeyCode::Char('j') if count > 0 => {
-                self.runs_selected = (self.runs_selected + 1).min(count - 1);
+    /// An action on the Runbooks screen: on the run shown, or on the list.
+    pub fn perform(&mut self, action: Action) -> Update {
+        if self.viewing_run() {
+            self.perform_on_run(action)
+        } else {
+            self.perform_on_list(action)
+        }
+    }
+
+    /// Whether a run or list action does something now.
+    pub fn applies(&self, action: Action) -> bool {
+        let in_progress = self.viewed().is_some_and(RunEntry::in_progress);
+        let prompt = self.prompt();
+        // A finished run's last prompt stays in its view: it is over all the same.
+        let prompt = prompt.filter(|_| in_progress);
+        match action {
+            Action::Confirm => matches!(prompt, Some(Prompt::ConfirmAction { .. })),
+            Action::Tick => matches!(prompt, Some(Prompt::Tick { .. })),
+            Action::Retry => matches!(prompt, Some(Prompt::Failed { .. })),
+            Action::Skip | Action::Abort => in_progress,
+            Action::Discard => self.blocked.is_some(),
+            _ => true,
+        }
+    }
+
+    fn perform_on_list(&mut self, action: Action) -> Update {
+        match action {
+            Action::Open => self.start_or_open(),
+            Action::Back if !self.list_filter.is_empty() => {
+                self.list_filter.clear();
+                self.refilter();
             }
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.runs_selected = self.runs_selected.saturating_sub(1);
+            Action::Discard if self.blocked.is_some() => {
+                self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
-            KeyCode::Home | KeyCode::Char('g') => self.runs_selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.runs_selected = count.saturating_sub(1),
-            KeyCode::Enter => match self.runs.get(self.runs_selected) {
+            _ => match moved(self.selected, &self.shown_runbooks(), action) {
+                Some(to) => self.selected = to,
+                None => return Update::Nothing,
+            },
+        }
+        Update::Redraw
+    }
+
+    /// An action on the Runs screen; Open opens the selected run.
+    pub fn perform_on_runs(&mut self, action: Action) -> Update {
+        let shown = self.shown_runs();
+        match action {
+            Action::Back if !self.runs_filter.is_empty() => {
+                self.runs_filter.clear();
+                self.refilter();
+            }
+            Action::Open => match shown
+                .contains(&self.runs_selected)
+                .then(|| self.runs.get(self.runs_selected))
+                .flatten()
+            {
                 Some(run) => {
                     self.viewing = Some(run.status.run_id.clone());
                     self.notice = None;
                 }
                 None => return Update::Nothing,
             },
-            _ => return Update::Nothing,
+            _ => match moved(self.runs_selected, &shown, action) {
+                Some(to) => self.runs_selected = to,
+                None => return Update::Nothing,
+            },
         }
         Update::Redraw
     }
 
-    fn on_run_key(&mut self, key: KeyEvent) -> Update {
+    fn perform_on_run(&mut self, action: Action) -> Update {
         let finished = !self.viewed().is_some_and(RunEntry::in_progress);
-        match (key.code, self.prompt().cloned()) {
-            (KeyCode::Esc, _) => {
+        let prompt = self.prompt().filter(|_| !finished).cloned();
+        match (action, prompt) {
+            (Action::Back, _) => {
                 self.viewing = None;
             }
-            (KeyCode::Char('c'), Some(prompt @ Prompt::ConfirmAction { .. })) => {
+            (Action::Confirm, Some(prompt @ Prompt::ConfirmAction { .. })) => {
                 self.dialog_for = Some(prompt.id());
                 // The facts' age is counted from now, not from when the
                 // run last published (it publishes on change only).
@@ -370,22 +449,22 @@ impl RunbooksState {
                 self.dialog =
                     ConfirmDialog::for_prompt(&prompt, now).map(|d| Dialog::Confirm(Box::new(d)));
             }
-            (KeyCode::Char(' '), Some(prompt @ Prompt::Tick { .. })) => {
+            (Action::Tick, Some(prompt @ Prompt::Tick { .. })) => {
                 self.send(Input::Tick { to: prompt.id() })
             }
-            (KeyCode::Char('r'), Some(prompt @ Prompt::Failed { .. })) => {
+            (Action::Retry, Some(prompt @ Prompt::Failed { .. })) => {
                 self.send(Input::Retry { to: prompt.id() })
             }
             // Any step can be passed over with a reason, a wait included;
             // the engine refuses only while a call is in flight.
-            (KeyCode::Char('s'), _) if !finished => {
+            (Action::Skip, _) if !finished => {
                 self.skipping = self.viewed().and_then(|r| {
                     let view = &r.status.view;
                     Some(view.steps.get(view.current?)?.id.clone())
                 });
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Skip)));
             }
-            (KeyCode::Char('A'), _) if !finished => {
+            (Action::Abort, _) if !finished => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Abort)));
             }
             _ => return Update::Nothing,
@@ -402,28 +481,40 @@ impl RunbooksState {
         }
     }
 
-    /// Opens the selected runbook's service's run in progress, or starts
-    /// one (resuming its unfinished run from the journal): one run per
-    /// service, never two. A run started while the service has an open
-    /// incident counts its RTO from the incident's start.
-    fn start_or_open(&mut self, environment: &Environment, tracker: &Tracker) {
+    /// Opens the selected runbook's service's run in progress, or opens
+    /// the review that starts one: one run per service, never two.
+    fn start_or_open(&mut self) {
         let Some(runbook) = self.selected_runbook() else {
             return;
         };
-        let service = runbook.service.clone();
-        if let Some(run) = self.active_run(&service) {
+        if let Some(run) = self.active_run(&runbook.service) {
             self.viewing = Some(run.status.run_id.clone());
             return;
         }
         if self.setup.provider.read_only() {
             self.notice = Some(format!(
-                "Enter would start a run of `{service}`, and this session is read-only: it cannot start runs (`drconsole follow` watches one)"
+                "Enter would start a run of `{}`, and this session is read-only: it cannot start runs (`drconsole follow` watches one)",
+                runbook.service
             ));
             return;
         }
+        self.dialog = Some(Dialog::Review(ReviewDialog::new(runbook)));
+    }
+
+    /// Starts (or resumes, from the journal, the unfinished run of) the
+    /// runbook in `file`. A run started while the service has an open
+    /// incident counts its RTO from the incident's start.
+    fn start(
+        &mut self,
+        file: PathBuf,
+        service: String,
+        supplied: Variables,
+        environment: &Environment,
+        tracker: &Tracker,
+    ) {
         let request = StartRequest {
-            file: runbook.path.clone(),
-            supplied: Variables::new(),
+            file,
+            supplied,
             resume: ResumePolicy::Newest,
             discard: None,
             incident: tracker.incident(&service).map(IncidentStart::of),
@@ -540,6 +631,29 @@ impl RunbooksState {
     }
 }
 
+/// Whether a row with these texts passes `filter` (case-insensitive).
+fn passes<const N: usize>(filter: &str, texts: [&String; N]) -> bool {
+    let needle = filter.to_lowercase();
+    needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&needle))
+}
+
+/// Where a movement action takes the selection `at` among the `shown`
+/// indexes, or `None` when it is not a movement or goes nowhere.
+fn moved(at: usize, shown: &[usize], action: Action) -> Option<usize> {
+    let last = shown.len().checked_sub(1)?;
+    let here = shown.iter().position(|i| *i == at).unwrap_or(0);
+    let to = match action {
+        Action::Down => (here + 1).min(last),
+        Action::Up => here.saturating_sub(1),
+        Action::PageDown => (here + 10).min(last),
+        Action::PageUp => here.saturating_sub(10),
+        Action::First => 0,
+        Action::Last => last,
+        _ => return None,
+    };
+    Some(shown[to])
+}
+
 impl From<StartRefused> for StartProblem {
     fn from(refused: StartRefused) -> StartProblem {
         let blocked_by = match &refused {
@@ -611,14 +725,14 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crossterm::event::{KeyEvent, KeyModifiers};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     use super::*;
     use crate::config::environment_file::demo_environment;
     use crate::monitor::MonitorState;
     use crate::provider::sim::{self, SimWorld};
     use crate::runbook::engine::Engine;
-    use crate::runbook::journal::RunMeta;
+    use crate::runbook::journal::{RunMeta, RunOutcome};
     use crate::runbook::library;
     use crate::tui::state::{App, Screen};
 
@@ -855,5 +969,172 @@ mod tests {
             "{notice}"
         );
         assert!(state.starting.is_empty() && state.runs.is_empty());
+    }
+
+    fn footer_words(app: &App) -> Vec<&'static str> {
+        app.keys
+            .footer(&app.contexts(), |a| app.applies(a))
+            .into_iter()
+            .map(|(_, word)| word)
+            .collect()
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_footer_offers_only_the_keys_that_apply_and_a_finished_run_looks_it() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        let (orders, _inputs) = started(&env, "orders", "r-orders");
+        start(&mut app, orders);
+        app.screen = Screen::Runbooks;
+        let words = footer_words(&app);
+        assert!(
+            words.contains(&"skip") && words.contains(&"abort"),
+            "{words:?}"
+        );
+        let prompt = app.runbooks.as_ref().unwrap().prompt().cloned();
+        assert_eq!(
+            words.contains(&"confirm"),
+            matches!(prompt, Some(Prompt::ConfirmAction { .. })),
+            "{words:?}"
+        );
+        assert_eq!(
+            words.contains(&"retry"),
+            matches!(prompt, Some(Prompt::Failed { .. }))
+        );
+
+        let run = &mut app.runbooks.as_mut().unwrap().runs[0];
+        run.status.view.outcome = Some(RunOutcome::Aborted {
+            reason: "drill".into(),
+            elapsed: Duration::from_secs(60),
+        });
+        let words = footer_words(&app);
+        for gone in ["confirm", "tick", "retry", "skip", "abort"] {
+            assert!(
+                !words.contains(&gone),
+                "{gone} offered on a finished run: {words:?}"
+            );
+        }
+        assert!(words.contains(&"list"));
+
+        // Notices are transient: the next key clears them.
+        app.runbooks.as_mut().unwrap().notice = Some("press q again".into());
+        app.on_key(key(KeyCode::Char('j')));
+        assert_eq!(app.runbooks.as_ref().unwrap().notice, None);
+
+        // `2` after a finished run opens the list, not the run again.
+        app.on_key(key(KeyCode::Char('1')));
+        app.on_key(key(KeyCode::Char('2')));
+        assert_eq!(app.screen, Screen::Runbooks);
+        assert!(!app.runbooks.as_ref().unwrap().viewing_run());
+    }
+
+    #[tokio::test]
+    async fn the_demo_offers_its_outage_key_and_read_only_sessions_no_acting_keys() {
+        let mut app = app().await;
+        let words = footer_words(&app);
+        assert!(!words.contains(&"outage"), "no faults to cause: {words:?}");
+        assert!(words.contains(&"incident"));
+        let env = app.environment.clone();
+        let world = Arc::new(SimWorld::new(&env, Utc::now()));
+        app.set_fault_control(Some(world));
+        assert!(footer_words(&app).contains(&"outage"));
+        app.read_only = true;
+        app.set_fault_control(None);
+        let words = footer_words(&app);
+        assert!(
+            !words.contains(&"outage") && !words.contains(&"incident"),
+            "{words:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn slash_filters_the_runbook_and_run_lists_and_esc_clears() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.on_key(key(KeyCode::Char('/')));
+        typed(&mut app, "bill");
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.shown_runbooks().len(), 1);
+        assert_eq!(state.selected_runbook().unwrap().service, "billing");
+        app.on_key(key(KeyCode::Char('k')));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(
+            state.selected_runbook().unwrap().service,
+            "billing",
+            "orders is hidden"
+        );
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.runbooks.as_ref().unwrap().shown_runbooks().len(), 2);
+
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        start(&mut app, started(&env, "billing", "r-billing").0);
+        app.on_key(key(KeyCode::Char('3')));
+        app.on_key(key(KeyCode::Char('/')));
+        typed(&mut app, "ORD");
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert_eq!(state.viewed().unwrap().status.run_id, "r-orders");
+    }
+
+    #[tokio::test]
+    async fn the_palette_runs_commands_from_the_key_table_and_with_arguments() {
+        let mut app = app().await;
+        let palette = |app: &mut App, line: &str| {
+            app.on_key(key(KeyCode::Char(':')));
+            typed(app, line);
+            app.on_key(key(KeyCode::Enter))
+        };
+        palette(&mut app, "runs");
+        assert_eq!(app.screen, Screen::Runs);
+        palette(&mut app, "service billing");
+        assert_eq!(app.screen, Screen::Dashboard);
+        assert!(app.detail_open);
+        assert_eq!(app.selected_row().unwrap().posture.service_id, "billing");
+        palette(&mut app, "theme light");
+        assert_eq!(app.theme.name, "light");
+        palette(&mut app, "incident start -10m users see 500s");
+        let dialog = app
+            .declaring
+            .as_ref()
+            .expect("the declare dialog reviews it");
+        assert_eq!(
+            (dialog.when.as_str(), dialog.why.as_str()),
+            ("-10m", "users see 500s")
+        );
+        app.on_key(key(KeyCode::Enter));
+        assert!(app.tracker.incident("billing").is_some());
+        assert_eq!(palette(&mut app, "quit"), Update::Quit);
+    }
+
+    #[tokio::test]
+    async fn enter_on_a_runbook_reviews_it_and_enter_again_starts_it() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Review(review)) = &state.dialog else {
+            panic!("Enter opens the review, not the run");
+        };
+        assert_eq!(review.service, "orders");
+        assert!(review.posture.is_some(), "the live posture is shown");
+        assert!(review.first_action.is_some());
+        assert!(state.starting.is_empty(), "nothing started yet");
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_none());
+        assert!(app.runbooks.as_ref().unwrap().starting.is_empty());
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        let state = app.runbooks.as_ref().unwrap();
+        assert!(state.dialog.is_none());
+        assert_eq!(state.starting, ["orders"]);
     }
 }

@@ -2,6 +2,7 @@
 //! and the rows the screen shows. Input and monitor messages change it; the
 //! render functions only read it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,14 +16,17 @@ use super::render;
 use super::view::{ServiceRow, refresh_rows, service_rows};
 use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
+use crate::domain::posture::Posture;
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::timeline::recorder::EventRecorder;
 use crate::tui::follow::FollowState;
-use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome};
+use crate::tui::keys::{self, Action, Context, KeyMap};
+use crate::tui::palette::{Command, Palette, PaletteOutcome, Vocabulary};
+use crate::tui::popups::declare::{DeclareDialog, DeclareOutcome, Field};
 use crate::tui::readiness::ReadinessState;
-use crate::tui::runbooks::{RunMessage, RunbooksState};
-use crate::tui::theme::Theme;
+use crate::tui::runbooks::{Dialog, RunMessage, RunbooksState};
+use crate::tui::theme::{self, Theme};
 use crate::tui::timeline::TimelineState;
 
 /// The screens of the console.
@@ -96,6 +100,12 @@ pub struct App {
     pub notice: Option<String>,
     /// The dialog declaring an incident on a service (`I`), while open.
     pub declaring: Option<DeclareDialog>,
+    /// The keys of each action: the defaults and the user's `[keys]`.
+    pub keys: KeyMap,
+    /// The `:` palette and its history.
+    pub palette: Palette,
+    /// The user's themes, for `:theme`.
+    pub themes_dir: Option<PathBuf>,
     /// The terminal's height as last drawn: no more rows than this are on
     /// screen either side of the selection.
     pub screen_rows: usize,
@@ -146,6 +156,9 @@ impl App {
             simulated_faults: Vec::new(),
             notice: None,
             declaring: None,
+            keys: KeyMap::default(),
+            palette: Palette::default(),
+            themes_dir: None,
             screen_rows: SCREEN_ROWS_UNTIL_DRAWN,
             readiness: None,
             follow: None,
@@ -315,12 +328,18 @@ impl App {
         Update::Redraw
     }
 
-    /// A key press; it also dismisses the dashboard's notice.
+    /// A key press; it also dismisses the notices of the dashboard and the runbooks.
     pub fn on_key(&mut self, key: KeyEvent) -> Update {
         if key.kind == KeyEventKind::Release {
             return Update::Nothing;
         }
-        let had_notice = self.notice.take().is_some();
+        // Notices are transient: the next key clears them, the run's own
+        // status line stays.
+        let had_notice = self.notice.take().is_some()
+            | self
+                .runbooks
+                .as_mut()
+                .is_some_and(|r| r.notice.take().is_some());
         match self.handle_key(key) {
             Update::Nothing if had_notice => Update::Redraw,
             update => update,
@@ -338,119 +357,238 @@ impl App {
         if self.filter_editing {
             return self.on_filter_key(key);
         }
+        if self.palette.open {
+            return self.on_palette_key(key);
+        }
         let quit_armed = std::mem::take(&mut self.quit_armed);
-        if self.screen == Screen::Follow
-            && !self.help_open
-            && let Some(follow) = &mut self.follow
-            && follow.on_key(key, &mut self.notice) == Update::Redraw
-        {
-            return Update::Redraw;
-        }
-        if self.screen == Screen::Timeline
-            && !self.help_open
-            && let Some(timeline) = &mut self.timeline
-            && timeline.on_key(key) == Update::Redraw
-        {
-            return Update::Redraw;
-        }
-        if matches!(self.screen, Screen::Runbooks | Screen::Runs)
-            && !self.help_open
+        // An open dialog takes every key, `q` and digits included.
+        if !self.help_open
+            && matches!(self.screen, Screen::Runbooks | Screen::Runs)
             && let Some(runbooks) = &mut self.runbooks
+            && runbooks.dialog.is_some()
         {
-            // An open dialog takes every key, `q` and digits included.
-            let had_dialog = runbooks.dialog.is_some();
-            let update = if self.screen == Screen::Runs {
-                let update = runbooks.on_runs_key(key);
-                if key.code == KeyCode::Enter && update == Update::Redraw {
+            return runbooks.on_dialog_key(key, &self.environment, &self.tracker);
+        }
+        let contexts = self.contexts();
+        let Some(action) = self.keys.action_for(&key, &contexts) else {
+            // A follow session says why a key that would act on the run
+            // does nothing there.
+            if self.screen == Screen::Follow && !self.help_open {
+                return self.on_screen_key(key);
+            }
+            return Update::Nothing;
+        };
+        // The Readiness, Follow and Timeline screens read keys themselves;
+        // they are handed the action's default key, so a rebinding in
+        // `[keys]` reaches them too.
+        if !self.help_open
+            && let Some(default) = keys::default_key(action)
+            && self.on_screen_key(default) == Update::Redraw
+        {
+            return Update::Redraw;
+        }
+        self.perform(action, quit_armed)
+    }
+
+    /// A key for the screen on show, if that screen reads keys itself.
+    fn on_screen_key(&mut self, key: KeyEvent) -> Update {
+        match self.screen {
+            Screen::Follow => match &mut self.follow {
+                Some(follow) => follow.on_key(key, &mut self.notice),
+                None => Update::Nothing,
+            },
+            Screen::Timeline => match &mut self.timeline {
+                Some(timeline) => timeline.on_key(key),
+                None => Update::Nothing,
+            },
+            Screen::Readiness => match &mut self.readiness {
+                Some(readiness) => readiness.on_key(key),
+                None => Update::Nothing,
+            },
+            _ => Update::Nothing,
+        }
+    }
+
+    /// Where the console is, most specific first: which bindings apply.
+    pub fn contexts(&self) -> Vec<Context> {
+        if self.help_open {
+            return vec![Context::Help, Context::Global];
+        }
+        vec![self.screen_context(), Context::Global]
+    }
+
+    /// The context of the screen, under any overlay.
+    pub fn screen_context(&self) -> Context {
+        match self.screen {
+            Screen::Dashboard => Context::Dashboard,
+            Screen::Runbooks if self.runbooks.as_ref().is_some_and(|r| r.viewing_run()) => {
+                Context::Run
+            }
+            Screen::Runbooks => Context::RunbookList,
+            Screen::Runs => Context::RunsList,
+            Screen::Readiness => Context::Readiness,
+            Screen::Follow => Context::Follow,
+            Screen::Timeline => Context::Timeline,
+        }
+    }
+
+    /// Whether `action` does something now: the footer offers only these.
+    pub fn applies(&self, action: Action) -> bool {
+        let runbooks = self.runbooks.as_ref();
+        let context = self.contexts()[0];
+        match action {
+            Action::Quit | Action::Palette => true,
+            Action::Help => !self.help_open,
+            Action::Dashboard => self.screen != Screen::Dashboard,
+            Action::Runbooks => self.screen != Screen::Runbooks,
+            // Room is short at 80 columns: the Runs key shows once there are runs.
+            Action::Runs => {
+                self.screen != Screen::Runs && runbooks.is_some_and(|r| !r.runs.is_empty())
+            }
+            Action::Readiness => self.screen != Screen::Readiness && self.readiness.is_some(),
+            Action::Follow => self.screen != Screen::Follow && self.follow.is_some(),
+            Action::Timeline => self.screen != Screen::Timeline && self.timeline.is_some(),
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last => true,
+            Action::Open => match context {
+                Context::Dashboard => !self.detail_open && !self.visible.is_empty(),
+                Context::RunbookList => runbooks.is_some_and(|r| r.selected_runbook().is_some()),
+                Context::RunsList => runbooks.is_some_and(|r| !r.runs.is_empty()),
+                _ => true,
+            },
+            Action::Back => match context {
+                Context::Dashboard => self.detail_open || !self.filter.is_empty(),
+                _ => true,
+            },
+            Action::SwitchFocus => self.detail_open,
+            Action::Filter => true,
+            Action::Outage => self.faults.is_some(),
+            Action::Declare => !self.read_only && runbooks.is_some(),
+            Action::Confirm
+            | Action::Tick
+            | Action::Retry
+            | Action::Skip
+            | Action::Abort
+            | Action::Discard => runbooks.is_some_and(|r| r.applies(action)),
+        }
+    }
+
+    /// Does what a key bound to `action` asks, where the console is.
+    fn perform(&mut self, action: Action, quit_armed: bool) -> Update {
+        let context = self.contexts()[0];
+        match action {
+            Action::Quit => self.quit(quit_armed),
+            Action::Help => {
+                self.help_open = !self.help_open;
+                Update::Redraw
+            }
+            Action::Open | Action::Back if context == Context::Help => {
+                self.help_open = false;
+                Update::Redraw
+            }
+            Action::Palette => {
+                self.palette.open();
+                Update::Redraw
+            }
+            Action::Filter => {
+                self.filter_editing = self.screen_filter().is_some();
+                Update::Redraw
+            }
+            Action::Dashboard => self.show(Screen::Dashboard),
+            Action::Runbooks => {
+                // A finished run is not where the runbooks are: the list is.
+                if let Some(runbooks) = &mut self.runbooks
+                    && runbooks.viewed().is_some_and(|r| !r.in_progress())
+                {
+                    runbooks.viewing = None;
+                }
+                self.show(Screen::Runbooks)
+            }
+            Action::Runs => self.show(Screen::Runs),
+            Action::Readiness if self.readiness.is_some() => {
+                let update = self.show(Screen::Readiness);
+                self.update_readiness(true);
+                update
+            }
+            Action::Follow if self.follow.is_some() => self.show(Screen::Follow),
+            Action::Timeline => match &mut self.timeline {
+                Some(timeline) => {
+                    timeline.open();
+                    self.show(Screen::Timeline)
+                }
+                None => Update::Nothing,
+            },
+            _ if context == Context::Dashboard => self.perform_on_dashboard(action),
+            _ => {
+                let Some(runbooks) = &mut self.runbooks else {
+                    return Update::Nothing;
+                };
+                let update = match context {
+                    Context::RunsList => runbooks.perform_on_runs(action),
+                    _ => runbooks.perform(action),
+                };
+                if let Some(Dialog::Review(review)) = &mut runbooks.dialog
+                    && review.posture.is_none()
+                {
+                    review.posture = self
+                        .rows
+                        .iter()
+                        .find(|r| r.posture.service_id == review.service)
+                        .map(|r| posture_line(&r.posture));
+                }
+                if context == Context::RunsList
+                    && action == Action::Open
+                    && update == Update::Redraw
+                {
                     // Enter opened a run: it is shown where runs are driven.
                     self.screen = Screen::Runbooks;
                 }
                 update
-            } else {
-                runbooks.on_key(key, &self.environment, &self.tracker)
-            };
-            if had_dialog || update != Update::Nothing {
-                return update;
-            }
-            if key.code == KeyCode::Char('q') && runbooks.run_in_progress() && !quit_armed {
-                self.quit_armed = true;
-                runbooks.notice = Some(
-                    "a run is in progress: press q again to leave it (it resumes from its journal)"
-                        .into(),
-                );
-                return Update::Redraw;
             }
         }
-        match key.code {
-            KeyCode::Char('1') if self.screen != Screen::Dashboard => {
-                self.screen = Screen::Dashboard;
-                return Update::Redraw;
-            }
-            KeyCode::Char('2') | KeyCode::Char('r')
-                if self.screen != Screen::Runbooks && !self.help_open =>
-            {
-                self.screen = Screen::Runbooks;
-                return Update::Redraw;
-            }
-            KeyCode::Char('3') if self.screen != Screen::Runs && !self.help_open => {
-                self.screen = Screen::Runs;
-                return Update::Redraw;
-            }
-            KeyCode::Char('4') if self.screen != Screen::Readiness && !self.help_open => {
-                self.screen = Screen::Readiness;
-                self.update_readiness(true);
-                return Update::Redraw;
-            }
-            _ => {}
+    }
+
+    fn show(&mut self, screen: Screen) -> Update {
+        self.help_open = false;
+        self.screen = screen;
+        Update::Redraw
+    }
+
+    /// Quits, unless a run is in progress: then the first `q` says what
+    /// leaving means and only a second one leaves.
+    fn quit(&mut self, quit_armed: bool) -> Update {
+        let Some(runbooks) = &mut self.runbooks else {
+            return Update::Quit;
+        };
+        if !runbooks.run_in_progress() || quit_armed {
+            return Update::Quit;
         }
-        if self.help_open {
-            return match key.code {
-                KeyCode::Char('q') => Update::Quit,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter => {
-                    self.help_open = false;
-                    Update::Redraw
-                }
-                _ => Update::Nothing,
-            };
+        self.quit_armed = true;
+        let key = self.keys.label(Action::Quit);
+        runbooks.notice = Some(format!(
+            "a run is in progress: press {key} again to leave it (it resumes from its journal)"
+        ));
+        if self.screen == Screen::Dashboard {
+            self.notice = runbooks.notice.clone();
         }
-        if self.screen == Screen::Readiness
-            && let Some(readiness) = &mut self.readiness
-            && readiness.on_key(key) == Update::Redraw
-        {
-            return Update::Redraw;
-        }
-        if matches!(
-            self.screen,
-            Screen::Runbooks | Screen::Runs | Screen::Readiness | Screen::Follow | Screen::Timeline
-        ) {
-            return match key.code {
-                KeyCode::Char('q') => Update::Quit,
-                KeyCode::Char('?') => {
-                    self.help_open = true;
-                    Update::Redraw
-                }
-                _ => Update::Nothing,
-            };
-        }
-        match key.code {
-            KeyCode::Char('q') => Update::Quit,
-            KeyCode::Char('?') => {
-                self.help_open = true;
-                Update::Redraw
-            }
-            KeyCode::Char('O') => self.toggle_simulated_outage(),
-            KeyCode::Char('I') => self.open_declare(),
-            KeyCode::Char('/') => {
-                self.filter_editing = true;
-                Update::Redraw
-            }
-            KeyCode::Enter if !self.detail_open && !self.visible.is_empty() => {
+        Update::Redraw
+    }
+
+    fn perform_on_dashboard(&mut self, action: Action) -> Update {
+        match action {
+            Action::Outage => self.toggle_simulated_outage(),
+            Action::Declare => self.open_declare(),
+            Action::Open if !self.detail_open && !self.visible.is_empty() => {
                 self.detail_open = true;
                 self.detail_scroll = 0;
                 Update::Redraw
             }
-            KeyCode::Esc => self.back(),
-            KeyCode::Tab | KeyCode::BackTab => {
+            Action::Back => self.back(),
+            Action::SwitchFocus => {
                 if !self.detail_open {
                     return Update::Nothing;
                 }
@@ -460,35 +598,152 @@ impl App {
                 };
                 Update::Redraw
             }
-            KeyCode::Down | KeyCode::Char('j') => self.step(1),
-            KeyCode::Up | KeyCode::Char('k') => self.step(-1),
-            KeyCode::PageDown => self.step(10),
-            KeyCode::PageUp => self.step(-10),
-            KeyCode::Home | KeyCode::Char('g') => self.step(i64::MIN / 2),
-            KeyCode::End | KeyCode::Char('G') => self.step(i64::MAX / 2),
+            Action::Down => self.step(1),
+            Action::Up => self.step(-1),
+            Action::PageDown => self.step(10),
+            Action::PageUp => self.step(-10),
+            Action::First => self.step(i64::MIN / 2),
+            Action::Last => self.step(i64::MAX / 2),
             _ => Update::Nothing,
         }
     }
 
+    /// The filter of the list on screen, and whether it is the dashboard's.
+    fn screen_filter(&mut self) -> Option<&mut String> {
+        match (self.screen, &mut self.runbooks) {
+            (Screen::Dashboard, _) => Some(&mut self.filter),
+            (Screen::Runbooks, Some(r)) => Some(&mut r.list_filter),
+            (Screen::Runs, Some(r)) => Some(&mut r.runs_filter),
+            _ => None,
+        }
+    }
+
+    /// The filter of the list on screen, as typed so far.
+    pub fn shown_filter(&self) -> &str {
+        match (self.screen, &self.runbooks) {
+            (Screen::Runbooks, Some(r)) => &r.list_filter,
+            (Screen::Runs, Some(r)) => &r.runs_filter,
+            _ => &self.filter,
+        }
+    }
+
     fn on_filter_key(&mut self, key: KeyEvent) -> Update {
+        let Some(filter) = self.screen_filter() else {
+            self.filter_editing = false;
+            return Update::Redraw;
+        };
+        let mut done = false;
         match key.code {
-            KeyCode::Enter => self.filter_editing = false,
+            KeyCode::Enter => done = true,
             KeyCode::Esc => {
-                self.filter_editing = false;
-                self.filter.clear();
-                self.apply_filter();
+                done = true;
+                filter.clear();
             }
             KeyCode::Backspace => {
-                self.filter.pop();
-                self.apply_filter();
+                filter.pop();
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter.push(c);
-                self.apply_filter();
-            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => filter.push(c),
             _ => return Update::Nothing,
         }
+        if done {
+            self.filter_editing = false;
+        }
+        self.refilter();
         Update::Redraw
+    }
+
+    fn refilter(&mut self) {
+        self.apply_filter();
+        if let Some(runbooks) = &mut self.runbooks {
+            runbooks.refilter();
+        }
+    }
+
+    /// Keys of the open palette; a command it understood is run.
+    fn on_palette_key(&mut self, key: KeyEvent) -> Update {
+        let words = self.vocabulary();
+        match self.palette.on_key(key, &words) {
+            PaletteOutcome::Open | PaletteOutcome::Closed => Update::Redraw,
+            PaletteOutcome::Run(command) => match self.run_command(command) {
+                Update::Nothing => Update::Redraw,
+                update => update,
+            },
+        }
+    }
+
+    /// What the palette completes: the services and the themes.
+    pub fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            services: self
+                .rows
+                .iter()
+                .map(|r| r.posture.service_id.clone())
+                .collect(),
+            themes: theme::available(self.themes_dir.as_deref()),
+        }
+    }
+
+    /// Does a palette command.
+    pub fn run_command(&mut self, command: Command) -> Update {
+        match command {
+            Command::Perform(action) => {
+                self.help_open = false;
+                let context = self.contexts()[0];
+                // A command names a thing to do, whatever the screen: it is
+                // done where it applies.
+                let home = keys::binding(action)
+                    .contexts
+                    .iter()
+                    .any(|(c, _)| *c == context || *c == Context::Global);
+                if !home {
+                    self.screen = Screen::Dashboard;
+                }
+                self.perform(action, false)
+            }
+            Command::Service(id) => {
+                self.screen = Screen::Dashboard;
+                self.help_open = false;
+                self.filter.clear();
+                self.apply_filter();
+                if let Some(at) = self
+                    .visible
+                    .iter()
+                    .position(|&i| self.rows[i].posture.service_id == id)
+                {
+                    self.selected = at;
+                    self.detail_open = true;
+                    self.detail_scroll = 0;
+                }
+                Update::Redraw
+            }
+            Command::Theme(name) => {
+                match theme::load(&name, self.themes_dir.as_deref()) {
+                    Ok(theme) if theme::no_color_requested() => self.theme = theme.without_colors(),
+                    Ok(theme) => self.theme = theme,
+                    Err(e) => self.notice = Some(e.to_string()),
+                }
+                Update::Redraw
+            }
+            Command::IncidentStart { when, why } => {
+                self.screen = Screen::Dashboard;
+                self.help_open = false;
+                if self.open_declare() == Update::Redraw
+                    && let Some(dialog) = &mut self.declaring
+                {
+                    dialog.when = when;
+                    dialog.why = why;
+                    dialog.field = Field::Why;
+                }
+                Update::Redraw
+            }
+            Command::Filter(text) => {
+                if let Some(filter) = self.screen_filter() {
+                    *filter = text;
+                }
+                self.refilter();
+                Update::Redraw
+            }
+        }
     }
 
     /// Gives the console its handle on faults and shows those already in
@@ -662,4 +917,14 @@ impl App {
             _ => Update::Nothing,
         }
     }
+}
+
+/// A service's posture in one line, for the review before a run.
+fn posture_line(posture: &Posture) -> String {
+    let writer = posture.writer_region.as_deref().unwrap_or("none");
+    format!(
+        "{:?} · RPO {:?} · writer {writer}",
+        posture.availability(),
+        posture.rpo
+    )
 }

@@ -333,7 +333,7 @@ mod tests {
     fn a_bad_colour_names_file_line_and_column() {
         let text = BUILT_IN[0]
             .1
-            .replace("fg = \"light-red\"", "fg = \"reddish\"");
+            .replace("fg = \"#ff5f5f\"", "fg = \"reddish\"");
         let err = Theme::parse("x", Path::new("mine.toml"), &text).unwrap_err();
         let shown = err.to_string();
         let line = text.lines().position(|l| l.contains("reddish")).unwrap() + 1;

@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod declare;
 pub mod reason;
+pub mod review;
 
 use ratatui::layout::Rect;
 

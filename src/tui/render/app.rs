@@ -86,7 +86,9 @@ pub fn render(frame: &mut Frame, app: &App) {
             }
         }
         Screen::Runbooks => match &app.runbooks {
-            Some(state) => runbooks::render(frame, &app.theme, state, app.now, areas.table),
+            Some(state) => {
+                runbooks::render(frame, &app.theme, &app.keys, state, app.now, areas.table)
+            }
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
         Screen::Timeline => match &app.timeline {

@@ -29,6 +29,7 @@ use super::{dashboard, run};
 use crate::follow::decisions::Decision;
 use crate::follow::view::FollowedRun;
 use crate::tui::follow::FollowState;
+use crate::tui::keys::KeyMap;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
@@ -58,7 +59,7 @@ pub fn render(frame: &mut Frame, app: &App, state: &FollowState, area: Rect) {
                 pane,
             );
         }
-        (Some(_), Some(followed)) => followed_run(frame, theme, followed, app.now, pane),
+        (Some(_), Some(followed)) => followed_run(frame, theme, &app.keys, followed, app.now, pane),
     }
     frame.render_widget(
         Paragraph::new(status_line(theme, state, app.notice.as_deref(), app.now)),
@@ -76,6 +77,7 @@ fn block<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
 fn followed_run(
     frame: &mut Frame,
     theme: &Theme,
+    keys: &KeyMap,
     followed: &FollowedRun,
     now: DateTime<Utc>,
     area: Rect,
@@ -91,7 +93,7 @@ fn followed_run(
     let decisions_height = wanted.clamp(3, (area.height / 3).max(3));
     let [run_area, decisions_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(decisions_height)]).areas(area);
-    run::render(frame, theme, &followed.view, now, run_area);
+    run::render(frame, theme, keys, &followed.view, now, run_area);
     let inner = usize::from(decisions_area.height.saturating_sub(2));
     let mut lines: Vec<Line> = followed
         .decisions

@@ -2,7 +2,7 @@
 //! good data is, then the first stale source.
 //!
 //! ```text
-//!  drconsole │ shop │ aws │ 2026-01-01 12:00:00 UTC │ data 4.0s │  STALE rds:us-west-2 service unavailable 2m +1 more
+//!  drconsole │ env shop │ mode aws │ 2026-01-01 12:00:00 UTC │ data 4.0s │  STALE rds:us-west-2 service unavailable 2m +1 more
 //! ```
 
 use ratatui::Frame;
@@ -34,22 +34,29 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         "%H:%M:%S UTC"
     };
+    let (env, mode) = if wide { ("env ", "mode ") } else { ("", "") };
     // A session that cannot act says so in a badge, not in the plain text
     // of the mode: whoever watches must not mistake it for one that can.
-    let mode = if app.read_only {
+    let mode_span = if app.read_only {
         Span::styled(
-            format!(" {} ", app.mode_label.replace("read-only", "READ-ONLY")),
+            format!(
+                " {mode}{} ",
+                app.mode_label.replace("read-only", "READ-ONLY")
+            ),
             theme
                 .at_risk
                 .add_modifier(Modifier::REVERSED | Modifier::BOLD),
         )
     } else {
-        Span::styled(app.mode_label.clone(), theme.header)
+        Span::styled(format!("{mode}{}", app.mode_label), theme.header)
     };
     spans.extend([
-        Span::styled(app.environment.name.clone(), theme.header),
+        // Labelled where there is room: the demo environment is called
+        // `demo` and so is its mode, and `demo │ demo` said neither. At 80
+        // columns the room goes to a simulated outage and stale sources.
+        Span::styled(format!("{env}{}", app.environment.name), theme.header),
         sep(),
-        mode,
+        mode_span,
         sep(),
         Span::styled(app.now.format(clock).to_string(), theme.header),
         sep(),

@@ -1,56 +1,36 @@
-//! The `?` overlay: keys and what the colours and columns mean.
+//! The `?` overlay: the keys of the screen beneath and the global ones,
+//! from the key table (with the user's overrides), and on the dashboard
+//! what the colours and columns mean.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::tui::keys::Context;
 use crate::tui::state::App;
-
-const KEYS: [(&str, &str); 15] = [
-    (
-        "1  2/r  3  4",
-        "dashboard / runbooks / runs / readiness screen",
-    ),
-    (
-        "t  f",
-        "incident timeline / the followed run (drconsole follow)",
-    ),
-    ("↑ ↓  j k", "move the selection"),
-    ("g G  PgUp PgDn", "first / last service, ten rows"),
-    ("Enter", "open the detail pane"),
-    ("Tab", "focus the table or the detail pane"),
-    ("Esc", "close the detail pane, clear the filter"),
-    ("/", "filter services by name"),
-    ("mouse", "click a row to select it, wheel to move"),
-    (
-        "Enter (runbooks)",
-        "start a runbook, or resume its unfinished run",
-    ),
-    ("c", "review the awaited action's API call and confirm it"),
-    (
-        "Space r s A",
-        "tick / retry / skip / abort (reasons are journaled)",
-    ),
-    (
-        "O (demo)",
-        "start or end an outage of the service's primary region",
-    ),
-    ("I", "declare an incident: when the outage began and why"),
-    ("q  Ctrl-C", "quit (? or Esc closes this help)"),
-];
 
 pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
     let style = &app.theme.style;
-    let mut lines: Vec<Line> = KEYS
-        .iter()
+    let beneath = app.screen_context();
+    let mut lines: Vec<Line> = app
+        .keys
+        .help(&[beneath, Context::Global])
+        .into_iter()
         .map(|(key, what)| {
             Line::from(vec![
                 Span::styled(format!(" {key:<17}"), style.key),
-                Span::styled(*what, style.text),
+                Span::styled(what, style.text),
             ])
         })
         .collect();
+    if beneath != Context::Dashboard {
+        return draw(frame, app, screen, lines);
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {:<17}", "mouse"), style.key),
+        Span::styled("click a row to select it, wheel to move", style.text),
+    ]));
     lines.push(Line::from(vec![
         Span::styled(" OK", style.ok),
         Span::styled(" within RPO  ", style.text),
@@ -73,6 +53,11 @@ pub fn render(frame: &mut Frame, app: &App, screen: Rect) {
     ] {
         lines.push(Line::styled(text, style.muted));
     }
+    draw(frame, app, screen, lines);
+}
+
+fn draw(frame: &mut Frame, app: &App, screen: Rect, lines: Vec<Line>) {
+    let style = &app.theme.style;
     let height = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);

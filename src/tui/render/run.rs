@@ -24,10 +24,18 @@ use super::cells::{maybe_duration, objective};
 use crate::format::short_duration;
 use crate::runbook::engine::{Prompt, RunView, StepView};
 use crate::runbook::journal::{RunOutcome, StepState};
+use crate::tui::keys::{Action, KeyMap};
 use crate::tui::theme::Theme;
 
-pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc>, area: Rect) {
-    let mut prompt = prompt_lines(theme, run);
+pub fn render(
+    frame: &mut Frame,
+    theme: &Theme,
+    keys: &KeyMap,
+    run: &RunView,
+    now: DateTime<Utc>,
+    area: Rect,
+) {
+    let mut prompt = prompt_lines(theme, keys, run);
     prompt.extend(description_lines(theme, run));
     // Room for the prompt's lines as they wrap inside the borders.
     let inner_width = usize::from(area.width.saturating_sub(2).max(1));
@@ -58,7 +66,7 @@ pub fn render(frame: &mut Frame, theme: &Theme, run: &RunView, now: DateTime<Utc
         Row::new(["", "#", "Step", "Kind", "Budget", "Actual", "Note"]).style(theme.style.title);
     let rows = run.steps.iter().enumerate().map(|(i, step)| {
         let current = run.current == Some(i) && run.outcome.is_none();
-        step_row(theme, step, i, current, now)
+        step_row(theme, step, i, current, run.outcome.is_some(), now)
     });
     let table = Table::new(
         rows,
@@ -100,9 +108,24 @@ fn step_row<'a>(
     step: &'a StepView,
     index: usize,
     current: bool,
+    run_over: bool,
     now: DateTime<Utc>,
 ) -> Row<'a> {
-    let (icon, style) = state_look(theme, &step.run.state);
+    // A run that ended (aborted) leaves its last step as it was: it is
+    // not waiting or running any more, and must not look it.
+    let in_flight = matches!(
+        step.run.state,
+        StepState::Running
+            | StepState::Waiting
+            | StepState::Verifying
+            | StepState::AwaitingConfirmation
+    );
+    let stopped = run_over && in_flight;
+    let (icon, style) = if stopped {
+        ("■", theme.style.unknown)
+    } else {
+        state_look(theme, &step.run.state)
+    };
     let actual = step.elapsed(now);
     let actual_style = if step.over_budget(now) {
         theme.style.breach
@@ -112,6 +135,7 @@ fn step_row<'a>(
     let note = match &step.run.state {
         StepState::Failed { error } => error.clone(),
         StepState::Skipped { reason } => format!("skipped: {reason}"),
+        _ if stopped => "stopped: the run ended here".to_string(),
         _ => step.run.observed.clone().unwrap_or_default(),
     };
     let row = Row::new(vec![
@@ -145,8 +169,11 @@ fn state_look(theme: &Theme, state: &StepState) -> (&'static str, Style) {
 }
 
 /// What the run is waiting for, and the keys that answer it.
-pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
-    let key = |k: &'static str| Span::styled(k, theme.style.key);
+pub fn prompt_lines<'a>(theme: &Theme, keys: &KeyMap, run: &'a RunView) -> Vec<Line<'a>> {
+    let key = |action: Action| {
+        let first = keys.keys(action).first().map(ToString::to_string);
+        Span::styled(first.unwrap_or_default(), theme.style.key)
+    };
     let text = |t: String| Span::styled(t, theme.style.text);
     if let Some(outcome) = &run.outcome {
         return vec![match outcome {
@@ -177,11 +204,11 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
         }) => {
             let mut lines = vec![Line::from(vec![
                 text(format!("Manual step: {title}. ")),
-                key("Space"),
+                key(Action::Tick),
                 text(" when done, ".into()),
-                key("s"),
+                key(Action::Skip),
                 text(" skip with a reason, ".into()),
-                key("A"),
+                key(Action::Abort),
                 text(" abort".into()),
             ])];
             lines.extend(
@@ -203,11 +230,11 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
                     "{title}: {} {} in {} awaits confirmation. ",
                     call.service, call.operation, call.region
                 )),
-                key("c"),
+                key(Action::Confirm),
                 text(" review the live facts and confirm, ".into()),
-                key("s"),
+                key(Action::Skip),
                 text(" skip, ".into()),
-                key("A"),
+                key(Action::Abort),
                 text(" abort".into()),
             ])];
             if assessment.blocked() && overridden.is_none() {
@@ -229,11 +256,11 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
                 text(error.clone()),
             ]),
             Line::from(vec![
-                key("r"),
+                key(Action::Retry),
                 text(" retry, ".into()),
-                key("s"),
+                key(Action::Skip),
                 text(" skip with a reason, ".into()),
-                key("A"),
+                key(Action::Abort),
                 text(" abort".into()),
             ]),
         ],
@@ -255,9 +282,9 @@ pub fn prompt_lines<'a>(theme: &Theme, run: &'a RunView) -> Vec<Line<'a>> {
             }
             if !run.read_only {
                 lines.push(Line::from(vec![
-                    key("s"),
+                    key(Action::Skip),
                     text(" skip with a reason, ".into()),
-                    key("A"),
+                    key(Action::Abort),
                     text(" abort".into()),
                 ]));
             }
@@ -432,7 +459,7 @@ mod tests {
         let theme = Theme::default();
         terminal
             .draw(|f| {
-                render(f, &theme, run, at(190), f.area());
+                render(f, &theme, &KeyMap::default(), run, at(190), f.area());
                 if let Some(d) = dialog {
                     d.render(f, &theme, f.area());
                 }
@@ -543,5 +570,47 @@ mod tests {
         assert!(shown.contains("runbook took 2m08s"), "{shown}");
         assert!(shown.contains("RTO 4m31s / 15m"), "{shown}");
         insta::assert_snapshot!(draw(&run, None).backend());
+    }
+
+    fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+        let buffer = terminal.backend().buffer();
+        let width = usize::from(buffer.area.width);
+        buffer
+            .content()
+            .chunks(width)
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn an_aborted_runs_last_step_looks_stopped_not_active() {
+        let mut run = awaiting_confirmation();
+        run.prompt = None;
+        run.outcome = Some(RunOutcome::Aborted {
+            reason: "drill over".into(),
+            elapsed: Duration::from_secs(190),
+        });
+        let shown = screen_text(&draw(&run, None));
+        let row = shown
+            .lines()
+            .find(|l| l.contains("Fail the global database over"))
+            .unwrap();
+        assert!(row.contains('■') && row.contains("stopped"), "{row}");
+        assert!(!row.contains('?'), "{row}");
+        assert!(shown.contains("Run aborted"), "{shown}");
+    }
+
+    #[test]
+    fn the_prompt_names_the_keys_the_user_bound() {
+        let table: std::collections::BTreeMap<Action, crate::tui::keys::KeyList> =
+            toml::from_str("confirm = \"Enter\"").unwrap();
+        let keys = KeyMap::with_overrides(&table).unwrap();
+        let run = awaiting_confirmation();
+        let line: String = prompt_lines(&Theme::default(), &keys, &run)[0]
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert!(line.contains("Enter review the live facts"), "{line}");
     }
 }

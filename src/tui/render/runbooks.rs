@@ -19,6 +19,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::objective;
 use super::run;
+use crate::tui::keys::{Action, KeyMap};
 use crate::tui::runbooks::{Dialog, RunbooksState};
 use crate::tui::theme::Theme;
 
@@ -28,6 +29,7 @@ pub const STALE_RUNBOOK_DAYS: i64 = 90;
 pub fn render(
     frame: &mut Frame,
     theme: &Theme,
+    keys: &KeyMap,
     state: &RunbooksState,
     now: DateTime<Utc>,
     area: Rect,
@@ -38,7 +40,7 @@ pub fn render(
                 Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
             // The console's clock, not the status's: a run waiting on the
             // operator publishes nothing, yet its RTO clock must keep running.
-            run::render(frame, theme, &active.status.view, now, run_area);
+            run::render(frame, theme, keys, &active.status.view, now, run_area);
             let notice = state.notice.as_ref().or(active.status.notice.as_ref());
             if let Some(n) = notice {
                 frame.render_widget(
@@ -47,16 +49,28 @@ pub fn render(
                 );
             }
         }
-        None => list(frame, theme, state, now.date_naive(), area),
+        None => list(frame, theme, keys, state, now.date_naive(), area),
     }
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
         Some(Dialog::Reason(d)) => d.render(frame, theme, frame.area()),
+        Some(Dialog::Review(d)) => d.render(frame, theme, frame.area()),
         None => {}
     }
 }
 
 /// A console given no runbooks says where they are looked for.
+/// The filter in force, on a list's top border.
+pub fn filter_title<'a>(theme: &Theme, filter: &str) -> Line<'a> {
+    if filter.is_empty() {
+        return Line::default();
+    }
+    Line::from(Span::styled(
+        format!(" filter: {filter} "),
+        theme.style.at_risk,
+    ))
+}
+
 pub fn render_none(frame: &mut Frame, theme: &Theme, area: Rect) {
     let text = vec![
         Line::from(Span::styled("No runbooks loaded.", theme.style.text)),
@@ -76,7 +90,14 @@ pub fn render_none(frame: &mut Frame, theme: &Theme, area: Rect) {
     );
 }
 
-fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDate, area: Rect) {
+fn list(
+    frame: &mut Frame,
+    theme: &Theme,
+    keys: &KeyMap,
+    state: &RunbooksState,
+    today: NaiveDate,
+    area: Rect,
+) {
     let [table_area, about_area] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
     let header = Row::new([
@@ -89,7 +110,8 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         "Owner",
     ])
     .style(theme.style.title);
-    let rows = state.setup.runbooks.iter().map(|rb| {
+    let shown = state.shown_runbooks();
+    let rows = shown.iter().map(|&i| &state.setup.runbooks[i]).map(|rb| {
         let age = (today - rb.last_tested).num_days();
         let tested_style = if age > STALE_RUNBOOK_DAYS {
             theme.style.at_risk
@@ -130,9 +152,11 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style.border)
-            .title(Span::styled(" Runbooks ", theme.style.title)),
+            .title(Span::styled(" Runbooks ", theme.style.title))
+            .title(filter_title(theme, &state.list_filter)),
     );
-    let mut selection = TableState::default().with_selected(Some(state.selected));
+    let at = shown.iter().position(|i| *i == state.selected);
+    let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, table_area, &mut selection);
 
     let mut about: Vec<Line> = Vec::new();
@@ -145,13 +169,16 @@ fn list(frame: &mut Frame, theme: &Theme, state: &RunbooksState, today: NaiveDat
             .join(" ");
         about.push(Line::from(Span::styled(text, theme.style.text)));
     }
+    let (open, runs) = (keys.label(Action::Open), keys.label(Action::Runs));
     let hint = if state
         .selected_runbook()
         .is_some_and(|rb| state.active_run(&rb.service).is_some())
     {
-        "Enter open the run in progress on this service (one run per service)"
+        format!("{open} open the run in progress on this service (one run per service)")
     } else {
-        "Enter start (or resume an unfinished run of that service) · 3 all runs"
+        format!(
+            "{open} review and start (or resume an unfinished run of that service) · {runs} all runs"
+        )
     };
     about.push(Line::from(Span::styled(hint, theme.style.muted)));
     if let Some(n) = &state.notice {

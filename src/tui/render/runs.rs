@@ -36,7 +36,8 @@ pub fn render(
         .title(Span::styled(
             format!(" Runs · {active} active "),
             theme.style.title,
-        ));
+        ))
+        .title(super::runbooks::filter_title(theme, &state.runs_filter));
     if state.runs.is_empty() {
         let text = vec![
             Line::from(Span::styled(
@@ -56,7 +57,8 @@ pub fn render(
     }
     let header =
         Row::new(["", "Service", "Runbook", "Step", "RTO", "Started by"]).style(theme.style.title);
-    let rows = state.runs.iter().map(|run| row(theme, run, now));
+    let shown = state.shown_runs();
+    let rows = shown.iter().map(|&i| row(theme, &state.runs[i], now));
     let table = Table::new(
         rows,
         [
@@ -72,7 +74,8 @@ pub fn render(
     .row_highlight_style(theme.style.selection)
     .highlight_symbol("▌")
     .block(block);
-    let mut selection = TableState::default().with_selected(Some(state.runs_selected));
+    let at = shown.iter().position(|i| *i == state.runs_selected);
+    let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, area, &mut selection);
 }
 

@@ -232,7 +232,7 @@ mod tests {
         };
         let narrow = footer(80);
         assert!(
-            narrow.contains("q quit") && !narrow.contains("timeline"),
+            narrow.contains("q quit") && narrow.contains("? help"),
             "{narrow}"
         );
         let wide = footer(160);
