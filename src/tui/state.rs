@@ -539,6 +539,9 @@ impl App {
                         .iter()
                         .find(|r| r.posture.service_id == review.service)
                         .map(|r| posture_line(&r.posture));
+                    if let Some(service) = self.environment.service(&review.service) {
+                        review.resolve_defaults(service);
+                    }
                 }
                 if context == Context::RunsList
                     && action == Action::Open
@@ -923,8 +926,8 @@ impl App {
 fn posture_line(posture: &Posture) -> String {
     let writer = posture.writer_region.as_deref().unwrap_or("none");
     format!(
-        "{:?} · RPO {:?} · writer {writer}",
-        posture.availability(),
-        posture.rpo
+        "{} · RPO {} · writer {writer}",
+        posture.availability().label(),
+        posture.rpo.label()
     )
 }

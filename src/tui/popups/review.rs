@@ -21,8 +21,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
+use crate::domain::environment::ServiceSpec;
 use crate::runbook::format::{Runbook, StepKind};
-use crate::runbook::vars::Variables;
+use crate::runbook::plan;
+use crate::runbook::vars::{self, Variables};
 use crate::tui::theme::Theme;
 
 /// One parameter as the operator will start the run with it.
@@ -31,6 +33,8 @@ pub struct ParameterValue {
     pub name: String,
     pub description: Option<String>,
     pub value: String,
+    /// The value as the dialog first showed it (the runbook's default).
+    pub initial: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,13 +76,31 @@ impl ReviewDialog {
             parameters: runbook
                 .parameters
                 .iter()
-                .map(|p| ParameterValue {
-                    name: p.name.clone(),
-                    description: p.description.clone(),
-                    value: p.default.clone().unwrap_or_default(),
+                .map(|p| {
+                    let value = p.default.clone().unwrap_or_default();
+                    ParameterValue {
+                        name: p.name.clone(),
+                        description: p.description.clone(),
+                        initial: value.clone(),
+                        value,
+                    }
                 })
                 .collect(),
             field: 0,
+        }
+    }
+
+    /// Shows defaults that name the service's resources
+    /// (`${service.dr_region}`) as the values they stand for.
+    pub fn resolve_defaults(&mut self, service: &ServiceSpec) {
+        let known = plan::with_service(&Variables::new(), service);
+        for p in &mut self.parameters {
+            if p.value == p.initial
+                && let Ok(resolved) = vars::substitute(&p.value, &known, false)
+            {
+                p.value = resolved.clone();
+                p.initial = resolved;
+            }
         }
     }
 
@@ -89,12 +111,13 @@ impl ReviewDialog {
             KeyCode::Esc => return ReviewOutcome::Cancelled,
             KeyCode::Char('c') if ctrl => return ReviewOutcome::Cancelled,
             KeyCode::Enter => {
-                // Only what the operator supplies: an empty value leaves the
-                // runbook's default (or its refusal of a missing one) to the start.
+                // Only what the operator changed: an untouched or empty value
+                // leaves the runbook's default (resolved by the start, or
+                // its refusal of a missing one) to the start.
                 let supplied = self
                     .parameters
                     .iter()
-                    .filter(|p| !p.value.is_empty())
+                    .filter(|p| !p.value.is_empty() && p.value != p.initial)
                     .map(|p| (p.name.clone(), p.value.clone()))
                     .collect();
                 return ReviewOutcome::Start(supplied);
@@ -181,6 +204,65 @@ impl ReviewDialog {
                 .block(block)
                 .wrap(Wrap { trim: false }),
             area,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::environment_file::demo_environment;
+    use crate::runbook::format;
+
+    fn billing_review() -> ReviewDialog {
+        let text = include_str!("../../../runbooks/billing-replica-promotion.yaml");
+        let runbook = format::parse(Path::new("billing.yaml"), text).expect("shipped runbook");
+        ReviewDialog::new(&runbook)
+    }
+
+    fn press(review: &mut ReviewDialog, code: KeyCode) -> ReviewOutcome {
+        review.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn defaults_naming_the_services_resources_show_their_values_and_stay_defaults() {
+        let env = demo_environment();
+        let mut review = billing_review();
+        review.resolve_defaults(env.service("billing").unwrap());
+        let dr = review
+            .parameters
+            .iter()
+            .find(|p| p.name == "dr_region")
+            .unwrap();
+        assert_eq!(dr.value, "us-west-2", "not `${{service.dr_region}}`");
+        assert_eq!(
+            press(&mut review, KeyCode::Enter),
+            ReviewOutcome::Start(Variables::new()),
+            "an untouched default is left to the start, which resolves it"
+        );
+    }
+
+    #[test]
+    fn an_edited_value_is_supplied() {
+        let mut review = billing_review();
+        let field = review
+            .parameters
+            .iter()
+            .position(|p| p.name == "dr_region")
+            .unwrap();
+        review.field = field;
+        review.parameters[field].value.clear();
+        for c in "eu-west-1".chars() {
+            press(&mut review, KeyCode::Char(c));
+        }
+        let ReviewOutcome::Start(supplied) = press(&mut review, KeyCode::Enter) else {
+            panic!("Enter starts");
+        };
+        assert_eq!(
+            supplied.get("dr_region").map(String::as_str),
+            Some("eu-west-1")
         );
     }
 }
