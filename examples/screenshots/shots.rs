@@ -206,7 +206,7 @@ fn scene(shot: &Shot) -> anyhow::Result<App> {
             // The Runbooks screen views the run; `c` opens its confirmation.
             key(&mut demo.app, KeyCode::Char('2'));
             key(&mut demo.app, KeyCode::Char('c'));
-            typed(&mut demo.app, "orders-");
+            typed(&mut demo.app, "orders-gl");
             demo.app
         }
         "runs.png" => {
@@ -318,7 +318,14 @@ impl Demo {
     fn start_failover(&mut self) -> anyhow::Result<()> {
         let runbook = self.runbook(FAILOVER)?;
         self.start_run(runbook, "20260302T121500Z-orders", |p| {
-            matches!(p, Prompt::ConfirmAction { typed: true, .. })
+            matches!(
+                p,
+                Prompt::ConfirmAction {
+                    typed: true,
+                    overridden: Some(_),
+                    ..
+                }
+            )
         })
     }
 
@@ -368,6 +375,24 @@ impl Demo {
             }
             match engine.prompt() {
                 Some(prompt) if stop_at(&prompt) => break,
+                // A confirmation the safety rules block: the operator
+                // overrides it with a reason, as in a real outage.
+                Some(
+                    ref prompt @ Prompt::ConfirmAction {
+                        ref assessment,
+                        overridden: None,
+                        ..
+                    },
+                ) if assessment.blocked() => {
+                    let event = Event::Override {
+                        to: prompt.id(),
+                        reason:
+                            "us-east-1 is down: losing 12 minutes of orders beats a longer outage"
+                                .into(),
+                    };
+                    let now = self.now();
+                    pending.extend(engine.handle(event, now)?);
+                }
                 Some(prompt @ (Prompt::Tick { .. } | Prompt::ConfirmAction { .. })) => {
                     let now = self.now();
                     let event = match prompt {
