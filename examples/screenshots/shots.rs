@@ -156,14 +156,11 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 fn draw(app: &mut App, width: u16, height: u16) -> ratatui::buffer::Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test backend");
-    // The first frame tells the app its size; the second is the one a
-    // user sees once the app has fitted its rows to it.
-    for _ in 0..2 {
-        terminal
-            .draw(|frame| render::app::render(frame, app))
-            .expect("a test backend draws");
-        app.screen_rows = usize::from(height);
-    }
+    // As the UI loop does before each frame: the app fits its rows to it.
+    app.screen_rows = usize::from(height);
+    terminal
+        .draw(|frame| render::app::render(frame, app))
+        .expect("a test backend draws");
     terminal.backend().buffer().clone()
 }
 
