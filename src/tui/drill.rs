@@ -241,6 +241,31 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_first_quit_ends_the_drill_on_its_report_and_the_second_leaves() {
+        use crossterm::event::KeyModifiers;
+
+        use crate::monitor::MonitorState;
+        use crate::tui::state::{App, Screen};
+        use crate::tui::theme::Theme;
+
+        let dir = tempfile::tempdir().unwrap();
+        let drill = drill(60.0, dir.path()).await;
+        let mut app = App::new(
+            drill.world.checked.environment.clone(),
+            Theme::default(),
+            "drill",
+            MonitorState::new(Duration::from_secs(1)),
+            chrono::Utc::now(),
+        );
+        app.drill = Some(drill);
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(app.on_key(key('q')), Update::Redraw);
+        assert_eq!(app.screen, Screen::DrillReport);
+        assert!(app.drill.as_ref().unwrap().report_path().is_some());
+        assert_eq!(app.on_key(key('q')), Update::Quit, "the second quit leaves");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_drill_with_no_run_ends_at_its_time_limit() {
         let dir = tempfile::tempdir().unwrap();
         // 45 simulated minutes in under a second.
