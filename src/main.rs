@@ -183,6 +183,7 @@ async fn dispatch(
                 }),
                 keys: config.key_map().map_err(|r| anyhow::anyhow!(r.message))?,
                 themes_dir: Some(paths.user_themes_dir()),
+                drill: None,
             })
             .await?;
             Ok(ExitCode::SUCCESS)

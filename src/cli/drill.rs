@@ -1,5 +1,6 @@
-//! `drconsole drill check FILE...`, `drill history`, and
-//! `drill SCENARIO --headless`.
+//! `drconsole drill check FILE...`, `drill history`,
+//! `drill SCENARIO --headless`, and `drill SCENARIO`: the console on the
+//! scenario's world.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +10,15 @@ use clap::{Args, Subcommand};
 
 use crate::config::paths::Paths;
 use crate::config::user_config::UserConfig;
+use crate::drill::run::DrillWorld;
 use crate::drill::{headless, report, scenario, validate};
 use crate::format::{objective, printable, short_duration};
+use crate::runbook::format::Runbook;
+use crate::runbook::library;
 use crate::session::Operator;
+use crate::tui::drill::DrillState;
+use crate::tui::runbooks::RunbookSetup;
+use crate::tui::{self, ConsoleContext, theme};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -72,9 +79,9 @@ pub async fn execute(
             };
             run_headless(&scenario, options, paths).await
         }
-        (None, Some(_)) => anyhow::bail!(
-            "interactive drills are not available yet; run the scenario with --headless"
-        ),
+        (None, Some(scenario)) => {
+            run_interactive(&scenario, args.time_scale, args.seed, paths, config).await
+        }
         (None, None) => {
             anyhow::bail!("name a scenario file, or `drill check FILE...` or `drill history`")
         }
@@ -137,6 +144,93 @@ async fn run_headless(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The console on the scenario's world, the timeline playing; prints the
+/// report's path once the console has closed.
+async fn run_interactive(
+    file: &std::path::Path,
+    time_scale: f64,
+    seed: Option<u64>,
+    paths: &Paths,
+    config: &UserConfig,
+) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "a drill needs a terminal; for scripts use `drconsole drill SCENARIO --headless`"
+        );
+    }
+    let Some(checked) = checked(file) else {
+        return Ok(ExitCode::from(2));
+    };
+    let mut theme = theme::load(
+        config.theme.as_deref().unwrap_or("dark"),
+        Some(&paths.user_themes_dir()),
+    )?;
+    if theme::no_color_requested() {
+        theme = theme.without_colors();
+    }
+    let keys = config.key_map().map_err(|r| anyhow::anyhow!(r.message))?;
+    let reports_dir = report::reports_dir(&paths.data_dir);
+    let world = DrillWorld::open(checked, time_scale, seed, &reports_dir).await?;
+    let runbooks = offered_runbooks(&world.checked.runbooks);
+    let setup = RunbookSetup {
+        runbooks: runbooks.0,
+        problems: runbooks.1,
+        provider: world.provider.clone(),
+        journal_dir: world.dir.join("journal"),
+        lock_dir: world.dir.join("locks"),
+        builtins: world.builtins.clone(),
+        operator: Operator::local().id,
+        identity_note: None,
+        session: format!("drill-{}", std::process::id()),
+        safety: config.safety.settings(),
+        shared: None,
+    };
+    let ctx = ConsoleContext {
+        environment: world.checked.environment.clone(),
+        provider: world.provider.clone(),
+        theme,
+        // Five simulated seconds between looks, as the headless drill.
+        poll_interval: Duration::from_secs_f64((5.0 / time_scale).max(0.25)),
+        mode_label: "drill · simulated".into(),
+        runbooks: Some(setup),
+        faults: None,
+        notice: None,
+        discovery: None,
+        follow: None,
+        timeline: None,
+        keys,
+        themes_dir: Some(paths.user_themes_dir()),
+        drill: Some(DrillState::new(world, reports_dir)?),
+    };
+    match tui::run(ctx).await? {
+        Some(path) => {
+            println!("report: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("drconsole: the drill's report could not be written");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The runbooks beside the scenario's expected one, as the library offers
+/// them, the expected ones included even when their folder has others.
+fn offered_runbooks(expected: &[Runbook]) -> (Vec<Runbook>, Vec<String>) {
+    let (mut runbooks, problems) = match expected.first().and_then(|r| r.path.parent()) {
+        Some(dir) => library::load_dir(dir),
+        None => (Vec::new(), Vec::new()),
+    };
+    for r in expected {
+        if !runbooks.iter().any(|o| o.path == r.path) {
+            runbooks.push(r.clone());
+        }
+    }
+    (runbooks, problems)
 }
 
 fn check(files: &[PathBuf]) -> ExitCode {

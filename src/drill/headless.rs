@@ -197,7 +197,8 @@ fn answer(prompt: &Prompt, retries: &mut HashMap<String, u32>) -> Input {
     }
 }
 
-fn finish(
+/// Scores the drill, writes its report and saves its world.
+pub fn finish(
     drill: &DrillWorld,
     end: DrillEnd,
     runbook: &crate::runbook::format::Runbook,

@@ -17,6 +17,6 @@ pub mod score;
 pub mod validate;
 
 #[cfg(test)]
-mod score_tests;
+pub(crate) mod score_tests;
 #[cfg(test)]
 mod tests;

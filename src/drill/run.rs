@@ -42,6 +42,8 @@ pub struct DrillWorld {
     pub service: ServiceSpec,
     /// Where this drill's journal, world and report go.
     pub dir: PathBuf,
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
     director: Arc<Mutex<Director>>,
     /// The timeline player and the demo application's server.
     tasks: [AbortHandle; 2],
@@ -91,6 +93,7 @@ impl DrillWorld {
             checked,
             service,
             dir,
+            time_scale,
             director,
             tasks: [playing.abort_handle(), server.abort_handle()],
             losses_before,

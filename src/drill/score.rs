@@ -49,6 +49,8 @@ pub enum DrillEnd {
     TimeLimit,
     /// No run was started before the drill ended.
     NoRun,
+    /// The trainee left the console before the run ended.
+    TraineeQuit,
 }
 
 impl DrillEnd {
@@ -58,6 +60,7 @@ impl DrillEnd {
             DrillEnd::RunbookAborted { reason } => format!("runbook aborted: {reason}"),
             DrillEnd::TimeLimit => "time limit reached".into(),
             DrillEnd::NoRun => "no runbook was run".into(),
+            DrillEnd::TraineeQuit => "the trainee left the drill".into(),
         }
     }
 }

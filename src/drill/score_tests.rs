@@ -72,7 +72,7 @@ fn loss(at: i64, count: u64) -> LostWrites {
 
 /// A full outage at T+60 answered well: confirmed at T+130, failover
 /// confirmed at T+200, UP again at T+600, 20 writes lost.
-fn outage_drill() -> DrillRecord {
+pub(crate) fn outage_drill() -> DrillRecord {
     DrillRecord {
         scenario: "Full outage".into(),
         file: "full-outage.yaml".into(),

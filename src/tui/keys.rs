@@ -46,6 +46,8 @@ pub enum Context {
     Follow,
     /// The incident timeline.
     Timeline,
+    /// A drill's report.
+    DrillReport,
 }
 
 /// What a key does.
@@ -154,7 +156,9 @@ pub struct Binding {
     pub command: Option<&'static str>,
 }
 
-use Context::{Dashboard, Follow, Global, Help, Readiness, Run, RunbookList, RunsList, Timeline};
+use Context::{
+    Dashboard, DrillReport, Follow, Global, Help, Readiness, Run, RunbookList, RunsList, Timeline,
+};
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
@@ -168,6 +172,7 @@ pub const BINDINGS: &[Binding] = &[
             (Readiness, "move"),
             (Follow, "move"),
             (Timeline, "scroll"),
+            (DrillReport, "scroll"),
         ],
         command: None,
     },
@@ -182,6 +187,7 @@ pub const BINDINGS: &[Binding] = &[
             (Readiness, "move"),
             (Follow, "move"),
             (Timeline, "scroll"),
+            (DrillReport, "scroll"),
         ],
         command: None,
     },
@@ -195,6 +201,7 @@ pub const BINDINGS: &[Binding] = &[
             (RunsList, ""),
             (Readiness, ""),
             (Timeline, ""),
+            (DrillReport, ""),
         ],
         command: None,
     },
@@ -208,6 +215,7 @@ pub const BINDINGS: &[Binding] = &[
             (RunsList, ""),
             (Readiness, ""),
             (Timeline, ""),
+            (DrillReport, ""),
         ],
         command: None,
     },
@@ -221,6 +229,7 @@ pub const BINDINGS: &[Binding] = &[
             (RunsList, ""),
             (Readiness, ""),
             (Timeline, ""),
+            (DrillReport, ""),
         ],
         command: None,
     },
@@ -234,6 +243,7 @@ pub const BINDINGS: &[Binding] = &[
             (RunsList, ""),
             (Readiness, ""),
             (Timeline, ""),
+            (DrillReport, ""),
         ],
         command: None,
     },

@@ -2,6 +2,7 @@
 //! something changed (new data, input, or the once-a-second clock).
 
 pub mod contrast;
+pub mod drill;
 pub mod event;
 pub mod follow;
 pub mod keys;
@@ -59,18 +60,25 @@ pub struct ConsoleContext {
     pub keys: keys::KeyMap,
     /// The user's themes, for `:theme`.
     pub themes_dir: Option<std::path::PathBuf>,
+    /// `drconsole drill SCENARIO`: the drill running in the console.
+    pub drill: Option<drill::DrillState>,
 }
 
 /// Runs the console until the user quits. The terminal is restored on
-/// every way out, including errors and panics.
-pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
+/// every way out, including errors and panics. A drill ends with the
+/// console if it has not already: the path of its report is returned.
+pub async fn run(ctx: ConsoleContext) -> anyhow::Result<Option<std::path::PathBuf>> {
     let observe = ctx.provider.observe.clone();
     let monitor::Monitor {
         events: polls,
         feed,
         task: poller,
     } = monitor::spawn(observe.clone(), ctx.poll_interval);
-    let mut monitor = MonitorState::new(ctx.poll_interval);
+    // A drill's clock runs fast: data ages in simulated time.
+    let seen_every = ctx.drill.as_ref().map_or(ctx.poll_interval, |d| {
+        ctx.poll_interval.mul_f64(d.time_scale())
+    });
+    let mut monitor = MonitorState::new(seen_every);
     let environments = ctx.discovery.map(|d| {
         monitor.apply(d.failed);
         d.updates
@@ -95,6 +103,7 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     app.timeline = ctx.timeline.map(timeline::TimelineState::new);
     app.keys = ctx.keys;
     app.themes_dir = ctx.themes_dir;
+    app.drill = ctx.drill;
     app.runbooks = ctx
         .runbooks
         .map(|setup| RunbooksState::new(setup, feed, run_tx));
@@ -107,8 +116,12 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<()> {
     let exit = event_loop(&mut app, polls, run_rx, environments, observe.as_ref()).await;
     poller.abort();
     readiness_reader.abort();
+    let report = app.drill.as_mut().and_then(|drill| {
+        drill.end_now(app.runbooks.as_ref());
+        drill.report_path().cloned()
+    });
     match exit? {
-        Exit::Quit => Ok(()),
+        Exit::Quit => Ok(report),
         Exit::MonitorStopped => match poller.await {
             Err(e) if e.is_panic() => {
                 let panic = e.into_panic();

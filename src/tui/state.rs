@@ -20,6 +20,7 @@ use crate::domain::posture::Posture;
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
 use crate::provider::fault::{Fault, FaultControl};
 use crate::timeline::recorder::EventRecorder;
+use crate::tui::drill::DrillState;
 use crate::tui::follow::FollowState;
 use crate::tui::keys::{self, Action, Context, KeyMap};
 use crate::tui::palette::{Command, Palette, PaletteOutcome, Vocabulary};
@@ -43,6 +44,8 @@ pub enum Screen {
     Follow,
     /// What happened, in time order: observations and runs' steps.
     Timeline,
+    /// A drill's scored report, once it has ended.
+    DrillReport,
 }
 
 /// Which pane keys act on.
@@ -117,6 +120,8 @@ pub struct App {
     pub timeline: Option<TimelineState>,
     /// Appends what each poll changed to the events log.
     pub events: Option<EventRecorder>,
+    /// The drill running in the console (`drconsole drill SCENARIO`).
+    pub drill: Option<DrillState>,
 }
 
 /// [`App::screen_rows`] until the terminal has said: taller than any
@@ -164,6 +169,7 @@ impl App {
             follow: None,
             timeline: None,
             events: None,
+            drill: None,
         };
         app.refresh();
         app
@@ -325,6 +331,11 @@ impl App {
         self.now = now;
         self.refresh_due();
         self.update_readiness(false);
+        if let Some(drill) = &mut self.drill
+            && drill.watch(self.runbooks.as_ref())
+        {
+            return self.show(Screen::DrillReport);
+        }
         Update::Redraw
     }
 
@@ -405,6 +416,10 @@ impl App {
                 Some(readiness) => readiness.on_key(key),
                 None => Update::Nothing,
             },
+            Screen::DrillReport => match &mut self.drill {
+                Some(drill) => drill.on_key(key),
+                None => Update::Nothing,
+            },
             _ => Update::Nothing,
         }
     }
@@ -429,6 +444,7 @@ impl App {
             Screen::Readiness => Context::Readiness,
             Screen::Follow => Context::Follow,
             Screen::Timeline => Context::Timeline,
+            Screen::DrillReport => Context::DrillReport,
         }
     }
 
@@ -564,6 +580,13 @@ impl App {
     /// Quits, unless a run is in progress: then the first `q` says what
     /// leaving means and only a second one leaves.
     fn quit(&mut self, quit_armed: bool) -> Update {
+        // Leaving a drill ends it first and shows its report.
+        if let Some(drill) = &mut self.drill
+            && !drill.is_finished()
+        {
+            drill.end_now(self.runbooks.as_ref());
+            return self.show(Screen::DrillReport);
+        }
         let Some(runbooks) = &mut self.runbooks else {
             return Update::Quit;
         };

@@ -22,7 +22,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
 use super::{
-    dashboard, detail, follow, footer, header, help, readiness, runbooks, runs, timeline, too_small,
+    dashboard, detail, drill_report, follow, footer, header, help, readiness, runbooks, runs,
+    timeline, too_small,
 };
 use crate::tui::state::{App, Screen};
 
@@ -106,6 +107,10 @@ pub fn render(frame: &mut Frame, app: &App) {
         Screen::Readiness => {
             readiness::render(frame, &app.theme, app.readiness.as_ref(), areas.table)
         }
+        Screen::DrillReport => match &app.drill {
+            Some(drill) => drill_report::render(frame, &app.theme, drill, areas.table),
+            None => runbooks::render_none(frame, &app.theme, areas.table),
+        },
     }
     footer::render(frame, app, areas.footer);
     if app.help_open {

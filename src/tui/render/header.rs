@@ -29,6 +29,21 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         spans.push(Span::styled(" ", theme.header));
     }
+    // A drill says so first, with its own clock: nobody may take it for
+    // a real outage.
+    if let Some(drill) = &app.drill {
+        spans.push(Span::styled(
+            format!(
+                "DRILL {} {}",
+                crate::format::printable(drill.scenario()),
+                crate::tui::drill::clock(drill.elapsed())
+            ),
+            theme
+                .at_risk
+                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        spans.push(sep());
+    }
     let clock = if wide {
         "%Y-%m-%d %H:%M:%S UTC"
     } else {

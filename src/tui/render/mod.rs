@@ -5,6 +5,7 @@
 pub mod app;
 pub mod dashboard;
 pub mod detail;
+pub mod drill_report;
 pub mod follow;
 pub mod footer;
 pub mod header;
