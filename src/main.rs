@@ -146,11 +146,19 @@ async fn dispatch(
                 None => mode_label,
             };
             let follow = match &cli.command {
-                Some(Command::Follow(args)) => Some(drconsole::cli::follow::setup(
-                    args,
-                    &paths.journal_dir(),
-                    runbooks.clone(),
-                )?),
+                Some(Command::Follow(args)) => Some(
+                    drconsole::cli::follow::setup(
+                        args,
+                        &paths.journal_dir(),
+                        runbooks.clone(),
+                        drconsole::cli::follow::SharedAccess {
+                            store: shared.as_ref().map(|c| &c.store),
+                            region: cli.session.shared_region.as_deref(),
+                            profile: cli.session.profile.as_deref(),
+                        },
+                    )
+                    .await?,
+                ),
                 _ => None,
             };
             let runbooks = RunbookSetup {

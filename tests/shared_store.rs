@@ -536,3 +536,96 @@ fn a_two_person_step_waits_for_a_second_identity_to_approve_from_another_process
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 }
+
+/// The step changes among `records`, in order.
+fn steps_seen(records: &[drconsole::runbook::journal::Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match &r.entry {
+            Entry::Step { step, state } => Some(format!("{step}: {state:?}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_follower_on_the_shared_store_sees_each_step_of_a_run_in_another_process_within_two_seconds() {
+    use drconsole::follow::local::LocalJournals;
+    use drconsole::follow::shared::SharedJournals;
+    use drconsole::follow::{Follower, RunSource};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let name = format!("shared-follow-{}", std::process::id());
+    rt.block_on(bucket(&name));
+    let ann = Machine::new(&rt, tmp.path(), "ann", &name);
+    let store = rt.block_on(ann.store());
+    let shared = {
+        let _inside = rt.enter();
+        SharedJournals::new(Arc::new(store), &name, "dr/")
+    };
+    let local = LocalJournals::new(ann.home.join("journal"));
+    let mut run = ann.run("orders-planned-switchover.yaml", &ann.home, &[]);
+
+    // The run as the shared source lists it, once its lease is taken.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        run.answer();
+        if let Some(active) = shared.active_runs().unwrap().into_iter().next() {
+            break active;
+        }
+        assert!(Instant::now() < deadline, "{}", run.output());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(listed.run.service, "orders");
+    assert!(
+        listed
+            .run
+            .location
+            .starts_with(&format!("s3://{name}/dr/runs/"))
+    );
+    let local_run = local.by_run_id(&listed.run.run_id).unwrap();
+    let mut follower = Follower::new(Arc::new(shared.clone()), listed.run.clone());
+    let mut journal = Follower::new(Arc::new(local), local_run);
+
+    // Each step as the running process journals it, and when it did.
+    let mut written: Vec<(String, Instant)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        run.answer();
+        let exited = run.child.try_wait().unwrap().is_some();
+        journal.poll().unwrap();
+        for step in steps_seen(journal.records())
+            .into_iter()
+            .skip(written.len())
+        {
+            written.push((step, Instant::now()));
+        }
+        follower.poll().unwrap();
+        let seen = steps_seen(follower.records());
+        for (at, (step, when)) in written.iter().enumerate() {
+            if seen.get(at) != Some(step) {
+                assert!(
+                    when.elapsed() < Duration::from_secs(2),
+                    "step {at} ({step}) not seen in the shared store within 2 s; seen: {seen:?}"
+                );
+            }
+        }
+        if exited && seen.len() >= written.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", run.output());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, out) = run.finish(Duration::from_secs(5));
+    assert!(ok, "{out}");
+    assert!(written.len() >= 4, "{written:?}");
+    assert_eq!(
+        steps_seen(follower.records()),
+        steps_seen(journal.records())
+    );
+    assert!(matches!(
+        follower.records().last().unwrap().entry,
+        Entry::Finished { .. }
+    ));
+}

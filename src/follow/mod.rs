@@ -6,11 +6,12 @@
 //! ([`crate::runbook::journal::RecoveredRun`]), so a follower and a resumed
 //! run never disagree about where a run stands. The local journal
 //! directory is one source ([`local::LocalJournals`]); the shared store is
-//! meant to be another.
+//! another ([`shared::SharedJournals`]).
 
 pub mod decisions;
 pub mod follower;
 pub mod local;
+pub mod shared;
 pub mod source;
 pub mod task;
 pub mod view;

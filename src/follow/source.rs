@@ -1,5 +1,5 @@
 //! Where followed runs come from: the interface a journal store offers a
-//! follower, whatever the store is (local files now, S3 objects later).
+//! follower, whatever the store is (local files, S3 objects).
 
 use std::path::PathBuf;
 
