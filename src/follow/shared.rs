@@ -170,11 +170,17 @@ pub struct SharedAndLocal {
 
 impl RunSource for SharedAndLocal {
     fn active_runs(&self) -> Result<Vec<ActiveRun>, FollowError> {
-        let mut runs = self.shared.active_runs()?;
+        // An unreachable store must not hide the runs on this machine: its
+        // error is reported only when there is nothing else to offer.
+        let local = self.local.active_runs()?;
+        let mut runs = match self.shared.active_runs() {
+            Ok(runs) => runs,
+            Err(e) if local.is_empty() => return Err(e),
+            Err(_) => Vec::new(),
+        };
         let shared: HashSet<String> = runs.iter().map(|r| r.run.run_id.clone()).collect();
         runs.extend(
-            self.local
-                .active_runs()?
+            local
                 .into_iter()
                 .filter(|r| !shared.contains(&r.run.run_id)),
         );
@@ -335,5 +341,30 @@ mod tests {
             let batch = both.read_since(&run.run, Position::default()).unwrap();
             assert_eq!(batch.records.len(), 1, "{}", run.run.location);
         }
+    }
+
+    #[test]
+    fn an_unreachable_store_still_offers_this_machines_runs() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = Arc::new(MemoryStore::new());
+        let shared = runtime.block_on(async { SharedJournals::new(store.clone(), "bucket", "") });
+        store.set_down(true);
+        let dir = tempfile::tempdir().unwrap();
+        let both = SharedAndLocal {
+            shared,
+            local: LocalJournals::new(dir.path()),
+        };
+        assert!(
+            both.active_runs().is_err(),
+            "nothing to offer: the store's error"
+        );
+        std::fs::write(
+            dir.path().join("orders-r2.jsonl"),
+            format!("{}\n", serde_json::to_string(&started("r2")).unwrap()),
+        )
+        .unwrap();
+        let runs = both.active_runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].run.run_id, "r2");
     }
 }
