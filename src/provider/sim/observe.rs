@@ -94,24 +94,27 @@ pub(super) fn rds(model: &Model, region: usize) -> Snapshot {
             backup: c.backup.observe(as_of),
         })
         .collect();
+    // Each instance's replicas, found in one pass: a search per instance
+    // would make a poll quadratic in the estate.
+    let mut replicas_of: Vec<Vec<String>> = vec![Vec::new(); model.instances.len()];
+    for replica in &model.instances {
+        if let Some(source) = replica.replica_of {
+            replicas_of[source].push(replica.arn.clone());
+        }
+    }
     let db_instances = model
         .instances
         .iter()
-        .enumerate()
-        .filter(|(_, i)| i.region == region)
-        .map(|(index, i)| DbInstanceObs {
+        .zip(replicas_of)
+        .filter(|(i, _)| i.region == region)
+        .map(|(i, replicas)| DbInstanceObs {
             id: i.id.clone(),
             arn: i.arn.clone(),
             region: region_name.clone(),
             engine: RDS_ENGINE.into(),
             status: status(down_since, i.operation).into(),
             replica_source: i.replica_of.map(|s| model.instances[s].arn.clone()),
-            replicas: model
-                .instances
-                .iter()
-                .filter(|r| r.replica_of == Some(index))
-                .map(|r| r.arn.clone())
-                .collect(),
+            replicas,
             endpoint: Some(i.endpoint.clone()),
             backup: i.backup.observe(as_of),
         })
