@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::snapshot::{
-    DbClusterObs, DbInstanceObs, DnsRecordObs, HealthCheckObs, LagObs, Snapshot,
+    DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, HealthCheckObs, LagObs, Snapshot,
 };
 
 /// The synchronization status of a global cluster member that lost its
@@ -25,6 +25,7 @@ const PENDING_RESYNC: &str = "pending-resync";
 /// Observed resources by identifier.
 pub trait Lookup {
     fn health_check(&self, id: &str) -> Option<&HealthCheckObs>;
+    fn global_cluster(&self, id: &str) -> Option<&GlobalClusterObs>;
     fn cluster(&self, id: &str) -> Option<&DbClusterObs>;
     fn instance(&self, id: &str) -> Option<&DbInstanceObs>;
     /// The lag series of the resource receiving the copy.
@@ -45,6 +46,10 @@ fn dns_key(name: &str) -> String {
 impl Lookup for Snapshot {
     fn health_check(&self, id: &str) -> Option<&HealthCheckObs> {
         self.health_checks.iter().find(|h| h.id == id)
+    }
+
+    fn global_cluster(&self, id: &str) -> Option<&GlobalClusterObs> {
+        self.global_clusters.iter().find(|g| g.id == id)
     }
 
     fn cluster(&self, id: &str) -> Option<&DbClusterObs> {
@@ -84,6 +89,7 @@ impl Lookup for Snapshot {
 pub struct SnapshotIndex<'a> {
     snapshot: &'a Snapshot,
     health_checks: HashMap<&'a str, &'a HealthCheckObs>,
+    global_clusters: HashMap<&'a str, &'a GlobalClusterObs>,
     clusters: HashMap<&'a str, &'a DbClusterObs>,
     instances: HashMap<&'a str, &'a DbInstanceObs>,
     lags: HashMap<&'a str, &'a LagObs>,
@@ -121,6 +127,7 @@ impl<'a> SnapshotIndex<'a> {
         Self {
             snapshot,
             health_checks: by_id(&snapshot.health_checks, |h| h.id.as_str()),
+            global_clusters: by_id(&snapshot.global_clusters, |g| g.id.as_str()),
             clusters: by_id(&snapshot.db_clusters, |c| c.id.as_str()),
             instances: by_id(&snapshot.db_instances, |i| i.id.as_str()),
             lags: by_id(&snapshot.lags, |l| l.resource_id.as_str()),
@@ -139,6 +146,10 @@ impl<'a> SnapshotIndex<'a> {
 impl Lookup for SnapshotIndex<'_> {
     fn health_check(&self, id: &str) -> Option<&HealthCheckObs> {
         self.health_checks.get(id).copied()
+    }
+
+    fn global_cluster(&self, id: &str) -> Option<&GlobalClusterObs> {
+        self.global_clusters.get(id).copied()
     }
 
     fn cluster(&self, id: &str) -> Option<&DbClusterObs> {
@@ -177,11 +188,13 @@ mod tests {
         let index = SnapshotIndex::new(snap);
         let mut ids: Vec<&str> = vec!["nope", ""];
         ids.extend(snap.health_checks.iter().map(|h| h.id.as_str()));
+        ids.extend(snap.global_clusters.iter().map(|g| g.id.as_str()));
         ids.extend(snap.db_clusters.iter().map(|c| c.id.as_str()));
         ids.extend(snap.db_instances.iter().map(|i| i.id.as_str()));
         ids.extend(snap.lags.iter().map(|l| l.resource_id.as_str()));
         for id in ids {
             assert_eq!(index.health_check(id), snap.health_check(id), "{id}");
+            assert_eq!(index.global_cluster(id), snap.global_cluster(id), "{id}");
             assert_eq!(index.cluster(id), snap.cluster(id), "{id}");
             assert_eq!(index.instance(id), snap.instance(id), "{id}");
             assert_eq!(index.lag(id), snap.lag(id), "{id}");

@@ -9,6 +9,7 @@
 
 pub mod environment_update;
 pub mod history;
+mod origins;
 pub mod poll;
 pub mod state;
 pub mod tracking;

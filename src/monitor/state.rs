@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
-use crate::domain::environment::{Environment, Replication, ServiceSpec};
+use super::origins::Origins;
+use crate::domain::environment::{Environment, ServiceSpec};
 use crate::domain::lookup::SnapshotIndex;
 use crate::domain::posture::{Posture, assess, effective_lag};
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceId, SourceReading};
@@ -80,8 +81,7 @@ pub struct MonitorState {
     history_capacity: usize,
     sources: BTreeMap<SourceId, SourceStatus>,
     merged: Snapshot,
-    /// Resource key (see [`ResourceKey`]) to the source whose data holds it.
-    origins: HashMap<String, SourceId>,
+    origins: Origins,
     lag_history: HashMap<String, LagHistory>,
     /// Newest reading time (provider clock) and the gap before it.
     last_poll: Option<DateTime<Utc>>,
@@ -99,7 +99,7 @@ impl MonitorState {
             history_capacity,
             sources: BTreeMap::new(),
             merged: Snapshot::default(),
-            origins: HashMap::new(),
+            origins: Origins::default(),
             lag_history: HashMap::new(),
             last_poll: None,
             poll_gap: Duration::ZERO,
@@ -152,20 +152,20 @@ impl MonitorState {
 
     fn rebuild_merged(&mut self) {
         let mut merged = Snapshot::default();
-        self.origins.clear();
-        for (source, status) in &self.sources {
-            let Some(good) = &status.last_good else {
-                continue;
-            };
-            merged.extend(&good.snapshot);
-            for key in snapshot_keys(&good.snapshot) {
-                self.origins.entry(key).or_insert_with(|| source.clone());
-            }
+        let good = || {
+            self.sources
+                .iter()
+                .filter_map(|(id, s)| s.last_good.as_ref().map(|g| (id, &g.snapshot)))
+        };
+        for (_, snapshot) in good() {
+            merged.extend(snapshot);
         }
-        // History follows the resources still shown, so an estate whose
-        // resources come and go does not grow it without bound.
-        let shown: HashSet<&str> = merged.lags.iter().map(|l| l.resource_id.as_str()).collect();
-        self.lag_history.retain(|id, _| shown.contains(id.as_str()));
+        if self.origins.update(good()) {
+            // History follows the resources still shown, so an estate whose
+            // resources come and go does not grow it without bound.
+            let shown: HashSet<&str> = merged.lags.iter().map(|l| l.resource_id.as_str()).collect();
+            self.lag_history.retain(|id, _| shown.contains(id.as_str()));
+        }
         self.merged = merged;
     }
 
@@ -278,20 +278,18 @@ impl MonitorState {
     pub fn service_freshness(&self, service: &ServiceSpec, now: DateTime<Utc>) -> Freshness {
         let mut result: Option<Freshness> = None;
         let mut missing = false;
-        for key in service_keys(service) {
-            match self.origins.get(&key) {
-                Some(source) => {
-                    let f = self
-                        .source_freshness(source, now)
-                        .unwrap_or_else(|| Freshness::fresh(None));
-                    result = Some(match result {
-                        Some(r) => r.worst(f),
-                        None => f,
-                    });
-                }
-                None => missing = true,
+        self.origins.of_service(service, |origin| match origin {
+            Some(source) => {
+                let f = self
+                    .source_freshness(source, now)
+                    .unwrap_or_else(|| Freshness::fresh(None));
+                result = Some(match result.take() {
+                    Some(r) => r.worst(f),
+                    None => f,
+                });
             }
-        }
+            None => missing = true,
+        });
         if missing {
             let never_delivered = self
                 .sources
@@ -317,94 +315,6 @@ impl MonitorState {
             .map(|s| assess(s, &index, now))
             .collect()
     }
-}
-
-/// Keys that name one observed resource across sources and kinds.
-struct ResourceKey;
-
-impl ResourceKey {
-    fn health_check(id: &str) -> String {
-        format!("hc:{id}")
-    }
-    fn global_cluster(id: &str) -> String {
-        format!("gc:{id}")
-    }
-    fn cluster(id: &str) -> String {
-        format!("cluster:{id}")
-    }
-    fn instance(id: &str) -> String {
-        format!("instance:{id}")
-    }
-    fn lag(id: &str) -> String {
-        format!("lag:{id}")
-    }
-    fn dns(zone: &str, name: &str) -> String {
-        format!(
-            "dns:{zone}:{}",
-            name.trim_end_matches('.').to_ascii_lowercase()
-        )
-    }
-}
-
-fn snapshot_keys(s: &Snapshot) -> impl Iterator<Item = String> + '_ {
-    s.health_checks
-        .iter()
-        .map(|h| ResourceKey::health_check(&h.id))
-        .chain(
-            s.global_clusters
-                .iter()
-                .map(|g| ResourceKey::global_cluster(&g.id)),
-        )
-        .chain(s.db_clusters.iter().map(|c| ResourceKey::cluster(&c.id)))
-        .chain(s.db_instances.iter().map(|i| ResourceKey::instance(&i.id)))
-        .chain(s.lags.iter().map(|l| ResourceKey::lag(&l.resource_id)))
-        .chain(
-            s.dns_records
-                .iter()
-                .map(|d| ResourceKey::dns(&d.zone_id, &d.name)),
-        )
-}
-
-fn service_keys(service: &ServiceSpec) -> Vec<String> {
-    let mut keys: Vec<String> = service
-        .health_checks
-        .iter()
-        .map(|h| ResourceKey::health_check(&h.id))
-        .collect();
-    match &service.replication {
-        Replication::AuroraGlobal {
-            global_cluster,
-            primary_cluster,
-            secondary_cluster,
-        } => keys.extend([
-            ResourceKey::global_cluster(global_cluster),
-            ResourceKey::cluster(primary_cluster),
-            ResourceKey::cluster(secondary_cluster),
-            ResourceKey::lag(secondary_cluster),
-        ]),
-        Replication::RdsReplica {
-            source_instance,
-            replica_instance,
-        } => keys.extend([
-            ResourceKey::instance(source_instance),
-            ResourceKey::instance(replica_instance),
-            ResourceKey::lag(replica_instance),
-        ]),
-        Replication::S3 {
-            destination_bucket, ..
-        } => keys.push(ResourceKey::lag(destination_bucket)),
-        Replication::Backup {
-            clusters,
-            instances,
-        } => {
-            keys.extend(clusters.iter().map(|c| ResourceKey::cluster(c)));
-            keys.extend(instances.iter().map(|i| ResourceKey::instance(i)));
-        }
-    }
-    if let Some(dns) = &service.dns {
-        keys.push(ResourceKey::dns(&dns.zone_id, &dns.record));
-    }
-    keys
 }
 
 #[cfg(test)]

@@ -10,14 +10,17 @@ use chrono::{DateTime, Utc};
 use super::events::{Change, ObservedEvent};
 use crate::domain::availability::Availability;
 use crate::domain::environment::{Environment, Replication};
+use crate::domain::lookup::{Lookup, SnapshotIndex};
 use crate::domain::posture::Verdict;
 use crate::domain::snapshot::Health;
 use crate::monitor::{MonitorState, Tracker};
 
-/// The last value seen of everything the log follows.
+/// The last value seen of everything the log follows, by what it is
+/// (`availability`, `health`, …) and then by whose it is: looked up every
+/// poll for every service without building a key.
 #[derive(Debug, Default)]
 pub struct Differ {
-    last: HashMap<String, String>,
+    last: HashMap<&'static str, HashMap<String, String>>,
 }
 
 impl Differ {
@@ -34,7 +37,7 @@ impl Differ {
         at: DateTime<Utc>,
     ) -> Vec<ObservedEvent> {
         let mut events = Vec::new();
-        let snapshot = monitor.merged();
+        let snapshot = SnapshotIndex::new(monitor.merged());
         for service in &env.services {
             let id = Some(service.id.clone());
             let history = tracker.history(&service.id);
@@ -43,7 +46,8 @@ impl Differ {
             {
                 let to = availability.label().to_string();
                 if let Some(from) = self.changed(
-                    format!("availability/{}", service.id),
+                    "availability",
+                    &service.id,
                     &to,
                     availability != Availability::Up,
                 ) {
@@ -58,9 +62,7 @@ impl Differ {
                 && rpo != Verdict::Unknown
             {
                 let to = rpo.label().to_string();
-                if let Some(from) =
-                    self.changed(format!("rpo/{}", service.id), &to, rpo != Verdict::Ok)
-                {
+                if let Some(from) = self.changed("rpo", &service.id, &to, rpo != Verdict::Ok) {
                     events.push(ObservedEvent {
                         at,
                         service: id.clone(),
@@ -72,13 +74,11 @@ impl Differ {
                 continue;
             }
             if let Replication::AuroraGlobal { global_cluster, .. } = &service.replication
-                && let Some(global) = snapshot
-                    .global_clusters
-                    .iter()
-                    .find(|g| &g.id == global_cluster)
+                && let Some(global) = snapshot.global_cluster(global_cluster)
             {
                 if let Some(from) = self.changed(
-                    format!("global-status/{global_cluster}"),
+                    "global-status",
+                    global_cluster,
                     &global.status,
                     global.status != "available",
                 ) {
@@ -94,8 +94,7 @@ impl Differ {
                 }
                 if let Some(writer) = global.writer() {
                     let to = format!("{} ({})", writer.cluster_id, writer.region);
-                    if let Some(from) = self.changed(format!("writer/{global_cluster}"), &to, false)
-                    {
+                    if let Some(from) = self.changed("writer", global_cluster, &to, false) {
                         events.push(ObservedEvent {
                             at,
                             service: id.clone(),
@@ -109,7 +108,7 @@ impl Differ {
                 }
             }
             for spec in &service.health_checks {
-                let Some(check) = snapshot.health_checks.iter().find(|c| c.id == spec.id) else {
+                let Some(check) = snapshot.health_check(&spec.id) else {
                     continue;
                 };
                 let to = match check.status {
@@ -117,11 +116,9 @@ impl Differ {
                     Health::Unhealthy => "unhealthy",
                     Health::Unknown => continue,
                 };
-                if let Some(from) = self.changed(
-                    format!("health/{}", check.id),
-                    to,
-                    check.status == Health::Unhealthy,
-                ) {
+                if let Some(from) =
+                    self.changed("health", &check.id, to, check.status == Health::Unhealthy)
+                {
                     events.push(ObservedEvent {
                         at,
                         service: id.clone(),
@@ -137,9 +134,8 @@ impl Differ {
             if let Some(dns) = &service.dns {
                 let name = dns.record.trim_end_matches('.');
                 let mut targets: Vec<&str> = snapshot
-                    .dns_records
-                    .iter()
-                    .filter(|r| r.name.trim_end_matches('.') == name)
+                    .dns_records(&dns.zone_id, &dns.record)
+                    .into_iter()
                     .map(|r| r.target.trim_end_matches('.'))
                     .collect();
                 if targets.is_empty() {
@@ -148,7 +144,7 @@ impl Differ {
                 targets.sort_unstable();
                 targets.dedup();
                 let to = targets.join(", ");
-                if let Some(from) = self.changed(format!("dns/{name}"), &to, false) {
+                if let Some(from) = self.changed("dns", name, &to, false) {
                     events.push(ObservedEvent {
                         at,
                         service: id.clone(),
@@ -164,14 +160,23 @@ impl Differ {
         events
     }
 
-    /// Records `value` under `key`; the previous value when it changed
-    /// (`Some(None)` for a first sighting that is `notable`).
-    fn changed(&mut self, key: String, value: &str, notable: bool) -> Option<Option<String>> {
-        match self.last.insert(key, value.to_string()) {
+    /// Records `value` as the `what` of `whose`; the previous value when
+    /// it changed (`Some(None)` for a first sighting that is `notable`).
+    fn changed(
+        &mut self,
+        what: &'static str,
+        whose: &str,
+        value: &str,
+        notable: bool,
+    ) -> Option<Option<String>> {
+        let seen = self.last.entry(what).or_default();
+        match seen.get_mut(whose) {
             Some(old) if old == value => None,
-            Some(old) => Some(Some(old)),
-            None if notable => Some(None),
-            None => None,
+            Some(old) => Some(Some(std::mem::replace(old, value.to_string()))),
+            None => {
+                seen.insert(whose.to_string(), value.to_string());
+                notable.then_some(None)
+            }
         }
     }
 }
