@@ -12,6 +12,7 @@
 //! Both answer alike: where a snapshot holds the same identifier twice
 //! (two sources reporting one resource), the first one wins.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::snapshot::{
@@ -83,41 +84,74 @@ impl Lookup for Snapshot {
     }
 }
 
-/// One snapshot indexed by identifier: built in one pass, then every
-/// lookup is a hash probe.
+/// Where each resource sits in a snapshot, by identifier. Owned, so that
+/// the monitor can keep it from poll to poll while the estate's resources
+/// stay the same and only their values change.
+#[derive(Debug, Clone, Default)]
+pub struct Positions {
+    health_checks: HashMap<String, usize>,
+    global_clusters: HashMap<String, usize>,
+    clusters: HashMap<String, usize>,
+    instances: HashMap<String, usize>,
+    lags: HashMap<String, usize>,
+    /// By zone, then by DNS name as [`dns_key`] writes it.
+    dns_records: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
+/// First occurrence wins, as a scan would find it.
+fn by_id<'a, T: 'a>(items: &'a [T], id: impl Fn(&'a T) -> &'a str) -> HashMap<String, usize> {
+    let mut map = HashMap::with_capacity(items.len());
+    for (position, item) in items.iter().enumerate() {
+        map.entry(id(item).to_string()).or_insert(position);
+    }
+    map
+}
+
+impl Positions {
+    pub fn of(snapshot: &Snapshot) -> Self {
+        let mut dns_records: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        for (position, r) in snapshot.dns_records.iter().enumerate() {
+            dns_records
+                .entry(r.zone_id.clone())
+                .or_default()
+                .entry(dns_key(&r.name))
+                .or_default()
+                .push(position);
+        }
+        Self {
+            health_checks: by_id(&snapshot.health_checks, |h| h.id.as_str()),
+            global_clusters: by_id(&snapshot.global_clusters, |g| g.id.as_str()),
+            clusters: by_id(&snapshot.db_clusters, |c| c.id.as_str()),
+            instances: by_id(&snapshot.db_instances, |i| i.id.as_str()),
+            lags: by_id(&snapshot.lags, |l| l.resource_id.as_str()),
+            dns_records,
+        }
+    }
+}
+
+/// One snapshot indexed by identifier: every lookup is a hash probe.
 #[derive(Debug)]
 pub struct SnapshotIndex<'a> {
     snapshot: &'a Snapshot,
-    health_checks: HashMap<&'a str, &'a HealthCheckObs>,
-    global_clusters: HashMap<&'a str, &'a GlobalClusterObs>,
-    clusters: HashMap<&'a str, &'a DbClusterObs>,
-    instances: HashMap<&'a str, &'a DbInstanceObs>,
-    lags: HashMap<&'a str, &'a LagObs>,
-    dns_records: HashMap<(&'a str, String), Vec<&'a DnsRecordObs>>,
+    positions: Cow<'a, Positions>,
     /// Cluster identifiers and ARNs a global cluster reports pending resync.
     resyncing_ids: HashSet<&'a str>,
     resyncing_arns: HashSet<&'a str>,
 }
 
-/// First occurrence wins, as a scan would find it.
-fn by_id<'a, T>(items: &'a [T], id: impl Fn(&'a T) -> &'a str) -> HashMap<&'a str, &'a T> {
-    let mut map = HashMap::with_capacity(items.len());
-    for item in items {
-        map.entry(id(item)).or_insert(item);
-    }
-    map
-}
-
 impl<'a> SnapshotIndex<'a> {
     pub fn new(snapshot: &'a Snapshot) -> Self {
-        let mut dns_records: HashMap<(&str, String), Vec<&DnsRecordObs>> =
-            HashMap::with_capacity(snapshot.dns_records.len());
-        for r in &snapshot.dns_records {
-            dns_records
-                .entry((r.zone_id.as_str(), dns_key(&r.name)))
-                .or_default()
-                .push(r);
-        }
+        Self::with(snapshot, Cow::Owned(Positions::of(snapshot)))
+    }
+
+    /// `snapshot` indexed by `positions` taken of a snapshot naming the same
+    /// resources in the same order. A resource found elsewhere than the
+    /// positions say is not found, rather than taken for another.
+    pub fn with_positions(snapshot: &'a Snapshot, positions: &'a Positions) -> Self {
+        Self::with(snapshot, Cow::Borrowed(positions))
+    }
+
+    fn with(snapshot: &'a Snapshot, positions: Cow<'a, Positions>) -> Self {
         let resyncing: Vec<_> = snapshot
             .global_clusters
             .iter()
@@ -126,12 +160,7 @@ impl<'a> SnapshotIndex<'a> {
             .collect();
         Self {
             snapshot,
-            health_checks: by_id(&snapshot.health_checks, |h| h.id.as_str()),
-            global_clusters: by_id(&snapshot.global_clusters, |g| g.id.as_str()),
-            clusters: by_id(&snapshot.db_clusters, |c| c.id.as_str()),
-            instances: by_id(&snapshot.db_instances, |i| i.id.as_str()),
-            lags: by_id(&snapshot.lags, |l| l.resource_id.as_str()),
-            dns_records,
+            positions,
             resyncing_ids: resyncing.iter().map(|m| m.cluster_id.as_str()).collect(),
             resyncing_arns: resyncing.iter().map(|m| m.cluster_arn.as_str()).collect(),
         }
@@ -143,31 +172,78 @@ impl<'a> SnapshotIndex<'a> {
     }
 }
 
+/// The item at the position `positions` gives `id`, if it has that `id`.
+fn at<'s, T>(
+    items: &'s [T],
+    positions: &HashMap<String, usize>,
+    id: &str,
+    id_of: impl Fn(&T) -> &str,
+) -> Option<&'s T> {
+    positions
+        .get(id)
+        .and_then(|&p| items.get(p))
+        .filter(|item| id_of(item) == id)
+}
+
 impl Lookup for SnapshotIndex<'_> {
     fn health_check(&self, id: &str) -> Option<&HealthCheckObs> {
-        self.health_checks.get(id).copied()
+        at(
+            &self.snapshot.health_checks,
+            &self.positions.health_checks,
+            id,
+            |h| &h.id,
+        )
     }
 
     fn global_cluster(&self, id: &str) -> Option<&GlobalClusterObs> {
-        self.global_clusters.get(id).copied()
+        at(
+            &self.snapshot.global_clusters,
+            &self.positions.global_clusters,
+            id,
+            |g| &g.id,
+        )
     }
 
     fn cluster(&self, id: &str) -> Option<&DbClusterObs> {
-        self.clusters.get(id).copied()
+        at(
+            &self.snapshot.db_clusters,
+            &self.positions.clusters,
+            id,
+            |c| &c.id,
+        )
     }
 
     fn instance(&self, id: &str) -> Option<&DbInstanceObs> {
-        self.instances.get(id).copied()
+        at(
+            &self.snapshot.db_instances,
+            &self.positions.instances,
+            id,
+            |i| &i.id,
+        )
     }
 
     fn lag(&self, resource_id: &str) -> Option<&LagObs> {
-        self.lags.get(resource_id).copied()
+        at(
+            &self.snapshot.lags,
+            &self.positions.lags,
+            resource_id,
+            |l| &l.resource_id,
+        )
     }
 
     fn dns_records(&self, zone_id: &str, name: &str) -> Vec<&DnsRecordObs> {
-        self.dns_records
-            .get(&(zone_id, dns_key(name)))
-            .cloned()
+        let key = dns_key(name);
+        self.positions
+            .dns_records
+            .get(zone_id)
+            .and_then(|names| names.get(&key))
+            .map(|positions| {
+                positions
+                    .iter()
+                    .filter_map(|&p| self.snapshot.dns_records.get(p))
+                    .filter(|r| r.zone_id == zone_id && dns_key(&r.name) == key)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -238,6 +314,22 @@ mod tests {
         let index = SnapshotIndex::new(&snap);
         let id = &snap.health_checks[0].id;
         assert_eq!(index.health_check(id), Some(&snap.health_checks[0]));
+    }
+
+    #[test]
+    fn kept_positions_find_new_values_and_never_another_resource() {
+        let before = healthy_world();
+        let positions = Positions::of(&before);
+        let mut after = before.clone();
+        after.lags[0].lag = None;
+        let index = SnapshotIndex::with_positions(&after, &positions);
+        let id = &after.lags[0].resource_id;
+        assert_eq!(index.lag(id), Some(&after.lags[0]));
+        // Positions of another layout: a miss, not the wrong resource.
+        after.health_checks.reverse();
+        let index = SnapshotIndex::with_positions(&after, &positions);
+        let first = &before.health_checks[0].id;
+        assert!(index.health_check(first).is_none_or(|h| &h.id == first));
     }
 
     #[test]

@@ -74,12 +74,11 @@ impl Origins {
         true
     }
 
-    /// The source of each resource `service` is made of, in a fixed order;
-    /// `None` for one that no source reported.
-    pub(super) fn of_service(&self, service: &ServiceSpec, mut each: impl FnMut(Option<&str>)) {
-        let mut find = |map: &HashMap<String, usize>, id: &str| {
-            each(map.get(id).map(|&p| self.sources[p].as_str()));
-        };
+    /// The source of each resource `service` is made of, in a fixed order,
+    /// by its position among the sources (see [`Self::source`]); `None` for
+    /// one that no source reported.
+    pub(super) fn of_service(&self, service: &ServiceSpec, mut each: impl FnMut(Option<usize>)) {
+        let mut find = |map: &HashMap<String, usize>, id: &str| each(map.get(id).copied());
         for check in &service.health_checks {
             find(&self.health_checks, &check.id);
         }
@@ -117,9 +116,14 @@ impl Origins {
             let zone = self.dns.get(&dns.zone_id);
             each(
                 zone.and_then(|names| names.get(dns_name(&dns.record).as_ref()))
-                    .map(|&p| self.sources[p].as_str()),
+                    .copied(),
             );
         }
+    }
+
+    /// The source at `position` of [`Self::of_service`].
+    pub(super) fn source(&self, position: usize) -> &str {
+        &self.sources[position]
     }
 }
 
@@ -178,7 +182,9 @@ mod tests {
         let mut origins = Origins::default();
         assert!(origins.update([(&a, &world), (&b, &world)].into_iter()));
         let mut seen = Vec::new();
-        origins.of_service(&service, |o| seen.push(o.map(str::to_string)));
+        origins.of_service(&service, |o| {
+            seen.push(o.map(|p| origins.source(p).to_string()))
+        });
         // The world has no global cluster record: that one is nobody's.
         assert_eq!(seen.iter().filter(|o| o.is_none()).count(), 1, "{seen:?}");
         assert!(seen.iter().flatten().all(|o| o == "a"), "{seen:?}");
@@ -187,7 +193,9 @@ mod tests {
         let empty = Snapshot::default();
         assert!(origins.update([(&a, &empty), (&b, &world)].into_iter()));
         let mut seen = Vec::new();
-        origins.of_service(&service, |o| seen.push(o.map(str::to_string)));
+        origins.of_service(&service, |o| {
+            seen.push(o.map(|p| origins.source(p).to_string()))
+        });
         assert!(seen.iter().flatten().all(|o| o == "b"), "{seen:?}");
         assert_eq!(seen.iter().flatten().count(), 6, "{seen:?}");
     }

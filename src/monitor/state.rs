@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
 use super::origins::Origins;
 use crate::domain::environment::{Environment, ServiceSpec};
-use crate::domain::lookup::SnapshotIndex;
+use crate::domain::lookup::{Positions, SnapshotIndex};
 use crate::domain::posture::{Posture, assess, effective_lag};
 use crate::domain::snapshot::{ErrorKind, Snapshot, SourceError, SourceId, SourceReading};
 
@@ -82,6 +82,9 @@ pub struct MonitorState {
     sources: BTreeMap<SourceId, SourceStatus>,
     merged: Snapshot,
     origins: Origins,
+    /// Where each resource sits in `merged`: kept while the sources report
+    /// the same resources, which is every poll of an unchanged estate.
+    positions: Positions,
     lag_history: HashMap<String, LagHistory>,
     /// Newest reading time (provider clock) and the gap before it.
     last_poll: Option<DateTime<Utc>>,
@@ -100,6 +103,7 @@ impl MonitorState {
             sources: BTreeMap::new(),
             merged: Snapshot::default(),
             origins: Origins::default(),
+            positions: Positions::default(),
             lag_history: HashMap::new(),
             last_poll: None,
             poll_gap: Duration::ZERO,
@@ -161,6 +165,7 @@ impl MonitorState {
             merged.extend(snapshot);
         }
         if self.origins.update(good()) {
+            self.positions = Positions::of(&merged);
             // History follows the resources still shown, so an estate whose
             // resources come and go does not grow it without bound.
             let shown: HashSet<&str> = merged.lags.iter().map(|l| l.resource_id.as_str()).collect();
@@ -172,6 +177,11 @@ impl MonitorState {
     /// The last good data of every source together.
     pub fn merged(&self) -> &Snapshot {
         &self.merged
+    }
+
+    /// [`Self::merged`], indexed.
+    pub fn index(&self) -> SnapshotIndex<'_> {
+        SnapshotIndex::with_positions(&self.merged, &self.positions)
     }
 
     pub fn sources(&self) -> &BTreeMap<SourceId, SourceStatus> {
@@ -278,10 +288,18 @@ impl MonitorState {
     pub fn service_freshness(&self, service: &ServiceSpec, now: DateTime<Utc>) -> Freshness {
         let mut result: Option<Freshness> = None;
         let mut missing = false;
+        // A service's resources come from a few sources: each is judged once.
+        let mut judged: u64 = 0;
         self.origins.of_service(service, |origin| match origin {
-            Some(source) => {
+            Some(position) => {
+                if let Some(bit) = 1u64.checked_shl(position as u32) {
+                    if judged & bit != 0 {
+                        return;
+                    }
+                    judged |= bit;
+                }
                 let f = self
-                    .source_freshness(source, now)
+                    .source_freshness(self.origins.source(position), now)
                     .unwrap_or_else(|| Freshness::fresh(None));
                 result = Some(match result.take() {
                     Some(r) => r.worst(f),
@@ -309,7 +327,7 @@ impl MonitorState {
 
     /// Every service's posture from one observation, as `status` reports it.
     pub fn postures(&self, env: &Environment, now: DateTime<Utc>) -> Vec<Posture> {
-        let index = SnapshotIndex::new(&self.merged);
+        let index = self.index();
         env.services
             .iter()
             .map(|s| assess(s, &index, now))

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::state::MonitorState;
 use crate::domain::environment::{Environment, ServiceSpec};
 use crate::domain::incident::{DeclareError, Incident, ServiceHistory};
-use crate::domain::lookup::{Lookup, SnapshotIndex};
+use crate::domain::lookup::Lookup;
 use crate::domain::posture::{self, Posture};
 
 #[derive(Debug, Clone, Default)]
@@ -21,7 +21,7 @@ pub struct Tracker {
 impl Tracker {
     /// Takes one poll, whose newest reading was taken `at`.
     pub fn observe(&mut self, env: &Environment, monitor: &MonitorState, at: DateTime<Utc>) {
-        let index = SnapshotIndex::new(monitor.merged());
+        let index = monitor.index();
         for service in &env.services {
             let (availability, rpo) = posture::observe(service, &index, at);
             let history = self.histories.entry(service.id.clone()).or_default();

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::events::{Change, ObservedEvent};
 use crate::domain::availability::Availability;
 use crate::domain::environment::{Environment, Replication};
-use crate::domain::lookup::{Lookup, SnapshotIndex};
+use crate::domain::lookup::Lookup;
 use crate::domain::posture::Verdict;
 use crate::domain::snapshot::Health;
 use crate::monitor::{MonitorState, Tracker};
@@ -37,7 +37,7 @@ impl Differ {
         at: DateTime<Utc>,
     ) -> Vec<ObservedEvent> {
         let mut events = Vec::new();
-        let snapshot = SnapshotIndex::new(monitor.merged());
+        let snapshot = monitor.index();
         for service in &env.services {
             let id = Some(service.id.clone());
             let history = tracker.history(&service.id);

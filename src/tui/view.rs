@@ -141,7 +141,7 @@ pub fn service_rows(
     tracker: &Tracker,
     now: DateTime<Utc>,
 ) -> Vec<ServiceRow> {
-    let index = SnapshotIndex::new(monitor.merged());
+    let index = monitor.index();
     env.services
         .iter()
         .map(|service| service_row(env, service, &index, monitor, tracker, now))
@@ -161,7 +161,7 @@ pub fn refresh_rows(
     if positions.is_empty() {
         return;
     }
-    let index = SnapshotIndex::new(monitor.merged());
+    let index = monitor.index();
     for &i in positions {
         if let (Some(row), Some(service)) = (rows.get_mut(i), env.services.get(i)) {
             *row = service_row(env, service, &index, monitor, tracker, now);
