@@ -5,7 +5,7 @@ mod support;
 use drconsole::domain::action::RecordValue;
 use drconsole::domain::action::{Action, ChangeStatus};
 use drconsole::domain::snapshot::{ClusterRole, FailoverRole, Health, Snapshot, SourceReading};
-use drconsole::provider::Act;
+use drconsole::provider::{Act, FocusedService};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -441,7 +441,8 @@ fn count(ops: &[&str], op: &str) -> usize {
 /// Issue 9's estate: 20 global databases, 40 health checks, 20 failover
 /// pairs. moto does not speak CloudWatch's protocol, so every check falls
 /// back to `GetHealthCheckStatus`; configuration and records still cost the
-/// same whatever the number of services.
+/// same whatever the number of services. The later polls have a service
+/// open in the detail pane: its checks are read once, as the others.
 #[tokio::test]
 async fn twenty_global_databases_poll_route53_within_the_budget() {
     let server = moto();
@@ -456,12 +457,33 @@ async fn twenty_global_databases_poll_route53_within_the_budget() {
     };
     let budget = Arc::new(Budget::new(settings));
     let provider = aws::build(&config, Watch::from_environment(&env), true, &budget);
-    const POLLS: usize = 3;
-    for _ in 0..POLLS {
-        let readings = provider.observe.observe().await;
+    const POLLS: usize = 4;
+    let open = &env.services[7];
+    let focus = FocusedService {
+        service: open.id.clone(),
+        health_checks: open.health_checks.iter().map(|h| h.id.clone()).collect(),
+    };
+    assert_eq!(focus.health_checks.len(), 2);
+    for poll in 0..POLLS {
+        let readings = provider
+            .observe
+            .observe_focused((poll >= 2).then_some(&focus))
+            .await;
         let snap = reading(&readings, "route53");
         assert_eq!(snap.health_checks.len(), 40);
         assert_eq!(snap.dns_records.len(), 40);
+        for id in &focus.health_checks {
+            let readout = snap
+                .checker_readouts
+                .iter()
+                .find(|r| &r.health_check_id == id)
+                .unwrap_or_else(|| panic!("{id} read per checker"));
+            assert_eq!(
+                readout.regions.iter().map(|r| r.total).sum::<u32>(),
+                1,
+                "moto answers one checker"
+            );
+        }
     }
 
     let recorded = server.recorded("AKIDBUDGET").await;
@@ -491,8 +513,20 @@ async fn twenty_global_databases_poll_route53_within_the_budget() {
     assert_eq!(
         count(&ops, "GetHealthCheckStatus"),
         40 * POLLS,
-        "CloudWatch fails on moto: every check per checker"
+        "CloudWatch fails on moto: every check per checker, the open service's once"
     );
+    // As the API reference has it: `GET /2013-04-01/healthcheck/{id}/status`, no body.
+    for id in &focus.health_checks {
+        let asked = recorded
+            .iter()
+            .filter(|r| r.method == "GET" && r.body.is_empty())
+            .filter(|r| {
+                r.url
+                    .ends_with(&format!("/2013-04-01/healthcheck/{id}/status"))
+            })
+            .count();
+        assert_eq!(asked, POLLS, "{id}");
+    }
     let route53 = budget
         .usage()
         .into_iter()

@@ -378,6 +378,27 @@ mod tests {
     }
 
     #[test]
+    fn a_calculated_check_is_never_read_per_checker() {
+        let of_type = |t: HealthCheckType| {
+            HealthCheck::builder()
+                .id("hc-1")
+                .caller_reference("r")
+                .health_check_version(1)
+                .health_check_config(HealthCheckConfig::builder().r#type(t).build().unwrap())
+                .build()
+                .unwrap()
+        };
+        assert!(!readable_per_checker(Some(&of_type(
+            HealthCheckType::Calculated
+        ))));
+        assert!(readable_per_checker(Some(&of_type(HealthCheckType::Https))));
+        assert!(
+            readable_per_checker(None),
+            "a check not listed yet is tried"
+        );
+    }
+
+    #[test]
     fn checkers_without_a_report_are_not_healthy() {
         let obs = [
             observation(Some("Success: HTTP Status Code 200")),
