@@ -1556,3 +1556,38 @@ async fn the_open_services_extra_reads_stop_at_the_first_throttled() {
     let hc9 = snap.health_checks.iter().find(|h| h.id == "hc-9").unwrap();
     assert_eq!(hc9.status, Health::Healthy, "CloudWatch's figure stands");
 }
+
+/// A throttled Route 53 is not asked for the rest of the checks in the same
+/// poll: each would only be retried and throttled again.
+#[tokio::test]
+async fn per_checker_reads_stop_at_the_first_throttled_batch() {
+    let throttled = mock!(aws_sdk_route53::Client::get_health_check_status)
+        .then_http_response(|| error_response(400, "Throttling"));
+    let failing = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .then_http_response(|| error_response(500, "InternalFailure"));
+    let mut watch = twenty_service_watch();
+    watch.records.clear();
+    let obs = AwsObserver::new(
+        ReadClients {
+            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+            cloudwatch: [
+                (EAST.to_string(), cloudwatch_client(&[failing])),
+                (WEST.to_string(), quiet_cloudwatch()),
+            ]
+            .into(),
+            route53: route53_client(&[paged_health_checks(), throttled.clone()]),
+            route53_changes: route53_client(&[]),
+            budget: Arc::default(),
+        },
+        watch,
+    );
+    let readings = obs
+        .observe_focused(Some(&focus_on("svc-7", &["hc-7", "hc-27"])))
+        .await;
+    assert_eq!(kind_of(&readings, "route53"), ErrorKind::Throttled);
+    assert_eq!(
+        throttled.num_calls(),
+        2 * sdk_config::MAX_ATTEMPTS as usize,
+        "one batch of two checks, each retried, then none of the other 38"
+    );
+}

@@ -205,9 +205,8 @@ impl AwsObserver {
     /// Each watched check's status: from CloudWatch when every checker is
     /// healthy, else from its checkers (falling back to CloudWatch's figure
     /// if that read fails). The checks of the service open in the detail
-    /// pane (`focus`) are read per checker too, after the rest: the budget
-    /// gives them up first, and the first one it turns away ends them for
-    /// this poll.
+    /// pane (`focus`) are read per checker too, after the rest, so the
+    /// budget gives them up first.
     async fn health_checks(
         &self,
         configs: &HashMap<String, HealthCheck>,
@@ -234,8 +233,10 @@ impl AwsObserver {
             .filter(|s| focus.contains(s.id.as_str()))
             .filter(|s| route53::readable_per_checker(configs.get(&s.id)))
             .collect();
-        let mut read = self.read_checkers(&needed, false).await;
-        read.extend(self.read_checkers(&focused, true).await);
+        let fallback = |spec: &HealthCheckSpec| from_metrics(spec).is_some();
+        let mut stop = None;
+        let mut read = self.read_checkers(&needed, &fallback, &mut stop).await;
+        read.extend(self.read_checkers(&focused, &fallback, &mut stop).await);
 
         let mut out = Vec::new();
         let mut readouts = Vec::new();
@@ -266,34 +267,36 @@ impl AwsObserver {
         Ok((out, readouts))
     }
 
-    /// `GetHealthCheckStatus` of each check, a few at a time. With
-    /// `yield_to_budget`, once the budget (or AWS's throttling) turns one
-    /// away the rest are not sent and carry that refusal.
+    /// `GetHealthCheckStatus` of each check, a few at a time, until one
+    /// fails so that the poll cannot go on: the budget or AWS's throttling
+    /// turned it away (the next would wait in vain), or it failed with no
+    /// CloudWatch figure to fall back on (the Route 53 reading fails).
+    /// From then on (`stop`) nothing is sent: the rest carry that error.
     async fn read_checkers<'a>(
         &self,
         specs: &[&'a HealthCheckSpec],
-        yield_to_budget: bool,
+        fallback: &(dyn Fn(&HealthCheckSpec) -> bool + Sync),
+        stop: &mut Option<SourceError>,
     ) -> HashMap<&'a str, Result<Vec<HealthCheckObservation>, SourceError>> {
         let mut read = HashMap::new();
-        let mut refused: Option<SourceError> = None;
         for batch in specs.chunks(ROUTE53_CONCURRENCY) {
-            if let Some(e) = &refused {
+            if let Some(e) = stop {
                 read.extend(batch.iter().map(|s| (s.id.as_str(), Err(e.clone()))));
                 continue;
             }
             let reads = join_all(batch.iter().map(|spec| async move {
                 let result = route53::read_checker_status(&self.clients.route53, &spec.id).await;
-                (spec.id.as_str(), result)
+                (*spec, result)
             }))
             .await;
-            for (id, result) in reads {
+            for (spec, result) in reads {
                 if let Err(e) = &result
-                    && yield_to_budget
-                    && matches!(e.kind, ErrorKind::Budget | ErrorKind::Throttled)
+                    && (matches!(e.kind, ErrorKind::Budget | ErrorKind::Throttled)
+                        || !fallback(spec))
                 {
-                    refused.get_or_insert_with(|| e.clone());
+                    stop.get_or_insert_with(|| e.clone());
                 }
-                read.insert(id, result);
+                read.insert(spec.id.as_str(), result);
             }
         }
         read
