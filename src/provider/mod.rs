@@ -38,8 +38,7 @@ pub trait Observe: Send + Sync {
 
     /// One poll that also reads `focus` in detail, where the provider has
     /// more to read (the AWS provider: every checker of its health checks).
-    async fn observe_focused(&self, focus: Option<&FocusedService>) -> Vec<SourceReading> {
-        let _ = focus;
+    async fn observe_focused(&self, _focus: Option<&FocusedService>) -> Vec<SourceReading> {
         self.observe().await
     }
 

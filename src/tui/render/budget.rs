@@ -5,11 +5,11 @@
 //! The demo sends no AWS requests and has no such section.
 //!
 //! ```text
-//! API budget  Route 53              1/s now · peak 4 of 4/s · 312 sent
-//!               3 monitor requests skipped, last 12:03:04 (2m ago)
+//! API budget  Route 53                  1/s now · peak 4 of 4/s · 312 sent
+//!               3 monitor requests skipped, last 12:03:00 (2m00s ago)
 //!               AWS throttled 1 poll, last 12:04:10 (50s ago) · monitor backs off 25s more
-//!             CloudWatch us-east-1  0/s now · peak 2 of 10/s · 40 sent
-//!             RDS us-east-1         0/s now · peak 6 of 10/s · 84 sent
+//!             CloudWatch us-east-1      0/s now · peak 2 of 10/s · 40 sent
+//!             RDS us-east-1             1/s now · peak 6 of 10/s · 84 sent
 //! ```
 
 use chrono::{DateTime, Utc};
