@@ -34,13 +34,15 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use drconsole::domain::action::Action;
 use drconsole::domain::environment::HealthCheckSpec;
-use drconsole::domain::snapshot::{ErrorKind, Health, LagKind, SourceReading};
+use drconsole::domain::snapshot::{
+    CheckerRegion, ErrorKind, Health, LagKind, Snapshot, SourceReading,
+};
 use drconsole::monitor::EnvironmentUpdate;
 use drconsole::provider::aws::cloudwatch::LagTarget;
 use drconsole::provider::aws::discover::{Discovered, Discovery, DiscoveryClients, rds_source};
 use drconsole::provider::aws::rediscover::{self, Backoff};
 use drconsole::provider::aws::{ActClients, AwsActor, AwsObserver, ReadClients, Watch, sdk_config};
-use drconsole::provider::{Act, Observe};
+use drconsole::provider::{Act, FocusedService, Observe};
 
 const EAST: &str = "us-east-1";
 const WEST: &str = "us-west-2";
@@ -1370,5 +1372,222 @@ async fn every_check_is_read_per_checker_when_cloudwatch_fails() {
         snap.health_checks
             .iter()
             .all(|h| h.status == Health::Healthy && h.checkers_total == 2)
+    );
+}
+
+/// The twenty-service estate with CloudWatch answering (hc-3 half healthy,
+/// hc-5 without a datapoint), its Route 53 answering `status`.
+fn observer_of_twenty_services(status: &[Rule]) -> AwsObserver {
+    let mut route53 = vec![
+        paged_health_checks(),
+        zone_listing(Arc::default()),
+        mock!(aws_sdk_route53::Client::get_health_check)
+            .then_output(|| panic!("configuration comes from ListHealthChecks")),
+    ];
+    route53.extend_from_slice(status);
+    AwsObserver::new(
+        ReadClients {
+            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+            cloudwatch: [
+                (
+                    EAST.to_string(),
+                    cloudwatch_client(&[route53_metrics(Arc::default())]),
+                ),
+                (WEST.to_string(), quiet_cloudwatch()),
+            ]
+            .into(),
+            route53: route53_client(&route53),
+            route53_changes: route53_client(&[]),
+            budget: Arc::default(),
+        },
+        twenty_service_watch(),
+    )
+}
+
+/// Three checkers in us-east-1 up, one in eu-west-1 down; the checks
+/// asked for, in order.
+fn checker_status(asked: Arc<Mutex<Vec<String>>>) -> Rule {
+    use aws_sdk_route53::types::HealthCheckRegion;
+    mock!(aws_sdk_route53::Client::get_health_check_status).then_compute_output(move |req| {
+        asked
+            .lock()
+            .unwrap()
+            .push(req.health_check_id().unwrap_or_default().to_string());
+        [
+            (HealthCheckRegion::UsEast1, OK),
+            (HealthCheckRegion::UsEast1, OK),
+            (HealthCheckRegion::UsEast1, OK),
+            (HealthCheckRegion::EuWest1, FAIL),
+        ]
+        .into_iter()
+        .enumerate()
+        .fold(
+            GetHealthCheckStatusOutput::builder(),
+            |b, (n, (region, s))| {
+                b.health_check_observations(
+                    HealthCheckObservation::builder()
+                        .region(region)
+                        .ip_address(format!("15.177.0.{n}"))
+                        .status_report(StatusReport::builder().status(s).build())
+                        .build(),
+                )
+            },
+        )
+        .build()
+        .unwrap()
+    })
+}
+
+fn focus_on(service: &str, checks: &[&str]) -> FocusedService {
+    FocusedService {
+        service: service.into(),
+        health_checks: checks.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn sorted(asked: &Mutex<Vec<String>>) -> Vec<String> {
+    let mut ids = std::mem::take(&mut *asked.lock().unwrap());
+    ids.sort();
+    ids
+}
+
+fn route53_snapshot(readings: &[SourceReading]) -> &Snapshot {
+    reading(readings, "route53")
+        .result
+        .as_ref()
+        .expect("route53 ok")
+}
+
+/// Issue 9: the service open in the detail pane has its checks read per
+/// checker even when CloudWatch says every checker is healthy; no other
+/// healthy check is, and without a focus none is.
+#[tokio::test]
+async fn exactly_the_open_services_checks_are_read_per_checker() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let obs = observer_of_twenty_services(&[checker_status(asked.clone())]);
+
+    let unfocused = obs.observe_focused(None).await;
+    assert_eq!(
+        sorted(&asked),
+        ["hc-3", "hc-5"],
+        "only the checks CloudWatch does not show fully healthy"
+    );
+    let readouts = &route53_snapshot(&unfocused).checker_readouts;
+    assert_eq!(readouts.len(), 2);
+
+    let focused = obs
+        .observe_focused(Some(&focus_on("svc-7", &["hc-7", "hc-27", "hc-3"])))
+        .await;
+    assert_eq!(
+        sorted(&asked),
+        ["hc-27", "hc-3", "hc-5", "hc-7"],
+        "the open service's checks too, hc-3 still once"
+    );
+    let snap = route53_snapshot(&focused);
+    let readout = snap
+        .checker_readouts
+        .iter()
+        .find(|r| r.health_check_id == "hc-7")
+        .expect("hc-7 read per checker");
+    assert_eq!(
+        readout.regions,
+        vec![
+            CheckerRegion {
+                region: "eu-west-1".into(),
+                healthy: 0,
+                total: 1
+            },
+            CheckerRegion {
+                region: EAST.into(),
+                healthy: 3,
+                total: 3
+            },
+        ]
+    );
+    assert_eq!(readout.not_read, None);
+    let hc7 = snap.health_checks.iter().find(|h| h.id == "hc-7").unwrap();
+    assert_eq!(
+        (hc7.checkers_healthy, hc7.checkers_total),
+        (3, 4),
+        "counted from its checkers, not estimated from CloudWatch"
+    );
+    assert!(
+        !snap
+            .checker_readouts
+            .iter()
+            .any(|r| r.health_check_id == "hc-8"),
+        "another service's healthy check is not read"
+    );
+
+    obs.observe_focused(None).await;
+    assert_eq!(sorted(&asked), ["hc-3", "hc-5"], "closed: back to none");
+}
+
+/// The open service's extra reads give way first: once Route 53 throttles
+/// one, the rest of them are not sent this poll, and the detail pane is
+/// told why; the poll itself still answers, from CloudWatch.
+#[tokio::test]
+async fn the_open_services_extra_reads_stop_at_the_first_throttled() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let throttled = mock!(aws_sdk_route53::Client::get_health_check_status)
+        .match_requests(|req| req.health_check_id() == Some("hc-7"))
+        .then_http_response(|| error_response(400, "Throttling"));
+    let obs = observer_of_twenty_services(&[throttled.clone(), checker_status(asked.clone())]);
+
+    let readings = obs
+        .observe_focused(Some(&focus_on("svc-7", &["hc-7", "hc-8", "hc-9", "hc-10"])))
+        .await;
+    assert_eq!(throttled.num_calls(), sdk_config::MAX_ATTEMPTS as usize);
+    assert_eq!(
+        sorted(&asked),
+        ["hc-3", "hc-5", "hc-8"],
+        "the checks that need it first; hc-8 went with hc-7, hc-9 and hc-10 not at all"
+    );
+    let snap = route53_snapshot(&readings);
+    for id in ["hc-7", "hc-9", "hc-10"] {
+        let readout = snap
+            .checker_readouts
+            .iter()
+            .find(|r| r.health_check_id == id)
+            .unwrap_or_else(|| panic!("{id} says why it was not read"));
+        let why = readout.not_read.as_deref().unwrap_or_default();
+        assert!(why.contains("Throttling"), "{id}: {why}");
+    }
+    let hc9 = snap.health_checks.iter().find(|h| h.id == "hc-9").unwrap();
+    assert_eq!(hc9.status, Health::Healthy, "CloudWatch's figure stands");
+}
+
+/// A throttled Route 53 is not asked for the rest of the checks in the same
+/// poll: each would only be retried and throttled again.
+#[tokio::test]
+async fn per_checker_reads_stop_at_the_first_throttled_batch() {
+    let throttled = mock!(aws_sdk_route53::Client::get_health_check_status)
+        .then_http_response(|| error_response(400, "Throttling"));
+    let failing = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
+        .then_http_response(|| error_response(500, "InternalFailure"));
+    let mut watch = twenty_service_watch();
+    watch.records.clear();
+    let obs = AwsObserver::new(
+        ReadClients {
+            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
+            cloudwatch: [
+                (EAST.to_string(), cloudwatch_client(&[failing])),
+                (WEST.to_string(), quiet_cloudwatch()),
+            ]
+            .into(),
+            route53: route53_client(&[paged_health_checks(), throttled.clone()]),
+            route53_changes: route53_client(&[]),
+            budget: Arc::default(),
+        },
+        watch,
+    );
+    let readings = obs
+        .observe_focused(Some(&focus_on("svc-7", &["hc-7", "hc-27"])))
+        .await;
+    assert_eq!(kind_of(&readings, "route53"), ErrorKind::Throttled);
+    assert_eq!(
+        throttled.num_calls(),
+        2 * sdk_config::MAX_ATTEMPTS as usize,
+        "one batch of two checks, each retried, then none of the other 38"
     );
 }

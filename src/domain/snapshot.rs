@@ -85,6 +85,9 @@ pub struct Snapshot {
     pub db_instances: Vec<DbInstanceObs>,
     pub lags: Vec<LagObs>,
     pub dns_records: Vec<DnsRecordObs>,
+    /// Health checks read checker by checker this poll, for the detail pane.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checker_readouts: Vec<CheckerReadout>,
 }
 
 impl Snapshot {
@@ -96,6 +99,8 @@ impl Snapshot {
         self.db_instances.extend_from_slice(&other.db_instances);
         self.lags.extend_from_slice(&other.lags);
         self.dns_records.extend_from_slice(&other.dns_records);
+        self.checker_readouts
+            .extend_from_slice(&other.checker_readouts);
     }
 
     pub fn resource_count(&self) -> usize {
@@ -129,6 +134,26 @@ pub struct HealthCheckObs {
     pub failure_threshold: u32,
     pub disabled: bool,
     pub inverted: bool,
+}
+
+/// What the Route 53 checkers of one health check reported, region by
+/// region: read for checks that are not fully healthy and for the service
+/// the operator has open.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckerReadout {
+    pub health_check_id: String,
+    pub regions: Vec<CheckerRegion>,
+    /// Why the checkers could not be read this poll (the API budget, an
+    /// error): the check's status then comes from CloudWatch alone.
+    pub not_read: Option<String>,
+}
+
+/// The checkers of one checker region: how many see the endpoint up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckerRegion {
+    pub region: String,
+    pub healthy: u32,
+    pub total: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,7 +1,9 @@
 //! The poll loop: asks the provider on an interval, off the UI thread, and
 //! shares each poll with whoever needs it: the console's UI loop (as
 //! [`MonitorEvent`]s) and runbook runs (as a [`SnapshotFeed`]), so that a
-//! run waiting on a condition never polls the estate a second time.
+//! run waiting on a condition never polls the estate a second time. The UI
+//! tells it which service is open ([`Monitor::focus`]); each poll reads
+//! that one in more detail.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::state::MonitorState;
 use crate::domain::snapshot::{Snapshot, SourceReading};
-use crate::provider::Observe;
+use crate::provider::{FocusedService, Observe};
 
 /// One poll's result, sent to the UI loop.
 #[derive(Debug, Clone)]
@@ -86,6 +88,9 @@ pub struct Monitor {
     pub events: mpsc::Receiver<MonitorEvent>,
     pub feed: SnapshotFeed,
     pub task: JoinHandle<()>,
+    /// The service open in the detail pane, if any: the UI sets it without
+    /// waiting, the next poll reads it.
+    pub focus: watch::Sender<Option<FocusedService>>,
 }
 
 /// Polls at once and then every `interval` until the receiver is dropped.
@@ -94,20 +99,27 @@ pub struct Monitor {
 /// channel is small so a busy UI slows polling instead of queueing old data.
 pub fn spawn(observe: Arc<dyn Observe>, interval: Duration) -> Monitor {
     let (tx, events) = mpsc::channel(2);
-    let (feed, task) = launch(observe, interval, Some(tx));
-    Monitor { events, feed, task }
+    let (focus, focused) = watch::channel(None);
+    let (feed, task) = launch(observe, interval, Some(tx), focused);
+    Monitor {
+        events,
+        feed,
+        task,
+        focus,
+    }
 }
 
 /// A monitor with no UI loop to report to (the headless `runbook run`):
 /// it polls for the feed alone and stops once every feed is dropped.
 pub fn spawn_feed(observe: Arc<dyn Observe>, interval: Duration) -> (SnapshotFeed, JoinHandle<()>) {
-    launch(observe, interval, None)
+    launch(observe, interval, None, watch::channel(None).1)
 }
 
 fn launch(
     observe: Arc<dyn Observe>,
     interval: Duration,
     events: Option<mpsc::Sender<MonitorEvent>>,
+    focused: watch::Receiver<Option<FocusedService>>,
 ) -> (SnapshotFeed, JoinHandle<()>) {
     let (latest_tx, latest) = watch::channel(None);
     let refresh = Arc::new(Notify::new());
@@ -127,7 +139,8 @@ fn launch(
             }
             let at = observe.now();
             let started = Instant::now();
-            let readings = observe.observe().await;
+            let focus = focused.borrow().clone();
+            let readings = observe.observe_focused(focus.as_ref()).await;
             latest_tx.send_replace(Some(Arc::new(Observation::from_readings(at, &readings))));
             let event = MonitorEvent {
                 readings,
@@ -230,6 +243,55 @@ mod tests {
             .await
             .expect("a feed-only monitor stops once no run listens")
             .unwrap();
+    }
+
+    /// Remembers which service each poll was asked to read in detail.
+    #[derive(Default)]
+    struct Focused(std::sync::Mutex<Vec<Option<String>>>);
+
+    #[async_trait]
+    impl Observe for Focused {
+        async fn observe(&self) -> Vec<SourceReading> {
+            self.observe_focused(None).await
+        }
+        async fn observe_focused(&self, focus: Option<&FocusedService>) -> Vec<SourceReading> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(focus.map(|f| f.service.clone()));
+            Vec::new()
+        }
+        fn now(&self) -> DateTime<Utc> {
+            Utc::now()
+        }
+        async fn change_status(&self, _: &str) -> Result<ChangeStatus, SourceError> {
+            Ok(ChangeStatus::Insync)
+        }
+    }
+
+    #[tokio::test]
+    async fn each_poll_reads_in_detail_the_service_the_ui_has_open_then() {
+        let observe = Arc::new(Focused::default());
+        let Monitor {
+            mut events,
+            feed,
+            focus,
+            ..
+        } = spawn(observe.clone(), Duration::from_secs(3600));
+        events.recv().await.unwrap();
+        focus.send_replace(Some(FocusedService {
+            service: "orders".into(),
+            health_checks: vec!["hc-1".into()],
+        }));
+        feed.request();
+        events.recv().await.unwrap();
+        focus.send_replace(None);
+        feed.request();
+        events.recv().await.unwrap();
+        assert_eq!(
+            *observe.0.lock().unwrap(),
+            vec![None, Some("orders".to_string()), None]
+        );
     }
 
     #[test]

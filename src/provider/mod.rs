@@ -18,6 +18,16 @@ use serde::Serialize;
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
 use crate::readiness::facts::ConfigReading;
+use aws::budget::Usage;
+
+/// The service the operator has open in the detail pane: a provider may
+/// read it in more detail than a poll reads the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FocusedService {
+    pub service: String,
+    /// Its health checks' ids, as the console's environment names them.
+    pub health_checks: Vec<String>,
+}
 
 /// The read half: polled by the monitor task, never by the UI loop.
 #[async_trait]
@@ -25,6 +35,19 @@ pub trait Observe: Send + Sync {
     /// One poll of every source. Never fails as a whole: each source's
     /// failure is reported in its own reading.
     async fn observe(&self) -> Vec<SourceReading>;
+
+    /// One poll that also reads `focus` in detail, where the provider has
+    /// more to read (the AWS provider: every checker of its health checks).
+    async fn observe_focused(&self, _focus: Option<&FocusedService>) -> Vec<SourceReading> {
+        self.observe().await
+    }
+
+    /// How each AWS API's request budget is used, as of now; `None` for a
+    /// provider that sends no AWS requests. Never waits on the network: the
+    /// UI loop asks it before drawing.
+    fn api_budget(&self) -> Option<Vec<Usage>> {
+        None
+    }
 
     /// The provider's clock. The simulator's runs faster than real time.
     fn now(&self) -> DateTime<Utc>;

@@ -425,6 +425,7 @@ mod tests {
                 ttl: Some(60),
                 health_check_id: None,
             }],
+            ..Snapshot::default()
         }
     }
 

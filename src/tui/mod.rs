@@ -73,6 +73,7 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<Option<std::path::PathBu
         events: polls,
         feed,
         task: poller,
+        focus,
     } = monitor::spawn(observe.clone(), ctx.poll_interval);
     // A drill's clock runs fast: data ages in simulated time.
     let seen_every = ctx.drill.as_ref().map_or(ctx.poll_interval, |d| {
@@ -113,7 +114,15 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<Option<std::path::PathBu
         readiness::READ_EVERY,
     );
     app.readiness = Some(readiness::ReadinessState::new(evidence));
-    let exit = event_loop(&mut app, polls, run_rx, environments, observe.as_ref()).await;
+    let exit = event_loop(
+        &mut app,
+        polls,
+        run_rx,
+        environments,
+        observe.as_ref(),
+        &focus,
+    )
+    .await;
     poller.abort();
     readiness_reader.abort();
     let report = app.drill.as_mut().and_then(|drill| {
@@ -150,6 +159,7 @@ async fn event_loop(
     runs: tokio::sync::mpsc::Receiver<runbooks::RunMessage>,
     environments: Option<tokio::sync::mpsc::Receiver<monitor::EnvironmentUpdate>>,
     observe: &dyn crate::provider::Observe,
+    focus: &tokio::sync::watch::Sender<Option<crate::provider::FocusedService>>,
 ) -> anyhow::Result<Exit> {
     let mut events = Events::new(polls, runs, environments)?;
     let mut tui = Tui::enter()?;
@@ -159,6 +169,13 @@ async fn event_loop(
             // Rows a key brought on screen show their ages as of now.
             app.screen_rows = usize::from(tui.area()?.height);
             app.refresh_due();
+            app.api_budget = observe.api_budget();
+            focus.send_if_modified(|open| {
+                let now_open = app.open_service();
+                let changed = *open != now_open;
+                *open = now_open;
+                changed
+            });
             tui.draw(|frame| render::app::render(frame, app))?;
             dirty = false;
         }

@@ -18,6 +18,8 @@ use crate::domain::environment::Environment;
 use crate::domain::incident::{self, DeclareError, Incident};
 use crate::domain::posture::Posture;
 use crate::monitor::{EnvironmentUpdate, MonitorEvent, MonitorState, Tracker};
+use crate::provider::FocusedService;
+use crate::provider::aws::budget::Usage;
 use crate::provider::fault::{Fault, FaultControl};
 use crate::timeline::recorder::EventRecorder;
 use crate::tui::drill::DrillState;
@@ -122,6 +124,9 @@ pub struct App {
     pub events: Option<EventRecorder>,
     /// The drill running in the console (`drconsole drill SCENARIO`).
     pub drill: Option<DrillState>,
+    /// Each AWS API's request budget as last asked of the provider; `None`
+    /// when it sends no AWS requests (the demo).
+    pub api_budget: Option<Vec<Usage>>,
 }
 
 /// [`App::screen_rows`] until the terminal has said: taller than any
@@ -170,6 +175,7 @@ impl App {
             timeline: None,
             events: None,
             drill: None,
+            api_budget: None,
         };
         app.refresh();
         app
@@ -243,6 +249,21 @@ impl App {
         self.visible
             .get(self.selected)
             .and_then(|i| self.rows.get(*i))
+    }
+
+    /// The service whose detail is on screen, for the monitor to read in
+    /// more detail.
+    pub fn open_service(&self) -> Option<FocusedService> {
+        if self.screen != Screen::Dashboard || !self.detail_open {
+            return None;
+        }
+        let spec = self
+            .environment
+            .service(&self.selected_row()?.posture.service_id)?;
+        Some(FocusedService {
+            service: spec.id.clone(),
+            health_checks: spec.health_checks.iter().map(|h| h.id.clone()).collect(),
+        })
     }
 
     pub fn on_run_message(&mut self, message: RunMessage) -> Update {

@@ -8,3 +8,4 @@ pub mod fake;
 pub mod moto;
 pub mod policy;
 pub mod runbook;
+pub mod send_times;

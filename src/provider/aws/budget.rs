@@ -135,6 +135,11 @@ pub struct Usage {
     /// Monitor requests that found no slot, and when the last one did.
     pub skipped: u64,
     pub last_skip: Option<DateTime<Utc>>,
+    /// Polls AWS throttled (after the SDK's own retries), and when the last was.
+    pub throttled_polls: u64,
+    pub last_throttled: Option<DateTime<Utc>>,
+    /// How much longer the monitor holds back after that, if it still does.
+    pub backoff: Option<Duration>,
 }
 
 /// What a monitor request does next.
@@ -171,6 +176,9 @@ pub struct Schedule {
     /// Monitor requests wait until then after AWS throttled a poll.
     hold_until: Option<Instant>,
     throttled_in_a_row: u32,
+    /// Polls that started a hold: AWS's throttling, not the hold's own skips.
+    throttled_polls: u64,
+    last_throttled: Option<DateTime<Utc>>,
 }
 
 const WINDOW: Duration = Duration::from_secs(1);
@@ -187,6 +195,8 @@ impl Schedule {
             last_skip: None,
             hold_until: None,
             throttled_in_a_row: 0,
+            throttled_polls: 0,
+            last_throttled: None,
         }
     }
 
@@ -206,6 +216,15 @@ impl Schedule {
             .min(MAX_THROTTLE_HOLD);
         self.throttled_in_a_row += 1;
         self.hold_until = Some(now + hold);
+        self.throttled_polls += 1;
+        self.last_throttled = Some(Utc::now());
+    }
+
+    /// How much longer monitor requests are held back at `now`.
+    pub fn backoff(&self, now: Instant) -> Option<Duration> {
+        self.hold_until
+            .filter(|h| *h > now)
+            .map(|h| h.duration_since(now))
     }
 
     /// The API answered a poll: throttling is over.
@@ -343,15 +362,19 @@ impl PriorityBucket {
 
     pub fn usage(&self) -> Usage {
         let schedule = self.schedule();
+        let now = Instant::now();
         Usage {
             api: self.api,
             region: self.region.clone(),
             per_second: self.per_second,
-            last_second: schedule.last_second(Instant::now()),
+            last_second: schedule.last_second(now),
             peak_second: schedule.peak_second,
             granted: schedule.granted,
             skipped: schedule.skipped,
             last_skip: schedule.last_skip,
+            throttled_polls: schedule.throttled_polls,
+            last_throttled: schedule.last_throttled,
+            backoff: schedule.backoff(now),
         }
     }
 }
@@ -546,6 +569,9 @@ mod tests {
             Some(t1 + FIRST_THROTTLE_HOLD),
             "a skip during the hold does not lengthen it"
         );
+        assert_eq!(s.throttled_polls, 3, "nor counts as AWS throttling again");
+        assert_eq!(s.backoff(t1 + ms(5_000)), Some(ms(10_000)));
+        assert_eq!(s.backoff(t1 + FIRST_THROTTLE_HOLD), None);
         let mut now = t1;
         for _ in 0..20 {
             now += MAX_THROTTLE_HOLD;

@@ -71,7 +71,7 @@ impl HttpConnector for BudgetedConnector {
 }
 
 /// The SDK's own default HTTPS client, for configurations that name none.
-fn default_client() -> Option<SharedHttpClient> {
+pub fn default_client() -> Option<SharedHttpClient> {
     let plugin = default_http_client_plugin_v2(BehaviorVersion::latest())?;
     plugin
         .runtime_components(&RuntimeComponentsBuilder::new("drconsole budget"))

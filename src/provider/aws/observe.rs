@@ -5,19 +5,21 @@
 //! minutes; records from one listing per hosted zone; each check's status
 //! from CloudWatch's `AWS/Route53` metrics, read in the same `GetMetricData`
 //! batches as the lags. `GetHealthCheckStatus` (one call per check) is left
-//! for checks that are not fully healthy, and for every check when
-//! CloudWatch did not answer.
+//! for checks that are not fully healthy, for every check when CloudWatch
+//! did not answer, and for the checks of the service open in the detail
+//! pane, so it shows which checker regions see it up or down.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_route53::types::HealthCheck;
+use aws_sdk_route53::types::{HealthCheck, HealthCheckObservation};
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::budget::Usage;
 use super::clients::ReadClients;
 use super::cloudwatch::{self, ROUTE53_METRICS_REGION};
 use super::errors::from_sdk;
@@ -27,9 +29,10 @@ use super::watch::Watch;
 use crate::domain::action::ChangeStatus;
 use crate::domain::environment::HealthCheckSpec;
 use crate::domain::snapshot::{
-    DnsRecordObs, ErrorKind, GlobalClusterObs, HealthCheckObs, Snapshot, SourceError, SourceReading,
+    CheckerReadout, DnsRecordObs, ErrorKind, GlobalClusterObs, HealthCheckObs, Snapshot,
+    SourceError, SourceReading,
 };
-use crate::provider::Observe;
+use crate::provider::{FocusedService, Observe};
 use crate::readiness::facts::ConfigReading;
 
 /// Route 53 allows five requests a second per account; stay well under it.
@@ -201,12 +204,15 @@ impl AwsObserver {
 
     /// Each watched check's status: from CloudWatch when every checker is
     /// healthy, else from its checkers (falling back to CloudWatch's figure
-    /// if that read fails).
+    /// if that read fails). The checks of the service open in the detail
+    /// pane (`focus`) are read per checker too, after the rest, so the
+    /// budget gives them up first.
     async fn health_checks(
         &self,
         configs: &HashMap<String, HealthCheck>,
         metrics: Option<&HashMap<String, HealthMetrics>>,
-    ) -> Result<Vec<HealthCheckObs>, SourceError> {
+        focus: &HashSet<&str>,
+    ) -> Result<(Vec<HealthCheckObs>, Vec<CheckerReadout>), SourceError> {
         let from_metrics = |spec: &HealthCheckSpec| {
             let m = metrics?.get(&spec.id)?;
             let known = self.known_total(&spec.id);
@@ -217,32 +223,83 @@ impl AwsObserver {
                 .and_then(|m| m.get(&spec.id))
                 .is_some_and(HealthMetrics::fully_healthy)
         };
+        let (needed, healthy): (Vec<&HealthCheckSpec>, Vec<&HealthCheckSpec>) = self
+            .watch
+            .health_checks
+            .iter()
+            .partition(|s| needs_checkers(s));
+        let focused: Vec<&HealthCheckSpec> = healthy
+            .into_iter()
+            .filter(|s| focus.contains(s.id.as_str()))
+            .filter(|s| route53::readable_per_checker(configs.get(&s.id)))
+            .collect();
+        let fallback = |spec: &HealthCheckSpec| from_metrics(spec).is_some();
+        let mut stop = None;
+        let mut read = self.read_checkers(&needed, &fallback, &mut stop).await;
+        read.extend(self.read_checkers(&focused, &fallback, &mut stop).await);
+
         let mut out = Vec::new();
-        for batch in self.watch.health_checks.chunks(ROUTE53_CONCURRENCY) {
-            let reads = join_all(batch.iter().map(|spec| async move {
-                if !needs_checkers(spec) {
-                    return (spec, None);
+        let mut readouts = Vec::new();
+        for spec in &self.watch.health_checks {
+            let checkers = read.remove(spec.id.as_str());
+            if let Some(result) = &checkers {
+                readouts.push(CheckerReadout {
+                    health_check_id: spec.id.clone(),
+                    regions: result
+                        .as_ref()
+                        .map(|o| route53::checkers_by_region(o))
+                        .unwrap_or_default(),
+                    not_read: result.as_ref().err().map(ToString::to_string),
+                });
+            }
+            let obs = match (checkers, from_metrics(spec)) {
+                (Some(Ok(observations)), _) => {
+                    let obs = route53::map_health_check(spec, configs.get(&spec.id), &observations);
+                    self.remember_total(&spec.id, obs.checkers_total);
+                    obs
                 }
-                let read = route53::read_checker_status(&self.clients.route53, &spec.id).await;
-                (spec, Some(read))
+                (None, Some(obs)) | (Some(Err(_)), Some(obs)) => obs,
+                (Some(Err(e)), None) => return Err(e),
+                (None, None) => route53::map_health_check(spec, configs.get(&spec.id), &[]),
+            };
+            out.push(obs);
+        }
+        Ok((out, readouts))
+    }
+
+    /// `GetHealthCheckStatus` of each check, a few at a time, until one
+    /// fails so that the poll cannot go on: the budget or AWS's throttling
+    /// turned it away (the next would wait in vain), or it failed with no
+    /// CloudWatch figure to fall back on (the Route 53 reading fails).
+    /// From then on (`stop`) nothing is sent: the rest carry that error.
+    async fn read_checkers<'a>(
+        &self,
+        specs: &[&'a HealthCheckSpec],
+        fallback: &(dyn Fn(&HealthCheckSpec) -> bool + Sync),
+        stop: &mut Option<SourceError>,
+    ) -> HashMap<&'a str, Result<Vec<HealthCheckObservation>, SourceError>> {
+        let mut read = HashMap::new();
+        for batch in specs.chunks(ROUTE53_CONCURRENCY) {
+            if let Some(e) = stop {
+                read.extend(batch.iter().map(|s| (s.id.as_str(), Err(e.clone()))));
+                continue;
+            }
+            let reads = join_all(batch.iter().map(|spec| async move {
+                let result = route53::read_checker_status(&self.clients.route53, &spec.id).await;
+                (*spec, result)
             }))
             .await;
-            for (spec, read) in reads {
-                let obs = match (read, from_metrics(spec)) {
-                    (Some(Ok(observations)), _) => {
-                        let obs =
-                            route53::map_health_check(spec, configs.get(&spec.id), &observations);
-                        self.remember_total(&spec.id, obs.checkers_total);
-                        obs
-                    }
-                    (None, Some(obs)) | (Some(Err(_)), Some(obs)) => obs,
-                    (Some(Err(e)), None) => return Err(e),
-                    (None, None) => route53::map_health_check(spec, configs.get(&spec.id), &[]),
-                };
-                out.push(obs);
+            for (spec, result) in reads {
+                if let Err(e) = &result
+                    && (matches!(e.kind, ErrorKind::Budget | ErrorKind::Throttled)
+                        || !fallback(spec))
+                {
+                    stop.get_or_insert_with(|| e.clone());
+                }
+                read.insert(spec.id.as_str(), result);
             }
         }
-        Ok(out)
+        read
     }
 
     fn known_total(&self, id: &str) -> Option<u32> {
@@ -268,27 +325,33 @@ impl AwsObserver {
         records: Result<Vec<DnsRecordObs>, SourceError>,
         configs: Result<HashMap<String, HealthCheck>, SourceError>,
         metrics: Option<&HashMap<String, HealthMetrics>>,
+        focus: &HashSet<&str>,
     ) -> Result<Snapshot, SourceError> {
         let dns_records = records?;
         let configs = configs?;
-        let health_checks = self.health_checks(&configs, metrics).await?;
+        let (health_checks, checker_readouts) =
+            self.health_checks(&configs, metrics, focus).await?;
         Ok(Snapshot {
             health_checks,
             dns_records,
+            checker_readouts,
             ..Snapshot::default()
         })
     }
 
     /// CloudWatch and Route 53's listings in parallel, then the statuses
     /// CloudWatch could not give.
-    async fn read_cloudwatch_and_route53(&self) -> (Vec<SourceReading>, SourceReading) {
+    async fn read_cloudwatch_and_route53(
+        &self,
+        focus: &HashSet<&str>,
+    ) -> (Vec<SourceReading>, SourceReading) {
         let (cloudwatch, records, configs) = tokio::join!(
             self.read_cloudwatch(),
             self.read_records(),
             self.health_configs()
         );
         let result = self
-            .route53_snapshot(records, configs, cloudwatch.health.as_ref())
+            .route53_snapshot(records, configs, cloudwatch.health.as_ref(), focus)
             .await;
         let route53 = SourceReading {
             source: "route53".to_string(),
@@ -377,8 +440,15 @@ pub fn assemble_rds(
 #[async_trait]
 impl Observe for AwsObserver {
     async fn observe(&self) -> Vec<SourceReading> {
+        self.observe_focused(None).await
+    }
+
+    async fn observe_focused(&self, focus: Option<&FocusedService>) -> Vec<SourceReading> {
+        let focus: HashSet<&str> = focus
+            .map(|f| f.health_checks.iter().map(String::as_str).collect())
+            .unwrap_or_default();
         let (rds, (cloudwatch, route53)) =
-            tokio::join!(self.read_rds(), self.read_cloudwatch_and_route53());
+            tokio::join!(self.read_rds(), self.read_cloudwatch_and_route53(&focus));
         let mut readings = assemble_rds(rds, &self.watch.replicated_clusters);
         readings.push(route53);
         readings.extend(cloudwatch);
@@ -388,6 +458,10 @@ impl Observe for AwsObserver {
 
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn api_budget(&self) -> Option<Vec<Usage>> {
+        Some(self.clients.budget.usage())
     }
 
     async fn configuration(&self) -> Vec<ConfigReading> {

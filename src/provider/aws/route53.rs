@@ -8,7 +8,9 @@ use aws_sdk_route53::types::{
 
 use super::errors::from_sdk;
 use crate::domain::environment::HealthCheckSpec;
-use crate::domain::snapshot::{DnsRecordObs, FailoverRole, Health, HealthCheckObs, SourceError};
+use crate::domain::snapshot::{
+    CheckerRegion, DnsRecordObs, FailoverRole, Health, HealthCheckObs, SourceError,
+};
 
 /// Route 53 counts a check healthy when more than this share of its checkers do.
 pub const HEALTHY_CHECKER_SHARE: f64 = 0.18;
@@ -65,21 +67,50 @@ pub async fn read_checker_status(
     Ok(out.health_check_observations().to_vec())
 }
 
-/// `(healthy, total)` checkers; a checker is healthy when its last report succeeded.
+/// A checker is healthy when its last report succeeded.
+fn checker_healthy(o: &HealthCheckObservation) -> bool {
+    o.status_report()
+        .and_then(|r| r.status())
+        .is_some_and(|s| s.starts_with("Success"))
+}
+
+/// `(healthy, total)` checkers.
 pub fn checker_counts(observations: &[HealthCheckObservation]) -> (u32, u32) {
     let total = observations.len();
-    let healthy = observations
-        .iter()
-        .filter(|o| {
-            o.status_report()
-                .and_then(|r| r.status())
-                .is_some_and(|s| s.starts_with("Success"))
-        })
-        .count();
+    let healthy = observations.iter().filter(|o| checker_healthy(o)).count();
     (
         u32::try_from(healthy).unwrap_or(u32::MAX),
         u32::try_from(total).unwrap_or(u32::MAX),
     )
+}
+
+/// The checkers grouped by the region they check from, in region order;
+/// Route 53 runs several checkers in each.
+pub fn checkers_by_region(observations: &[HealthCheckObservation]) -> Vec<CheckerRegion> {
+    let mut regions: std::collections::BTreeMap<&str, (u32, u32)> = Default::default();
+    for o in observations {
+        let region = o.region().map_or("unnamed region", |r| r.as_str());
+        let (healthy, total) = regions.entry(region).or_default();
+        *total = total.saturating_add(1);
+        *healthy = healthy.saturating_add(u32::from(checker_healthy(o)));
+    }
+    regions
+        .into_iter()
+        .map(|(region, (healthy, total))| CheckerRegion {
+            region: region.to_string(),
+            healthy,
+            total,
+        })
+        .collect()
+}
+
+/// Whether `GetHealthCheckStatus` can read the check: it cannot read a
+/// calculated one (the API reference says so), whose status comes from
+/// its children.
+pub fn readable_per_checker(check: Option<&HealthCheck>) -> bool {
+    check
+        .and_then(|c| c.health_check_config())
+        .is_none_or(|c| c.r#type() != &aws_sdk_route53::types::HealthCheckType::Calculated)
 }
 
 /// The status Route 53 acts on: a disabled check counts as healthy, an
@@ -344,6 +375,27 @@ mod tests {
             fqdn: "api.us-east-1.example.com".into(),
             failure_threshold: 3,
         }
+    }
+
+    #[test]
+    fn a_calculated_check_is_never_read_per_checker() {
+        let of_type = |t: HealthCheckType| {
+            HealthCheck::builder()
+                .id("hc-1")
+                .caller_reference("r")
+                .health_check_version(1)
+                .health_check_config(HealthCheckConfig::builder().r#type(t).build().unwrap())
+                .build()
+                .unwrap()
+        };
+        assert!(!readable_per_checker(Some(&of_type(
+            HealthCheckType::Calculated
+        ))));
+        assert!(readable_per_checker(Some(&of_type(HealthCheckType::Https))));
+        assert!(
+            readable_per_checker(None),
+            "a check not listed yet is tried"
+        );
     }
 
     #[test]

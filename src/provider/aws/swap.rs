@@ -7,10 +7,11 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::budget::Usage;
 use super::{AwsActor, AwsObserver};
 use crate::domain::action::{Action, ChangeStatus, Receipt};
 use crate::domain::snapshot::{SourceError, SourceReading};
-use crate::provider::{Act, Observe};
+use crate::provider::{Act, FocusedService, Observe};
 use crate::readiness::facts::ConfigReading;
 
 pub struct Swappable<T>(RwLock<Arc<T>>);
@@ -34,6 +35,14 @@ impl<T> Swappable<T> {
 impl Observe for Swappable<AwsObserver> {
     async fn observe(&self) -> Vec<SourceReading> {
         self.current().observe().await
+    }
+
+    async fn observe_focused(&self, focus: Option<&FocusedService>) -> Vec<SourceReading> {
+        self.current().observe_focused(focus).await
+    }
+
+    fn api_budget(&self) -> Option<Vec<Usage>> {
+        self.current().api_budget()
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -1,7 +1,8 @@
 //! The selected service in full: objectives, posture and why, each side of
 //! it (availability and its clock, the writer, RPO exposure, PITR), where
 //! the data came from, each region's checks, the replication topology as
-//! observed, backups and DNS.
+//! observed, backups and DNS; each check's checker regions when read
+//! (checkers.rs), and the AWS API budget (budget.rs).
 //!
 //! ```text
 //! Objectives  RTO 15m · RPO 5m · warm standby: can meet RTO (best case 5m)
@@ -64,11 +65,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-fn label(text: &str, app: &App) -> Span<'static> {
+pub(super) fn label(text: &str, app: &App) -> Span<'static> {
     Span::styled(format!("{text:<LABEL_WIDTH$}"), app.theme.style.muted)
 }
 
-fn indent() -> Span<'static> {
+pub(super) fn indent() -> Span<'static> {
     Span::raw(" ".repeat(LABEL_WIDTH))
 }
 
@@ -83,6 +84,7 @@ fn lines(app: &App) -> Vec<Line<'static>> {
     replication(app, row, &mut out);
     backups(app, row, &mut out);
     dns(app, row, &mut out);
+    out.extend(super::budget::lines(app));
     out
 }
 
@@ -387,6 +389,7 @@ fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
                 ),
                 Span::styled(format!(" · {}", check.fqdn), style.muted),
             ]));
+            out.extend(super::checkers::lines(app, &check.id, row.freshness.stale));
         }
         if region.checks.is_empty() {
             let why = if region.configured_checks == 0 {

@@ -17,7 +17,9 @@ pub mod runs;
 pub mod timeline;
 pub mod too_small;
 
+mod budget;
 mod cells;
+mod checkers;
 
 #[cfg(test)]
 mod tests;
