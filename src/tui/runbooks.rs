@@ -7,6 +7,8 @@
 //! Starting a run reads and writes files (runbook, journals, lock, fsync):
 //! it goes through [`crate::runbook::start`] on a blocking thread and its
 //! result comes back as a [`RunMessage`], so the UI loop never waits on it.
+//! So do reading each runbook's last run from the journals
+//! ([`crate::runbook::history`]) and discarding a journal.
 
 use std::path::PathBuf;
 
@@ -25,6 +27,7 @@ use crate::monitor::{SnapshotFeed, Tracker};
 use crate::provider::Provider;
 use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
+use crate::runbook::history::{self, LastRun};
 use crate::runbook::runner::{self, Input, RunStatus};
 use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
@@ -58,6 +61,16 @@ pub enum RunMessage {
     Started {
         service: String,
         result: Result<StartedRun, StartProblem>,
+    },
+    /// Each runbook's last run, read for the `asked`-th refresh.
+    History {
+        asked: u64,
+        result: Result<Vec<Option<LastRun>>, String>,
+    },
+    /// A journal of `service` set aside from the list: where it went.
+    Discarded {
+        service: String,
+        result: Result<PathBuf, String>,
     },
 }
 
@@ -123,6 +136,14 @@ pub struct RunbooksState {
     /// Services whose start is under way, so a second Enter waits for it.
     pub starting: Vec<String>,
     pub blocked: Option<Blocked>,
+    /// Each runbook's last run (as `setup.runbooks`), from the journals.
+    pub last_runs: Vec<Option<LastRun>>,
+    /// Refreshes of `last_runs` asked for, and the newest one applied:
+    /// an older answer arriving late is dropped.
+    history_asked: u64,
+    history_applied: u64,
+    /// The service and journal the open discard dialog sets aside.
+    discarding: Option<(String, PathBuf)>,
     /// The prompt the open dialog answers: its answer names this prompt
     /// (or, for a skip, its step), so the run refuses it once it has moved on.
     dialog_for: Option<PromptId>,
@@ -139,7 +160,11 @@ impl RunbooksState {
         messages: mpsc::Sender<RunMessage>,
     ) -> Self {
         let notice = setup.identity_note.clone();
-        Self {
+        let mut state = Self {
+            last_runs: vec![None; setup.runbooks.len()],
+            history_asked: 0,
+            history_applied: 0,
+            discarding: None,
             setup,
             selected: 0,
             runs: Vec::new(),
@@ -155,7 +180,51 @@ impl RunbooksState {
             skipping: None,
             feed,
             messages,
+        };
+        state.refresh_history();
+        state
+    }
+
+    /// Reads each runbook's last run again, off the UI task; the answer
+    /// comes back as [`RunMessage::History`]. Without a runtime (a test
+    /// drawing a screen) the list shows none.
+    pub fn refresh_history(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
         }
+        self.history_asked += 1;
+        let asked = self.history_asked;
+        let dir = self.setup.journal_dir.clone();
+        let runbooks = self.setup.runbooks.clone();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let read = tokio::task::spawn_blocking(move || history::last_runs(&dir, &runbooks));
+            let result = match read.await {
+                Ok(read) => read.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            messages
+                .send(RunMessage::History { asked, result })
+                .await
+                .ok();
+        });
+    }
+
+    /// The selected runbook's last run, unless the filter hides it.
+    pub fn selected_last_run(&self) -> Option<&LastRun> {
+        self.selected_runbook()?;
+        self.last_runs.get(self.selected)?.as_ref()
+    }
+
+    /// The journal `D` would set aside on the list: the selected runbook's
+    /// blocking or unfinished one, unless this session is running it.
+    fn discardable(&self) -> Option<(String, PathBuf)> {
+        let runbook = self.selected_runbook()?;
+        let last = self.selected_last_run().filter(|l| l.discardable())?;
+        if self.active_run(&runbook.service).is_some() {
+            return None;
+        }
+        Some((runbook.service.clone(), last.journal.clone()))
     }
 
     /// The selected runbook, unless the filter hides it.
@@ -241,6 +310,28 @@ impl RunbooksState {
                 }
                 Update::Redraw
             }
+            RunMessage::History { asked, result } => {
+                if asked < self.history_applied {
+                    return Update::Nothing;
+                }
+                self.history_applied = asked;
+                match result {
+                    Ok(last_runs) => self.last_runs = last_runs,
+                    Err(e) => self.notice = Some(format!("the journals could not be read: {e}")),
+                }
+                Update::Redraw
+            }
+            RunMessage::Discarded { service, result } => {
+                self.notice = Some(match result {
+                    Ok(moved_to) => format!(
+                        "set aside as {} with your reason; the next start of `{service}` begins afresh",
+                        moved_to.display()
+                    ),
+                    Err(e) => format!("the journal was not set aside: {e}"),
+                });
+                self.refresh_history();
+                Update::Redraw
+            }
         }
     }
 
@@ -253,6 +344,7 @@ impl RunbooksState {
         else {
             return Update::Nothing;
         };
+        let ended = entry.in_progress() && status.view.outcome.is_some();
         entry.status = status;
         let now = self.setup.provider.observe.now();
         let prompt = entry.status.view.prompt.clone();
@@ -277,6 +369,9 @@ impl RunbooksState {
                 self.dialog_for = None;
             }
         }
+        if ended {
+            self.refresh_history();
+        }
         Update::Redraw
     }
 
@@ -298,6 +393,7 @@ impl RunbooksState {
             status: started.status,
         });
         self.runs_selected = self.runs.len() - 1;
+        self.refresh_history();
     }
 
     fn prompt(&self) -> Option<&Prompt> {
@@ -338,7 +434,12 @@ impl RunbooksState {
                     ReasonFor::Abort => Some(Input::Abort { reason }),
                     ReasonFor::Discard => {
                         self.dialog = None;
-                        self.discard(reason, environment, tracker);
+                        match self.discarding.take() {
+                            Some((service, journal)) => {
+                                self.discard_journal(service, journal, reason, environment)
+                            }
+                            None => self.discard(reason, environment, tracker),
+                        }
                         return Update::Redraw;
                     }
                 },
@@ -358,6 +459,7 @@ impl RunbooksState {
         self.dialog = None;
         self.dialog_for = None;
         self.skipping = None;
+        self.discarding = None;
         if let Some(input) = input {
             self.send(input);
         }
@@ -384,7 +486,7 @@ impl RunbooksState {
             Action::Tick => matches!(prompt, Some(Prompt::Tick { .. })),
             Action::Retry => matches!(prompt, Some(Prompt::Failed { .. })),
             Action::Skip | Action::Abort => in_progress,
-            Action::Discard => self.blocked.is_some(),
+            Action::Discard => self.blocked.is_some() || self.discardable().is_some(),
             _ => true,
         }
     }
@@ -396,8 +498,27 @@ impl RunbooksState {
                 self.list_filter.clear();
                 self.refilter();
             }
+            // A start refused by an unreadable journal discards it and
+            // starts again; otherwise the selected runbook's journal only.
             Action::Discard if self.blocked.is_some() => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
+            }
+            Action::Discard => {
+                let Some((service, journal)) = self.discardable() else {
+                    return Update::Nothing;
+                };
+                let what = match self.selected_last_run().map(|l| l.state) {
+                    Some(history::RunState::Unfinished { step, of }) => format!(
+                        "the unfinished run of `{service}` (at step {step}/{of}) will not be resumed"
+                    ),
+                    _ => format!("the journal of `{service}` that cannot be read"),
+                };
+                let name = journal.file_name().unwrap_or_default().to_string_lossy();
+                let detail = format!("{what}: {name} is kept as evidence, renamed .discarded");
+                self.dialog = Some(Dialog::Reason(
+                    ReasonDialog::new(ReasonFor::Discard).with_detail(detail),
+                ));
+                self.discarding = Some((service, journal));
             }
             _ => match moved(self.selected, &self.shown_runbooks(), action) {
                 Some(to) => self.selected = to,
@@ -543,16 +664,38 @@ impl RunbooksState {
         self.request_start(service, request, environment);
     }
 
-    /// Runs the start sequence on a blocking thread; its result arrives as
-    /// [`RunMessage::Started`], and the run's statuses after it.
-    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
-        if self.starting.contains(&service) {
-            self.notice = Some(format!("a run of `{service}` is starting"));
-            return;
-        }
-        self.starting.push(service.clone());
-        self.notice = Some(format!("starting a run of `{service}`…"));
-        let starter = Starter {
+    /// Sets `journal` aside as `runbook run --discard-journal` does
+    /// ([`start::discard`]), on a blocking thread; the outcome comes back
+    /// as [`RunMessage::Discarded`].
+    fn discard_journal(
+        &mut self,
+        service: String,
+        journal: PathBuf,
+        reason: String,
+        environment: &Environment,
+    ) {
+        let starter = self.starter(environment);
+        let messages = self.messages.clone();
+        self.notice = Some(format!("setting aside the journal of `{service}`…"));
+        tokio::spawn(async move {
+            let request = Discard { journal, reason };
+            let of = service.clone();
+            let done = tokio::task::spawn_blocking(move || start::discard(&starter, &of, &request));
+            let result = match done.await {
+                Ok(Ok(record)) => Ok(record.moved_to),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            messages
+                .send(RunMessage::Discarded { service, result })
+                .await
+                .ok();
+        });
+    }
+
+    /// What this session lends a start or a discard.
+    fn starter(&self, environment: &Environment) -> Starter {
+        Starter {
             environment: environment.clone(),
             builtins: self.setup.builtins.clone(),
             operator: self.setup.operator.clone(),
@@ -562,7 +705,19 @@ impl RunbooksState {
             today: Utc::now().date_naive(),
             feed: self.feed.clone(),
             safety: self.setup.safety,
-        };
+        }
+    }
+
+    /// Runs the start sequence on a blocking thread; its result arrives as
+    /// [`RunMessage::Started`], and the run's statuses after it.
+    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
+        if self.starting.contains(&service) {
+            self.notice = Some(format!("a run of `{service}` is starting"));
+            return;
+        }
+        self.starting.push(service.clone());
+        self.notice = Some(format!("starting a run of `{service}`…"));
+        let starter = self.starter(environment);
         let provider = self.setup.provider.clone();
         let messages = self.messages.clone();
         let shared = self.setup.shared.clone();
@@ -793,18 +948,24 @@ mod tests {
     }
 
     async fn app_for(read_only: bool) -> App {
+        app_in(read_only, Path::new("/nonexistent")).await.0
+    }
+
+    /// An app keeping its journals and locks under `dir`, and the receiver
+    /// of what its runs' tasks and its file readers send it.
+    async fn app_in(read_only: bool, dir: &Path) -> (App, mpsc::Receiver<RunMessage>) {
         let env = demo_environment();
         let world = Arc::new(SimWorld::new(&env, Utc::now()));
         let provider = sim::provider(world, read_only);
         let (feed, _) =
             crate::monitor::spawn_feed(provider.observe.clone(), Duration::from_secs(3600));
-        let (messages, _) = mpsc::channel(8);
+        let (messages, received) = mpsc::channel(8);
         let setup = RunbookSetup {
             runbooks: vec![runbook("orders"), runbook("billing")],
             problems: Vec::new(),
             provider,
-            journal_dir: PathBuf::from("/nonexistent"),
-            lock_dir: PathBuf::from("/nonexistent"),
+            journal_dir: dir.join("journal"),
+            lock_dir: dir.join("locks"),
             builtins: Variables::new(),
             operator: "ann".into(),
             identity_note: None,
@@ -820,7 +981,23 @@ mod tests {
             Utc::now(),
         );
         app.runbooks = Some(RunbooksState::new(setup, feed, messages));
-        app
+        (app, received)
+    }
+
+    /// Hands the app what its tasks send until `done` holds.
+    async fn pump_until(
+        app: &mut App,
+        received: &mut mpsc::Receiver<RunMessage>,
+        done: impl Fn(&App) -> bool,
+    ) {
+        let pumped = tokio::time::timeout(Duration::from_secs(20), async {
+            while !done(app) {
+                let message = received.recv().await.expect("the app's channel is open");
+                app.on_run_message(message);
+            }
+        })
+        .await;
+        assert!(pumped.is_ok(), "what was awaited never arrived");
     }
 
     fn start(app: &mut App, run: StartedRun) {
@@ -1136,5 +1313,129 @@ mod tests {
         let state = app.runbooks.as_ref().unwrap();
         assert!(state.dialog.is_none());
         assert_eq!(state.starting, ["orders"]);
+    }
+
+    fn last_state(app: &App) -> Option<history::RunState> {
+        let state = app.runbooks.as_ref().unwrap();
+        state.last_runs.first()?.as_ref().map(|l| l.state)
+    }
+
+    fn screen_text(app: &App, width: u16, height: u16) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|f| crate::tui::render::app::render(f, app))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content()
+            .chunks(usize::from(width))
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discarding_an_unfinished_run_from_the_list_journals_what_the_cli_does() {
+        use crate::runbook::history::{self, RunState};
+
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("journal");
+        let rb = runbook("orders");
+        let journal = history::tests::write_run(&journals, &rb, 1, 3, None);
+        let name = journal.file_name().unwrap().to_string_lossy().into_owned();
+        let written = std::fs::read(&journal).unwrap();
+        let (mut app, mut received) = app_in(false, dir.path()).await;
+        let of = rb.steps.len();
+        pump_until(&mut app, &mut received, |app| {
+            last_state(app) == Some(RunState::Unfinished { step: 4, of })
+        })
+        .await;
+        app.on_key(key(KeyCode::Char('2')));
+        assert!(screen_text(&app, 160, 30).contains(&format!("unfinished step 4/{of}")));
+        assert!(app.applies(Action::Discard), "D is offered on the list");
+        app.on_key(key(KeyCode::Char('D')));
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Reason(dialog)) = &state.dialog else {
+            panic!("D asks why");
+        };
+        assert!(dialog.detail.as_deref().unwrap().contains("step 4/"));
+        typed(&mut app, "stale game-day run");
+        app.on_key(key(KeyCode::Enter));
+        pump_until(&mut app, &mut received, |app| {
+            last_state(app) == Some(RunState::Discarded)
+        })
+        .await;
+        assert!(!journal.exists(), "set aside");
+        let note = |dir: &Path| -> crate::runbook::journal::Discard {
+            let text = std::fs::read(dir.join(format!("{name}.discard.json"))).unwrap();
+            serde_json::from_slice(&text).unwrap()
+        };
+        let console = note(&journals);
+        assert_eq!(console.reason, "stale game-day run");
+        assert!(console.moved_to.exists());
+        let screen = screen_text(&app, 160, 30);
+        assert!(screen.contains("discarded just now"), "{screen}");
+        assert!(!app.applies(Action::Discard), "nothing left to discard");
+
+        // The CLI's `runbook run FILE --discard-journal J --reason R` on the
+        // same journal writes the same record.
+        let cli = tempfile::tempdir().unwrap();
+        let cli_journals = cli.path().join("journal");
+        std::fs::create_dir_all(&cli_journals).unwrap();
+        std::fs::write(cli_journals.join(&name), written).unwrap();
+        let state = app.runbooks.as_ref().unwrap();
+        let starter = Starter {
+            journal_dir: cli_journals.clone(),
+            lock_dir: cli.path().join("locks"),
+            builtins: [("demo_app_url".to_string(), "http://127.0.0.1:9".to_string())].into(),
+            ..state.starter(&app.environment)
+        };
+        let request = StartRequest {
+            file: rb.path.clone(),
+            supplied: Variables::new(),
+            resume: ResumePolicy::New,
+            discard: Some(Discard {
+                journal: cli_journals.join(&name),
+                reason: "stale game-day run".into(),
+            }),
+            incident: None,
+        };
+        let prepared = start::prepare(&starter, request).unwrap_or_else(|e| panic!("{e}"));
+        let from_cli = note(&cli_journals);
+        assert_eq!(prepared.discarded.as_ref(), Some(&from_cli));
+        let same = |d: &crate::runbook::journal::Discard| {
+            (
+                d.operator.clone(),
+                d.session.clone(),
+                d.host.clone(),
+                d.reason.clone(),
+                d.problem.clone(),
+                d.journal.file_name().map(ToOwned::to_owned),
+                d.moved_to.file_name().map(ToOwned::to_owned),
+            )
+        };
+        assert_eq!(same(&console), same(&from_cli));
+    }
+
+    #[tokio::test]
+    async fn the_list_shows_each_runbooks_last_run_in_the_columns_that_fit() {
+        use crate::runbook::history::RunState;
+
+        let mut app = app().await;
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 12, 0, 0).unwrap();
+        app.now = now;
+        app.screen = Screen::Runbooks;
+        let state = app.runbooks.as_mut().unwrap();
+        let last = |state, minutes| LastRun {
+            journal: PathBuf::from("orders-20261126T114800Z-1-ab.jsonl"),
+            state,
+            at: now - chrono::Duration::minutes(minutes),
+        };
+        state.last_runs = vec![
+            Some(last(RunState::Unfinished { step: 4, of: 12 }, 12)),
+            Some(last(RunState::Completed, 3 * 24 * 60)),
+        ];
+        insta::assert_snapshot!("runbook_list_wide", screen_text(&app, 160, 24));
+        insta::assert_snapshot!("runbook_list_80x24", screen_text(&app, 80, 24));
     }
 }

@@ -522,6 +522,10 @@ impl App {
                 {
                     runbooks.viewing = None;
                 }
+                // Runs started elsewhere (`runbook run`, another console) show.
+                if let Some(runbooks) = &mut self.runbooks {
+                    runbooks.refresh_history();
+                }
                 self.show(Screen::Runbooks)
             }
             Action::Runs => self.show(Screen::Runs),
