@@ -107,7 +107,7 @@ impl RunEntry {
 pub enum Dialog {
     Confirm(Box<ConfirmDialog>),
     Reason(ReasonDialog),
-    Review(ReviewDialog),
+    Review(Box<ReviewDialog>),
 }
 
 /// A journal the operator may discard from the list (`D`).
@@ -619,7 +619,18 @@ impl RunbooksState {
             ));
             return;
         }
-        self.dialog = Some(Dialog::Review(ReviewDialog::new(runbook)));
+        let mut known = self.setup.builtins.clone();
+        known.insert("operator".into(), self.setup.operator.clone());
+        let global_clusters = self
+            .feed
+            .latest()
+            .map(|o| o.snapshot.global_clusters.clone())
+            .unwrap_or_default();
+        self.dialog = Some(Dialog::Review(Box::new(ReviewDialog::new(
+            runbook,
+            known,
+            global_clusters,
+        ))));
     }
 
     /// Starts (or resumes, from the journal, the unfinished run of) the
