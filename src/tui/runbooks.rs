@@ -1449,4 +1449,127 @@ mod tests {
         insta::assert_snapshot!("runbook_list_wide", screen_text(&app, 160, 24));
         insta::assert_snapshot!("runbook_list_80x24", screen_text(&app, 80, 24));
     }
+
+    /// Every character the key table binds outside text fields: typed into
+    /// a dialog, each must land in its text and none act.
+    const BOUND: &str = "q?:/1234tfjkgGODIAsrc ";
+
+    /// Types [`BOUND`] into whatever is open, checking that nothing quits,
+    /// changes screen or opens an overlay on the way.
+    fn type_bound_keys(app: &mut App) {
+        let screen = app.screen;
+        for c in BOUND.chars() {
+            let update = app.on_key(key(KeyCode::Char(c)));
+            assert_ne!(update, Update::Quit, "`{c}` quit from a dialog");
+            assert_eq!(app.screen, screen, "`{c}` changed the screen");
+            assert!(
+                !app.help_open && !app.palette.open,
+                "`{c}` opened an overlay"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_confirmation() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        app.screen = Screen::Runbooks;
+        let prompt = Prompt::ConfirmAction {
+            step: "failover-database".into(),
+            seq: 1,
+            title: "Fail over".into(),
+            call: Box::new(crate::domain::action::ApiCall {
+                service: "rds".into(),
+                region: "us-west-2".into(),
+                operation: "FailoverGlobalCluster".into(),
+                params: serde_json::json!({ "GlobalClusterIdentifier": "orders-global" }),
+            }),
+            target: "orders-global".into(),
+            typed: true,
+            note: None,
+            assessment: Box::new(crate::runbook::facts::Assessment {
+                observed_at: app.now,
+                facts: vec![],
+                violations: vec![],
+            }),
+            overridden: None,
+        };
+        let dialog = ConfirmDialog::for_prompt(&prompt, app.now).unwrap();
+        app.runbooks.as_mut().unwrap().dialog = Some(Dialog::Confirm(Box::new(dialog)));
+        type_bound_keys(&mut app);
+        let Some(Dialog::Confirm(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("the confirmation closed");
+        };
+        assert_eq!(dialog.input, BOUND);
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_reason() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        app.screen = Screen::Runbooks;
+        app.on_key(key(KeyCode::Char('s')));
+        type_bound_keys(&mut app);
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("the reason dialog closed");
+        };
+        assert_eq!(
+            (dialog.purpose, dialog.input.as_str()),
+            (ReasonFor::Skip, BOUND)
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_declaration() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('I')));
+        type_bound_keys(&mut app);
+        app.on_key(key(KeyCode::Tab));
+        type_bound_keys(&mut app);
+        let dialog = app
+            .declaring
+            .as_ref()
+            .expect("the declare dialog stays open");
+        assert_eq!((dialog.when.as_str(), dialog.why.as_str()), (BOUND, BOUND));
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_review() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.runbooks.as_mut().unwrap().selected = 1;
+        app.on_key(key(KeyCode::Enter));
+        let before = match &app.runbooks.as_ref().unwrap().dialog {
+            Some(Dialog::Review(review)) => review.parameters[review.field].value.clone(),
+            _ => panic!("Enter opens the review"),
+        };
+        type_bound_keys(&mut app);
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Review(review)) = &state.dialog else {
+            panic!("the review closed");
+        };
+        assert_eq!(
+            review.parameters[review.field].value,
+            format!("{before}{BOUND}")
+        );
+        assert!(state.starting.is_empty(), "nothing started");
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_filter_and_the_palette() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('/')));
+        type_bound_keys(&mut app);
+        assert_eq!(app.filter, BOUND);
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Char(':')));
+        let screen = app.screen;
+        for c in BOUND.chars() {
+            assert_ne!(app.on_key(key(KeyCode::Char(c))), Update::Quit);
+            assert_eq!(app.screen, screen);
+        }
+        assert_eq!(app.palette.input, BOUND);
+    }
 }
