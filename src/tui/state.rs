@@ -464,6 +464,10 @@ impl App {
             Action::Readiness => self.screen != Screen::Readiness && self.readiness.is_some(),
             Action::Follow => self.screen != Screen::Follow && self.follow.is_some(),
             Action::Timeline => self.screen != Screen::Timeline && self.timeline.is_some(),
+            Action::Report => {
+                self.screen != Screen::DrillReport
+                    && self.drill.as_ref().is_some_and(DrillState::is_finished)
+            }
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -535,6 +539,9 @@ impl App {
                 update
             }
             Action::Follow if self.follow.is_some() => self.show(Screen::Follow),
+            Action::Report if self.drill.as_ref().is_some_and(DrillState::is_finished) => {
+                self.show(Screen::DrillReport)
+            }
             Action::Timeline => match &mut self.timeline {
                 Some(timeline) => {
                     timeline.open();
