@@ -30,13 +30,13 @@ pub struct JournalFile {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalKind {
     Run(Box<RecoveredRun>),
-    /// A journal that cannot be read: it blocks every run of its service.
-    Unreadable {
-        file_time: Option<DateTime<Utc>>,
-    },
-    /// Set aside; the run's runbook and service when its journal still reads.
+    /// A journal that cannot be read (its time is the file's): it blocks
+    /// every run of its service.
+    Unreadable,
+    /// Set aside with `reason`; the run's runbook and service when its
+    /// journal still reads.
     Discarded {
-        note: Box<Discard>,
+        reason: String,
         runbook: Option<(String, String)>,
     },
 }
@@ -61,6 +61,8 @@ pub struct LastRun {
     pub journal: PathBuf,
     pub state: RunState,
     pub at: DateTime<Utc>,
+    /// Why it was aborted or discarded, as the operator wrote it.
+    pub reason: Option<String>,
 }
 
 impl LastRun {
@@ -103,14 +105,11 @@ pub fn read(dir: &Path) -> Result<Vec<JournalFile>, ReadError> {
                     kind: JournalKind::Run(Box::new(run)),
                     path,
                 },
-                Err(_) => {
-                    let file_time = modified(&path);
-                    JournalFile {
-                        at: file_time.unwrap_or(DateTime::<Utc>::MIN_UTC),
-                        kind: JournalKind::Unreadable { file_time },
-                        path,
-                    }
-                }
+                Err(_) => JournalFile {
+                    at: modified(&path).unwrap_or(DateTime::<Utc>::MIN_UTC),
+                    kind: JournalKind::Unreadable,
+                    path,
+                },
             });
         } else if let Some(journal_name) = name.strip_suffix(".discard.json")
             && journal_name.ends_with(".jsonl")
@@ -126,7 +125,7 @@ pub fn read(dir: &Path) -> Result<Vec<JournalFile>, ReadError> {
                 path: moved,
                 at: note.at,
                 kind: JournalKind::Discarded {
-                    note: Box::new(note),
+                    reason: note.reason,
                     runbook,
                 },
             });
@@ -156,23 +155,31 @@ pub fn last_run(files: &[JournalFile], runbook: &Runbook) -> Option<LastRun> {
     let mut unfinished: Option<LastRun> = None;
     let mut ended: Option<LastRun> = None;
     for file in files {
-        let state = match &file.kind {
-            JournalKind::Unreadable { .. } if journal::may_belong(&file.path, service) => {
-                RunState::Unreadable
+        let (state, reason) = match &file.kind {
+            JournalKind::Unreadable if journal::may_belong(&file.path, service) => {
+                (RunState::Unreadable, None)
             }
-            JournalKind::Unreadable { .. } => continue,
+            JournalKind::Unreadable => continue,
             JournalKind::Run(run) if ours(&run.meta.runbook, &run.meta.service) => {
                 match &run.finished {
-                    None => RunState::Unfinished {
-                        step: position(run, runbook),
-                        of: runbook.steps.len(),
-                    },
-                    Some(RunOutcome::Completed { .. }) => RunState::Completed,
-                    Some(RunOutcome::Aborted { .. }) => RunState::Aborted,
+                    None => (
+                        RunState::Unfinished {
+                            step: position(run, runbook),
+                            of: runbook.steps.len(),
+                        },
+                        None,
+                    ),
+                    Some(RunOutcome::Completed { .. }) => (RunState::Completed, None),
+                    Some(RunOutcome::Aborted { reason, .. }) => {
+                        (RunState::Aborted, Some(reason.clone()))
+                    }
                 }
             }
             JournalKind::Run(_) => continue,
-            JournalKind::Discarded { runbook: known, .. } => {
+            JournalKind::Discarded {
+                runbook: known,
+                reason,
+            } => {
                 let matches = match known {
                     Some((rb, s)) => ours(rb, s),
                     // What it recorded is unknown: it was its service's.
@@ -184,13 +191,14 @@ pub fn last_run(files: &[JournalFile], runbook: &Runbook) -> Option<LastRun> {
                 if !matches {
                     continue;
                 }
-                RunState::Discarded
+                (RunState::Discarded, Some(reason.clone()))
             }
         };
         let candidate = LastRun {
             journal: file.path.clone(),
             state,
             at: file.at,
+            reason,
         };
         let slot = match state {
             RunState::Unreadable => &mut blocking,
@@ -312,6 +320,7 @@ pub(crate) mod tests {
                     of: rb.steps.len()
                 },
                 at: at(1) + chrono::Duration::seconds(3),
+                reason: None,
             })
         );
         assert!(last[0].as_ref().unwrap().discardable());
@@ -334,6 +343,8 @@ pub(crate) mod tests {
         write_run(dir.path(), &rb, 2, 1, aborted);
         let state = |dir: &Path| last_run(&read(dir).unwrap(), &rb).unwrap().state;
         assert_eq!(state(dir.path()), RunState::Aborted);
+        let aborted = last_run(&read(dir.path()).unwrap(), &rb).unwrap();
+        assert_eq!(aborted.reason.as_deref(), Some("drill"));
 
         let open = write_run(dir.path(), &rb, 3, 1, None);
         assert!(matches!(state(dir.path()), RunState::Unfinished { .. }));
@@ -341,7 +352,7 @@ pub(crate) mod tests {
         journal::discard(&open, &rb.service, "stale", who, at(30)).unwrap();
         let last = last_run(&read(dir.path()).unwrap(), &rb).unwrap();
         assert_eq!(last.state, RunState::Discarded);
-        assert_eq!(last.at, at(30));
+        assert_eq!((last.at, last.reason.as_deref()), (at(30), Some("stale")));
         assert!(!last.discardable());
         assert!(last.journal.to_string_lossy().ends_with(".jsonl.discarded"));
     }

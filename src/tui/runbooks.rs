@@ -1386,6 +1386,7 @@ mod tests {
         assert!(console.moved_to.exists());
         let screen = screen_text(&app, 160, 30);
         assert!(screen.contains("discarded just now"), "{screen}");
+        assert!(screen.contains("why: stale game-day run"), "{screen}");
         assert!(!app.applies(Action::Discard), "nothing left to discard");
 
         // The CLI's `runbook run FILE --discard-journal J --reason R` on the
@@ -1441,6 +1442,7 @@ mod tests {
             journal: PathBuf::from("orders-20261126T114800Z-1-ab.jsonl"),
             state,
             at: now - chrono::Duration::minutes(minutes),
+            reason: None,
         };
         state.last_runs = vec![
             Some(last(RunState::Unfinished { step: 4, of: 12 }, 12)),

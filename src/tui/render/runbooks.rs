@@ -23,6 +23,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::{age_label, objective};
 use super::run;
+use crate::format::printable;
 use crate::runbook::history::{LastRun, RunState};
 use crate::tui::keys::{Action, KeyMap};
 use crate::tui::runbooks::{Dialog, RunbooksState};
@@ -316,6 +317,8 @@ fn about_lines<'a>(
     let mut about: Vec<Line> = Vec::new();
     if let Some(last) = state.selected_last_run() {
         let (text, style) = last_run_cell(theme, Some(last), now);
+        // Journals are files anyone with the disk may have written: their
+        // text reaches the screen only as printable text.
         let file = last
             .journal
             .file_name()
@@ -324,8 +327,18 @@ fn about_lines<'a>(
         let mut spans = vec![
             Span::styled("Last run: ", theme.style.muted),
             Span::styled(text, style),
-            Span::styled(format!(" · {file}"), theme.style.muted),
         ];
+        if let Some(reason) = &last.reason {
+            spans.push(Span::styled(" · why: ", theme.style.muted));
+            spans.push(Span::styled(
+                printable(reason).into_owned(),
+                theme.style.text,
+            ));
+        }
+        spans.push(Span::styled(
+            format!(" · {}", printable(&file)),
+            theme.style.muted,
+        ));
         if state.applies(Action::Discard) {
             let discard = keys.label(Action::Discard);
             spans.push(Span::styled(
