@@ -16,7 +16,7 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
@@ -115,8 +115,9 @@ impl Column<'_> {
 const NAME_MIN: u16 = 24;
 
 /// The widths of the columns shown, `None` for those left out: they join
-/// by priority while they fit whole, and the name takes what they leave,
-/// at least [`NAME_MIN`].
+/// by priority while they fit whole, and the name takes what they leave
+/// (at least [`NAME_MIN`]) up to its own width; room to spare goes
+/// between the columns.
 fn widths(columns: &[Column], available: u16) -> Vec<Option<u16>> {
     let mut order: Vec<usize> = (0..columns.len()).collect();
     order.sort_by_key(|&i| columns[i].priority);
@@ -134,7 +135,8 @@ fn widths(columns: &[Column], available: u16) -> Vec<Option<u16>> {
         shown[i] = Some(w);
     }
     let others: u16 = shown.iter().flatten().map(|w| w + 1).sum();
-    shown[name] = Some(available.saturating_sub(others));
+    let rest = available.saturating_sub(others);
+    shown[name] = Some(rest.min(columns[name].width()));
     shown
 }
 
@@ -273,6 +275,7 @@ fn list(
     let header = Row::new(kept.iter().map(|(c, _)| c.header)).style(theme.style.title);
     let rows = (0..runbooks.len()).map(|r| Row::new(kept.iter().map(|(c, _)| c.cells[r].clone())));
     let table = Table::new(rows, kept.iter().map(|(_, w)| Constraint::Length(*w)))
+        .flex(Flex::SpaceBetween)
         .header(header)
         .row_highlight_style(theme.style.selection)
         .highlight_symbol("▌")
@@ -420,11 +423,11 @@ mod tests {
     fn columns_join_by_priority_as_the_width_grows_and_the_name_takes_the_rest() {
         let at = |w| widths(&columns(), w);
         assert_eq!(at(30), [Some(30), None, None, None]);
-        assert_eq!(at(50), [Some(50), None, None, None]);
+        assert_eq!(at(50), [Some(36), None, None, None]);
         assert_eq!(at(60), [Some(29), None, Some(30), None]);
         assert_eq!(at(70), [Some(31), Some(7), Some(30), None]);
         assert_eq!(at(84), [Some(24), Some(7), Some(30), Some(20)]);
-        assert_eq!(at(120), [Some(60), Some(7), Some(30), Some(20)]);
+        assert_eq!(at(120), [Some(36), Some(7), Some(30), Some(20)]);
         for w in [10, 47, 60, 77, 95, 150] {
             let total: u16 = at(w).iter().flatten().map(|w| w + 1).sum::<u16>() - 1;
             assert!(total <= w.max(NAME_MIN), "{w}: {total}");
