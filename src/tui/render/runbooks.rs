@@ -113,30 +113,39 @@ impl Column<'_> {
 
 /// A name column narrower than this would say too little to choose by.
 const NAME_MIN: u16 = 24;
+/// Columns after the essential ones join only while the name keeps this
+/// much: runbooks of one service differ at the end of their names.
+const NAME_WANT: u16 = 32;
+/// The columns that come before a readable name (the last run, the service).
+const ESSENTIAL: u8 = 2;
 
 /// The widths of the columns shown, `None` for those left out: they join
-/// by priority while they fit whole, and the name takes what they leave
-/// (at least [`NAME_MIN`]) up to its own width; room to spare goes
-/// between the columns.
+/// by priority while they fit whole and leave the name [`NAME_MIN`]
+/// ([`NAME_WANT`] past the [`ESSENTIAL`] ones); the name takes what they
+/// leave up to its own width, and room to spare goes between the columns.
 fn widths(columns: &[Column], available: u16) -> Vec<Option<u16>> {
     let mut order: Vec<usize> = (0..columns.len()).collect();
     order.sort_by_key(|&i| columns[i].priority);
     let mut shown = vec![None; columns.len()];
     let name = order[0];
-    let mut used = columns[name].width().min(NAME_MIN);
+    let name_width = columns[name].width();
+    let mut others = 0;
     for &i in &order[1..] {
         let w = columns[i].width();
+        let floor = if columns[i].priority <= ESSENTIAL {
+            NAME_MIN
+        } else {
+            NAME_WANT
+        };
         // In order only: a column never shows while a more important
         // one is missing, and none disappears as the width grows.
-        if used + 1 + w > available {
+        if name_width.min(floor) + others + 1 + w > available {
             break;
         }
-        used += 1 + w;
+        others += 1 + w;
         shown[i] = Some(w);
     }
-    let others: u16 = shown.iter().flatten().map(|w| w + 1).sum();
-    let rest = available.saturating_sub(others);
-    shown[name] = Some(rest.min(columns[name].width()));
+    shown[name] = Some(available.saturating_sub(others).min(name_width));
     shown
 }
 
@@ -426,7 +435,12 @@ mod tests {
         assert_eq!(at(50), [Some(36), None, None, None]);
         assert_eq!(at(60), [Some(29), None, Some(30), None]);
         assert_eq!(at(70), [Some(31), Some(7), Some(30), None]);
-        assert_eq!(at(84), [Some(24), Some(7), Some(30), Some(20)]);
+        assert_eq!(
+            at(84),
+            [Some(36), Some(7), Some(30), None],
+            "the name first"
+        );
+        assert_eq!(at(92), [Some(32), Some(7), Some(30), Some(20)]);
         assert_eq!(at(120), [Some(36), Some(7), Some(30), Some(20)]);
         for w in [10, 47, 60, 77, 95, 150] {
             let total: u16 = at(w).iter().flatten().map(|w| w + 1).sum::<u16>() - 1;
