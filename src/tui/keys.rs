@@ -332,8 +332,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         action: Action::Discard,
         keys: &["D"],
-        help: "set aside the journal blocking a runbook, with a reason",
-        contexts: &[(RunbookList, "discard journal")],
+        help: "discard the unfinished run or blocking journal, with a reason",
+        contexts: &[(RunbookList, "discard")],
         command: None,
     },
     Binding {
