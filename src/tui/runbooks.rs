@@ -23,6 +23,7 @@ use super::popups::review::{ReviewDialog, ReviewOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::domain::incident::IncidentStart;
+use crate::format::printable;
 use crate::monitor::{SnapshotFeed, Tracker};
 use crate::provider::Provider;
 use crate::runbook::engine::{Prompt, PromptId};
@@ -325,7 +326,7 @@ impl RunbooksState {
                 self.notice = Some(match result {
                     Ok(moved_to) => format!(
                         "set aside as {} with your reason; the next start of `{service}` begins afresh",
-                        moved_to.display()
+                        printable(&moved_to.display().to_string())
                     ),
                     Err(e) => format!("the journal was not set aside: {e}"),
                 });
@@ -513,8 +514,12 @@ impl RunbooksState {
                     ),
                     _ => format!("the journal of `{service}` that cannot be read"),
                 };
+                // A file name is anyone's text: printable only.
                 let name = journal.file_name().unwrap_or_default().to_string_lossy();
-                let detail = format!("{what}: {name} is kept as evidence, renamed .discarded");
+                let detail = format!(
+                    "{what}: {} is kept as evidence, renamed .discarded",
+                    printable(&name)
+                );
                 self.dialog = Some(Dialog::Reason(
                     ReasonDialog::new(ReasonFor::Discard).with_detail(detail),
                 ));
@@ -1573,5 +1578,39 @@ mod tests {
             assert_eq!(app.screen, screen);
         }
         assert_eq!(app.palette.input, BOUND);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hostile_journal_name_reaches_the_list_and_the_dialog_only_as_printable_text() {
+        use crate::runbook::history::RunState;
+
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("journal");
+        std::fs::create_dir_all(&journals).unwrap();
+        // A right-to-left override would show the name reversed.
+        std::fs::write(journals.join("billing-\u{202e}lnosj.jsonl"), "garbage\n").unwrap();
+        let (mut app, mut received) = app_in(false, dir.path()).await;
+        let billing = |app: &App| {
+            let state = app.runbooks.as_ref().unwrap();
+            state.last_runs.get(1)?.as_ref().map(|l| l.state)
+        };
+        pump_until(&mut app, &mut received, |app| {
+            billing(app) == Some(RunState::Unreadable)
+        })
+        .await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.runbooks.as_mut().unwrap().selected = 1;
+        let screen = screen_text(&app, 160, 30);
+        assert!(screen.contains("unreadable journal"), "{screen}");
+        assert!(!screen.contains('\u{202e}'), "{screen}");
+        app.on_key(key(KeyCode::Char('D')));
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("D asks why");
+        };
+        let detail = dialog.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("cannot be read") && !detail.contains('\u{202e}'),
+            "{detail}"
+        );
     }
 }
