@@ -401,6 +401,14 @@ impl RunbooksState {
         self.viewed()?.status.view.prompt.as_ref()
     }
 
+    /// Closes the open dialog unanswered: what it would answer is over.
+    pub fn close_dialog(&mut self) {
+        self.dialog = None;
+        self.dialog_for = None;
+        self.skipping = None;
+        self.discarding = None;
+    }
+
     /// Keys of the open dialog, which takes every key.
     pub fn on_dialog_key(
         &mut self,
@@ -457,10 +465,7 @@ impl RunbooksState {
                 }
             },
         };
-        self.dialog = None;
-        self.dialog_for = None;
-        self.skipping = None;
-        self.discarding = None;
+        self.close_dialog();
         if let Some(input) = input {
             self.send(input);
         }
@@ -891,7 +896,7 @@ async fn open_run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
@@ -921,7 +926,7 @@ mod tests {
     }
 
     /// A run of `service` as its task would first publish it.
-    fn started(
+    pub(crate) fn started(
         env: &Environment,
         service: &str,
         run_id: &str,
@@ -959,7 +964,7 @@ mod tests {
         (run, received)
     }
 
-    async fn app() -> App {
+    pub(crate) async fn app() -> App {
         app_for(false).await
     }
 
@@ -1016,7 +1021,7 @@ mod tests {
         assert!(pumped.is_ok(), "what was awaited never arrived");
     }
 
-    fn start(app: &mut App, run: StartedRun) {
+    pub(crate) fn start(app: &mut App, run: StartedRun) {
         let service = run.status.view.service.clone();
         app.on_run_message(RunMessage::Started {
             service,

@@ -334,6 +334,11 @@ impl App {
         if let Some(drill) = &mut self.drill
             && drill.watch(self.runbooks.as_ref())
         {
+            // The drill aborted the run: a dialog still asking about it
+            // would take keys typed on the report.
+            if let Some(runbooks) = &mut self.runbooks {
+                runbooks.close_dialog();
+            }
             return self.show(Screen::DrillReport);
         }
         Update::Redraw
