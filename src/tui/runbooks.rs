@@ -217,6 +217,15 @@ impl RunbooksState {
         self.last_runs.get(self.selected)?.as_ref()
     }
 
+    /// Whether the selected runbook's last start was refused for a
+    /// journal that cannot be read: `D` then discards it and starts again.
+    fn blocked_here(&self) -> bool {
+        let selected = self.selected_runbook().map(|rb| &rb.path);
+        self.blocked
+            .as_ref()
+            .is_some_and(|b| Some(&b.runbook) == selected)
+    }
+
     /// The journal `D` would set aside on the list: the selected runbook's
     /// blocking or unfinished one, unless this session is running it.
     fn discardable(&self) -> Option<(String, PathBuf)> {
@@ -492,7 +501,7 @@ impl RunbooksState {
             Action::Tick => matches!(prompt, Some(Prompt::Tick { .. })),
             Action::Retry => matches!(prompt, Some(Prompt::Failed { .. })),
             Action::Skip | Action::Abort => in_progress,
-            Action::Discard => self.blocked.is_some() || self.discardable().is_some(),
+            Action::Discard => self.blocked_here() || self.discardable().is_some(),
             _ => true,
         }
     }
@@ -506,7 +515,7 @@ impl RunbooksState {
             }
             // A start refused by an unreadable journal discards it and
             // starts again; otherwise the selected runbook's journal only.
-            Action::Discard if self.blocked.is_some() => {
+            Action::Discard if self.blocked_here() => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
             }
             Action::Discard => {
@@ -1617,5 +1626,28 @@ pub(crate) mod tests {
             detail.contains("cannot be read") && !detail.contains('\u{202e}'),
             "{detail}"
         );
+    }
+
+    #[tokio::test]
+    async fn d_after_a_refused_start_discards_for_that_runbook_only() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        let state = app.runbooks.as_mut().unwrap();
+        let billing = state.setup.runbooks[1].path.clone();
+        state.blocked = Some(Blocked {
+            runbook: billing,
+            journal: PathBuf::from("/nonexistent/journal/billing-x.jsonl"),
+        });
+        assert_eq!(state.selected_runbook().unwrap().service, "orders");
+        assert!(!app.applies(Action::Discard), "orders is not blocked");
+        app.on_key(key(KeyCode::Char('D')));
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_none());
+        app.on_key(key(KeyCode::Char('j')));
+        assert!(app.applies(Action::Discard));
+        app.on_key(key(KeyCode::Char('D')));
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("D asks why");
+        };
+        assert_eq!(dialog.purpose, ReasonFor::Discard);
     }
 }
