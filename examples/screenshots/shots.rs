@@ -20,13 +20,19 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc;
 
 use drconsole::config::environment_file::demo_environment;
+use drconsole::domain::availability::Availability;
 use drconsole::domain::incident::IncidentStart;
+use drconsole::drill::run::{DrillWorld, planned_steps};
+use drconsole::drill::score::{DrillEnd, DrillRecord, FaultEvent, score};
+use drconsole::drill::{scenario, validate};
+use drconsole::follow::local::LocalJournals;
 use drconsole::monitor::{MonitorEvent, MonitorState};
 use drconsole::provider::fault::FaultControl;
 use drconsole::provider::sim::{self, SimWorld};
 use drconsole::readiness::facts::Configuration;
 use drconsole::runbook::engine::{Command, Engine, Event, Prompt};
 use drconsole::runbook::format::{self, Runbook};
+use drconsole::runbook::http::HttpResponse;
 use drconsole::runbook::journal::{Record, RunMeta};
 use drconsole::runbook::plan;
 use drconsole::runbook::runner::RunStatus;
@@ -35,6 +41,8 @@ use drconsole::runbook::vars::Variables;
 use drconsole::timeline::differ::Differ;
 use drconsole::timeline::events::{EventLog, ObservedEvent};
 use drconsole::timeline::merge::{self, Filter};
+use drconsole::tui::drill::{DrillState, Finished};
+use drconsole::tui::follow::{FollowSetup, FollowState};
 use drconsole::tui::readiness::{Evidence, ReadinessState};
 use drconsole::tui::render;
 use drconsole::tui::runbooks::{RunMessage, RunbookSetup, RunbooksState, StartedRun};
@@ -56,6 +64,11 @@ const FAILOVER: (&str, &str) = (
 const PROMOTION: (&str, &str) = (
     "runbooks/billing-replica-promotion.yaml",
     include_str!("../../runbooks/billing-replica-promotion.yaml"),
+);
+/// The drill whose report is pictured: its orders failover is the one run.
+const DRILL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/runbooks/drills/full-outage.yaml"
 );
 
 /// One picture: its file name and the terminal it is drawn in.
@@ -105,6 +118,18 @@ pub const SHOTS: &[Shot] = &[
         theme: "dark",
     },
     Shot {
+        file: "follow.png",
+        width: 160,
+        height: 45,
+        theme: "dark",
+    },
+    Shot {
+        file: "drill-report.png",
+        width: 160,
+        height: 45,
+        theme: "dark",
+    },
+    Shot {
         file: "help.png",
         width: 160,
         height: 45,
@@ -145,7 +170,7 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let _inside = runtime.enter();
     let mut written = Vec::new();
     for shot in SHOTS {
-        let mut app = scene(shot)?;
+        let (mut app, _files) = scene(shot, &runtime)?;
         let buffer = draw(&mut app, shot.width, shot.height);
         let path = dir.join(shot.file);
         std::fs::write(&path, crate::raster::png(&buffer, shot.theme))?;
@@ -174,10 +199,20 @@ fn typed(app: &mut App, text: &str) {
     }
 }
 
-fn scene(shot: &Shot) -> anyhow::Result<App> {
+/// The app in the moment `shot` shows, and the files it reads from while
+/// it is drawn.
+fn scene(
+    shot: &Shot,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<(App, Option<tempfile::TempDir>)> {
     let mut demo = Demo::new(shot.theme)?;
     demo.poll_for(Duration::from_secs(180));
-    Ok(match shot.file {
+    match shot.file {
+        "follow.png" => return demo.follow(runtime),
+        "drill-report.png" => return demo.drill_report(runtime),
+        _ => {}
+    }
+    let app = match shot.file {
         "dashboard.png" | "theme-light.png" | "theme-high-contrast.png" => demo.app,
         "small-80x24.png" => {
             demo.outage();
@@ -227,7 +262,8 @@ fn scene(shot: &Shot) -> anyhow::Result<App> {
             demo.app
         }
         other => anyhow::bail!("no scene for {other}"),
-    })
+    };
+    Ok((app, None))
 }
 
 /// The demo session: the simulated world, the app watching it, and what
@@ -238,6 +274,8 @@ struct Demo {
     differ: Differ,
     events: Vec<ObservedEvent>,
     journals: Vec<Vec<Record>>,
+    /// Orders' availability as the dashboard showed it, each change.
+    orders: Vec<(DateTime<Utc>, Availability)>,
 }
 
 impl Demo {
@@ -261,6 +299,7 @@ impl Demo {
             differ: Differ::default(),
             events: Vec::new(),
             journals: Vec::new(),
+            orders: Vec::new(),
         })
     }
 
@@ -286,6 +325,16 @@ impl Demo {
                 now,
             );
             self.events.extend(changes);
+            let orders = self
+                .app
+                .rows
+                .iter()
+                .find(|r| r.posture.service_id == "orders");
+            if let Some(shown) = orders.map(|r| r.posture.availability())
+                && self.orders.last().is_none_or(|(_, a)| *a != shown)
+            {
+                self.orders.push((now, shown));
+            }
         }
     }
 
@@ -392,12 +441,13 @@ impl Demo {
                 }
                 Some(prompt @ (Prompt::Tick { .. } | Prompt::ConfirmAction { .. })) => {
                     let now = self.now();
-                    let event = match prompt {
+                    let event = match &prompt {
                         Prompt::Tick { .. } => Event::Tick { to: prompt.id() },
-                        _ => Event::Confirm {
+                        Prompt::ConfirmAction { typed, target, .. } => Event::Confirm {
                             to: prompt.id(),
-                            typed: None,
+                            typed: typed.then(|| target.clone()),
                         },
+                        _ => unreachable!("matched above"),
                     };
                     pending.extend(engine.handle(event, now)?);
                 }
@@ -443,12 +493,19 @@ impl Demo {
                 journal.push(record);
                 None
             }
-            Command::Observe { step, after, .. } => {
+            Command::Observe {
+                step,
+                after,
+                change_id,
+            } => {
                 self.poll_for(after.max(Duration::from_secs(POLL)));
+                // As the runner asks Route 53 (here the simulator) how the
+                // change a wait follows stands.
+                let change = change_id.and_then(|id| self.world.change_status(&id).ok());
                 Some(Event::Observed {
                     step,
                     snapshot: self.app.monitor.merged().clone(),
-                    change: None,
+                    change,
                 })
             }
             Command::Assess { step, .. } => {
@@ -468,12 +525,130 @@ impl Demo {
                 step,
                 applied: false,
             }),
+            // The demo application's answer to every smoke test once the
+            // service is back (a login answers with its token), without
+            // a server: the picture must not depend on a port.
             Command::Http { step, .. } => Some(Event::HttpDone {
                 step,
-                result: Err("no demo app in screenshots".into()),
+                result: Ok(HttpResponse {
+                    status: 200,
+                    body: r#"{"token":"demo-session-token"}"#.into(),
+                }),
             }),
             Command::Finished(_) => None,
         }
+    }
+
+    /// A second console follows the orders failover from its journal,
+    /// read-only, beside the dashboard.
+    fn follow(
+        mut self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<(App, Option<tempfile::TempDir>)> {
+        self.outage();
+        self.start_failover()?;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("orders-20260302T121500Z-orders.jsonl");
+        let mut text = String::new();
+        for record in self.journals.last().into_iter().flatten() {
+            text.push_str(&serde_json::to_string(record)?);
+            text.push('\n');
+        }
+        std::fs::write(&path, text)?;
+        let mut app = self.app;
+        app.runbooks = None;
+        app.read_only = true;
+        app.set_fault_control(None);
+        app.open_follow(Some(FollowState::new(FollowSetup {
+            source: Arc::new(LocalJournals::new(dir.path())),
+            target: Some(LocalJournals::run_in(&path)?),
+            library: Arc::new(vec![
+                format::parse(Path::new(FAILOVER.0), FAILOVER.1)
+                    .map_err(|_| anyhow::anyhow!("the failover runbook parses"))?,
+            ]),
+            origin: "journals in ~/.local/share/drconsole/journal".into(),
+        })));
+        let now = self.world.now();
+        runtime.block_on(async {
+            let read = tokio::time::timeout(Duration::from_secs(20), async {
+                while app.follow.as_ref().is_some_and(|f| f.status.run.is_none()) {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    app.on_tick(now);
+                }
+            });
+            read.await
+        })?;
+        Ok((app, Some(dir)))
+    }
+
+    /// The full-outage drill played on the demo estate: us-east-1 fails at
+    /// T+1m, the trainee runs the orders failover to its end, and the
+    /// console shows the scored report with its timeline chart.
+    fn drill_report(
+        mut self,
+        runtime: &tokio::runtime::Runtime,
+    ) -> anyhow::Result<(App, Option<tempfile::TempDir>)> {
+        let today = DateTime::parse_from_rfc3339(START)?.date_naive();
+        let checked = scenario::load(Path::new(DRILL))
+            .and_then(|s| validate::check(s, today))
+            .map_err(|d| anyhow::anyhow!("{DRILL}: {d:?}"))?;
+        let started_at = self.now();
+        let losses_before = self.world.ground_truth().losses.len();
+        // The drill's history starts with what the dashboard shows at T+0.
+        let at_start = self.orders.last().map_or(Availability::Up, |(_, a)| *a);
+        self.orders = vec![(started_at, at_start)];
+        self.poll_for(Duration::from_secs(60));
+        let fault = FaultEvent {
+            at: self.now(),
+            label: checked.scenario.timeline[0].fault.label(),
+            started: true,
+        };
+        key(&mut self.app, KeyCode::Char('O'));
+        // The trainee sees it go down, then runs the failover.
+        self.poll_for(Duration::from_secs(90));
+        let runbook = self.runbook(FAILOVER)?;
+        self.start_run(runbook.clone(), "20260302T120430Z-orders", |_| false)?;
+        let mut waited = Duration::ZERO;
+        while self
+            .orders
+            .last()
+            .is_some_and(|(_, a)| *a != Availability::Up)
+            && waited < Duration::from_secs(600)
+        {
+            self.poll_for(Duration::from_secs(POLL));
+            waited += Duration::from_secs(POLL);
+        }
+        let record = DrillRecord {
+            scenario: checked.scenario.name.clone(),
+            file: PathBuf::from("runbooks/drills/full-outage.yaml"),
+            service: "orders".into(),
+            objectives: checked.scenario.objectives,
+            time_limit: checked.scenario.time_limit,
+            started_at,
+            ended_at: self.now(),
+            end: DrillEnd::RunbookCompleted,
+            faults: vec![fault],
+            availability: self.orders.clone(),
+            steps: planned_steps(&runbook),
+            journal: self.journals.last().cloned().unwrap_or_default(),
+            truth: self.world.ground_truth(),
+            losses_before,
+        };
+        let report = score(&record);
+        let dir = tempfile::tempdir()?;
+        let world = runtime.block_on(DrillWorld::open(checked, 60.0, Some(7), dir.path()))?;
+        let mut drill = DrillState::new(world, dir.path().to_path_buf())?;
+        drill.finished = Some(Finished::Written {
+            report: Box::new(report),
+            path: PathBuf::from(
+                "~/.local/share/drconsole/drills/20260302T120300Z-full-us-east-1-outage.md",
+            ),
+        });
+        let mut app = self.app;
+        app.drill = Some(drill);
+        // Back from the run's screen to the report, as the footer offers.
+        key(&mut app, KeyCode::Char('R'));
+        Ok((app, Some(dir)))
     }
 
     fn readiness(&mut self) {

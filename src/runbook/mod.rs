@@ -9,6 +9,7 @@ pub mod facts;
 pub mod format;
 pub mod generate;
 pub mod headless;
+pub mod history;
 pub mod http;
 pub mod journal;
 pub mod library;

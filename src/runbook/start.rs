@@ -227,8 +227,10 @@ fn as_run(runbook: &Runbook, supplied: &Variables) -> Runbook {
 }
 
 /// Sets the journal aside under the service's lock, so that a live run
-/// still writing it is never moved from under its feet.
-fn discard(
+/// still writing it is never moved from under its feet. The one way a
+/// journal is discarded: `runbook run --discard-journal` (through
+/// [`prepare`]) and the console's discard key both come here.
+pub fn discard(
     starter: &Starter,
     service: &str,
     request: &Discard,

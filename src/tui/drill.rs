@@ -266,6 +266,82 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn once_the_drill_has_ended_a_key_in_the_footer_goes_back_to_its_report() {
+        use crossterm::event::KeyModifiers;
+
+        use crate::monitor::MonitorState;
+        use crate::tui::keys::Action;
+        use crate::tui::state::{App, Screen};
+        use crate::tui::theme::Theme;
+
+        let dir = tempfile::tempdir().unwrap();
+        let drill = drill(60.0, dir.path()).await;
+        let mut app = App::new(
+            drill.world.checked.environment.clone(),
+            Theme::default(),
+            "drill",
+            MonitorState::new(Duration::from_secs(1)),
+            chrono::Utc::now(),
+        );
+        app.drill = Some(drill);
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let footer = |app: &App| -> Vec<&'static str> {
+            let items = app.keys.footer(&app.contexts(), |a| app.applies(a));
+            items.into_iter().map(|(_, word)| word).collect()
+        };
+        assert!(
+            !app.applies(Action::Report),
+            "no report before the drill ends"
+        );
+        assert_eq!(app.on_key(key('R')), Update::Nothing);
+        assert_eq!(app.screen, Screen::Dashboard);
+
+        app.on_key(key('q'));
+        assert_eq!(app.screen, Screen::DrillReport);
+        assert!(!footer(&app).contains(&"report"), "it is on screen");
+        app.on_key(key('1'));
+        assert_eq!(app.screen, Screen::Dashboard);
+        assert!(footer(&app).contains(&"report"), "{:?}", footer(&app));
+        app.on_key(key('R'));
+        assert_eq!(app.screen, Screen::DrillReport);
+        let help = app.keys.help(&app.contexts());
+        let shown = |(keys, what): &(String, &str)| {
+            keys.split("  ").any(|k| k == "R") && what.contains("drill report")
+        };
+        assert!(help.iter().any(shown), "{help:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dialog_open_when_the_drill_ends_closes_with_it() {
+        use crossterm::event::KeyModifiers;
+
+        use crate::tui::runbooks::tests::{app, start, started};
+        use crate::tui::state::Screen;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app().await;
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        app.screen = Screen::Runbooks;
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        app.on_key(key('A'));
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_some());
+        // 45 simulated minutes in under a second: the time limit ends it.
+        app.drill = Some(drill(3600.0, dir.path()).await);
+        let ended = tokio::time::timeout(Duration::from_secs(20), async {
+            while app.screen != Screen::DrillReport {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                app.on_tick(chrono::Utc::now());
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the drill did not end");
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_none());
+        assert_eq!(app.on_key(key('2')), Update::Redraw);
+        assert_eq!(app.screen, Screen::Runbooks, "keys act on the screen again");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_drill_with_no_run_ends_at_its_time_limit() {
         let dir = tempfile::tempdir().unwrap();
         // 45 simulated minutes in under a second.

@@ -62,6 +62,7 @@ pub enum Action {
     Readiness,
     Follow,
     Timeline,
+    Report,
     Up,
     Down,
     PageUp,
@@ -84,7 +85,7 @@ pub enum Action {
 
 impl Action {
     /// Every action with its name in the `[keys]` section.
-    pub const ALL: [(Action, &'static str); 27] = [
+    pub const ALL: [(Action, &'static str); 28] = [
         (Action::Quit, "quit"),
         (Action::Help, "help"),
         (Action::Palette, "palette"),
@@ -94,6 +95,7 @@ impl Action {
         (Action::Readiness, "readiness"),
         (Action::Follow, "follow"),
         (Action::Timeline, "timeline"),
+        (Action::Report, "report"),
         (Action::Up, "up"),
         (Action::Down, "down"),
         (Action::PageUp, "page_up"),
@@ -330,8 +332,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         action: Action::Discard,
         keys: &["D"],
-        help: "set aside the journal blocking a runbook, with a reason",
-        contexts: &[(RunbookList, "discard journal")],
+        help: "discard the unfinished run or blocking journal, with a reason",
+        contexts: &[(RunbookList, "discard")],
         command: None,
     },
     Binding {
@@ -372,23 +374,30 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         action: Action::Readiness,
         keys: &["4"],
-        help: "readiness scorecard / incident timeline / the followed run",
+        help: "readiness scorecard / timeline / followed run / drill report",
         contexts: &[(Global, "readiness")],
         command: Some("readiness"),
     },
     Binding {
         action: Action::Timeline,
         keys: &["t"],
-        help: "readiness scorecard / incident timeline / the followed run",
+        help: "readiness scorecard / timeline / followed run / drill report",
         contexts: &[(Global, "timeline")],
         command: Some("timeline"),
     },
     Binding {
         action: Action::Follow,
         keys: &["f"],
-        help: "readiness scorecard / incident timeline / the followed run",
+        help: "readiness scorecard / timeline / followed run / drill report",
         contexts: &[(Global, "follow")],
         command: Some("follow"),
+    },
+    Binding {
+        action: Action::Report,
+        keys: &["R"],
+        help: "readiness scorecard / timeline / followed run / drill report",
+        contexts: &[(Global, "report")],
+        command: Some("report"),
     },
     Binding {
         action: Action::Palette,

@@ -7,6 +7,8 @@
 //! Starting a run reads and writes files (runbook, journals, lock, fsync):
 //! it goes through [`crate::runbook::start`] on a blocking thread and its
 //! result comes back as a [`RunMessage`], so the UI loop never waits on it.
+//! So do reading each runbook's last run from the journals
+//! ([`crate::runbook::history`]) and discarding a journal.
 
 use std::path::PathBuf;
 
@@ -21,10 +23,12 @@ use super::popups::review::{ReviewDialog, ReviewOutcome};
 use super::state::Update;
 use crate::domain::environment::Environment;
 use crate::domain::incident::IncidentStart;
+use crate::format::printable;
 use crate::monitor::{SnapshotFeed, Tracker};
 use crate::provider::Provider;
 use crate::runbook::engine::{Prompt, PromptId};
 use crate::runbook::format::Runbook;
+use crate::runbook::history::{self, LastRun};
 use crate::runbook::runner::{self, Input, RunStatus};
 use crate::runbook::safety::SafetySettings;
 use crate::runbook::start::{self, Discard, ResumePolicy, StartRefused, StartRequest, Starter};
@@ -58,6 +62,16 @@ pub enum RunMessage {
     Started {
         service: String,
         result: Result<StartedRun, StartProblem>,
+    },
+    /// Each runbook's last run, read for the `asked`-th refresh.
+    History {
+        asked: u64,
+        result: Result<Vec<Option<LastRun>>, String>,
+    },
+    /// A journal of `service` set aside from the list: where it went.
+    Discarded {
+        service: String,
+        result: Result<PathBuf, String>,
     },
 }
 
@@ -94,7 +108,7 @@ impl RunEntry {
 pub enum Dialog {
     Confirm(Box<ConfirmDialog>),
     Reason(ReasonDialog),
-    Review(ReviewDialog),
+    Review(Box<ReviewDialog>),
 }
 
 /// A journal the operator may discard from the list (`D`).
@@ -123,6 +137,14 @@ pub struct RunbooksState {
     /// Services whose start is under way, so a second Enter waits for it.
     pub starting: Vec<String>,
     pub blocked: Option<Blocked>,
+    /// Each runbook's last run (as `setup.runbooks`), from the journals.
+    pub last_runs: Vec<Option<LastRun>>,
+    /// Refreshes of `last_runs` asked for, and the newest one applied:
+    /// an older answer arriving late is dropped.
+    history_asked: u64,
+    history_applied: u64,
+    /// The service and journal the open discard dialog sets aside.
+    discarding: Option<(String, PathBuf)>,
     /// The prompt the open dialog answers: its answer names this prompt
     /// (or, for a skip, its step), so the run refuses it once it has moved on.
     dialog_for: Option<PromptId>,
@@ -139,7 +161,11 @@ impl RunbooksState {
         messages: mpsc::Sender<RunMessage>,
     ) -> Self {
         let notice = setup.identity_note.clone();
-        Self {
+        let mut state = Self {
+            last_runs: vec![None; setup.runbooks.len()],
+            history_asked: 0,
+            history_applied: 0,
+            discarding: None,
             setup,
             selected: 0,
             runs: Vec::new(),
@@ -155,7 +181,60 @@ impl RunbooksState {
             skipping: None,
             feed,
             messages,
+        };
+        state.refresh_history();
+        state
+    }
+
+    /// Reads each runbook's last run again, off the UI task; the answer
+    /// comes back as [`RunMessage::History`]. Without a runtime (a test
+    /// drawing a screen) the list shows none.
+    pub fn refresh_history(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
         }
+        self.history_asked += 1;
+        let asked = self.history_asked;
+        let dir = self.setup.journal_dir.clone();
+        let runbooks = self.setup.runbooks.clone();
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let read = tokio::task::spawn_blocking(move || history::last_runs(&dir, &runbooks));
+            let result = match read.await {
+                Ok(read) => read.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            messages
+                .send(RunMessage::History { asked, result })
+                .await
+                .ok();
+        });
+    }
+
+    /// The selected runbook's last run, unless the filter hides it.
+    pub fn selected_last_run(&self) -> Option<&LastRun> {
+        self.selected_runbook()?;
+        self.last_runs.get(self.selected)?.as_ref()
+    }
+
+    /// Whether the selected runbook's last start was refused for a
+    /// journal that cannot be read: `D` then discards it and starts again.
+    fn blocked_here(&self) -> bool {
+        let selected = self.selected_runbook().map(|rb| &rb.path);
+        self.blocked
+            .as_ref()
+            .is_some_and(|b| Some(&b.runbook) == selected)
+    }
+
+    /// The journal `D` would set aside on the list: the selected runbook's
+    /// blocking or unfinished one, unless this session is running it.
+    fn discardable(&self) -> Option<(String, PathBuf)> {
+        let runbook = self.selected_runbook()?;
+        let last = self.selected_last_run().filter(|l| l.discardable())?;
+        if self.active_run(&runbook.service).is_some() {
+            return None;
+        }
+        Some((runbook.service.clone(), last.journal.clone()))
     }
 
     /// The selected runbook, unless the filter hides it.
@@ -241,6 +320,28 @@ impl RunbooksState {
                 }
                 Update::Redraw
             }
+            RunMessage::History { asked, result } => {
+                if asked < self.history_applied {
+                    return Update::Nothing;
+                }
+                self.history_applied = asked;
+                match result {
+                    Ok(last_runs) => self.last_runs = last_runs,
+                    Err(e) => self.notice = Some(format!("the journals could not be read: {e}")),
+                }
+                Update::Redraw
+            }
+            RunMessage::Discarded { service, result } => {
+                self.notice = Some(match result {
+                    Ok(moved_to) => format!(
+                        "set aside as {} with your reason; the next start of `{service}` begins afresh",
+                        printable(&moved_to.display().to_string())
+                    ),
+                    Err(e) => format!("the journal was not set aside: {e}"),
+                });
+                self.refresh_history();
+                Update::Redraw
+            }
         }
     }
 
@@ -253,6 +354,7 @@ impl RunbooksState {
         else {
             return Update::Nothing;
         };
+        let ended = entry.in_progress() && status.view.outcome.is_some();
         entry.status = status;
         let now = self.setup.provider.observe.now();
         let prompt = entry.status.view.prompt.clone();
@@ -277,6 +379,9 @@ impl RunbooksState {
                 self.dialog_for = None;
             }
         }
+        if ended {
+            self.refresh_history();
+        }
         Update::Redraw
     }
 
@@ -298,10 +403,19 @@ impl RunbooksState {
             status: started.status,
         });
         self.runs_selected = self.runs.len() - 1;
+        self.refresh_history();
     }
 
     fn prompt(&self) -> Option<&Prompt> {
         self.viewed()?.status.view.prompt.as_ref()
+    }
+
+    /// Closes the open dialog unanswered: what it would answer is over.
+    pub fn close_dialog(&mut self) {
+        self.dialog = None;
+        self.dialog_for = None;
+        self.skipping = None;
+        self.discarding = None;
     }
 
     /// Keys of the open dialog, which takes every key.
@@ -338,7 +452,12 @@ impl RunbooksState {
                     ReasonFor::Abort => Some(Input::Abort { reason }),
                     ReasonFor::Discard => {
                         self.dialog = None;
-                        self.discard(reason, environment, tracker);
+                        match self.discarding.take() {
+                            Some((service, journal)) => {
+                                self.discard_journal(service, journal, reason, environment)
+                            }
+                            None => self.discard(reason, environment, tracker),
+                        }
                         return Update::Redraw;
                     }
                 },
@@ -355,9 +474,7 @@ impl RunbooksState {
                 }
             },
         };
-        self.dialog = None;
-        self.dialog_for = None;
-        self.skipping = None;
+        self.close_dialog();
         if let Some(input) = input {
             self.send(input);
         }
@@ -384,7 +501,7 @@ impl RunbooksState {
             Action::Tick => matches!(prompt, Some(Prompt::Tick { .. })),
             Action::Retry => matches!(prompt, Some(Prompt::Failed { .. })),
             Action::Skip | Action::Abort => in_progress,
-            Action::Discard => self.blocked.is_some(),
+            Action::Discard => self.blocked_here() || self.discardable().is_some(),
             _ => true,
         }
     }
@@ -396,8 +513,31 @@ impl RunbooksState {
                 self.list_filter.clear();
                 self.refilter();
             }
-            Action::Discard if self.blocked.is_some() => {
+            // A start refused by an unreadable journal discards it and
+            // starts again; otherwise the selected runbook's journal only.
+            Action::Discard if self.blocked_here() => {
                 self.dialog = Some(Dialog::Reason(ReasonDialog::new(ReasonFor::Discard)));
+            }
+            Action::Discard => {
+                let Some((service, journal)) = self.discardable() else {
+                    return Update::Nothing;
+                };
+                let what = match self.selected_last_run().map(|l| l.state) {
+                    Some(history::RunState::Unfinished { step, of }) => format!(
+                        "the unfinished run of `{service}` (at step {step}/{of}) will not be resumed"
+                    ),
+                    _ => format!("the journal of `{service}` that cannot be read"),
+                };
+                // A file name is anyone's text: printable only.
+                let name = journal.file_name().unwrap_or_default().to_string_lossy();
+                let detail = format!(
+                    "{what}: {} is kept as evidence, renamed .discarded",
+                    printable(&name)
+                );
+                self.dialog = Some(Dialog::Reason(
+                    ReasonDialog::new(ReasonFor::Discard).with_detail(detail),
+                ));
+                self.discarding = Some((service, journal));
             }
             _ => match moved(self.selected, &self.shown_runbooks(), action) {
                 Some(to) => self.selected = to,
@@ -498,7 +638,18 @@ impl RunbooksState {
             ));
             return;
         }
-        self.dialog = Some(Dialog::Review(ReviewDialog::new(runbook)));
+        let mut known = self.setup.builtins.clone();
+        known.insert("operator".into(), self.setup.operator.clone());
+        let global_clusters = self
+            .feed
+            .latest()
+            .map(|o| o.snapshot.global_clusters.clone())
+            .unwrap_or_default();
+        self.dialog = Some(Dialog::Review(Box::new(ReviewDialog::new(
+            runbook,
+            known,
+            global_clusters,
+        ))));
     }
 
     /// Starts (or resumes, from the journal, the unfinished run of) the
@@ -543,16 +694,38 @@ impl RunbooksState {
         self.request_start(service, request, environment);
     }
 
-    /// Runs the start sequence on a blocking thread; its result arrives as
-    /// [`RunMessage::Started`], and the run's statuses after it.
-    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
-        if self.starting.contains(&service) {
-            self.notice = Some(format!("a run of `{service}` is starting"));
-            return;
-        }
-        self.starting.push(service.clone());
-        self.notice = Some(format!("starting a run of `{service}`…"));
-        let starter = Starter {
+    /// Sets `journal` aside as `runbook run --discard-journal` does
+    /// ([`start::discard`]), on a blocking thread; the outcome comes back
+    /// as [`RunMessage::Discarded`].
+    fn discard_journal(
+        &mut self,
+        service: String,
+        journal: PathBuf,
+        reason: String,
+        environment: &Environment,
+    ) {
+        let starter = self.starter(environment);
+        let messages = self.messages.clone();
+        self.notice = Some(format!("setting aside the journal of `{service}`…"));
+        tokio::spawn(async move {
+            let request = Discard { journal, reason };
+            let of = service.clone();
+            let done = tokio::task::spawn_blocking(move || start::discard(&starter, &of, &request));
+            let result = match done.await {
+                Ok(Ok(record)) => Ok(record.moved_to),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            messages
+                .send(RunMessage::Discarded { service, result })
+                .await
+                .ok();
+        });
+    }
+
+    /// What this session lends a start or a discard.
+    fn starter(&self, environment: &Environment) -> Starter {
+        Starter {
             environment: environment.clone(),
             builtins: self.setup.builtins.clone(),
             operator: self.setup.operator.clone(),
@@ -562,7 +735,19 @@ impl RunbooksState {
             today: Utc::now().date_naive(),
             feed: self.feed.clone(),
             safety: self.setup.safety,
-        };
+        }
+    }
+
+    /// Runs the start sequence on a blocking thread; its result arrives as
+    /// [`RunMessage::Started`], and the run's statuses after it.
+    fn request_start(&mut self, service: String, request: StartRequest, environment: &Environment) {
+        if self.starting.contains(&service) {
+            self.notice = Some(format!("a run of `{service}` is starting"));
+            return;
+        }
+        self.starting.push(service.clone());
+        self.notice = Some(format!("starting a run of `{service}`…"));
+        let starter = self.starter(environment);
         let provider = self.setup.provider.clone();
         let messages = self.messages.clone();
         let shared = self.setup.shared.clone();
@@ -720,7 +905,7 @@ async fn open_run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
@@ -750,7 +935,7 @@ mod tests {
     }
 
     /// A run of `service` as its task would first publish it.
-    fn started(
+    pub(crate) fn started(
         env: &Environment,
         service: &str,
         run_id: &str,
@@ -788,23 +973,29 @@ mod tests {
         (run, received)
     }
 
-    async fn app() -> App {
+    pub(crate) async fn app() -> App {
         app_for(false).await
     }
 
     async fn app_for(read_only: bool) -> App {
+        app_in(read_only, Path::new("/nonexistent")).await.0
+    }
+
+    /// An app keeping its journals and locks under `dir`, and the receiver
+    /// of what its runs' tasks and its file readers send it.
+    async fn app_in(read_only: bool, dir: &Path) -> (App, mpsc::Receiver<RunMessage>) {
         let env = demo_environment();
         let world = Arc::new(SimWorld::new(&env, Utc::now()));
         let provider = sim::provider(world, read_only);
         let (feed, _) =
             crate::monitor::spawn_feed(provider.observe.clone(), Duration::from_secs(3600));
-        let (messages, _) = mpsc::channel(8);
+        let (messages, received) = mpsc::channel(8);
         let setup = RunbookSetup {
             runbooks: vec![runbook("orders"), runbook("billing")],
             problems: Vec::new(),
             provider,
-            journal_dir: PathBuf::from("/nonexistent"),
-            lock_dir: PathBuf::from("/nonexistent"),
+            journal_dir: dir.join("journal"),
+            lock_dir: dir.join("locks"),
             builtins: Variables::new(),
             operator: "ann".into(),
             identity_note: None,
@@ -820,10 +1011,26 @@ mod tests {
             Utc::now(),
         );
         app.runbooks = Some(RunbooksState::new(setup, feed, messages));
-        app
+        (app, received)
     }
 
-    fn start(app: &mut App, run: StartedRun) {
+    /// Hands the app what its tasks send until `done` holds.
+    async fn pump_until(
+        app: &mut App,
+        received: &mut mpsc::Receiver<RunMessage>,
+        done: impl Fn(&App) -> bool,
+    ) {
+        let pumped = tokio::time::timeout(Duration::from_secs(20), async {
+            while !done(app) {
+                let message = received.recv().await.expect("the app's channel is open");
+                app.on_run_message(message);
+            }
+        })
+        .await;
+        assert!(pumped.is_ok(), "what was awaited never arrived");
+    }
+
+    pub(crate) fn start(app: &mut App, run: StartedRun) {
         let service = run.status.view.service.clone();
         app.on_run_message(RunMessage::Started {
             service,
@@ -1136,5 +1343,311 @@ mod tests {
         let state = app.runbooks.as_ref().unwrap();
         assert!(state.dialog.is_none());
         assert_eq!(state.starting, ["orders"]);
+    }
+
+    fn last_state(app: &App) -> Option<history::RunState> {
+        let state = app.runbooks.as_ref().unwrap();
+        state.last_runs.first()?.as_ref().map(|l| l.state)
+    }
+
+    fn screen_text(app: &App, width: u16, height: u16) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|f| crate::tui::render::app::render(f, app))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content()
+            .chunks(usize::from(width))
+            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discarding_an_unfinished_run_from_the_list_journals_what_the_cli_does() {
+        use crate::runbook::history::{self, RunState};
+
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("journal");
+        let rb = runbook("orders");
+        let journal = history::tests::write_run(&journals, &rb, 1, 3, None);
+        let name = journal.file_name().unwrap().to_string_lossy().into_owned();
+        let written = std::fs::read(&journal).unwrap();
+        let (mut app, mut received) = app_in(false, dir.path()).await;
+        let of = rb.steps.len();
+        pump_until(&mut app, &mut received, |app| {
+            last_state(app) == Some(RunState::Unfinished { step: 4, of })
+        })
+        .await;
+        app.on_key(key(KeyCode::Char('2')));
+        assert!(screen_text(&app, 160, 30).contains(&format!("unfinished step 4/{of}")));
+        assert!(app.applies(Action::Discard), "D is offered on the list");
+        app.on_key(key(KeyCode::Char('D')));
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Reason(dialog)) = &state.dialog else {
+            panic!("D asks why");
+        };
+        assert!(dialog.detail.as_deref().unwrap().contains("step 4/"));
+        typed(&mut app, "stale game-day run");
+        app.on_key(key(KeyCode::Enter));
+        pump_until(&mut app, &mut received, |app| {
+            last_state(app) == Some(RunState::Discarded)
+        })
+        .await;
+        assert!(!journal.exists(), "set aside");
+        let note = |dir: &Path| -> crate::runbook::journal::Discard {
+            let text = std::fs::read(dir.join(format!("{name}.discard.json"))).unwrap();
+            serde_json::from_slice(&text).unwrap()
+        };
+        let console = note(&journals);
+        assert_eq!(console.reason, "stale game-day run");
+        assert!(console.moved_to.exists());
+        let screen = screen_text(&app, 160, 30);
+        assert!(screen.contains("discarded just now"), "{screen}");
+        assert!(screen.contains("why: stale game-day run"), "{screen}");
+        assert!(!app.applies(Action::Discard), "nothing left to discard");
+
+        // The CLI's `runbook run FILE --discard-journal J --reason R` on the
+        // same journal writes the same record.
+        let cli = tempfile::tempdir().unwrap();
+        let cli_journals = cli.path().join("journal");
+        std::fs::create_dir_all(&cli_journals).unwrap();
+        std::fs::write(cli_journals.join(&name), written).unwrap();
+        let state = app.runbooks.as_ref().unwrap();
+        let starter = Starter {
+            journal_dir: cli_journals.clone(),
+            lock_dir: cli.path().join("locks"),
+            builtins: [("demo_app_url".to_string(), "http://127.0.0.1:9".to_string())].into(),
+            ..state.starter(&app.environment)
+        };
+        let request = StartRequest {
+            file: rb.path.clone(),
+            supplied: Variables::new(),
+            resume: ResumePolicy::New,
+            discard: Some(Discard {
+                journal: cli_journals.join(&name),
+                reason: "stale game-day run".into(),
+            }),
+            incident: None,
+        };
+        let prepared = start::prepare(&starter, request).unwrap_or_else(|e| panic!("{e}"));
+        let from_cli = note(&cli_journals);
+        assert_eq!(prepared.discarded.as_ref(), Some(&from_cli));
+        let same = |d: &crate::runbook::journal::Discard| {
+            (
+                d.operator.clone(),
+                d.session.clone(),
+                d.host.clone(),
+                d.reason.clone(),
+                d.problem.clone(),
+                d.journal.file_name().map(ToOwned::to_owned),
+                d.moved_to.file_name().map(ToOwned::to_owned),
+            )
+        };
+        assert_eq!(same(&console), same(&from_cli));
+    }
+
+    #[tokio::test]
+    async fn the_list_shows_each_runbooks_last_run_in_the_columns_that_fit() {
+        use crate::runbook::history::RunState;
+
+        let mut app = app().await;
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 12, 0, 0).unwrap();
+        app.now = now;
+        app.screen = Screen::Runbooks;
+        let state = app.runbooks.as_mut().unwrap();
+        let last = |state, minutes| LastRun {
+            journal: PathBuf::from("orders-20261126T114800Z-1-ab.jsonl"),
+            state,
+            at: now - chrono::Duration::minutes(minutes),
+            reason: None,
+        };
+        state.last_runs = vec![
+            Some(last(RunState::Unfinished { step: 4, of: 12 }, 12)),
+            Some(last(RunState::Completed, 3 * 24 * 60)),
+        ];
+        insta::assert_snapshot!("runbook_list_wide", screen_text(&app, 160, 24));
+        insta::assert_snapshot!("runbook_list_80x24", screen_text(&app, 80, 24));
+    }
+
+    /// Every character the key table binds outside text fields: typed into
+    /// a dialog, each must land in its text and none act.
+    const BOUND: &str = "q?:/1234tfjkgGODIAsrc ";
+
+    /// Types [`BOUND`] into whatever is open, checking that nothing quits,
+    /// changes screen or opens an overlay on the way.
+    fn type_bound_keys(app: &mut App) {
+        let screen = app.screen;
+        for c in BOUND.chars() {
+            let update = app.on_key(key(KeyCode::Char(c)));
+            assert_ne!(update, Update::Quit, "`{c}` quit from a dialog");
+            assert_eq!(app.screen, screen, "`{c}` changed the screen");
+            assert!(
+                !app.help_open && !app.palette.open,
+                "`{c}` opened an overlay"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_confirmation() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        app.screen = Screen::Runbooks;
+        let prompt = Prompt::ConfirmAction {
+            step: "failover-database".into(),
+            seq: 1,
+            title: "Fail over".into(),
+            call: Box::new(crate::domain::action::ApiCall {
+                service: "rds".into(),
+                region: "us-west-2".into(),
+                operation: "FailoverGlobalCluster".into(),
+                params: serde_json::json!({ "GlobalClusterIdentifier": "orders-global" }),
+            }),
+            target: "orders-global".into(),
+            typed: true,
+            note: None,
+            assessment: Box::new(crate::runbook::facts::Assessment {
+                observed_at: app.now,
+                facts: vec![],
+                violations: vec![],
+            }),
+            overridden: None,
+        };
+        let dialog = ConfirmDialog::for_prompt(&prompt, app.now).unwrap();
+        app.runbooks.as_mut().unwrap().dialog = Some(Dialog::Confirm(Box::new(dialog)));
+        type_bound_keys(&mut app);
+        let Some(Dialog::Confirm(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("the confirmation closed");
+        };
+        assert_eq!(dialog.input, BOUND);
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_reason() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        start(&mut app, started(&env, "orders", "r-orders").0);
+        app.screen = Screen::Runbooks;
+        app.on_key(key(KeyCode::Char('s')));
+        type_bound_keys(&mut app);
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("the reason dialog closed");
+        };
+        assert_eq!(
+            (dialog.purpose, dialog.input.as_str()),
+            (ReasonFor::Skip, BOUND)
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_declaration() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('I')));
+        type_bound_keys(&mut app);
+        app.on_key(key(KeyCode::Tab));
+        type_bound_keys(&mut app);
+        let dialog = app
+            .declaring
+            .as_ref()
+            .expect("the declare dialog stays open");
+        assert_eq!((dialog.when.as_str(), dialog.why.as_str()), (BOUND, BOUND));
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_review() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.runbooks.as_mut().unwrap().selected = 1;
+        app.on_key(key(KeyCode::Enter));
+        let before = match &app.runbooks.as_ref().unwrap().dialog {
+            Some(Dialog::Review(review)) => review.parameters[review.field].value.clone(),
+            _ => panic!("Enter opens the review"),
+        };
+        type_bound_keys(&mut app);
+        let state = app.runbooks.as_ref().unwrap();
+        let Some(Dialog::Review(review)) = &state.dialog else {
+            panic!("the review closed");
+        };
+        assert_eq!(
+            review.parameters[review.field].value,
+            format!("{before}{BOUND}")
+        );
+        assert!(state.starting.is_empty(), "nothing started");
+    }
+
+    #[tokio::test]
+    async fn keys_bound_in_the_table_type_into_the_filter_and_the_palette() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('/')));
+        type_bound_keys(&mut app);
+        assert_eq!(app.filter, BOUND);
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Char(':')));
+        let screen = app.screen;
+        for c in BOUND.chars() {
+            assert_ne!(app.on_key(key(KeyCode::Char(c))), Update::Quit);
+            assert_eq!(app.screen, screen);
+        }
+        assert_eq!(app.palette.input, BOUND);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hostile_journal_name_reaches_the_list_and_the_dialog_only_as_printable_text() {
+        use crate::runbook::history::RunState;
+
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("journal");
+        std::fs::create_dir_all(&journals).unwrap();
+        // A right-to-left override would show the name reversed.
+        std::fs::write(journals.join("billing-\u{202e}lnosj.jsonl"), "garbage\n").unwrap();
+        let (mut app, mut received) = app_in(false, dir.path()).await;
+        let billing = |app: &App| {
+            let state = app.runbooks.as_ref().unwrap();
+            state.last_runs.get(1)?.as_ref().map(|l| l.state)
+        };
+        pump_until(&mut app, &mut received, |app| {
+            billing(app) == Some(RunState::Unreadable)
+        })
+        .await;
+        app.on_key(key(KeyCode::Char('2')));
+        app.runbooks.as_mut().unwrap().selected = 1;
+        let screen = screen_text(&app, 160, 30);
+        assert!(screen.contains("unreadable journal"), "{screen}");
+        assert!(!screen.contains('\u{202e}'), "{screen}");
+        app.on_key(key(KeyCode::Char('D')));
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("D asks why");
+        };
+        let detail = dialog.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("cannot be read") && !detail.contains('\u{202e}'),
+            "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn d_after_a_refused_start_discards_for_that_runbook_only() {
+        let mut app = app().await;
+        app.on_key(key(KeyCode::Char('2')));
+        let state = app.runbooks.as_mut().unwrap();
+        let billing = state.setup.runbooks[1].path.clone();
+        state.blocked = Some(Blocked {
+            runbook: billing,
+            journal: PathBuf::from("/nonexistent/journal/billing-x.jsonl"),
+        });
+        assert_eq!(state.selected_runbook().unwrap().service, "orders");
+        assert!(!app.applies(Action::Discard), "orders is not blocked");
+        app.on_key(key(KeyCode::Char('D')));
+        assert!(app.runbooks.as_ref().unwrap().dialog.is_none());
+        app.on_key(key(KeyCode::Char('j')));
+        assert!(app.applies(Action::Discard));
+        app.on_key(key(KeyCode::Char('D')));
+        let Some(Dialog::Reason(dialog)) = &app.runbooks.as_ref().unwrap().dialog else {
+            panic!("D asks why");
+        };
+        assert_eq!(dialog.purpose, ReasonFor::Discard);
     }
 }

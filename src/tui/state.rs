@@ -355,6 +355,11 @@ impl App {
         if let Some(drill) = &mut self.drill
             && drill.watch(self.runbooks.as_ref())
         {
+            // The drill aborted the run: a dialog still asking about it
+            // would take keys typed on the report.
+            if let Some(runbooks) = &mut self.runbooks {
+                runbooks.close_dialog();
+            }
             return self.show(Screen::DrillReport);
         }
         Update::Redraw
@@ -485,6 +490,10 @@ impl App {
             Action::Readiness => self.screen != Screen::Readiness && self.readiness.is_some(),
             Action::Follow => self.screen != Screen::Follow && self.follow.is_some(),
             Action::Timeline => self.screen != Screen::Timeline && self.timeline.is_some(),
+            Action::Report => {
+                self.screen != Screen::DrillReport
+                    && self.drill.as_ref().is_some_and(DrillState::is_finished)
+            }
             Action::Up
             | Action::Down
             | Action::PageUp
@@ -543,6 +552,10 @@ impl App {
                 {
                     runbooks.viewing = None;
                 }
+                // Runs started elsewhere (`runbook run`, another console) show.
+                if let Some(runbooks) = &mut self.runbooks {
+                    runbooks.refresh_history();
+                }
                 self.show(Screen::Runbooks)
             }
             Action::Runs => self.show(Screen::Runs),
@@ -552,6 +565,9 @@ impl App {
                 update
             }
             Action::Follow if self.follow.is_some() => self.show(Screen::Follow),
+            Action::Report if self.drill.as_ref().is_some_and(DrillState::is_finished) => {
+                self.show(Screen::DrillReport)
+            }
             Action::Timeline => match &mut self.timeline {
                 Some(timeline) => {
                     timeline.open();

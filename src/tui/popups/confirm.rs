@@ -74,6 +74,34 @@ pub enum DialogOutcome {
     },
 }
 
+/// `This step will call rds FailoverGlobalCluster in us-west-2 on orders-global`:
+/// how every preview of an action's call begins (this dialog, the review
+/// before a run).
+pub fn call_headline<'a>(theme: &Theme, call: &ApiCall, target: &'a str) -> Line<'a> {
+    Line::from(vec![
+        Span::styled("This step will call ", theme.style.text),
+        Span::styled(
+            format!("{} {}", call.service, call.operation),
+            theme.style.breach,
+        ),
+        Span::styled(format!(" in {} on ", call.region), theme.style.text),
+        Span::styled(target, theme.style.title),
+    ])
+}
+
+/// The call's parameters as the API takes them, pretty JSON.
+pub fn call_params(call: &ApiCall) -> String {
+    serde_json::to_string_pretty(&call.params).unwrap_or_else(|_| call.params.to_string())
+}
+
+/// [`call_params`]' text as lines.
+pub fn params_lines<'a>(theme: &Theme, params: &str) -> Vec<Line<'a>> {
+    params
+        .lines()
+        .map(|l| Line::from(Span::styled(l.to_string(), theme.style.muted)))
+        .collect()
+}
+
 impl ConfirmDialog {
     /// A dialog for the engine's confirmation prompt; `None` for other prompts.
     pub fn for_prompt(prompt: &Prompt, now: DateTime<Utc>) -> Option<Self> {
@@ -242,8 +270,7 @@ impl ConfirmDialog {
     }
 
     pub fn render(&self, frame: &mut Frame, theme: &Theme, screen: Rect) {
-        let params = serde_json::to_string_pretty(&self.call.params)
-            .unwrap_or_else(|_| self.call.params.to_string());
+        let params = call_params(&self.call);
         let note_lines = if self.note.is_some() { 2 } else { 0 };
         let evidence = self.evidence_lines(theme);
         // Rows as the lines wrap inside the borders: facts, rules and long
@@ -269,15 +296,7 @@ impl ConfirmDialog {
             Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(inner);
 
         let mut lines = vec![
-            Line::from(vec![
-                Span::styled("This step will call ", theme.style.text),
-                Span::styled(
-                    format!("{} {}", self.call.service, self.call.operation),
-                    theme.style.breach,
-                ),
-                Span::styled(format!(" in {} on ", self.call.region), theme.style.text),
-                Span::styled(self.target.as_str(), theme.style.title),
-            ]),
+            call_headline(theme, &self.call, &self.target),
             Line::default(),
         ];
         if let Some(note) = &self.note {
@@ -285,11 +304,7 @@ impl ConfirmDialog {
             lines.push(Line::default());
         }
         lines.extend(evidence);
-        lines.extend(
-            params
-                .lines()
-                .map(|l| Line::from(Span::styled(l.to_string(), theme.style.muted))),
-        );
+        lines.extend(params_lines(theme, &params));
         let call = Paragraph::new(lines).wrap(Wrap { trim: false });
         // Counted as ratatui wraps them, so the marker below never claims
         // rows that are not there, nor hides rows that are.

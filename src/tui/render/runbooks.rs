@@ -1,24 +1,30 @@
 //! The Runbooks screen: the list, or the run in progress with its dialogs.
 //!
 //! ```text
-//! ┌ Runbooks ────────────────────────────────────────────────────────────┐
-//! │ Runbook                 Service  RTO  RPO  Steps  Last tested  Owner │
-//! │ ▌Orders — unplanned ... orders   15m  5m   12     23d ago      sre@  │
-//! ├ About ───────────────────────────────────────────────────────────────┤
-//! │ the selected runbook's description; the latest notice                │
-//! └──────────────────────────────────────────────────────────────────────┘
+//! ┌ Runbooks ──────────────────────────────────────────────────────────────────┐
+//! │ Runbook               Service Last run                       RTO RPO Owner │
+//! │▌Orders — unplanned …  orders  unfinished step 4/12 · 12m ago 15m 5m  sre@  │
+//! ├ Orders — unplanned regional failover ──────────────────────────────────────┤
+//! │ the selected runbook's description; its last run in full; the notice       │
+//! └────────────────────────────────────────────────────────────────────────────┘
+//!   columns join by priority as the width allows (runbook, last run,
+//!   service, RTO, RPO, last tested, owner, steps); a name too long for
+//!   its column ends with `…` at a word, and reads whole in the title below
 //!   ▶ marks a runbook whose service has a run in progress in this session
 //!   a run being viewed replaces all of it with run.rs; dialogs on top
 //! ```
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
-use super::cells::objective;
+use super::cells::{age_label, objective};
 use super::run;
+use crate::format::printable;
+use crate::runbook::history::{LastRun, RunState};
 use crate::tui::keys::{Action, KeyMap};
 use crate::tui::runbooks::{Dialog, RunbooksState};
 use crate::tui::theme::Theme;
@@ -49,7 +55,7 @@ pub fn render(
                 );
             }
         }
-        None => list(frame, theme, keys, state, now.date_naive(), area),
+        None => list(frame, theme, keys, state, now, area),
     }
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
@@ -90,76 +96,279 @@ pub fn render_none(frame: &mut Frame, theme: &Theme, area: Rect) {
     );
 }
 
+/// One column of the list: shown when the width allows, by priority.
+struct Column<'a> {
+    header: &'static str,
+    cells: Vec<Span<'a>>,
+    /// Lower joins first; the runbook's name (0) is always there.
+    priority: u8,
+}
+
+impl Column<'_> {
+    fn width(&self) -> u16 {
+        let widest = self.cells.iter().map(Span::width).max().unwrap_or(0);
+        u16::try_from(widest.max(self.header.len())).unwrap_or(u16::MAX)
+    }
+}
+
+/// A name column narrower than this would say too little to choose by.
+const NAME_MIN: u16 = 24;
+/// Columns after the essential ones join only while the name keeps this
+/// much: runbooks of one service differ at the end of their names.
+const NAME_WANT: u16 = 32;
+/// The columns that come before a readable name (the last run, the service).
+const ESSENTIAL: u8 = 2;
+
+/// The widths of the columns shown, `None` for those left out: they join
+/// by priority while they fit whole and leave the name [`NAME_MIN`]
+/// ([`NAME_WANT`] past the [`ESSENTIAL`] ones); the name takes what they
+/// leave up to its own width, and room to spare goes between the columns.
+fn widths(columns: &[Column], available: u16) -> Vec<Option<u16>> {
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| columns[i].priority);
+    let mut shown = vec![None; columns.len()];
+    let name = order[0];
+    let name_width = columns[name].width();
+    let mut others = 0;
+    for &i in &order[1..] {
+        let w = columns[i].width();
+        let floor = if columns[i].priority <= ESSENTIAL {
+            NAME_MIN
+        } else {
+            NAME_WANT
+        };
+        // In order only: a column never shows while a more important
+        // one is missing, and none disappears as the width grows.
+        if name_width.min(floor) + others + 1 + w > available {
+            break;
+        }
+        others += 1 + w;
+        shown[i] = Some(w);
+    }
+    shown[name] = Some(available.saturating_sub(others).min(name_width));
+    shown
+}
+
+/// `text` in at most `width` columns, cut after a whole word with `…`
+/// (a first word longer than the width is cut where it must be).
+pub fn fit_words(text: &str, width: usize) -> String {
+    let span_width = |t: &str| Span::raw(t).width();
+    if span_width(text) <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut kept = String::new();
+    for c in text.chars() {
+        let mut next = kept.clone();
+        next.push(c);
+        if span_width(&next) + 1 > width {
+            break;
+        }
+        kept = next;
+    }
+    let cut_at_word = text[kept.len()..].starts_with(char::is_whitespace);
+    if !cut_at_word && let Some(space) = kept.rfind(char::is_whitespace) {
+        kept.truncate(space);
+    }
+    let kept = kept.trim_end_matches(|c: char| c.is_whitespace() || "—–-·,:;".contains(c));
+    format!("{kept}…")
+}
+
+/// `unfinished step 4/12 · 12m ago`, `completed 3d ago`, with its style.
+pub fn last_run_cell(theme: &Theme, last: Option<&LastRun>, now: DateTime<Utc>) -> (String, Style) {
+    let Some(last) = last else {
+        return ("no run yet".into(), theme.style.muted);
+    };
+    let ago = match age_label((now - last.at).to_std().unwrap_or_default()).as_str() {
+        "now" => "just now".to_string(),
+        age => format!("{age} ago"),
+    };
+    match last.state {
+        RunState::Unreadable => ("unreadable journal".into(), theme.style.breach),
+        RunState::Unfinished { step, of } => (
+            format!("unfinished step {step}/{of} · {ago}"),
+            theme.style.at_risk,
+        ),
+        RunState::Completed => (format!("completed {ago}"), theme.style.ok),
+        RunState::Aborted => (format!("aborted {ago}"), theme.style.text),
+        RunState::Discarded => (format!("discarded {ago}"), theme.style.muted),
+    }
+}
+
 fn list(
     frame: &mut Frame,
     theme: &Theme,
     keys: &KeyMap,
     state: &RunbooksState,
-    today: NaiveDate,
+    now: DateTime<Utc>,
     area: Rect,
 ) {
+    let about = about_lines(theme, keys, state, now);
+    // The pane below takes the lines it needs, leaving the table its rows.
+    let about_text = Paragraph::new(about).wrap(Wrap { trim: false });
+    let rows_needed = u16::try_from(state.shown_runbooks().len()).unwrap_or(u16::MAX);
+    let table_min = rows_needed.saturating_add(3).max(4);
+    let about_height = u16::try_from(about_text.line_count(area.width.saturating_sub(2)))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(area.height.saturating_sub(table_min))
+        .max(3);
     let [table_area, about_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
-    let header = Row::new([
-        "Runbook",
-        "Service",
-        "RTO",
-        "RPO",
-        "Steps",
-        "Last tested",
-        "Owner",
-    ])
-    .style(theme.style.title);
+        Layout::vertical([Constraint::Min(4), Constraint::Length(about_height)]).areas(area);
+    let today = now.date_naive();
     let shown = state.shown_runbooks();
-    let rows = shown.iter().map(|&i| &state.setup.runbooks[i]).map(|rb| {
-        let age = (today - rb.last_tested).num_days();
-        let tested_style = if age > STALE_RUNBOOK_DAYS {
-            theme.style.at_risk
-        } else {
-            theme.style.text
+    let runbooks: Vec<_> = shown
+        .iter()
+        .map(|&i| (i, &state.setup.runbooks[i]))
+        .collect();
+    let column =
+        |header,
+         priority,
+         cell: &dyn Fn(usize, &crate::runbook::format::Runbook) -> Span<'static>| Column {
+            header,
+            priority,
+            cells: runbooks.iter().map(|&(i, rb)| cell(i, rb)).collect(),
         };
-        let name = if state.active_run(&rb.service).is_some() {
-            format!("▶ {}", rb.name)
-        } else {
-            rb.name.clone()
-        };
-        Row::new(vec![
-            Span::styled(name, theme.style.text),
-            Span::styled(rb.service.clone(), theme.style.text),
-            Span::styled(objective(rb.objectives.rto), theme.style.muted),
-            Span::styled(objective(rb.objectives.rpo), theme.style.muted),
-            Span::styled(rb.steps.len().to_string(), theme.style.muted),
-            Span::styled(format!("{} ({age}d)", rb.last_tested), tested_style),
-            Span::styled(rb.owner.clone(), theme.style.muted),
-        ])
-    });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(4),
-            Constraint::Length(8),
-            Constraint::Length(4),
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(17),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(theme.style.selection)
-    .highlight_symbol("▌")
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.style.border)
-            .title(Span::styled(" Runbooks ", theme.style.title))
-            .title(filter_title(theme, &state.list_filter)),
-    );
+    let mut columns = vec![
+        column("Runbook", 0, &|_, rb| {
+            let name = if state.active_run(&rb.service).is_some() {
+                format!("▶ {}", rb.name)
+            } else {
+                rb.name.clone()
+            };
+            Span::styled(name, theme.style.text)
+        }),
+        column("Service", 2, &|_, rb| {
+            Span::styled(rb.service.clone(), theme.style.text)
+        }),
+        column("Last run", 1, &|i, _| {
+            let last = state.last_runs.get(i).and_then(Option::as_ref);
+            let (text, style) = last_run_cell(theme, last, now);
+            Span::styled(text, style)
+        }),
+        column("RTO", 3, &|_, rb| {
+            Span::styled(objective(rb.objectives.rto), theme.style.muted)
+        }),
+        column("RPO", 4, &|_, rb| {
+            Span::styled(objective(rb.objectives.rpo), theme.style.muted)
+        }),
+        column("Steps", 7, &|_, rb| {
+            Span::styled(rb.steps.len().to_string(), theme.style.muted)
+        }),
+        column("Last tested", 5, &|_, rb| {
+            let age = (today - rb.last_tested).num_days();
+            let style = if age > STALE_RUNBOOK_DAYS {
+                theme.style.at_risk
+            } else {
+                theme.style.text
+            };
+            Span::styled(format!("{} ({age}d)", rb.last_tested), style)
+        }),
+        column("Owner", 6, &|_, rb| {
+            Span::styled(rb.owner.clone(), theme.style.muted)
+        }),
+    ];
+    // Borders and the selection mark take three columns.
+    let widths = widths(&columns, table_area.width.saturating_sub(3));
+    let name_width = usize::from(widths[0].unwrap_or(0));
+    for cell in &mut columns[0].cells {
+        cell.content = fit_words(&cell.content, name_width).into();
+    }
+    let kept: Vec<(Column, u16)> = columns
+        .into_iter()
+        .zip(&widths)
+        .filter_map(|(c, w)| Some((c, (*w)?)))
+        .collect();
+    let header = Row::new(kept.iter().map(|(c, _)| c.header)).style(theme.style.title);
+    let rows = (0..runbooks.len()).map(|r| Row::new(kept.iter().map(|(c, _)| c.cells[r].clone())));
+    let table = Table::new(rows, kept.iter().map(|(_, w)| Constraint::Length(*w)))
+        .flex(Flex::SpaceBetween)
+        .header(header)
+        .row_highlight_style(theme.style.selection)
+        .highlight_symbol("▌")
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.style.border)
+                .title(Span::styled(" Runbooks ", theme.style.title))
+                .title(filter_title(theme, &state.list_filter)),
+        );
     let at = shown.iter().position(|i| *i == state.selected);
     let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, table_area, &mut selection);
 
+    frame.render_widget(
+        about_text.block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.style.border)
+                .title(Span::styled(
+                    format!(
+                        " {} ",
+                        state
+                            .selected_runbook()
+                            .map_or("About", |rb| rb.name.as_str())
+                    ),
+                    theme.style.title,
+                )),
+        ),
+        about_area,
+    );
+}
+
+/// The pane under the list: the selected runbook's last run in full, the
+/// notice, files that did not load, the description, and what Enter does.
+fn about_lines<'a>(
+    theme: &Theme,
+    keys: &KeyMap,
+    state: &'a RunbooksState,
+    now: DateTime<Utc>,
+) -> Vec<Line<'a>> {
     let mut about: Vec<Line> = Vec::new();
+    if let Some(last) = state.selected_last_run() {
+        let (text, style) = last_run_cell(theme, Some(last), now);
+        // Journals are files anyone with the disk may have written: their
+        // text reaches the screen only as printable text.
+        let file = last
+            .journal
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let mut spans = vec![
+            Span::styled("Last run: ", theme.style.muted),
+            Span::styled(text, style),
+        ];
+        if let Some(reason) = &last.reason {
+            spans.push(Span::styled(" · why: ", theme.style.muted));
+            spans.push(Span::styled(
+                printable(reason).into_owned(),
+                theme.style.text,
+            ));
+        }
+        spans.push(Span::styled(
+            format!(" · {}", printable(&file)),
+            theme.style.muted,
+        ));
+        if state.applies(Action::Discard) {
+            let discard = keys.label(Action::Discard);
+            spans.push(Span::styled(
+                format!(" · {discard} discard it with a reason"),
+                theme.style.muted,
+            ));
+        }
+        about.push(Line::from(spans));
+    }
+    if let Some(n) = &state.notice {
+        about.push(Line::from(Span::styled(n.as_str(), theme.style.at_risk)));
+    }
+    for problem in &state.setup.problems {
+        about.push(Line::from(Span::styled(
+            problem.as_str(),
+            theme.style.breach,
+        )));
+    }
     if let Some(rb) = state.selected_runbook() {
         // The YAML's line breaks are the author's, not this pane's: rewrap.
         let text = rb
@@ -181,30 +390,61 @@ fn list(
         )
     };
     about.push(Line::from(Span::styled(hint, theme.style.muted)));
-    if let Some(n) = &state.notice {
-        about.push(Line::from(Span::styled(n.as_str(), theme.style.at_risk)));
+    about
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_is_cut_after_a_whole_word() {
+        let name = "Orders — unplanned regional failover";
+        assert_eq!(fit_words(name, 40), name);
+        assert_eq!(fit_words(name, 20), "Orders — unplanned…");
+        assert_eq!(fit_words(name, 12), "Orders…");
+        assert_eq!(fit_words(name, 8), "Orders…");
+        assert_eq!(
+            fit_words("failover", 5),
+            "fail…",
+            "one word: cut where it must"
+        );
+        assert_eq!(fit_words("two words", 4), "two…");
+        assert_eq!(fit_words("x", 0), "");
+        assert!(Span::raw(fit_words("日本語のランブック名", 7)).width() <= 7);
     }
-    for problem in &state.setup.problems {
-        about.push(Line::from(Span::styled(
-            problem.as_str(),
-            theme.style.breach,
-        )));
+
+    fn columns() -> Vec<Column<'static>> {
+        let col = |header, priority, text: &'static str| Column {
+            header,
+            priority,
+            cells: vec![Span::raw(text)],
+        };
+        vec![
+            col("Runbook", 0, "Orders — unplanned regional failover"),
+            col("Service", 2, "orders"),
+            col("Last run", 1, "unfinished step 4/12 · 12m ago"),
+            col("Owner", 3, "sre-team@example.com"),
+        ]
     }
-    frame.render_widget(
-        Paragraph::new(about).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.style.border)
-                .title(Span::styled(
-                    format!(
-                        " {} ",
-                        state
-                            .selected_runbook()
-                            .map_or("About", |rb| rb.name.as_str())
-                    ),
-                    theme.style.title,
-                )),
-        ),
-        about_area,
-    );
+
+    #[test]
+    fn columns_join_by_priority_as_the_width_grows_and_the_name_takes_the_rest() {
+        let at = |w| widths(&columns(), w);
+        assert_eq!(at(30), [Some(30), None, None, None]);
+        assert_eq!(at(50), [Some(36), None, None, None]);
+        assert_eq!(at(60), [Some(29), None, Some(30), None]);
+        assert_eq!(at(70), [Some(31), Some(7), Some(30), None]);
+        assert_eq!(
+            at(84),
+            [Some(36), Some(7), Some(30), None],
+            "the name first"
+        );
+        assert_eq!(at(92), [Some(32), Some(7), Some(30), Some(20)]);
+        assert_eq!(at(120), [Some(36), Some(7), Some(30), Some(20)]);
+        for w in [10, 47, 60, 77, 95, 150] {
+            let total: u16 = at(w).iter().flatten().map(|w| w + 1).sum::<u16>() - 1;
+            assert!(total <= w.max(NAME_MIN), "{w}: {total}");
+        }
+    }
 }
