@@ -18,6 +18,7 @@ pub mod timeline;
 pub mod too_small;
 
 mod cells;
+mod fit;
 
 #[cfg(test)]
 mod tests;

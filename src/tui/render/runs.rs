@@ -7,7 +7,8 @@
 //! │  ▶ billing  Billing — promote ...    1 lag: running      0m40s   ann  │
 //! │  ✓ orders   Orders — failback        done                4m02s   bob  │
 //! └──────────────────────────────────────────────────────────────────────┘
-//!   Enter opens the selected run on the Runbooks screen
+//!   Enter opens the selected run on the Runbooks screen; text too long
+//!   for its column is cut at a word, and shown whole on that screen
 //! ```
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::objective;
+use super::fit::{column_widths, fit};
 use crate::format::short_duration;
 use crate::runbook::journal::RunOutcome;
 use crate::tui::runbooks::{RunEntry, RunbooksState};
@@ -57,29 +59,32 @@ pub fn render(
     }
     let header =
         Row::new(["", "Service", "Runbook", "Step", "RTO", "Started by"]).style(theme.style.title);
+    let constraints = [
+        Constraint::Length(1),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(15),
+        Constraint::Length(12),
+    ];
+    // Inside the border, after the one-column selection mark.
+    let widths = column_widths(area.width.saturating_sub(3), &constraints, 1);
     let shown = state.shown_runs();
-    let rows = shown.iter().map(|&i| row(theme, &state.runs[i], now));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(1),
-            Constraint::Length(10),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(15),
-            Constraint::Length(12),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(theme.style.selection)
-    .highlight_symbol("▌")
-    .block(block);
+    let rows = shown
+        .iter()
+        .map(|&i| row(theme, &state.runs[i], now, &widths));
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .row_highlight_style(theme.style.selection)
+        .highlight_symbol("▌")
+        .block(block);
     let at = shown.iter().position(|i| *i == state.runs_selected);
     let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, area, &mut selection);
 }
 
-fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
+fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>, widths: &[usize]) -> Row<'a> {
+    let width = |i: usize| widths.get(i).copied().unwrap_or_default();
     let view = &run.status.view;
     let (mark, mark_style, step) = match &view.outcome {
         None => {
@@ -105,9 +110,12 @@ fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
     };
     Row::new(vec![
         Line::from(Span::styled(mark, mark_style)),
-        Line::from(Span::styled(view.service.as_str(), theme.style.text)),
-        Line::from(Span::styled(view.runbook.as_str(), theme.style.text)),
-        Line::from(Span::styled(step, theme.style.muted)),
+        Line::from(Span::styled(fit(&view.service, width(1)), theme.style.text)),
+        Line::from(Span::styled(fit(&view.runbook, width(2)), theme.style.text)),
+        Line::from(Span::styled(
+            fit(&step, width(3)).into_owned(),
+            theme.style.muted,
+        )),
         Line::from(vec![
             Span::styled(short_duration(elapsed), clock_style),
             Span::styled(
@@ -116,7 +124,7 @@ fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
             ),
         ]),
         Line::from(Span::styled(
-            run.status.operator.as_str(),
+            fit(&run.status.operator, width(5)),
             theme.style.muted,
         )),
     ])
