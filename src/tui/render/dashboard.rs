@@ -214,7 +214,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let style = &app.theme.style;
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if app.focus == Focus::Table {
+        .border_style(if app.focus == Focus::Table || !app.detail_open {
             style.title
         } else {
             style.border

@@ -25,6 +25,7 @@ use super::cells::{
     age_label, availability_label, availability_style, health_label, health_style, maybe_duration,
     objective, sparkline, stale_label, verdict_style,
 };
+use super::fit::wrap;
 use crate::domain::environment::Replication;
 use crate::domain::exposure::PITR_BOUND;
 use crate::domain::incident::Basis;
@@ -38,9 +39,23 @@ use crate::tui::view::{RegionRole, ServiceRow};
 const LABEL_WIDTH: usize = 12;
 const SPARK_WIDTH: usize = 60;
 
-/// Lines the pane wants, to size it.
-pub fn line_count(app: &App) -> u16 {
-    u16::try_from(lines(app).len()).unwrap_or(u16::MAX)
+/// Lines the pane wants at `width` (its inside), to size it.
+pub fn line_count(app: &App, width: u16) -> u16 {
+    u16::try_from(wrapped(app, width).len()).unwrap_or(u16::MAX)
+}
+
+/// The pane's lines wrapped to `width`: the detail shows every value whole
+/// (a hostname, an error), so a line too long wraps under its value.
+fn wrapped(app: &App, width: u16) -> Vec<Line<'static>> {
+    lines(app)
+        .into_iter()
+        .flat_map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            let lead = text.len() - text.trim_start().len();
+            let hang = if lead > 0 { lead } else { LABEL_WIDTH } + 2;
+            wrap(line, usize::from(width), hang)
+        })
+        .collect()
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
@@ -50,14 +65,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .map_or_else(String::new, |r| r.posture.service_name.clone());
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if app.focus == Focus::Detail {
+        .border_style(if app.focus == Focus::Detail && app.detail_open {
             style.title
         } else {
             style.border
         })
         .title(Span::styled(format!(" {name} "), style.title));
     frame.render_widget(
-        Paragraph::new(lines(app))
+        Paragraph::new(wrapped(app, area.width.saturating_sub(2)))
             .block(block)
             .scroll((app.detail_scroll, 0)),
         area,

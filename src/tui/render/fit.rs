@@ -2,11 +2,15 @@
 //! never mid-word unless a single word is wider than the cell, measured in
 //! terminal columns (a CJK character takes two). Every screen cuts its
 //! text here; the whole text is always shown elsewhere (the detail pane,
-//! a run step's detail), so a cut value only has to say what it is.
+//! a run step's detail), so a cut value only has to say what it is. Panes
+//! that show text whole wrap it here, between words, under a hanging
+//! indent.
 
 use std::borrow::Cow;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const ELLIPSIS: char = '…';
@@ -58,6 +62,92 @@ pub fn fit_padded(text: &str, width: usize) -> String {
     let shown = fit(text, width);
     let pad = width.saturating_sub(shown.width());
     format!("{shown}{}", " ".repeat(pad))
+}
+
+/// `line` broken between words into lines of at most `width` columns,
+/// each after the first indented by `hang` columns so a wrapped value
+/// reads as one. Styles are kept; a word longer than a line is split.
+pub fn wrap(line: Line<'static>, width: usize, hang: usize) -> Vec<Line<'static>> {
+    if line.width() <= width || width == 0 {
+        return vec![line];
+    }
+    let hang = if hang + 8 > width { 0 } else { hang };
+    let mut out = Vec::new();
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    // Whether the line holds more than its indent: a break before that
+    // would only make an empty line.
+    let mut has_words = false;
+    let break_line = |spans: &mut Vec<Span<'static>>, out: &mut Vec<Line<'static>>| {
+        if let Some(last) = spans.last_mut() {
+            let kept = last.content.trim_end().to_string();
+            last.content = kept.into();
+        }
+        out.push(Line::from(std::mem::take(spans)));
+        spans.push(Span::raw(" ".repeat(hang)));
+    };
+    for (piece, style) in pieces(&line) {
+        let w = piece.width();
+        if piece.starts_with(char::is_whitespace) {
+            // Spaces past the line's end are where it breaks: nothing to
+            // draw (a wrapped line starts with a word, never a space).
+            if used + w > width {
+                continue;
+            }
+            spans.push(Span::styled(piece, style));
+            used += w;
+            continue;
+        }
+        if used + w > width && has_words {
+            break_line(&mut spans, &mut out);
+            used = hang;
+        }
+        if used + w <= width {
+            spans.push(Span::styled(piece, style));
+            used += w;
+            has_words = true;
+            continue;
+        }
+        // A word wider than a whole line: as much as fits on each.
+        let mut part = String::new();
+        for c in piece.chars() {
+            let cw = c.width().unwrap_or(0);
+            // Only the first line may start with the line's own spaces.
+            let floor = if out.is_empty() { 0 } else { hang };
+            if used + cw > width && used > floor {
+                spans.push(Span::styled(std::mem::take(&mut part), style));
+                break_line(&mut spans, &mut out);
+                used = hang;
+            }
+            part.push(c);
+            used += cw;
+        }
+        spans.push(Span::styled(part, style));
+        has_words = true;
+    }
+    out.push(Line::from(spans));
+    out.into_iter().map(|l| l.style(line.style)).collect()
+}
+
+/// A line's text as runs of spaces and of non-spaces, each with its style.
+fn pieces(line: &Line<'_>) -> Vec<(String, Style)> {
+    let mut out: Vec<(String, Style)> = Vec::new();
+    for span in &line.spans {
+        let mut run = String::new();
+        let mut in_space = None;
+        for c in span.content.chars() {
+            let space = c.is_whitespace();
+            if in_space.is_some_and(|s| s != space) {
+                out.push((std::mem::take(&mut run), span.style));
+            }
+            in_space = Some(space);
+            run.push(c);
+        }
+        if !run.is_empty() {
+            out.push((run, span.style));
+        }
+    }
+    out
 }
 
 /// Without the spaces and joining punctuation a cut leaves at its end:
@@ -155,6 +245,81 @@ mod tests {
         assert_eq!(fit_padded("注文", 6), "注文  ");
         assert_eq!(fit_padded("failover now", 10), "failover… ");
         assert_eq!(fit_padded("abc", 3), "abc");
+    }
+
+    fn texts(lines: &[Line<'_>]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn a_long_line_wraps_between_words_under_its_hang() {
+        let line = Line::from(vec![
+            Span::raw("Regions     "),
+            Span::styled("orders-use1.example.com DOWN", Style::new().bold()),
+            Span::raw(" 3/16 checkers · threshold 3"),
+        ]);
+        let wrapped = wrap(line.clone(), 40, 14);
+        assert_eq!(
+            texts(&wrapped),
+            [
+                "Regions     orders-use1.example.com DOWN",
+                "              3/16 checkers · threshold",
+                "              3",
+            ]
+        );
+        assert!(wrapped.iter().all(|l| l.width() <= 40));
+        let host = wrapped[0]
+            .spans
+            .iter()
+            .find(|s| s.content.contains("example"));
+        assert!(host.is_some_and(|s| {
+            s.style
+                .add_modifier
+                .contains(ratatui::style::Modifier::BOLD)
+        }));
+        // A value too long for the label's line moves under the hang.
+        let wrapped = wrap(line, 30, 14);
+        assert_eq!(
+            texts(&wrapped),
+            [
+                "Regions",
+                "              orders-use1.exam",
+                "              ple.com DOWN",
+                "              3/16 checkers ·",
+                "              threshold 3",
+            ]
+        );
+        assert!(wrapped.iter().all(|l| l.width() <= 30));
+    }
+
+    #[test]
+    fn a_line_that_fits_is_one_line_and_a_huge_word_is_split() {
+        let line = Line::raw("short");
+        assert_eq!(texts(&wrap(line, 10, 2)), ["short"]);
+        let long = Line::raw("x abcdefghijklmnopqrstuvwxyz");
+        let wrapped = wrap(long, 10, 2);
+        assert_eq!(
+            texts(&wrapped),
+            ["x", "  abcdefgh", "  ijklmnop", "  qrstuvwx", "  yz"]
+        );
+    }
+
+    #[test]
+    fn wrapped_lines_never_exceed_the_width() {
+        let texts = [
+            "注文 サービス 注文サービス注文サービス",
+            "a  b   c    d",
+            "  lead trail  ",
+            "x",
+        ];
+        for text in texts {
+            // From two columns: the widest character takes two.
+            for width in 2..20 {
+                for line in wrap(Line::raw(text), width, 4) {
+                    assert!(line.width() <= width, "{text:?} at {width}: {line:?}");
+                }
+            }
+        }
     }
 
     #[test]
