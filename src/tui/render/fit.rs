@@ -67,18 +67,18 @@ pub fn fit_padded(text: &str, width: usize) -> String {
 /// `line` broken between words into lines of at most `width` columns,
 /// each after the first indented by `hang` columns so a wrapped value
 /// reads as one. Styles are kept; a word longer than a line is split.
-pub fn wrap(line: Line<'static>, width: usize, hang: usize) -> Vec<Line<'static>> {
+pub fn wrap<'a>(line: Line<'a>, width: usize, hang: usize) -> Vec<Line<'a>> {
     if line.width() <= width || width == 0 {
         return vec![line];
     }
     let hang = if hang + 8 > width { 0 } else { hang };
     let mut out = Vec::new();
-    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut spans: Vec<Span<'a>> = Vec::new();
     let mut used = 0;
     // Whether the line holds more than its indent: a break before that
     // would only make an empty line.
     let mut has_words = false;
-    let break_line = |spans: &mut Vec<Span<'static>>, out: &mut Vec<Line<'static>>| {
+    let break_line = |spans: &mut Vec<Span<'a>>, out: &mut Vec<Line<'a>>| {
         if let Some(last) = spans.last_mut() {
             let kept = last.content.trim_end().to_string();
             last.content = kept.into();
@@ -148,6 +148,21 @@ fn pieces(line: &Line<'_>) -> Vec<(String, Style)> {
         }
     }
     out
+}
+
+/// `text` on at most `max_lines` lines of `width` columns, broken between
+/// words; what does not fit ends the last line with `…`. For a table cell
+/// that may grow a few lines to show its value whole.
+pub fn wrap_cell(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = wrap(Line::raw(text.to_string()), width, 0)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    if lines.len() > max_lines && max_lines > 0 {
+        let rest = lines.split_off(max_lines - 1).join(" ");
+        lines.push(fit(&rest, width).into_owned());
+    }
+    lines
 }
 
 /// Without the spaces and joining punctuation a cut leaves at its end:
@@ -320,6 +335,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_cell_wraps_to_its_lines_and_cuts_the_last() {
+        let note = "timed out after 5m: last observed cluster orders-secondary is secondary";
+        assert_eq!(
+            wrap_cell(note, 30, 3),
+            [
+                "timed out after 5m: last",
+                "observed cluster",
+                "orders-secondary is secondary"
+            ]
+        );
+        assert_eq!(
+            wrap_cell(note, 30, 2),
+            ["timed out after 5m: last", "observed cluster…"]
+        );
+        assert_eq!(wrap_cell("", 10, 2), [""]);
     }
 
     #[test]

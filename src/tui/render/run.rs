@@ -21,11 +21,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::{maybe_duration, objective};
+use super::fit::{column_widths, fit, wrap_cell};
 use crate::format::short_duration;
 use crate::runbook::engine::{Prompt, RunView, StepView};
 use crate::runbook::journal::{RunOutcome, StepState};
 use crate::tui::keys::{Action, KeyMap};
 use crate::tui::theme::Theme;
+
+/// Lines a step's note may take in the table.
+const NOTE_LINES: usize = 3;
 
 pub fn render(
     frame: &mut Frame,
@@ -64,24 +68,21 @@ pub fn render(
     ]);
     let header =
         Row::new(["", "#", "Step", "Kind", "Budget", "Actual", "Note"]).style(theme.style.title);
+    let constraints = [
+        Constraint::Length(2),
+        Constraint::Length(3),
+        Constraint::Percentage(40),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    let widths = column_widths(steps_area.width.saturating_sub(2), &constraints, 1);
     let rows = run.steps.iter().enumerate().map(|(i, step)| {
         let current = run.current == Some(i) && run.outcome.is_none();
-        step_row(theme, step, i, current, run.outcome.is_some(), now)
+        step_row(theme, step, i, current, run.outcome.is_some(), now, &widths)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(2),
-            Constraint::Length(3),
-            Constraint::Percentage(40),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .block(
+    let table = Table::new(rows, constraints).header(header).block(
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style.border)
@@ -110,7 +111,9 @@ fn step_row<'a>(
     current: bool,
     run_over: bool,
     now: DateTime<Utc>,
+    widths: &[usize],
 ) -> Row<'a> {
+    let width = |i: usize| widths.get(i).copied().unwrap_or_default();
     // A run that ended (aborted) leaves its last step as it was: it is
     // not waiting or running any more, and must not look it.
     let in_flight = matches!(
@@ -138,15 +141,24 @@ fn step_row<'a>(
         _ if stopped => "stopped: the run ended here".to_string(),
         _ => step.run.observed.clone().unwrap_or_default(),
     };
+    // A note (an error, what was observed) grows its row to a few lines
+    // so it reads whole; a title is cut at a word (the prompt below names
+    // the current step whole).
+    let note: Vec<Line> = wrap_cell(&note, width(6), NOTE_LINES)
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
+    let height = u16::try_from(note.len().max(1)).unwrap_or(1);
     let row = Row::new(vec![
         Cell::from(Span::styled(icon, style)),
         Cell::from(Span::styled(format!("{}", index + 1), theme.style.muted)),
-        Cell::from(Span::styled(step.title.as_str(), theme.style.text)),
+        Cell::from(Span::styled(fit(&step.title, width(2)), theme.style.text)),
         Cell::from(Span::styled(step.kind, theme.style.muted)),
         Cell::from(Span::styled(maybe_duration(step.budget), theme.style.muted)),
         Cell::from(Span::styled(maybe_duration(actual), actual_style)),
-        Cell::from(Span::styled(note, style)),
-    ]);
+        Cell::from(note),
+    ])
+    .height(height);
     if current {
         row.style(theme.style.selection)
     } else {
