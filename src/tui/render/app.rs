@@ -62,19 +62,18 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     if app.screen != Screen::Dashboard || app.visible.is_empty() {
         return Some(whole_body);
     }
-    let wanted = detail::line_count(app, body.width.saturating_sub(2)).saturating_add(2);
     if !app.detail_open {
         // A calm dashboard of a few services would leave most of a tall
         // screen blank: the room the table does not need previews the
-        // selected service instead (Enter still opens it to scroll).
+        // selected service instead, its lag history drawn taller to fill
+        // it (Enter still opens it to scroll).
         let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
         let spare = body.height.saturating_sub(rows.saturating_add(3));
         if spare < PREVIEW_MIN {
             return Some(whole_body);
         }
         let [table, detail] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(wanted.min(spare))])
-                .areas(body);
+            Layout::vertical([Constraint::Min(0), Constraint::Length(spare)]).areas(body);
         return Some(Areas {
             detail: Some(detail),
             table,
@@ -83,6 +82,7 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     }
     // The detail pane takes what it needs, up to three fifths of the body;
     // the table keeps at least a few rows so the selection stays in view.
+    let wanted = detail::line_count(app, body.width.saturating_sub(2)).saturating_add(2);
     let detail_height = wanted.min(body.height * 3 / 5).max(body.height.min(6));
     let [table, detail] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_height)]).areas(body);

@@ -22,8 +22,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::cells::{
-    age_label, availability_label, availability_style, health_label, health_style, maybe_duration,
-    objective, sparkline, stale_label, verdict_style,
+    age_label, availability_label, availability_style, chart_top, health_label, health_style,
+    lag_chart, maybe_duration, objective, stale_label, verdict_style,
 };
 use super::fit::wrap;
 use crate::domain::environment::Replication;
@@ -38,16 +38,18 @@ use crate::tui::view::{RegionRole, ServiceRow};
 
 const LABEL_WIDTH: usize = 12;
 const SPARK_WIDTH: usize = 60;
+/// The lag chart's height at most, however much room the pane has.
+const CHART_MAX_ROWS: usize = 12;
 
 /// Lines the pane wants at `width` (its inside), to size it.
 pub fn line_count(app: &App, width: u16) -> u16 {
-    u16::try_from(wrapped(app, width).len()).unwrap_or(u16::MAX)
+    u16::try_from(wrapped(app, width, 1).len()).unwrap_or(u16::MAX)
 }
 
 /// The pane's lines wrapped to `width`: the detail shows every value whole
 /// (a hostname, an error), so a line too long wraps under its value.
-fn wrapped(app: &App, width: u16) -> Vec<Line<'static>> {
-    lines(app)
+fn wrapped(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
+    lines(app, chart_rows)
         .into_iter()
         .flat_map(|line| {
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
@@ -72,11 +74,23 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         })
         .title(Span::styled(format!(" {name} "), style.title));
     frame.render_widget(
-        Paragraph::new(wrapped(app, area.width.saturating_sub(2)))
+        Paragraph::new(content(app, area))
             .block(block)
             .scroll((app.detail_scroll, 0)),
         area,
     );
+}
+
+/// The pane's lines for `area`: a pane taller than its text (the preview
+/// under a short table) draws the lag history taller, not blank lines.
+fn content(app: &App, area: Rect) -> Vec<Line<'static>> {
+    let width = area.width.saturating_sub(2);
+    let lines = wrapped(app, width, 1);
+    let room = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len());
+    if room == 0 || app.detail_open {
+        return lines;
+    }
+    wrapped(app, width, 1 + room.min(CHART_MAX_ROWS - 1))
 }
 
 fn label(text: &str, app: &App) -> Span<'static> {
@@ -87,7 +101,7 @@ fn indent() -> Span<'static> {
     Span::raw(" ".repeat(LABEL_WIDTH))
 }
 
-fn lines(app: &App) -> Vec<Line<'static>> {
+fn lines(app: &App, chart_rows: usize) -> Vec<Line<'static>> {
     let Some(row) = app.selected_row() else {
         return vec![Line::styled("no service selected", app.theme.style.muted)];
     };
@@ -95,7 +109,7 @@ fn lines(app: &App) -> Vec<Line<'static>> {
     objectives(app, row, &mut out);
     data(app, row, &mut out);
     regions(app, row, &mut out);
-    replication(app, row, &mut out);
+    replication(app, row, chart_rows, &mut out);
     backups(app, row, &mut out);
     dns(app, row, &mut out);
     out
@@ -414,7 +428,7 @@ fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+fn replication(app: &App, row: &ServiceRow, chart_rows: usize, out: &mut Vec<Line<'static>>) {
     let style = &app.theme.style;
     let Some(service) = app.environment.service(&row.posture.service_id) else {
         return;
@@ -506,17 +520,17 @@ fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         ));
     }
     out.push(Line::from(spans));
-    let spark = sparkline(
-        &app.theme,
-        app.monitor.lag_history(&lag.resource_id),
-        rpo,
-        SPARK_WIDTH,
-        stale,
-    );
-    if !spark.is_empty() {
-        out.push(Line::from(
-            std::iter::once(indent()).chain(spark).collect::<Vec<_>>(),
-        ));
+    let history = app.monitor.lag_history(&lag.resource_id);
+    let chart = lag_chart(&app.theme, history, rpo, SPARK_WIDTH, chart_rows, stale);
+    let tall = chart.len() > 1;
+    for (i, spans) in chart.into_iter().enumerate() {
+        let mut line: Vec<Span<'static>> = std::iter::once(indent()).chain(spans).collect();
+        // A tall chart says its scale, so a low one reads as low lag.
+        if tall && i == 0 {
+            let top = short_duration(chart_top(history, rpo, SPARK_WIDTH));
+            line.push(Span::styled(format!(" ┤ {top}"), style.muted));
+        }
+        out.push(Line::from(line));
     }
 }
 
