@@ -62,16 +62,16 @@ const REGION_COMPACT: u16 = 10;
 const LAG_VALUE: u16 = 7;
 /// Sparkline bars a wide terminal may show: a few minutes of history.
 const SPARK_MAX: u16 = 40;
-/// Spaces between columns at most, when the width is more than they need.
-const SPACING_MAX: u16 = 3;
 
 /// A column's claim on the width: columns come in `priority` order (lower
-/// first) while their `min` fits; spare width then raises them to `ideal`.
+/// first) while their `min` fits; spare width then raises them to `ideal`,
+/// then to `most` (what the column could use at all).
 struct Claim {
     column: Column,
     priority: u8,
     min: u16,
     ideal: u16,
+    most: u16,
 }
 
 /// The columns that fit a table, with the width each gets.
@@ -109,23 +109,17 @@ impl Columns {
             }));
         }
         let mut spare = (width + 1).saturating_sub(used);
-        for (claim, w) in &mut chosen {
-            let more = claim.ideal.saturating_sub(*w).min(spare);
-            *w += more;
-            spare -= more;
+        for grow_to in [|c: &Claim| c.ideal, |c: &Claim| c.most] {
+            for (claim, w) in &mut chosen {
+                let more = grow_to(claim).saturating_sub(*w).min(spare);
+                *w += more;
+                spare -= more;
+            }
         }
-        // Width no column needs: more lag history first, then air between
-        // the columns, so the table spans the pane instead of ending in a
-        // blank band.
-        if let Some((_, w)) = chosen.iter_mut().find(|(c, _)| c.column == Column::Lag) {
-            let more = (LAG_VALUE + SPARK_MAX).saturating_sub(*w).min(spare);
-            *w += more;
-            spare -= more;
-        }
+        // Width no column can use goes between the columns, so the table
+        // spans the pane instead of ending in a blank band.
         let gaps = u16::try_from(chosen.len().saturating_sub(1)).unwrap_or(u16::MAX);
-        let spacing = spare
-            .checked_div(gaps)
-            .map_or(1, |more| (1 + more).min(SPACING_MAX));
+        let spacing = spare.checked_div(gaps).map_or(1, |more| 1 + more);
         let mut list: Vec<(Column, u16)> = chosen.into_iter().map(|(c, w)| (c.column, w)).collect();
         list.sort_by_key(|(c, _)| *c);
         Columns { list, spacing }
@@ -139,6 +133,7 @@ fn claims(app: &App) -> Vec<Claim> {
         priority,
         min,
         ideal: ideal.max(min),
+        most: ideal.max(min),
     };
     let text_width = |s: &str| u16::try_from(s.width()).unwrap_or(u16::MAX);
     let names = app
@@ -164,6 +159,14 @@ fn claims(app: &App) -> Vec<Claim> {
         .map(|r| text_width(r))
         .max()
         .unwrap_or(0);
+    let history = app
+        .rows
+        .iter()
+        .filter_map(|r| r.lag.as_ref())
+        .filter_map(|lag| app.monitor.lag_history(&lag.resource_id))
+        .map(|h| u16::try_from(h.len()).unwrap_or(u16::MAX))
+        .max()
+        .unwrap_or(0);
     let tiers = app
         .rows
         .iter()
@@ -175,7 +178,12 @@ fn claims(app: &App) -> Vec<Claim> {
         claim(Column::Posture, 1, 12, 12),
         claim(Column::Availability, 2, 14, 19),
         claim(Column::Rpo, 3, 10, 11),
-        claim(Column::Lag, 4, LAG_VALUE + 4, LAG_VALUE + 8),
+        Claim {
+            // As many bars as the longest history holds, up to a few
+            // minutes: blank bars would be a band in the middle of the row.
+            most: LAG_VALUE + SPARK_MAX.min(history),
+            ..claim(Column::Lag, 4, LAG_VALUE + 4, LAG_VALUE + 8)
+        },
         claim(Column::Writer, 5, region_names.max(6), region_names.max(6)),
         claim(Column::Dns, 6, 14, 14),
     ];
@@ -548,6 +556,7 @@ mod tests {
             priority,
             min,
             ideal,
+            most: if column == Column::Lag { 47 } else { ideal },
         };
         let mut all = vec![
             c(Column::Service, 0, 12, 15),
@@ -618,6 +627,8 @@ mod tests {
                 .map(|(_, w)| *w)
         };
         assert!(lag(&wide) > lag(&narrow));
+        // No wider than the history it has to draw.
+        assert_eq!(lag(&wide), Some(47));
         assert!(wide.spacing > 1);
         let n = wide.list.len() as u16;
         let total: u16 = wide.list.iter().map(|(_, w)| w).sum();

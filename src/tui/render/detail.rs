@@ -37,9 +37,10 @@ use crate::tui::state::{App, Focus};
 use crate::tui::view::{RegionRole, ServiceRow};
 
 const LABEL_WIDTH: usize = 12;
-const SPARK_WIDTH: usize = 60;
+/// Lag history bars at most: the monitor keeps this many samples.
+const CHART_MAX_WIDTH: usize = crate::monitor::history::DEFAULT_CAPACITY;
 /// The lag chart's height at most, however much room the pane has.
-const CHART_MAX_ROWS: usize = 12;
+const CHART_MAX_ROWS: usize = 24;
 
 /// Lines the pane wants at `width` (its inside), to size it.
 pub fn line_count(app: &App, width: u16) -> u16 {
@@ -49,7 +50,7 @@ pub fn line_count(app: &App, width: u16) -> u16 {
 /// The pane's lines wrapped to `width`: the detail shows every value whole
 /// (a hostname, an error), so a line too long wraps under its value.
 fn wrapped(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
-    lines(app, chart_rows)
+    lines(app, width, chart_rows)
         .into_iter()
         .flat_map(|line| {
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
@@ -101,7 +102,7 @@ fn indent() -> Span<'static> {
     Span::raw(" ".repeat(LABEL_WIDTH))
 }
 
-fn lines(app: &App, chart_rows: usize) -> Vec<Line<'static>> {
+fn lines(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
     let Some(row) = app.selected_row() else {
         return vec![Line::styled("no service selected", app.theme.style.muted)];
     };
@@ -109,7 +110,14 @@ fn lines(app: &App, chart_rows: usize) -> Vec<Line<'static>> {
     objectives(app, row, &mut out);
     data(app, row, &mut out);
     regions(app, row, &mut out);
-    replication(app, row, chart_rows, &mut out);
+    // Bars for the lag history: what fits after the label and the scale.
+    let chart = Chart {
+        width: usize::from(width)
+            .saturating_sub(LABEL_WIDTH + 8)
+            .clamp(10, CHART_MAX_WIDTH),
+        rows: chart_rows,
+    };
+    replication(app, row, chart, &mut out);
     backups(app, row, &mut out);
     dns(app, row, &mut out);
     out
@@ -428,7 +436,14 @@ fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn replication(app: &App, row: &ServiceRow, chart_rows: usize, out: &mut Vec<Line<'static>>) {
+/// How large the lag history is drawn.
+#[derive(Debug, Clone, Copy)]
+struct Chart {
+    width: usize,
+    rows: usize,
+}
+
+fn replication(app: &App, row: &ServiceRow, chart: Chart, out: &mut Vec<Line<'static>>) {
     let style = &app.theme.style;
     let Some(service) = app.environment.service(&row.posture.service_id) else {
         return;
@@ -521,13 +536,13 @@ fn replication(app: &App, row: &ServiceRow, chart_rows: usize, out: &mut Vec<Lin
     }
     out.push(Line::from(spans));
     let history = app.monitor.lag_history(&lag.resource_id);
-    let chart = lag_chart(&app.theme, history, rpo, SPARK_WIDTH, chart_rows, stale);
-    let tall = chart.len() > 1;
-    for (i, spans) in chart.into_iter().enumerate() {
+    let bars = lag_chart(&app.theme, history, rpo, chart.width, chart.rows, stale);
+    let tall = bars.len() > 1;
+    for (i, spans) in bars.into_iter().enumerate() {
         let mut line: Vec<Span<'static>> = std::iter::once(indent()).chain(spans).collect();
         // A tall chart says its scale, so a low one reads as low lag.
         if tall && i == 0 {
-            let top = short_duration(chart_top(history, rpo, SPARK_WIDTH));
+            let top = short_duration(chart_top(history, rpo, chart.width));
             line.push(Span::styled(format!(" ┤ {top}"), style.muted));
         }
         out.push(Line::from(line));
