@@ -62,16 +62,13 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     if app.screen != Screen::Dashboard || app.visible.is_empty() {
         return Some(whole_body);
     }
-    if !app.detail_open {
-        // A calm dashboard of a few services would leave most of a tall
-        // screen blank: the room the table does not need previews the
-        // selected service instead, its lag history drawn taller to fill
-        // it (Enter still opens it to scroll).
-        let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
-        let spare = body.height.saturating_sub(rows.saturating_add(3));
-        if spare < PREVIEW_MIN {
-            return Some(whole_body);
-        }
+    // A calm dashboard of a few services would leave most of a tall screen
+    // blank: the room the table does not need shows the selected service,
+    // its lag history drawn taller to fill it, whether or not it was
+    // opened (Enter opens it to focus and scroll).
+    let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
+    let spare = body.height.saturating_sub(rows.saturating_add(3));
+    if spare >= PREVIEW_MIN {
         let [table, detail] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(spare)]).areas(body);
         return Some(Areas {
@@ -79,6 +76,9 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
             table,
             ..whole_body
         });
+    }
+    if !app.detail_open {
+        return Some(whole_body);
     }
     // The detail pane takes what it needs, up to three fifths of the body;
     // the table keeps at least a few rows so the selection stays in view.

@@ -82,13 +82,13 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-/// The pane's lines for `area`: a pane taller than its text (the preview
-/// under a short table) draws the lag history taller, not blank lines.
+/// The pane's lines for `area`: a pane taller than its text (under a short
+/// table) draws the lag history taller, not blank lines.
 fn content(app: &App, area: Rect) -> Vec<Line<'static>> {
     let width = area.width.saturating_sub(2);
     let lines = wrapped(app, width, 1);
     let room = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len());
-    if room == 0 || app.detail_open {
+    if room == 0 {
         return lines;
     }
     wrapped(app, width, 1 + room.min(CHART_MAX_ROWS - 1))
