@@ -26,7 +26,7 @@ pub fn short_duration(d: Duration) -> String {
 }
 
 /// A set value as people say it: `15m`, `1h`, `90s` as `1m30s`, `1h30m`,
-/// `7d`, `350ms`, `1.5s`. Exact (nothing is rounded away), so a message
+/// `1d`, `350ms`, `1.5s`, in the units of [`short_duration`]. Exact (nothing is rounded away), so a message
 /// comparing a value with its bound never shows the two alike; the units
 /// after the first are two digits, as in [`short_duration`].
 pub fn objective(d: Duration) -> String {
@@ -38,11 +38,9 @@ pub fn objective(d: Duration) -> String {
     if s == 0 && nanos.is_multiple_of(1_000_000) {
         return format!("{}ms", nanos / 1_000_000);
     }
-    // `24h` and `36h` as people say them; days from two on: `7d`.
-    let days = if s >= 2 * 86_400 { s / 86_400 } else { 0 };
     let units = [
-        (days, "d"),
-        ((s - days * 86_400) / 3600, "h"),
+        (s / 86_400, "d"),
+        (s % 86_400 / 3600, "h"),
         (s % 3600 / 60, "m"),
     ];
     let mut out = String::new();
@@ -161,8 +159,8 @@ mod tests {
             (Duration::from_secs(3900), "1h05m"),
             (Duration::from_secs(7805), "2h10m05s"),
             (Duration::from_secs(3605), "1h00m05s"),
-            (Duration::from_secs(86_400), "24h"),
-            (Duration::from_secs(86_400 + 1800), "24h30m"),
+            (Duration::from_secs(86_400), "1d"),
+            (Duration::from_secs(86_400 + 1800), "1d00h30m"),
             (Duration::from_secs(7 * 86_400), "7d"),
             (Duration::from_secs(2 * 86_400 + 3600), "2d01h"),
             (Duration::from_nanos(500), "0.0000005s"),

@@ -452,7 +452,7 @@ mod tests {
                         },
                         Fact {
                             subject: "orders-secondary replication".into(),
-                            text: "up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m00s)".into(),
+                            text: "up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m)".into(),
                             concern: false,
                         },
                     ],
