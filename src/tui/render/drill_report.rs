@@ -214,7 +214,7 @@ fn numbers(theme: &Theme, r: &Report, path: &str) -> Vec<Line<'static>> {
                 "{} {:<8} {:>8} ",
                 fit_padded(&printable(&s.id), 24),
                 s.kind,
-                maybe(s.planned_s)
+                s.planned_s.map_or("—".to_string(), objective)
             )),
             Span::styled(format!("{:>8}", maybe(s.actual_s)), actual_style),
             Span::styled(format!("  {}", printable(&s.state)), style.muted),

@@ -154,7 +154,10 @@ fn step_row<'a>(
         Cell::from(Span::styled(format!("{}", index + 1), theme.style.muted)),
         Cell::from(Span::styled(fit(&step.title, width(2)), theme.style.text)),
         Cell::from(Span::styled(step.kind, theme.style.muted)),
-        Cell::from(Span::styled(maybe_duration(step.budget), theme.style.muted)),
+        Cell::from(Span::styled(
+            step.budget.map_or_else(|| "—".to_string(), objective),
+            theme.style.muted,
+        )),
         Cell::from(Span::styled(maybe_duration(actual), actual_style)),
         Cell::from(note),
     ])
