@@ -14,10 +14,15 @@ use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const ELLIPSIS: char = '…';
+/// Characters after which a compound name may be cut: `orders-…`. Not
+/// `.`: `15.…` or `db.…` would say less than the word before.
+const JOINERS: &[char] = &['-', '/', '_'];
 
 /// `text` in at most `width` columns: whole when it fits, else the words
-/// that fit followed by `…`. A first word wider than the cell is cut where
-/// the cell ends, since no boundary would leave anything to read.
+/// that fit followed by `…`; a compound word (`orders-secondary`,
+/// `us-east-1`) may be cut after one of its parts. A first word
+/// with no such part is cut where the cell ends, since no boundary would
+/// leave anything to read.
 pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     if text.width() <= width {
         return Cow::Borrowed(text);
@@ -37,15 +42,26 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
         end = i + c.len_utf8();
     }
     let prefix = &text[..end];
-    let next_starts_a_word = text[end..]
+    let mid_word = text[end..]
         .chars()
         .next()
-        .is_some_and(|c| !c.is_whitespace());
-    let kept = if next_starts_a_word {
-        match prefix.rfind(char::is_whitespace) {
-            Some(space) if !trimmed(&prefix[..space]).is_empty() => &prefix[..space],
-            _ => prefix,
-        }
+        .is_some_and(|c| !c.is_whitespace())
+        && !prefix.ends_with(JOINERS);
+    let kept = if mid_word {
+        // The last place a word ends: before a space, or after the joiner
+        // of a compound (`orders-`, `/`).
+        let mut boundaries = prefix.char_indices().filter_map(|(i, c)| {
+            if c.is_whitespace() {
+                Some(i)
+            } else if JOINERS.contains(&c) {
+                Some(i + c.len_utf8())
+            } else {
+                None
+            }
+        });
+        boundaries
+            .rfind(|&end| !trimmed(&prefix[..end]).is_empty())
+            .map_or(prefix, |end| &prefix[..end])
     } else {
         prefix
     };
@@ -200,7 +216,8 @@ mod tests {
     #[test]
     fn cuts_fall_between_words() {
         let note = "waits for DNS to point to orders-secondary still";
-        assert_eq!(fit(note, 40), "waits for DNS to point to…");
+        assert_eq!(fit(note, 40), "waits for DNS to point to orders-…");
+        assert_eq!(fit(note, 30), "waits for DNS to point to…");
         assert_eq!(fit("SECONDARY 300s", 13), "SECONDARY…");
         assert_eq!(fit("we refuse to fail over", 12), "we refuse…");
         // A cut just before a space keeps the whole last word.
@@ -209,8 +226,18 @@ mod tests {
 
     #[test]
     fn a_word_wider_than_the_cell_is_cut_inside() {
-        assert_eq!(fit("orders-secondary-cluster", 10), "orders-se…");
-        assert_eq!(fit("orders-secondary-cluster is up", 10), "orders-se…");
+        assert_eq!(fit("secondarycluster", 10), "secondary…");
+        assert_eq!(fit("secondarycluster is up", 10), "secondary…");
+    }
+
+    #[test]
+    fn a_compound_word_is_cut_after_one_of_its_parts() {
+        assert_eq!(fit("orders-secondary-cluster", 10), "orders-…");
+        assert_eq!(fit("1 confirm-outage: failed", 16), "1 confirm-…");
+        assert_eq!(fit("api.us-east-1.example.com", 16), "api.us-east-…");
+        assert_eq!(fit("version 15.4 of it", 12), "version…");
+        // A cut falling right after a joiner keeps it.
+        assert_eq!(fit("orders-secondary", 8), "orders-…");
     }
 
     #[test]
@@ -350,7 +377,7 @@ mod tests {
         );
         assert_eq!(
             wrap_cell(note, 30, 2),
-            ["timed out after 5m: last", "observed cluster…"]
+            ["timed out after 5m: last", "observed cluster orders-…"]
         );
         assert_eq!(wrap_cell("", 10, 2), [""]);
     }
