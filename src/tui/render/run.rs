@@ -50,7 +50,29 @@ pub fn render(
     let prompt_height = (rows as u16 + 2).min(area.height / 2).max(3);
     let [steps_area, prompt_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
+    steps(frame, theme, run, now, steps_area);
 
+    let now_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style.border)
+        .title(Span::styled(" Now ", theme.style.title));
+    frame.render_widget(
+        Paragraph::new(prompt)
+            .block(now_block)
+            .wrap(Wrap { trim: false }),
+        prompt_area,
+    );
+}
+
+/// The run's steps in a bordered table titled with the runbook and the RTO
+/// clock; also the Runs screen's view of its selected run.
+pub fn steps(
+    frame: &mut Frame,
+    theme: &Theme,
+    run: &RunView,
+    now: DateTime<Utc>,
+    steps_area: Rect,
+) {
     let elapsed = run.rto_elapsed(now);
     let clock_style = if elapsed > run.rto_objective {
         theme.style.breach
@@ -91,17 +113,6 @@ pub fn render(
     // Selecting the current step makes the table scroll to keep it in view.
     let mut scroll = TableState::default().with_selected(run.current);
     frame.render_stateful_widget(table, steps_area, &mut scroll);
-
-    let now_block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.style.border)
-        .title(Span::styled(" Now ", theme.style.title));
-    frame.render_widget(
-        Paragraph::new(prompt)
-            .block(now_block)
-            .wrap(Wrap { trim: false }),
-        prompt_area,
-    );
 }
 
 fn step_row<'a>(
