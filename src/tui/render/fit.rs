@@ -24,7 +24,7 @@ const JOINERS: &[char] = &['-', '/', '_'];
 /// with no such part is cut where the cell ends, since no boundary would
 /// leave anything to read.
 pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
-    if text.width() <= width {
+    if columns(text) <= width {
         return Cow::Borrowed(text);
     }
     if width == 0 {
@@ -34,7 +34,7 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     let mut used = 0;
     let mut end = 0;
     for (i, c) in text.char_indices() {
-        let w = c.width().unwrap_or(0);
+        let w = char_columns(c);
         if used + w > budget {
             break;
         }
@@ -65,18 +65,45 @@ pub fn fit(text: &str, width: usize) -> Cow<'_, str> {
     } else {
         prefix
     };
-    let kept = match trimmed(kept) {
+    let mut kept = match trimmed(kept) {
         "" => prefix,
         t => t,
     };
+    // Characters that join into one wider glyph (an emoji and its
+    // variation selector) can take more than their sum: drop what spills.
+    while columns(kept) > budget {
+        let Some((last, _)) = kept.char_indices().next_back() else {
+            break;
+        };
+        kept = &kept[..last];
+    }
     Cow::Owned(format!("{kept}{ELLIPSIS}"))
+}
+
+/// Columns `text` takes on screen: control characters take none (the
+/// terminal backend drops them), the rest as Unicode's width says.
+fn columns(text: &str) -> usize {
+    if text.contains(char::is_control) {
+        let shown: String = text.chars().filter(|c| !c.is_control()).collect();
+        shown.width()
+    } else {
+        text.width()
+    }
+}
+
+fn char_columns(c: char) -> usize {
+    if c.is_control() {
+        0
+    } else {
+        c.width().unwrap_or(0)
+    }
 }
 
 /// [`fit`], then padded with spaces to exactly `width` columns: for
 /// columns laid out in one line of text rather than a table.
 pub fn fit_padded(text: &str, width: usize) -> String {
     let shown = fit(text, width);
-    let pad = width.saturating_sub(shown.width());
+    let pad = width.saturating_sub(columns(&shown));
     format!("{shown}{}", " ".repeat(pad))
 }
 
@@ -84,7 +111,8 @@ pub fn fit_padded(text: &str, width: usize) -> String {
 /// each after the first indented by `hang` columns so a wrapped value
 /// reads as one. Styles are kept; a word longer than a line is split.
 pub fn wrap<'a>(line: Line<'a>, width: usize, hang: usize) -> Vec<Line<'a>> {
-    if line.width() <= width || width == 0 {
+    let line_columns: usize = line.spans.iter().map(|s| columns(&s.content)).sum();
+    if line_columns <= width || width == 0 {
         return vec![line];
     }
     let hang = if hang + 8 > width { 0 } else { hang };
@@ -103,7 +131,7 @@ pub fn wrap<'a>(line: Line<'a>, width: usize, hang: usize) -> Vec<Line<'a>> {
         spans.push(Span::raw(" ".repeat(hang)));
     };
     for (piece, style) in pieces(&line) {
-        let w = piece.width();
+        let w = columns(&piece);
         if piece.starts_with(char::is_whitespace) {
             // Spaces past the line's end are where it breaks: nothing to
             // draw (a wrapped line starts with a word, never a space).
@@ -127,7 +155,7 @@ pub fn wrap<'a>(line: Line<'a>, width: usize, hang: usize) -> Vec<Line<'a>> {
         // A word wider than a whole line: as much as fits on each.
         let mut part = String::new();
         for c in piece.chars() {
-            let cw = c.width().unwrap_or(0);
+            let cw = char_columns(c);
             // Only the first line may start with the line's own spaces.
             let floor = if out.is_empty() { 0 } else { hang };
             if used + cw > width && used > floor {
@@ -256,6 +284,12 @@ mod tests {
         assert_eq!(fit("注文", 1), "…");
         assert_eq!(fit("abc", 0), "");
         assert!(fit("注文 サービス", 7).width() <= 7);
+        // An emoji with its presentation selector takes two columns, more
+        // than its characters' sum.
+        let hearts = "\u{2764}\u{fe0f}\u{2764}\u{fe0f}\u{2764}\u{fe0f}";
+        for width in 0..7 {
+            assert!(columns(&fit(hearts, width)) <= width, "{width}");
+        }
     }
 
     #[test]
@@ -394,5 +428,21 @@ mod tests {
             1,
         );
         assert_eq!(widths, vec![5, 17, 6]);
+    }
+
+    proptest::proptest! {
+        /// Hostile text (controls, marks, wide and invisible characters)
+        /// never overflows its cell or its pane.
+        #[test]
+        fn any_text_fits_what_it_was_given(text in "\\PC{0,40}|[\\x00-\\x7f]{0,40}|.{0,40}", width in 0usize..30) {
+            let shown = fit(&text, width);
+            proptest::prop_assert!(columns(&shown) <= width, "{:?} at {}: {:?}", text, width, shown);
+            if width >= 2 {
+                for line in wrap(Line::raw(text.as_str()), width, 4) {
+                    let taken: usize = line.spans.iter().map(|s| columns(&s.content)).sum();
+                    proptest::prop_assert!(taken <= width, "{:?} at {}: {:?}", text, width, line);
+                }
+            }
+        }
     }
 }
