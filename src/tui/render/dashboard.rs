@@ -174,7 +174,14 @@ fn claims(app: &App) -> Vec<Claim> {
         .max()
         .unwrap_or(0);
     let mut claims = vec![
-        claim(Column::Service, 0, 12, (marks + names).min(40)),
+        // Names whole up to 16 columns before any other column shows: the
+        // name is what the row is about (a longer one is cut at a word).
+        claim(
+            Column::Service,
+            0,
+            (marks + names).clamp(12, 18),
+            (marks + names).min(40),
+        ),
         claim(Column::Posture, 1, 12, 12),
         claim(Column::Availability, 2, 14, 19),
         claim(Column::Rpo, 3, 10, 11),
