@@ -25,20 +25,56 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
-/// An objective as people say it: `15m`, `1h`, `90s`, `1h30m`.
+/// A set value as people say it: `15m`, `1h`, `90s` as `1m30s`, `1h30m`,
+/// `1d`, `350ms`, `1.5s`, in the units of [`short_duration`]. Exact (nothing is rounded away), so a message
+/// comparing a value with its bound never shows the two alike; the units
+/// after the first are two digits, as in [`short_duration`].
 pub fn objective(d: Duration) -> String {
-    let s = d.as_secs();
     if d.is_zero() {
-        "0".to_string()
-    } else if !s.is_multiple_of(60) {
-        short_duration(d)
-    } else if s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s < 3600 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{}h{}m", s / 3600, (s % 3600) / 60)
+        return "0s".to_string();
     }
+    let s = d.as_secs();
+    let nanos = d.subsec_nanos();
+    if s == 0 && nanos.is_multiple_of(1_000_000) {
+        return format!("{}ms", nanos / 1_000_000);
+    }
+    let units = [
+        (s / 86_400, "d"),
+        (s % 86_400 / 3600, "h"),
+        (s % 3600 / 60, "m"),
+    ];
+    let mut out = String::new();
+    for (n, unit) in units {
+        if n > 0 || !out.is_empty() {
+            push_unit(&mut out, n, unit);
+        }
+    }
+    let seconds = s % 60;
+    if seconds == 0 && nanos == 0 {
+        // Trailing zero units say nothing: `1h`, not `1h00m`.
+        while out.ends_with("00m") || out.ends_with("00h") {
+            out.truncate(out.len() - 3);
+        }
+    } else {
+        push_unit(&mut out, seconds, "");
+        if nanos > 0 {
+            let fraction = format!("{nanos:09}");
+            out.push('.');
+            out.push_str(fraction.trim_end_matches('0'));
+        }
+        out.push('s');
+    }
+    out
+}
+
+/// `n` and its unit, two digits when a larger unit comes before it.
+fn push_unit(out: &mut String, n: u64, unit: &str) {
+    if out.is_empty() {
+        out.push_str(&n.to_string());
+    } else {
+        out.push_str(&format!("{n:02}"));
+    }
+    out.push_str(unit);
 }
 
 /// `text` made safe to print as (part of) one line on a terminal. Runbook
@@ -107,5 +143,33 @@ mod tests {
         for (d, shown) in cases {
             assert_eq!(short_duration(d), shown);
         }
+    }
+
+    #[test]
+    fn objectives_are_exact_and_drop_only_zero_units() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_millis(350), "350ms"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_secs(45), "45s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_secs(185), "3m05s"),
+            (Duration::from_secs(900), "15m"),
+            (Duration::from_secs(3600), "1h"),
+            (Duration::from_secs(3900), "1h05m"),
+            (Duration::from_secs(7805), "2h10m05s"),
+            (Duration::from_secs(3605), "1h00m05s"),
+            (Duration::from_secs(86_400), "1d"),
+            (Duration::from_secs(86_400 + 1800), "1d00h30m"),
+            (Duration::from_secs(7 * 86_400), "7d"),
+            (Duration::from_secs(2 * 86_400 + 3600), "2d01h"),
+            (Duration::from_nanos(500), "0.0000005s"),
+        ];
+        for (d, shown) in cases {
+            assert_eq!(objective(d), shown, "{d:?}");
+        }
+        // A value just over its bound never reads as the bound.
+        let bound = Duration::from_secs(7 * 86_400);
+        assert_ne!(objective(bound + Duration::from_nanos(1)), objective(bound));
     }
 }

@@ -310,7 +310,7 @@ fn a_failover_runs_from_check_to_notify() {
         Entry::Notified { message, .. } => Some(message.clone()),
         _ => None,
     });
-    assert_eq!(notified.as_deref(), Some("recovered in 2m 5s"));
+    assert_eq!(notified.as_deref(), Some("recovered in 2m05s"));
     let done = RunOutcome::Completed {
         elapsed: Duration::from_secs(125),
     };

@@ -125,8 +125,9 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
                 return Err(Refusal::new(
                     at(&[Key(field)]),
                     format!(
-                        "service `{id}`: {field} must be at most 30 days, not {}",
-                        crate::format::short_duration(value)
+                        "service `{id}`: {field} must be at most {}, not {}",
+                        crate::format::objective(limits::OBJECTIVE_MAX),
+                        crate::format::objective(value)
                     ),
                 ));
             }
@@ -712,12 +713,12 @@ replication = { kind = "s3", source_bucket = "orders-a", destination_bucket = "o
             (
                 "rto = \"15m\"",
                 "rto = \"999999999d\"",
-                "env.toml:9:7: service `orders`: rto must be at most 30 days",
+                "env.toml:9:7: service `orders`: rto must be at most 30d",
             ),
             (
                 "rpo = \"5m\"",
                 "rpo = \"31days\"",
-                "env.toml:10:7: service `orders`: rpo must be at most 30 days",
+                "env.toml:10:7: service `orders`: rpo must be at most 30d",
             ),
             (
                 "\"us-west-2\"]",

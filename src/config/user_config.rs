@@ -222,9 +222,9 @@ impl UserConfig {
                     path,
                     format!(
                         "{key} must be from {} to {}, not {}",
-                        humantime::format_duration(*bounds.start()),
-                        humantime::format_duration(*bounds.end()),
-                        humantime::format_duration(value)
+                        crate::format::objective(*bounds.start()),
+                        crate::format::objective(*bounds.end()),
+                        crate::format::objective(value)
                     ),
                 ));
             }
@@ -385,7 +385,7 @@ mod tests {
             ),
             (
                 "[safety]\nrepeat_failover_period = \"8d\"\n",
-                "config.toml:2:26: safety.repeat_failover_period must be from 0s to 7days, not 8days",
+                "config.toml:2:26: safety.repeat_failover_period must be from 0s to 7d, not 8d",
             ),
             (
                 "[safety]\nrepeat_failover_period = \"soon\"\n",

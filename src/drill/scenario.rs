@@ -311,8 +311,8 @@ fn lower(path: &Path, raw: RawScenario) -> Loaded {
                     Pos::of(&when.referenced),
                     Some(format!(
                         "`at` is {}, at or after the time limit {}: the fault would never start",
-                        humantime::format_duration(d),
-                        humantime::format_duration(time_limit)
+                        crate::format::objective(d),
+                        crate::format::objective(time_limit)
                     )),
                 );
                 continue;

@@ -10,7 +10,7 @@ use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::objectives::DrTier;
 use crate::domain::snapshot::{BackupObs, ClusterRole};
-use crate::format::short_duration;
+use crate::format::{objective, short_duration};
 
 /// Snapshots are daily: a day plus the hour the backup window lasts.
 const DAILY_SNAPSHOT_BOUND: Duration = Duration::from_secs(25 * 3600);
@@ -129,7 +129,7 @@ fn snapshot_age(service: &ServiceSpec, id: &str, backup: &BackupObs, now: DateTi
         "{id}: newest snapshot {} old (taken {}), bound {}",
         short_duration(age),
         taken.format("%Y-%m-%d %H:%M UTC"),
-        short_duration(bound)
+        objective(bound)
     );
     if age <= bound {
         Check::pass(Area::Backups, name, evidence)
@@ -212,7 +212,7 @@ fn cross_region_copy(
         "{id}: copy in {} restorable to {} ago (bound {})",
         copy.region,
         short_duration(age),
-        short_duration(bound)
+        objective(bound)
     );
     if age <= bound {
         Check::pass(Area::Backups, name, evidence)

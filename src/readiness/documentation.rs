@@ -9,7 +9,7 @@ use super::check::{Area, Check};
 use super::index::Indexed;
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::objectives::DrTier;
-use crate::format::short_duration;
+use crate::format::objective;
 use crate::runbook::diagnostic::Severity;
 use crate::runbook::validate::validate;
 
@@ -142,15 +142,15 @@ fn objectives(service: &ServiceSpec, runbooks: &[&crate::runbook::format::Runboo
             format!(
                 "{} states RTO {} RPO {}",
                 file_name(&rb.path),
-                short_duration(rb.objectives.rto),
-                short_duration(rb.objectives.rpo)
+                objective(rb.objectives.rto),
+                objective(rb.objectives.rpo)
             )
         })
         .collect();
     let stated = format!(
         "service objectives RTO {} RPO {}",
-        short_duration(want.rto),
-        short_duration(want.rpo)
+        objective(want.rto),
+        objective(want.rpo)
     );
     if differing.is_empty() {
         Check::pass(

@@ -10,7 +10,7 @@ use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::posture::same_name;
 use crate::domain::rotation;
 use crate::domain::snapshot::{ClusterRole, FailoverRole};
-use crate::format::short_duration;
+use crate::format::{objective, short_duration};
 
 const AREA: Area = Area::DrEnvironment;
 
@@ -412,7 +412,7 @@ fn replication(service: &ServiceSpec, inputs: &Indexed<'_>, receiver: &str) -> C
             format!(
                 "{receiver}: lag {} (RPO {})",
                 short_duration(lag),
-                short_duration(rpo)
+                objective(rpo)
             ),
         ),
         Some(lag) => Check::fail(
@@ -421,7 +421,7 @@ fn replication(service: &ServiceSpec, inputs: &Indexed<'_>, receiver: &str) -> C
             format!(
                 "{receiver}: lag {} beyond the RPO of {}",
                 short_duration(lag),
-                short_duration(rpo)
+                objective(rpo)
             ),
             format!("find what holds replication into {receiver} back"),
         ),

@@ -5,7 +5,7 @@
 use super::check::{Area, Check};
 use super::index::Indexed;
 use crate::domain::environment::ServiceSpec;
-use crate::format::short_duration;
+use crate::format::objective;
 
 pub fn checks(service: &ServiceSpec, inputs: &Indexed<'_>) -> Vec<Check> {
     let mut out = vec![
@@ -23,8 +23,8 @@ fn tier_rto(service: &ServiceSpec) -> Check {
     let (tier, rto) = (service.tier, service.objectives.rto);
     let evidence = format!(
         "{tier} recovers in {} at best; RTO {}",
-        short_duration(tier.best_case_rto()),
-        short_duration(rto)
+        objective(tier.best_case_rto()),
+        objective(rto)
     );
     if tier.can_meet_rto(rto) {
         Check::pass(Area::TierSanity, "tier meets RTO", evidence)
@@ -42,8 +42,8 @@ fn tier_rpo(service: &ServiceSpec) -> Check {
     let (tier, rpo) = (service.tier, service.objectives.rpo);
     let evidence = format!(
         "{tier} loses {} at best; RPO {}",
-        short_duration(tier.best_case_rpo()),
-        short_duration(rpo)
+        objective(tier.best_case_rpo()),
+        objective(rpo)
     );
     if tier.best_case_rpo() <= rpo {
         Check::pass(Area::TierSanity, "tier meets RPO", evidence)

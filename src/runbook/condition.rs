@@ -165,7 +165,7 @@ impl Condition {
             } => format!("{global_cluster} writes in {region}"),
             Condition::ReplicationLagBelow { resource, max } => format!(
                 "replication lag of {resource} below {}",
-                humantime::format_duration(*max)
+                crate::format::objective(*max)
             ),
             Condition::DnsServing { region } => format!("DNS serves {region}"),
             Condition::DnsTarget { name, target, .. } => format!("{name} points at {target}"),

@@ -944,7 +944,7 @@ impl Engine {
         let whole = Duration::from_secs(elapsed.as_secs());
         vars.insert(
             "run_elapsed".to_string(),
-            humantime::format_duration(whole).to_string(),
+            crate::format::short_duration(whole),
         );
         vars
     }
@@ -1151,7 +1151,7 @@ impl Engine {
                     return self.fail(
                         format!(
                             "a timeout of {} runs past the end of the calendar; give the wait a shorter one",
-                            humantime::format_duration(w.timeout)
+                            crate::format::objective(w.timeout)
                         ),
                         now,
                         cmds,
@@ -1242,7 +1242,7 @@ impl Engine {
 
     fn timeout_message(&self, explain: &str) -> String {
         let timeout = match &self.runbook.steps[self.current].kind {
-            StepKind::Wait(w) => humantime::format_duration(w.timeout).to_string(),
+            StepKind::Wait(w) => crate::format::objective(w.timeout),
             _ => String::new(),
         };
         format!("timed out after {timeout}: {explain}")

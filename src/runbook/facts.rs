@@ -16,7 +16,7 @@ use crate::domain::action::{Action, RecordValue};
 use crate::domain::environment::ServiceSpec;
 use crate::domain::posture::same_name;
 use crate::domain::snapshot::{DbClusterObs, DbInstanceObs, Health, LagObs, Snapshot};
-use crate::format::short_duration;
+use crate::format::{objective, short_duration};
 use crate::provider::aws::arn;
 
 /// One thing observed, e.g. subject `us-east-1 (writer region)`, text
@@ -336,7 +336,7 @@ fn data_at_risk_fact(snapshot: &Snapshot, target: &str, loses_data: bool, rpo: D
             format!(
                 "up to {} of committed writes will be lost ({source}; RPO {})",
                 short_duration(lag),
-                short_duration(rpo)
+                objective(rpo)
             ),
             lag > rpo,
         ),
@@ -361,7 +361,7 @@ fn replica_lag_fact(snapshot: &Snapshot, replica: &str, rpo: Duration) -> Fact {
             format!(
                 "{} behind its source: writes newer than that stay behind (RPO {})",
                 short_duration(lag),
-                short_duration(rpo)
+                objective(rpo)
             ),
             lag > rpo,
         ),

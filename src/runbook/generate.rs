@@ -236,6 +236,7 @@ fn manual(instructions: &str) -> String {
     format!("manual: {}", quoted(instructions))
 }
 
+/// A duration in the YAML, where it must parse back as a humantime value.
 fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
@@ -483,7 +484,7 @@ fn unplanned_failover(rb: &mut Text, service: &ServiceSpec) {
         None,
         &format!(
             "notify: \"${{service}} recovered in ${{dr_region}}; actual RTO ${{run_elapsed}} (objective {})\"",
-            human(service.objectives.rto)
+            crate::format::objective(service.objectives.rto)
         ),
     );
 }

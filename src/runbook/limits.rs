@@ -73,7 +73,7 @@ fn too_long(what: &str, value: &str, max: usize) -> Option<String> {
 }
 
 pub fn duration(what: &str, value: Duration, min: Duration, max: Duration) -> Option<String> {
-    let fmt = humantime::format_duration;
+    let fmt = crate::format::objective;
     if value < min {
         return Some(format!(
             "{what} is {}; it must be at least {}",

@@ -229,7 +229,7 @@ fn render_step(out: &mut Lines, n: usize, step: &Step, vars: &Variables) {
 }
 
 fn human(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    crate::format::objective(d)
 }
 
 #[cfg(test)]

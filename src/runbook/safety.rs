@@ -18,7 +18,7 @@ use super::facts::{
 use crate::domain::action::Action;
 use crate::domain::environment::ServiceSpec;
 use crate::domain::snapshot::{Health, Snapshot};
-use crate::format::short_duration;
+use crate::format::{objective, short_duration};
 use crate::provider::aws::arn;
 
 /// The default anti-flapping period: one writer move per global database
@@ -264,7 +264,7 @@ fn target_lag(ctx: &Context, resource: &str, violation: &mut impl FnMut(Rule, St
                 "{} is {} behind ({source}), beyond the RPO of {}",
                 arn::resource_id(resource),
                 short_duration(lag),
-                short_duration(ctx.rpo)
+                objective(ctx.rpo)
             ),
         );
     }
@@ -286,7 +286,7 @@ fn repeat(ctx: &Context, global_cluster: &str, violation: &mut impl FnMut(Rule, 
                 "the writer of {global_cluster} was already moved at {} ({} ago); another move within {} risks flapping",
                 at.format("%H:%M:%SZ"),
                 short_duration(ago),
-                short_duration(ctx.settings.repeat_failover_within)
+                objective(ctx.settings.repeat_failover_within)
             ),
         );
     }
@@ -608,7 +608,7 @@ mod tests {
             [
                 "us-east-1 (writer region): healthy: 16/16 checkers pass",
                 "orders-secondary (us-west-2): status available",
-                "orders-secondary replication: up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m00s)",
+                "orders-secondary replication: up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m)",
             ]
         );
         assert!(

@@ -202,8 +202,8 @@ fn check_budgets(rb: &Runbook, out: &mut Findings<'_>) {
             Pos::START,
             format!(
                 "the steps' budgets add up to {}, more than the RTO of {}",
-                humantime::format_duration(planned),
-                humantime::format_duration(rb.objectives.rto)
+                crate::format::objective(planned),
+                crate::format::objective(rb.objectives.rto)
             ),
         );
     }
@@ -257,7 +257,7 @@ fn check_step(
                     format!(
                         "wait step `{}` polls every {}, which must be within its timeout",
                         step.id,
-                        humantime::format_duration(wait.poll)
+                        crate::format::objective(wait.poll)
                     ),
                 );
             }
@@ -863,17 +863,17 @@ mod tests {
             (
                 wait("300000y", "10s"),
                 "rb.yaml:7:5:",
-                "timeout is 300000years; it may be at most 7days",
+                "timeout is 109575000d; it may be at most 7d",
             ),
             (
                 wait("999999999d", "10s"),
                 "rb.yaml:7:5:",
-                "it may be at most 7days",
+                "it may be at most 7d",
             ),
             (
                 wait("5m", "400000y"),
                 "rb.yaml:7:5:",
-                "poll is 400000years; it may be at most 1h",
+                "poll is 146100000d; it may be at most 1h",
             ),
             (
                 wait("5m", "1ms"),
@@ -883,7 +883,7 @@ mod tests {
             (
                 step("    expect_within: 300000y\n    notify: x\n"),
                 "rb.yaml:7:5:",
-                "expect_within is 300000years",
+                "expect_within is 109575000d",
             ),
             (
                 step("    http: { url: x, timeout: 9999999d }\n"),
@@ -933,7 +933,7 @@ mod tests {
             (
                 HEADER.replace("rto: 15m", "rto: 300000y") + "steps: []\n",
                 "rb.yaml:3:",
-                "the RTO is 300000years",
+                "the RTO is 109575000d",
             ),
         ] {
             let d = check(&text);

@@ -1,7 +1,8 @@
 //! WCAG 2 contrast of a theme: the ratio between each text colour and the
 //! background it is drawn on, for every pair the console actually draws
-//! (each role on the terminal's background or its own, and every role a
-//! table row holds on the selected row's background). Named ANSI colours
+//! (each role on the terminal's background or its own, every role a table
+//! row holds on the selected row's background, and each warning the header
+//! bar draws over the bar, as the header module styles it). Named ANSI colours
 //! are taken at xterm's default values; a theme declares the terminal it
 //! is made for (dark or light background) by its name.
 
@@ -191,6 +192,16 @@ pub fn drawn_pairs(theme: &Theme, terminal: &Terminal) -> Vec<Pair> {
         let (text, background) = terminal.colours(cell, under);
         pairs.push(Pair {
             what: format!("{name} on the selected row"),
+            text,
+            background,
+        });
+    }
+    // The header bar: its warnings are drawn over the bar's own style, so
+    // a role that reads on the screen can vanish on the bar.
+    for (name, style) in super::render::header::drawn_styles(roles) {
+        let (text, background) = terminal.colours(roles.header.patch(style), screen);
+        pairs.push(Pair {
+            what: format!("{name} in the header"),
             text,
             background,
         });

@@ -7,7 +7,8 @@
 //! │ Service  Tier  RTO  us-east-1  us-west-2  Lag  Backup  DNS  RPO  Posture│
 //! │ ▌selected row                                                        │
 //! │  ...                                  (dashboard.rs, scrolls)         │
-//! ├─ detail: the selected service (Enter opens, Esc closes) ─────────────┤
+//! ├─ detail: the selected service (Enter opens, Esc closes; previewed ───┤
+//! │   in the room a short table leaves)                                  │
 //! │  objectives, regions and checks, replication, backups, DNS, sources  │
 //! │                                      (detail.rs, Tab focuses, scrolls)│
 //! ├──────────────────────────────────────────────────────────────────────┤
@@ -29,6 +30,8 @@ use crate::tui::state::{App, Screen};
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
+/// Lines left under the table from which the selected service is previewed.
+const PREVIEW_MIN: u16 = 10;
 
 /// Where each part of the screen goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,25 +53,43 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .areas(screen);
-    if !app.detail_open || app.screen != Screen::Dashboard {
+    let whole_body = Areas {
+        header,
+        table: body,
+        detail: None,
+        footer,
+    };
+    if app.screen != Screen::Dashboard || app.visible.is_empty() {
+        return Some(whole_body);
+    }
+    // A calm dashboard of a few services would leave most of a tall screen
+    // blank: the room the table does not need shows the selected service,
+    // its lag history drawn taller to fill it, whether or not it was
+    // opened (Enter opens it to focus and scroll).
+    let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
+    let spare = body.height.saturating_sub(rows.saturating_add(3));
+    if spare >= PREVIEW_MIN {
+        let [table, detail] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(spare)]).areas(body);
         return Some(Areas {
-            header,
-            table: body,
-            detail: None,
-            footer,
+            detail: Some(detail),
+            table,
+            ..whole_body
         });
+    }
+    if !app.detail_open {
+        return Some(whole_body);
     }
     // The detail pane takes what it needs, up to three fifths of the body;
     // the table keeps at least a few rows so the selection stays in view.
-    let wanted = detail::line_count(app).saturating_add(2);
+    let wanted = detail::line_count(app, body.width.saturating_sub(2)).saturating_add(2);
     let detail_height = wanted.min(body.height * 3 / 5).max(body.height.min(6));
     let [table, detail] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(detail_height)]).areas(body);
     Some(Areas {
-        header,
         table,
         detail: Some(detail),
-        footer,
+        ..whole_body
     })
 }
 

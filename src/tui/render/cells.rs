@@ -92,26 +92,79 @@ pub fn sparkline(
     width: usize,
     stale: bool,
 ) -> Vec<Span<'static>> {
+    lag_chart(theme, history, rpo, width, 1, stale)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// The [`sparkline`] `rows` lines tall, top line first: each bar is eight
+/// steps per line, so a taller chart tells small changes apart.
+pub fn lag_chart(
+    theme: &Theme,
+    history: Option<&LagHistory>,
+    rpo: Duration,
+    width: usize,
+    rows: usize,
+    stale: bool,
+) -> Vec<Vec<Span<'static>>> {
     let Some(history) = history.filter(|h| !h.is_empty()) else {
         return Vec::new();
     };
+    let rows = rows.max(1);
+    let steps = BARS.len() * rows;
     let samples: Vec<f64> = history.newest(width).map(|s| s.seconds).collect();
+    let peak = chart_scale(&samples, rpo);
+    let bars: Vec<(usize, Style)> = samples
+        .iter()
+        .map(|&seconds| {
+            let level = ((seconds / peak) * steps as f64).ceil() as usize;
+            let style = if stale {
+                theme.style.stale
+            } else {
+                match Verdict::of(Some(Duration::from_secs_f64(seconds.max(0.0))), rpo) {
+                    Verdict::Ok => theme.style.sparkline,
+                    verdict => verdict_style(theme, verdict),
+                }
+            };
+            (level.clamp(1, steps), style)
+        })
+        .collect();
+    (0..rows)
+        .map(|row| {
+            let below = (rows - 1 - row) * BARS.len();
+            let cells = bars.iter().map(|&(level, style)| {
+                let bar = match level.saturating_sub(below) {
+                    0 => ' ',
+                    fill => BARS[fill.min(BARS.len()) - 1],
+                };
+                (bar, style)
+            });
+            runs_of(cells)
+        })
+        .collect()
+}
+
+/// The lag, in seconds, a full bar stands for: the window's peak, but
+/// never less than a fiftieth of the RPO (and a second).
+fn chart_scale(samples: &[f64], rpo: Duration) -> f64 {
     let floor = (rpo.as_secs_f64() / 50.0).max(1.0);
-    let peak = samples.iter().copied().fold(floor, f64::max);
+    samples.iter().copied().fold(floor, f64::max)
+}
+
+/// What the top of a [`lag_chart`] of `width` bars stands for.
+pub fn chart_top(history: Option<&LagHistory>, rpo: Duration, width: usize) -> Duration {
+    let samples: Vec<f64> = history
+        .map(|h| h.newest(width).map(|s| s.seconds).collect())
+        .unwrap_or_default();
+    Duration::from_secs_f64(chart_scale(&samples, rpo))
+}
+
+/// Characters as spans, one per run of the same style.
+fn runs_of(cells: impl Iterator<Item = (char, Style)>) -> Vec<Span<'static>> {
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut run = String::new();
     let mut run_style = None;
-    for seconds in samples {
-        let level = ((seconds / peak) * BARS.len() as f64).ceil() as usize;
-        let bar = BARS[level.clamp(1, BARS.len()) - 1];
-        let style = if stale {
-            theme.style.stale
-        } else {
-            match Verdict::of(Some(Duration::from_secs_f64(seconds.max(0.0))), rpo) {
-                Verdict::Ok => theme.style.sparkline,
-                verdict => verdict_style(theme, verdict),
-            }
-        };
+    for (c, style) in cells {
         if run_style.is_some_and(|s| s != style) {
             spans.push(Span::styled(
                 std::mem::take(&mut run),
@@ -119,7 +172,7 @@ pub fn sparkline(
             ));
         }
         run_style = Some(style);
-        run.push(bar);
+        run.push(c);
     }
     if !run.is_empty() {
         spans.push(Span::styled(run, run_style.unwrap_or_default()));
@@ -164,6 +217,14 @@ mod tests {
         assert_eq!(text, "▁▁▁█");
         assert_eq!(spans.len(), 2, "ok bars then one breach bar");
         assert_eq!(spans[1].style, theme.style.breach);
+
+        let chart = lag_chart(&theme, Some(&h), Duration::from_secs(300), 10, 2, false);
+        let rows: Vec<String> = chart
+            .iter()
+            .map(|spans| spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        // The small lags stay on the bottom line; the breach fills both.
+        assert_eq!(rows, ["   █", "▁▁▁█"]);
 
         let short = sparkline(&theme, Some(&h), Duration::from_secs(300), 2, false);
         let text: String = short.iter().map(|s| s.content.as_ref()).collect();

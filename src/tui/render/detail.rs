@@ -23,9 +23,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::cells::{
-    age_label, availability_label, availability_style, health_label, health_style, maybe_duration,
-    objective, sparkline, stale_label, verdict_style,
+    age_label, availability_label, availability_style, chart_top, health_label, health_style,
+    lag_chart, maybe_duration, objective, stale_label, verdict_style,
 };
+use super::fit::wrap;
 use crate::domain::environment::Replication;
 use crate::domain::exposure::PITR_BOUND;
 use crate::domain::incident::Basis;
@@ -37,11 +38,28 @@ use crate::tui::state::{App, Focus};
 use crate::tui::view::{RegionRole, ServiceRow};
 
 const LABEL_WIDTH: usize = 12;
-const SPARK_WIDTH: usize = 60;
+/// Lag history bars at most: the monitor keeps this many samples.
+const CHART_MAX_WIDTH: usize = crate::monitor::history::DEFAULT_CAPACITY;
+/// The lag chart's height at most, however much room the pane has.
+const CHART_MAX_ROWS: usize = 24;
 
-/// Lines the pane wants, to size it.
-pub fn line_count(app: &App) -> u16 {
-    u16::try_from(lines(app).len()).unwrap_or(u16::MAX)
+/// Lines the pane wants at `width` (its inside), to size it.
+pub fn line_count(app: &App, width: u16) -> u16 {
+    u16::try_from(wrapped(app, width, 1).len()).unwrap_or(u16::MAX)
+}
+
+/// The pane's lines wrapped to `width`: the detail shows every value whole
+/// (a hostname, an error), so a line too long wraps under its value.
+fn wrapped(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
+    lines(app, width, chart_rows)
+        .into_iter()
+        .flat_map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            let lead = text.len() - text.trim_start().len();
+            let hang = if lead > 0 { lead } else { LABEL_WIDTH } + 2;
+            wrap(line, usize::from(width), hang)
+        })
+        .collect()
 }
 
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
@@ -51,18 +69,30 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .map_or_else(String::new, |r| r.posture.service_name.clone());
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(if app.focus == Focus::Detail {
+        .border_style(if app.focus == Focus::Detail && app.detail_open {
             style.title
         } else {
             style.border
         })
         .title(Span::styled(format!(" {name} "), style.title));
     frame.render_widget(
-        Paragraph::new(lines(app))
+        Paragraph::new(content(app, area))
             .block(block)
             .scroll((app.detail_scroll, 0)),
         area,
     );
+}
+
+/// The pane's lines for `area`: a pane taller than its text (under a short
+/// table) draws the lag history taller, not blank lines.
+fn content(app: &App, area: Rect) -> Vec<Line<'static>> {
+    let width = area.width.saturating_sub(2);
+    let lines = wrapped(app, width, 1);
+    let room = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len());
+    if room == 0 {
+        return lines;
+    }
+    wrapped(app, width, 1 + room.min(CHART_MAX_ROWS - 1))
 }
 
 pub(super) fn label(text: &str, app: &App) -> Span<'static> {
@@ -73,7 +103,7 @@ pub(super) fn indent() -> Span<'static> {
     Span::raw(" ".repeat(LABEL_WIDTH))
 }
 
-fn lines(app: &App) -> Vec<Line<'static>> {
+fn lines(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
     let Some(row) = app.selected_row() else {
         return vec![Line::styled("no service selected", app.theme.style.muted)];
     };
@@ -81,7 +111,14 @@ fn lines(app: &App) -> Vec<Line<'static>> {
     objectives(app, row, &mut out);
     data(app, row, &mut out);
     regions(app, row, &mut out);
-    replication(app, row, &mut out);
+    // Bars for the lag history: what fits after the label and the scale.
+    let chart = Chart {
+        width: usize::from(width)
+            .saturating_sub(LABEL_WIDTH + 8)
+            .clamp(10, CHART_MAX_WIDTH),
+        rows: chart_rows,
+    };
+    replication(app, row, chart, &mut out);
     backups(app, row, &mut out);
     dns(app, row, &mut out);
     out.extend(super::budget::lines(app));
@@ -402,7 +439,14 @@ fn regions(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
+/// How large the lag history is drawn.
+#[derive(Debug, Clone, Copy)]
+struct Chart {
+    width: usize,
+    rows: usize,
+}
+
+fn replication(app: &App, row: &ServiceRow, chart: Chart, out: &mut Vec<Line<'static>>) {
     let style = &app.theme.style;
     let Some(service) = app.environment.service(&row.posture.service_id) else {
         return;
@@ -494,17 +538,17 @@ fn replication(app: &App, row: &ServiceRow, out: &mut Vec<Line<'static>>) {
         ));
     }
     out.push(Line::from(spans));
-    let spark = sparkline(
-        &app.theme,
-        app.monitor.lag_history(&lag.resource_id),
-        rpo,
-        SPARK_WIDTH,
-        stale,
-    );
-    if !spark.is_empty() {
-        out.push(Line::from(
-            std::iter::once(indent()).chain(spark).collect::<Vec<_>>(),
-        ));
+    let history = app.monitor.lag_history(&lag.resource_id);
+    let bars = lag_chart(&app.theme, history, rpo, chart.width, chart.rows, stale);
+    let tall = bars.len() > 1;
+    for (i, spans) in bars.into_iter().enumerate() {
+        let mut line: Vec<Span<'static>> = std::iter::once(indent()).chain(spans).collect();
+        // A tall chart says its scale, so a low one reads as low lag.
+        if tall && i == 0 {
+            let top = short_duration(chart_top(history, rpo, chart.width));
+            line.push(Span::styled(format!(" ┤ {top}"), style.muted));
+        }
+        out.push(Line::from(line));
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! ┌Drill report: Full outage────────────────────────────────────────────┐
-//! │PASSED · runbook completed · ended at T+10m 50s                      │
+//! │PASSED · runbook completed · ended at T+10m50s                       │
 //! │report /data/drills/20261126T100000Z-full-outage.md                  │
 //! │RTO    9m (objective 15m) met                                        │
 //! │RPO    20 writes lost over 1s (objective 5m) met                     │
@@ -26,6 +26,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use super::fit::fit_padded;
 use crate::drill::score::{MarkKind, Report};
 use crate::format::{objective, printable, short_duration};
 use crate::tui::drill::{DrillState, Finished};
@@ -210,10 +211,10 @@ fn numbers(theme: &Theme, r: &Report, path: &str) -> Vec<Line<'static>> {
         };
         lines.push(Line::from(vec![
             text(format!(
-                "{:<24} {:<8} {:>8} ",
-                clip(&s.id, 24),
+                "{} {:<8} {:>8} ",
+                fit_padded(&printable(&s.id), 24),
                 s.kind,
-                maybe(s.planned_s)
+                s.planned_s.map_or("—".to_string(), objective)
             )),
             Span::styled(format!("{:>8}", maybe(s.actual_s)), actual_style),
             Span::styled(format!("  {}", printable(&s.state)), style.muted),
@@ -228,18 +229,6 @@ fn numbers(theme: &Theme, r: &Report, path: &str) -> Vec<Line<'static>> {
         lines.push(Line::styled(format!("- {}", printable(f)), style.at_risk));
     }
     lines
-}
-
-/// `text` in at most `width` characters.
-fn clip(text: &str, width: usize) -> String {
-    let text = printable(text);
-    if text.chars().count() <= width {
-        text.into_owned()
-    } else {
-        let mut kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        kept.push('…');
-        kept
-    }
 }
 
 /// One chart row: which columns hold what, by style.
@@ -346,7 +335,7 @@ fn chart(theme: &Theme, r: &Report, width: usize) -> Vec<Line<'static>> {
     ];
     for row in rows {
         let mut spans = vec![Span::styled(
-            format!("{:<label_width$} ", clip(&row.label, label_width)),
+            format!("{} ", fit_padded(&printable(&row.label), label_width)),
             style.text,
         )];
         spans.extend(

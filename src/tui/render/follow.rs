@@ -25,6 +25,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::age_label;
+use super::fit::{column_widths, fit, wrap};
 use super::{dashboard, run};
 use crate::follow::decisions::Decision;
 use crate::follow::view::FollowedRun;
@@ -82,12 +83,16 @@ fn followed_run(
     now: DateTime<Utc>,
     area: Rect,
 ) {
-    let lines_wanted: usize = followed
+    // Each decision whole, its reason wrapped: why someone overrode a
+    // safety rule is read here.
+    let width = usize::from(area.width.saturating_sub(2));
+    let mut lines: Vec<Line> = followed
         .decisions
         .iter()
-        .map(|d| 1 + usize::from(d.reason.is_some()))
-        .sum();
-    let wanted = u16::try_from(lines_wanted)
+        .flat_map(|d| decision_lines(theme, d))
+        .flat_map(|l| wrap(l, width, DECISION_HANG))
+        .collect();
+    let wanted = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let decisions_height = wanted.clamp(3, (area.height / 3).max(3));
@@ -95,11 +100,6 @@ fn followed_run(
         Layout::vertical([Constraint::Min(6), Constraint::Length(decisions_height)]).areas(area);
     run::render(frame, theme, keys, &followed.view, now, run_area);
     let inner = usize::from(decisions_area.height.saturating_sub(2));
-    let mut lines: Vec<Line> = followed
-        .decisions
-        .iter()
-        .flat_map(|d| decision_lines(theme, d))
-        .collect();
     // The newest decisions matter most when they do not all fit.
     if lines.len() > inner {
         lines.drain(..lines.len() - inner);
@@ -112,6 +112,9 @@ fn followed_run(
         decisions_area,
     );
 }
+
+/// Where a decision's reason starts: its wrapped lines continue there.
+const DECISION_HANG: usize = 16;
 
 fn decision_lines<'a>(theme: &Theme, decision: &'a Decision) -> Vec<Line<'a>> {
     let mut first = vec![
@@ -171,11 +174,21 @@ fn chooser(frame: &mut Frame, theme: &Theme, state: &FollowState, now: DateTime<
         );
         return;
     }
+    let constraints = [
+        Constraint::Length(12),
+        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Length(10),
+        Constraint::Length(9),
+    ];
+    // Inside the border, after the two-column selection mark.
+    let widths = column_widths(area.width.saturating_sub(4), &constraints, 1);
+    let width = |i: usize| widths.get(i).copied().unwrap_or_default();
     let rows = runs.iter().map(|active| {
         Row::new(vec![
-            Span::styled(active.run.service.as_str(), theme.style.text),
-            Span::styled(active.runbook.as_str(), theme.style.text),
-            Span::styled(active.operator.as_str(), theme.style.muted),
+            Span::styled(fit(&active.run.service, width(0)), theme.style.text),
+            Span::styled(fit(&active.runbook, width(1)), theme.style.text),
+            Span::styled(fit(&active.operator, width(2)), theme.style.muted),
             Span::styled(
                 active.started_at.format("%H:%M:%SZ").to_string(),
                 theme.style.muted,
@@ -185,20 +198,11 @@ fn chooser(frame: &mut Frame, theme: &Theme, state: &FollowState, now: DateTime<
     });
     let header =
         Row::new(["Service", "Runbook", "Operator", "Started", "Written"]).style(theme.style.title);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(12),
-            Constraint::Fill(2),
-            Constraint::Fill(1),
-            Constraint::Length(10),
-            Constraint::Length(9),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(theme.style.selection)
-    .highlight_symbol("▶ ")
-    .block(block(theme, &title));
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .row_highlight_style(theme.style.selection)
+        .highlight_symbol("▶ ")
+        .block(block(theme, &title));
     let mut selected = TableState::default().with_selected(Some(state.selected));
     frame.render_stateful_widget(table, area, &mut selected);
 }

@@ -7,20 +7,67 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::cells::age_label;
 use crate::format::short_duration;
 use crate::tui::state::App;
+use crate::tui::theme::Roles;
 
 /// From this width the header names the product and the stale source, and
 /// shows the date; narrower ones drop those so the staleness warning fits.
 const WIDE: u16 = 120;
 
+/// How the bar draws each warning over its own background.
+struct Warnings {
+    drill: Style,
+    read_only: Style,
+    stale_data: Style,
+    no_good_data: Style,
+    simulated: Style,
+    stale_source: Style,
+}
+
+impl Warnings {
+    /// Each warning cut out of the bar onto the terminal's background (or
+    /// the role's own), where its colour was chosen to read: the role's
+    /// red on the bar's cyan did not.
+    fn of(theme: &Roles<Style>) -> Warnings {
+        let off_bar = |role: Style| match role.bg {
+            Some(_) => role,
+            None => role.bg(Color::Reset),
+        };
+        let badge = |role: Style| off_bar(role).add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        Warnings {
+            drill: badge(theme.at_risk),
+            read_only: badge(theme.at_risk),
+            stale_data: off_bar(theme.stale).add_modifier(Modifier::BOLD),
+            no_good_data: off_bar(theme.stale),
+            simulated: off_bar(theme.breach).add_modifier(Modifier::BOLD),
+            stale_source: off_bar(theme.stale).add_modifier(Modifier::REVERSED),
+        }
+    }
+}
+
+/// Every style the bar draws over its background, named: the contrast
+/// check tests each against the bar, as drawn.
+pub fn drawn_styles(theme: &Roles<Style>) -> Vec<(&'static str, Style)> {
+    let w = Warnings::of(theme);
+    vec![
+        ("drill badge", w.drill),
+        ("read-only badge", w.read_only),
+        ("stale data", w.stale_data),
+        ("no good data", w.no_good_data),
+        ("simulated fault", w.simulated),
+        ("stale source badge", w.stale_source),
+    ]
+}
+
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme.style;
+    let warnings = Warnings::of(theme);
     let wide = area.width >= WIDE;
     let sep = || Span::styled(" │ ", theme.header);
     let mut spans = Vec::with_capacity(12);
@@ -38,9 +85,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 crate::format::printable(drill.scenario()),
                 crate::tui::drill::clock(drill.elapsed())
             ),
-            theme
-                .at_risk
-                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            warnings.drill,
         ));
         spans.push(sep());
     }
@@ -58,9 +103,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 " {mode}{} ",
                 app.mode_label.replace("read-only", "READ-ONLY")
             ),
-            theme
-                .at_risk
-                .add_modifier(Modifier::REVERSED | Modifier::BOLD),
+            warnings.read_only,
         )
     } else {
         Span::styled(format!("{mode}{}", app.mode_label), theme.header)
@@ -80,10 +123,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let data = app.monitor.data_freshness(app.now);
     match (app.monitor.has_data(), data.age) {
         (false, _) => spans.push(Span::styled("waiting for first poll", theme.header)),
-        (true, None) => spans.push(Span::styled("no good data yet", theme.stale)),
+        (true, None) => spans.push(Span::styled("no good data yet", warnings.no_good_data)),
         (true, Some(age)) if data.stale => spans.push(Span::styled(
             format!("data {} STALE", age_label(age)),
-            theme.stale.add_modifier(Modifier::BOLD),
+            warnings.stale_data,
         )),
         (true, Some(age)) => spans.push(Span::styled(
             format!("data {}", age_label(age)),
@@ -94,7 +137,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(sep());
         spans.push(Span::styled(
             format!("SIMULATED {}", app.simulated_faults.join(", ")),
-            theme.breach.add_modifier(Modifier::BOLD),
+            warnings.simulated,
         ));
     }
     let stale = app.monitor.stale_sources(app.now);
@@ -117,10 +160,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             format!(" {} STALE {why} ", stale.len())
         };
         spans.push(Span::styled(" ", theme.header));
-        spans.push(Span::styled(
-            badge,
-            theme.stale.add_modifier(Modifier::REVERSED),
-        ));
+        spans.push(Span::styled(badge, warnings.stale_source));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.header), area);
 }

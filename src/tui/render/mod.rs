@@ -20,6 +20,7 @@ pub mod too_small;
 mod budget;
 mod cells;
 mod checkers;
+mod fit;
 
 #[cfg(test)]
 mod tests;

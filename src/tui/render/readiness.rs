@@ -21,6 +21,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use unicode_width::UnicodeWidthStr;
+
+use super::fit::{fit, fit_padded};
 use crate::readiness::{Readiness, Status};
 use crate::tui::readiness::ReadinessState;
 use crate::tui::theme::Theme;
@@ -124,26 +127,24 @@ pub fn render(frame: &mut Frame, theme: &Theme, state: Option<&ReadinessState>, 
     let mut index = 0;
     let name_width = checks
         .iter()
-        .map(|(_, c)| c.name.chars().count())
+        .map(|(_, c)| c.name.width())
         .max()
         .unwrap_or(0);
+    let width = usize::from(inner.width);
     for card in &readiness.services {
+        let tally = format!(
+            "   {} fail · {} warn · {} pass",
+            card.failures, card.warnings, card.passed
+        );
+        let title = format!(" {} · {}", card.service_id, card.service_name);
+        let room = width.saturating_sub(5 + tally.width());
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{:<5}", card.status.label()),
                 status_style(theme, card.status),
             ),
-            Span::styled(
-                format!(" {} · {}", card.service_id, card.service_name),
-                style.title,
-            ),
-            Span::styled(
-                format!(
-                    "   {} fail · {} warn · {} pass",
-                    card.failures, card.warnings, card.passed
-                ),
-                style.muted,
-            ),
+            Span::styled(fit(&title, room).into_owned(), style.title),
+            Span::styled(tally, style.muted),
         ]));
         for c in &card.checks {
             let is_selected = index == state.selected;
@@ -151,16 +152,23 @@ pub fn render(frame: &mut Frame, theme: &Theme, state: Option<&ReadinessState>, 
                 selected_line = lines.len();
             }
             let marker = if is_selected { "▌" } else { " " };
-            let mut line = Line::from(vec![
+            let mut spans = vec![
                 Span::styled(marker.to_string(), style.selection),
                 Span::styled(
                     format!("{:<5}", c.status.label()),
                     status_style(theme, c.status),
                 ),
                 Span::styled(format!(" {:<14}", c.area.label()), style.muted),
-                Span::styled(format!("  {:<name_width$}", c.name), style.text),
-                Span::styled(format!("  {}", c.evidence), style.muted),
-            ]);
+                Span::styled(format!("  {}", fit_padded(&c.name, name_width)), style.text),
+            ];
+            // The evidence in the room left, cut at a word: the pane below
+            // shows the selected check's whole.
+            let room = width.saturating_sub(spans.iter().map(Span::width).sum::<usize>() + 2);
+            spans.push(Span::styled(
+                format!("  {}", fit(&c.evidence, room)),
+                style.muted,
+            ));
+            let mut line = Line::from(spans);
             if is_selected {
                 line = line.style(style.selection);
             }

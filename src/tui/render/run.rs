@@ -21,11 +21,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::{maybe_duration, objective};
+use super::fit::{column_widths, fit, wrap_cell};
 use crate::format::short_duration;
 use crate::runbook::engine::{Prompt, RunView, StepView};
 use crate::runbook::journal::{RunOutcome, StepState};
 use crate::tui::keys::{Action, KeyMap};
 use crate::tui::theme::Theme;
+
+/// Lines a step's note may take in the table.
+const NOTE_LINES: usize = 3;
 
 pub fn render(
     frame: &mut Frame,
@@ -46,7 +50,29 @@ pub fn render(
     let prompt_height = (rows as u16 + 2).min(area.height / 2).max(3);
     let [steps_area, prompt_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
+    steps(frame, theme, run, now, steps_area);
 
+    let now_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style.border)
+        .title(Span::styled(" Now ", theme.style.title));
+    frame.render_widget(
+        Paragraph::new(prompt)
+            .block(now_block)
+            .wrap(Wrap { trim: false }),
+        prompt_area,
+    );
+}
+
+/// The run's steps in a bordered table titled with the runbook and the RTO
+/// clock; also the Runs screen's view of its selected run.
+pub fn steps(
+    frame: &mut Frame,
+    theme: &Theme,
+    run: &RunView,
+    now: DateTime<Utc>,
+    steps_area: Rect,
+) {
     let elapsed = run.rto_elapsed(now);
     let clock_style = if elapsed > run.rto_objective {
         theme.style.breach
@@ -64,24 +90,21 @@ pub fn render(
     ]);
     let header =
         Row::new(["", "#", "Step", "Kind", "Budget", "Actual", "Note"]).style(theme.style.title);
+    let constraints = [
+        Constraint::Length(2),
+        Constraint::Length(3),
+        Constraint::Percentage(40),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+    ];
+    let widths = column_widths(steps_area.width.saturating_sub(2), &constraints, 1);
     let rows = run.steps.iter().enumerate().map(|(i, step)| {
         let current = run.current == Some(i) && run.outcome.is_none();
-        step_row(theme, step, i, current, run.outcome.is_some(), now)
+        step_row(theme, step, i, current, run.outcome.is_some(), now, &widths)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(2),
-            Constraint::Length(3),
-            Constraint::Percentage(40),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(header)
-    .block(
+    let table = Table::new(rows, constraints).header(header).block(
         Block::default()
             .borders(Borders::ALL)
             .border_style(theme.style.border)
@@ -90,17 +113,6 @@ pub fn render(
     // Selecting the current step makes the table scroll to keep it in view.
     let mut scroll = TableState::default().with_selected(run.current);
     frame.render_stateful_widget(table, steps_area, &mut scroll);
-
-    let now_block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.style.border)
-        .title(Span::styled(" Now ", theme.style.title));
-    frame.render_widget(
-        Paragraph::new(prompt)
-            .block(now_block)
-            .wrap(Wrap { trim: false }),
-        prompt_area,
-    );
 }
 
 fn step_row<'a>(
@@ -110,7 +122,9 @@ fn step_row<'a>(
     current: bool,
     run_over: bool,
     now: DateTime<Utc>,
+    widths: &[usize],
 ) -> Row<'a> {
+    let width = |i: usize| widths.get(i).copied().unwrap_or_default();
     // A run that ended (aborted) leaves its last step as it was: it is
     // not waiting or running any more, and must not look it.
     let in_flight = matches!(
@@ -138,15 +152,27 @@ fn step_row<'a>(
         _ if stopped => "stopped: the run ended here".to_string(),
         _ => step.run.observed.clone().unwrap_or_default(),
     };
+    // A note (an error, what was observed) grows its row to a few lines
+    // so it reads whole; a title is cut at a word (the prompt below names
+    // the current step whole).
+    let note: Vec<Line> = wrap_cell(&note, width(6), NOTE_LINES)
+        .into_iter()
+        .map(|l| Line::styled(l, style))
+        .collect();
+    let height = u16::try_from(note.len().max(1)).unwrap_or(1);
     let row = Row::new(vec![
         Cell::from(Span::styled(icon, style)),
         Cell::from(Span::styled(format!("{}", index + 1), theme.style.muted)),
-        Cell::from(Span::styled(step.title.as_str(), theme.style.text)),
+        Cell::from(Span::styled(fit(&step.title, width(2)), theme.style.text)),
         Cell::from(Span::styled(step.kind, theme.style.muted)),
-        Cell::from(Span::styled(maybe_duration(step.budget), theme.style.muted)),
+        Cell::from(Span::styled(
+            step.budget.map_or_else(|| "—".to_string(), objective),
+            theme.style.muted,
+        )),
         Cell::from(Span::styled(maybe_duration(actual), actual_style)),
-        Cell::from(Span::styled(note, style)),
-    ]);
+        Cell::from(note),
+    ])
+    .height(height);
     if current {
         row.style(theme.style.selection)
     } else {
@@ -440,7 +466,7 @@ mod tests {
                         },
                         Fact {
                             subject: "orders-secondary replication".into(),
-                            text: "up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m00s)".into(),
+                            text: "up to 1.4s of committed writes will be lost (AuroraGlobalDBRPOLag; RPO 5m)".into(),
                             concern: false,
                         },
                     ],

@@ -7,16 +7,22 @@
 //! │  ▶ billing  Billing — promote ...    1 lag: running      0m40s   ann  │
 //! │  ✓ orders   Orders — failback        done                4m02s   bob  │
 //! └──────────────────────────────────────────────────────────────────────┘
-//!   Enter opens the selected run on the Runbooks screen
+//! ┌ Orders — unplanned regional failover · orders · RTO 2m10s / 15m ────┐
+//! │ the selected run's steps (run::steps), when the list leaves room      │
+//! └──────────────────────────────────────────────────────────────────────┘
+//!   Enter opens the selected run on the Runbooks screen; text too long
+//!   for its column is cut at a word, and shown whole on that screen
 //! ```
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::objective;
+use super::fit::{column_widths, fit};
+use super::run;
 use crate::format::short_duration;
 use crate::runbook::journal::RunOutcome;
 use crate::tui::runbooks::{RunEntry, RunbooksState};
@@ -57,29 +63,59 @@ pub fn render(
     }
     let header =
         Row::new(["", "Service", "Runbook", "Step", "RTO", "Started by"]).style(theme.style.title);
+    let constraints = [
+        Constraint::Length(1),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(15),
+        Constraint::Length(12),
+    ];
+    // Inside the border, after the one-column selection mark.
+    let widths = column_widths(area.width.saturating_sub(3), &constraints, 1);
     let shown = state.shown_runs();
-    let rows = shown.iter().map(|&i| row(theme, &state.runs[i], now));
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(1),
-            Constraint::Length(10),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(15),
-            Constraint::Length(12),
-        ],
-    )
-    .header(header)
-    .row_highlight_style(theme.style.selection)
-    .highlight_symbol("▌")
-    .block(block);
+    let selected = state
+        .runs
+        .get(state.runs_selected)
+        .filter(|_| shown.contains(&state.runs_selected));
+    let (area, preview) = match (selected, split(area, shown.len())) {
+        (Some(run), (list, Some(steps))) => (list, Some((run, steps))),
+        _ => (area, None),
+    };
+    let rows = shown
+        .iter()
+        .map(|&i| row(theme, &state.runs[i], now, &widths));
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .row_highlight_style(theme.style.selection)
+        .highlight_symbol("▌")
+        .block(block);
     let at = shown.iter().position(|i| *i == state.runs_selected);
     let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, area, &mut selection);
+    if let Some((run, steps_area)) = preview {
+        run::steps(frame, theme, &run.status.view, now, steps_area);
+    }
 }
 
-fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
+/// Lines left under the list from which the selected run's steps show.
+const PREVIEW_MIN: u16 = 8;
+
+/// The list's area and, when a short list leaves the room, the area under
+/// it for the selected run's steps: so the screen tells where that run is
+/// and why it stopped instead of ending in blank lines.
+fn split(area: Rect, runs: usize) -> (Rect, Option<Rect>) {
+    let list_height = u16::try_from(runs).unwrap_or(u16::MAX).saturating_add(3);
+    if area.height.saturating_sub(list_height) < PREVIEW_MIN {
+        return (area, None);
+    }
+    let [list, steps] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(0)]).areas(area);
+    (list, Some(steps))
+}
+
+fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>, widths: &[usize]) -> Row<'a> {
+    let width = |i: usize| widths.get(i).copied().unwrap_or_default();
     let view = &run.status.view;
     let (mark, mark_style, step) = match &view.outcome {
         None => {
@@ -105,9 +141,12 @@ fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
     };
     Row::new(vec![
         Line::from(Span::styled(mark, mark_style)),
-        Line::from(Span::styled(view.service.as_str(), theme.style.text)),
-        Line::from(Span::styled(view.runbook.as_str(), theme.style.text)),
-        Line::from(Span::styled(step, theme.style.muted)),
+        Line::from(Span::styled(fit(&view.service, width(1)), theme.style.text)),
+        Line::from(Span::styled(fit(&view.runbook, width(2)), theme.style.text)),
+        Line::from(Span::styled(
+            fit(&step, width(3)).into_owned(),
+            theme.style.muted,
+        )),
         Line::from(vec![
             Span::styled(short_duration(elapsed), clock_style),
             Span::styled(
@@ -116,8 +155,27 @@ fn row<'a>(theme: &Theme, run: &'a RunEntry, now: DateTime<Utc>) -> Row<'a> {
             ),
         ]),
         Line::from(Span::styled(
-            run.status.operator.as_str(),
+            fit(&run.status.operator, width(5)),
             theme.style.muted,
         )),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_list_leaves_its_room_to_the_selected_runs_steps() {
+        let screen = Rect::new(0, 1, 160, 43);
+        let (list, steps) = split(screen, 2);
+        assert_eq!(list.height, 5, "two rows, the heading and the border");
+        assert_eq!(steps, Some(Rect::new(0, 6, 160, 38)));
+        // A list that fills the screen keeps it all.
+        assert_eq!(split(screen, 40), (screen, None));
+        assert_eq!(
+            split(Rect::new(0, 1, 80, 22), 12),
+            (Rect::new(0, 1, 80, 22), None)
+        );
+    }
 }

@@ -408,6 +408,28 @@ fn dashboard_healthy_narrow() {
 }
 
 #[test]
+fn at_each_width_names_stay_whole_and_columns_come_by_priority() {
+    let app = healthy();
+    let table_row = |width: u16| {
+        let shown = draw(&app, width, 30);
+        let buffer = shown.backend().buffer();
+        let (_, y) = find(buffer, "Availability").expect("the heading");
+        (0..width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect::<String>()
+    };
+    for width in [80, 100, 120, 140, 160, 220] {
+        let shown = draw(&app, width, 30);
+        let buffer = shown.backend().buffer();
+        assert!(find(buffer, "Static assets").is_some(), "{width}");
+    }
+    assert!(!table_row(80).contains("DNS"));
+    assert!(table_row(100).contains("DNS serving"), "{}", table_row(100));
+    assert!(table_row(120).contains("us-west-2"));
+    assert!(table_row(160).contains("Tier"));
+}
+
+#[test]
 fn dashboard_troubled_wide() {
     insta::assert_snapshot!(draw(&troubled(), 160, 45).backend());
 }

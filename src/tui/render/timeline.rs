@@ -18,6 +18,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+use super::fit::{fit_padded, wrap};
 use crate::format::short_duration;
 use crate::timeline::merge::{Origin, TimelineEntry};
 use crate::tui::theme::Theme;
@@ -65,20 +66,23 @@ pub fn render(
         }
         None => " Timeline · no outage seen ".into(),
     };
-    let lines: Vec<Line> = timeline
+    // Each entry whole, wrapped under its text: a long reason or error is
+    // read here or nowhere.
+    let width = usize::from(list_area.width.saturating_sub(2));
+    let entries: Vec<Vec<Line>> = timeline
         .entries
         .iter()
-        .flat_map(|e| entry_lines(theme, e))
+        .map(|e| {
+            entry_lines(theme, e)
+                .into_iter()
+                .flat_map(|l| wrap(l, width, HANG))
+                .collect()
+        })
         .collect();
     let height = usize::from(list_area.height.saturating_sub(2));
-    // Scrolling counts entries; an entry with a reason takes two lines.
-    let hidden_after: usize = timeline
-        .entries
-        .iter()
-        .rev()
-        .take(state.back)
-        .map(|e| 1 + usize::from(e.why.is_some()))
-        .sum();
+    // Scrolling counts entries, however many lines each takes.
+    let hidden_after: usize = entries.iter().rev().take(state.back).map(Vec::len).sum();
+    let lines: Vec<Line> = entries.into_iter().flatten().collect();
     let end = lines.len().saturating_sub(hidden_after);
     let start = end.saturating_sub(height);
     let shown: Vec<Line> = if lines.is_empty() {
@@ -105,6 +109,10 @@ pub fn render(
     }
 }
 
+/// Where an entry's text starts, after its time, service and origin: its
+/// wrapped lines continue there.
+const HANG: usize = 26;
+
 fn block(theme: &Theme, title: String) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
@@ -124,7 +132,10 @@ fn entry_lines<'a>(theme: &Theme, entry: &'a TimelineEntry) -> Vec<Line<'a>> {
             theme.style.muted,
         ),
         Span::styled(
-            format!("{:<10} ", entry.service.as_deref().unwrap_or("")),
+            format!(
+                "{} ",
+                fit_padded(entry.service.as_deref().unwrap_or(""), 10)
+            ),
             theme.style.text,
         ),
         Span::styled(format!("{origin:<5}"), theme.style.muted),
