@@ -149,33 +149,6 @@ fn widths(columns: &[Column], available: u16) -> Vec<Option<u16>> {
     shown
 }
 
-/// `text` in at most `width` columns, cut after a whole word with `…`
-/// (a first word longer than the width is cut where it must be).
-pub fn fit_words(text: &str, width: usize) -> String {
-    let span_width = |t: &str| Span::raw(t).width();
-    if span_width(text) <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut kept = String::new();
-    for c in text.chars() {
-        let mut next = kept.clone();
-        next.push(c);
-        if span_width(&next) + 1 > width {
-            break;
-        }
-        kept = next;
-    }
-    let cut_at_word = text[kept.len()..].starts_with(char::is_whitespace);
-    if !cut_at_word && let Some(space) = kept.rfind(char::is_whitespace) {
-        kept.truncate(space);
-    }
-    let kept = kept.trim_end_matches(|c: char| c.is_whitespace() || "—–-·,:;".contains(c));
-    format!("{kept}…")
-}
-
 /// `unfinished step 4/12 · 12m ago`, `completed 3d ago`, with its style.
 pub fn last_run_cell(theme: &Theme, last: Option<&LastRun>, now: DateTime<Utc>) -> (String, Style) {
     let Some(last) = last else {
@@ -274,7 +247,9 @@ fn list(
     let widths = widths(&columns, table_area.width.saturating_sub(3));
     let name_width = usize::from(widths[0].unwrap_or(0));
     for cell in &mut columns[0].cells {
-        cell.content = fit_words(&cell.content, name_width).into();
+        cell.content = super::fit::fit(&cell.content, name_width)
+            .into_owned()
+            .into();
     }
     let kept: Vec<(Column, u16)> = columns
         .into_iter()
@@ -396,23 +371,6 @@ fn about_lines<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_long_value_is_cut_after_a_whole_word() {
-        let name = "Orders — unplanned regional failover";
-        assert_eq!(fit_words(name, 40), name);
-        assert_eq!(fit_words(name, 20), "Orders — unplanned…");
-        assert_eq!(fit_words(name, 12), "Orders…");
-        assert_eq!(fit_words(name, 8), "Orders…");
-        assert_eq!(
-            fit_words("failover", 5),
-            "fail…",
-            "one word: cut where it must"
-        );
-        assert_eq!(fit_words("two words", 4), "two…");
-        assert_eq!(fit_words("x", 0), "");
-        assert!(Span::raw(fit_words("日本語のランブック名", 7)).width() <= 7);
-    }
 
     fn columns() -> Vec<Column<'static>> {
         let col = |header, priority, text: &'static str| Column {
