@@ -113,7 +113,7 @@ pub fn lag_chart(
     let rows = rows.max(1);
     let steps = BARS.len() * rows;
     let samples: Vec<f64> = history.newest(width).map(|s| s.seconds).collect();
-    let peak = chart_scale(&samples, rpo);
+    let peak = chart_scale(&samples, rpo, rows);
     let bars: Vec<(usize, Style)> = samples
         .iter()
         .map(|&seconds| {
@@ -145,18 +145,27 @@ pub fn lag_chart(
 }
 
 /// The lag, in seconds, a full bar stands for: the window's peak, but
-/// never less than a fiftieth of the RPO (and a second).
-fn chart_scale(samples: &[f64], rpo: Duration) -> f64 {
-    let floor = (rpo.as_secs_f64() / 50.0).max(1.0);
+/// never less than a fiftieth of the RPO (and a second) on one line, so
+/// that noise does not pass for a trend. A chart of several lines tells
+/// smaller changes apart, so its floor is that much lower: a calm lag still
+/// draws a readable chart instead of an empty band over a row of stubs.
+fn chart_scale(samples: &[f64], rpo: Duration, rows: usize) -> f64 {
+    let floor = (rpo.as_secs_f64() / 50.0).max(1.0) / rows.max(1) as f64;
     samples.iter().copied().fold(floor, f64::max)
 }
 
-/// What the top of a [`lag_chart`] of `width` bars stands for.
-pub fn chart_top(history: Option<&LagHistory>, rpo: Duration, width: usize) -> Duration {
+/// What the top of a [`lag_chart`] of `width` bars and `rows` lines stands
+/// for.
+pub fn chart_top(
+    history: Option<&LagHistory>,
+    rpo: Duration,
+    width: usize,
+    rows: usize,
+) -> Duration {
     let samples: Vec<f64> = history
         .map(|h| h.newest(width).map(|s| s.seconds).collect())
         .unwrap_or_default();
-    Duration::from_secs_f64(chart_scale(&samples, rpo))
+    Duration::from_secs_f64(chart_scale(&samples, rpo, rows))
 }
 
 /// Characters as spans, one per run of the same style.

@@ -545,7 +545,7 @@ fn replication(app: &App, row: &ServiceRow, chart: Chart, out: &mut Vec<Line<'st
         let mut line: Vec<Span<'static>> = std::iter::once(indent()).chain(spans).collect();
         // A tall chart says its scale, so a low one reads as low lag.
         if tall && i == 0 {
-            let top = short_duration(chart_top(history, rpo, chart.width));
+            let top = short_duration(chart_top(history, rpo, chart.width, chart.rows));
             line.push(Span::styled(format!(" ┤ {top}"), style.muted));
         }
         out.push(Line::from(line));
