@@ -16,6 +16,8 @@ use crate::domain::posture::{self, Posture};
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     histories: HashMap<String, ServiceHistory>,
+    /// Services some of whose data was stale at the last poll taken.
+    stale: HashSet<String>,
 }
 
 impl Tracker {
@@ -27,13 +29,24 @@ impl Tracker {
             let history = self.histories.entry(service.id.clone()).or_default();
             if monitor.service_freshness(service, at).stale {
                 history.observe_stale(availability, rpo, at);
+                if !self.stale.contains(&service.id) {
+                    self.stale.insert(service.id.clone());
+                }
             } else {
                 history.observe(availability, rpo, at);
+                self.stale.remove(&service.id);
             }
         }
         let services: HashSet<&str> = env.services.iter().map(|s| s.id.as_str()).collect();
         self.histories
             .retain(|id, _| services.contains(id.as_str()));
+        self.stale.retain(|id| services.contains(id.as_str()));
+    }
+
+    /// Whether some of the service's data was stale at the last poll taken:
+    /// what that poll's changes are to be read with.
+    pub fn was_stale(&self, service_id: &str) -> bool {
+        self.stale.contains(service_id)
     }
 
     pub fn history(&self, service_id: &str) -> Option<&ServiceHistory> {

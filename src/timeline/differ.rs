@@ -70,7 +70,7 @@ impl Differ {
                     });
                 }
             }
-            if monitor.service_freshness(service, at).stale {
+            if tracker.was_stale(&service.id) {
                 continue;
             }
             if let Replication::AuroraGlobal { global_cluster, .. } = &service.replication

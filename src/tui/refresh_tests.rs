@@ -13,7 +13,7 @@ use crate::monitor::{MonitorEvent, MonitorState};
 use crate::provider::sim::{Fault, SimWorld};
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
-use crate::tui::view::{ServiceRow, service_rows};
+use crate::tui::view::{ServiceRow, refresh_rows, service_rows};
 
 const SERVICES: usize = 60;
 const SCREEN_ROWS: usize = 8;
@@ -53,8 +53,20 @@ fn tick(world: &SimWorld, app: &mut App, by: Duration) -> BTreeSet<usize> {
         .collect()
 }
 
+/// Every row recomputed with its cells.
 fn full(app: &App) -> Vec<ServiceRow> {
-    service_rows(&app.environment, &app.monitor, &app.tracker, app.now)
+    let mut rows = service_rows(&app.environment, &app.monitor, &app.tracker, app.now);
+    let all: Vec<usize> = (0..rows.len()).collect();
+    refresh_rows(
+        &mut rows,
+        &all,
+        true,
+        &app.environment,
+        &app.monitor,
+        &app.tracker,
+        app.now,
+    );
+    rows
 }
 
 /// The rows of the selection's page or either neighbouring one.
@@ -72,7 +84,30 @@ fn a_poll_recomputes_every_row() {
     world.advance(Duration::from_secs(1));
     poll(&world, &mut app);
     assert!(app.rows.iter().all(|r| r.clock.computed_at == world.now()));
-    assert_eq!(app.rows, full(&app));
+    let rows = full(&app);
+    let near = near_selection(&app);
+    for (i, (shown, expected)) in app.rows.iter().zip(&rows).enumerate() {
+        if near.contains(&i) {
+            assert_eq!(shown, expected, "row {i}");
+        } else {
+            // Off screen: the posture and freshness, not the cells.
+            assert!(!shown.detailed && shown.regions.is_empty() && shown.dns.is_none());
+            assert_eq!(shown.posture, expected.posture, "row {i}");
+            assert_eq!(shown.freshness, expected.freshness, "row {i}");
+        }
+    }
+}
+
+#[test]
+fn rows_coming_near_the_screen_get_their_cells_before_a_draw() {
+    let (_world, mut app) = console(Duration::from_secs(30));
+    assert!(!app.rows[40].detailed);
+    app.selected = 40;
+    app.refresh_due();
+    let rows = full(&app);
+    for i in near_selection(&app) {
+        assert_eq!(app.rows[i], rows[i], "row {i}");
+    }
 }
 
 #[test]

@@ -181,46 +181,54 @@ impl App {
         app
     }
 
-    /// Recomputes the rows from the monitor's data at `self.now`.
+    /// Recomputes the rows from the monitor's data at `self.now`: every
+    /// row's posture, and the cells of those that may be on screen.
     pub fn refresh(&mut self) {
         self.rows = service_rows(&self.environment, &self.monitor, &self.tracker, self.now);
         self.apply_filter();
+        self.refresh_due();
     }
 
     /// Brings the rows to `self.now` where the clock changed them: those
     /// whose verdict or staleness it moved, and those that may be on
-    /// screen, whose ages count in seconds. The rest wait for new data.
-    /// Returns how many rows were recomputed.
+    /// screen, whose ages count in seconds (these with their cells). The
+    /// rest wait for new data. Returns how many rows were recomputed.
     pub fn refresh_due(&mut self) -> usize {
         let now = self.now;
         let first = self.selected.saturating_sub(self.screen_rows);
         let last = self.selected.saturating_add(self.screen_rows);
-        let mut due: Vec<usize> = self
+        let mut near: Vec<usize> = self
             .visible
             .iter()
             .skip(first)
             .take(last - first + 1)
             .copied()
-            .filter(|&i| self.rows.get(i).is_some_and(|r| r.clock.computed_at < now))
+            .filter(|&i| {
+                self.rows
+                    .get(i)
+                    .is_some_and(|r| r.clock.computed_at < now || !r.detailed)
+            })
             .collect();
-        due.extend(
-            self.rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.clock.is_due(now))
-                .map(|(i, _)| i),
-        );
-        due.sort_unstable();
-        due.dedup();
-        refresh_rows(
-            &mut self.rows,
-            &due,
-            &self.environment,
-            &self.monitor,
-            &self.tracker,
-            now,
-        );
-        due.len()
+        near.sort_unstable();
+        let due: Vec<usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.clock.is_due(now) && near.binary_search(i).is_err())
+            .map(|(i, _)| i)
+            .collect();
+        for (positions, detailed) in [(&near, true), (&due, false)] {
+            refresh_rows(
+                &mut self.rows,
+                positions,
+                detailed,
+                &self.environment,
+                &self.monitor,
+                &self.tracker,
+                now,
+            );
+        }
+        near.len() + due.len()
     }
 
     /// Recomputes which rows pass the filter, keeping the selected service

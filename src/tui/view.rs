@@ -35,6 +35,12 @@ pub struct ServiceRow {
     pub backups: Vec<BackupCell>,
     pub dns: Option<DnsCell>,
     pub clock: RowClock,
+    /// Whether the cells (regions, lag, backups, DNS) were computed. Only
+    /// rows that may be on screen carry them: the others say their posture
+    /// and freshness, enough to count and filter the estate, and get their
+    /// cells when they come near the screen. Building and dropping every
+    /// cell of 5,000 rows on each poll was most of an idle console's work.
+    pub detailed: bool,
 }
 
 /// When a row was computed, and when the clock alone next changes what it
@@ -134,7 +140,8 @@ impl ServiceRow {
     }
 }
 
-/// Rows for every service of the environment, in its order.
+/// Rows for every service of the environment, in its order, without
+/// their cells (see [`ServiceRow::detailed`]).
 pub fn service_rows(
     env: &Environment,
     monitor: &MonitorState,
@@ -144,15 +151,17 @@ pub fn service_rows(
     let index = monitor.index();
     env.services
         .iter()
-        .map(|service| service_row(env, service, &index, monitor, tracker, now))
+        .map(|service| service_row(env, service, &index, monitor, tracker, now, false))
         .collect()
 }
 
 /// Recomputes the rows at `positions` (indexes into `env.services` and
-/// `rows` alike); the others keep what they said.
+/// `rows` alike), with their cells when `detailed`; the others keep what
+/// they said.
 pub fn refresh_rows(
     rows: &mut [ServiceRow],
     positions: &[usize],
+    detailed: bool,
     env: &Environment,
     monitor: &MonitorState,
     tracker: &Tracker,
@@ -164,7 +173,7 @@ pub fn refresh_rows(
     let index = monitor.index();
     for &i in positions {
         if let (Some(row), Some(service)) = (rows.get_mut(i), env.services.get(i)) {
-            *row = service_row(env, service, &index, monitor, tracker, now);
+            *row = service_row(env, service, &index, monitor, tracker, now, detailed);
         }
     }
 }
@@ -176,14 +185,28 @@ fn service_row(
     monitor: &MonitorState,
     tracker: &Tracker,
     now: DateTime<Utc>,
+    detailed: bool,
 ) -> ServiceRow {
     let posture = tracker.posture(service, index, now);
     let freshness = monitor.service_freshness(service, now);
+    let clock = RowClock {
+        computed_at: now,
+        due: clock_due(&posture, &freshness, monitor.stale_after(), now),
+    };
+    if !detailed {
+        return ServiceRow {
+            posture,
+            freshness,
+            regions: Vec::new(),
+            lag: None,
+            backups: Vec::new(),
+            dns: None,
+            clock,
+            detailed,
+        };
+    }
     ServiceRow {
-        clock: RowClock {
-            computed_at: now,
-            due: clock_due(&posture, &freshness, monitor.stale_after(), now),
-        },
+        clock,
         freshness,
         regions: env
             .regions
@@ -194,6 +217,7 @@ fn service_row(
         backups: backup_cells(&posture, index, now),
         dns: dns_cell(service, index),
         posture,
+        detailed,
     }
 }
 
