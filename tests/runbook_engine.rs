@@ -1693,6 +1693,62 @@ fn an_override_lasts_only_for_the_facts_it_was_given_on() {
     ));
 }
 
+/// The confirmation waits on the operator while polls go on: what it
+/// shows, what the rules say and what is journaled follow the newest poll,
+/// never an older one, and an override does not stretch to a rule it was
+/// not given on.
+#[test]
+fn the_facts_and_rules_follow_the_polls_while_the_confirmation_waits() {
+    let mut engine = at_failover_with_healthy_primary();
+    let blocked = |engine: &Engine| match engine.prompt() {
+        Some(Prompt::ConfirmAction { assessment, .. }) => assessment.blocked(),
+        other => panic!("{other:?}"),
+    };
+    assert!(blocked(&engine));
+    // The primary has gone down since the step began: nothing to override.
+    assessed(&mut engine, "failover", world(false, false), vec![], t(10));
+    assert!(!blocked(&engine));
+    // A poll older than the facts shown changes nothing.
+    assessed(&mut engine, "failover", world(true, false), vec![], t(9));
+    assert!(!blocked(&engine));
+    // Back up before the operator confirmed: the call is held again.
+    assessed(&mut engine, "failover", world(true, false), vec![], t(11));
+    assert!(blocked(&engine));
+    let confirm = Event::Confirm {
+        to: at(&engine),
+        typed: Some("orders-global".into()),
+    };
+    assert!(matches!(
+        engine.handle(confirm, t(12)),
+        Err(Refusal::Blocked { .. })
+    ));
+    // Overridden on the healthy primary; the same rule on a newer poll
+    // keeps the override, and the confirmation journals the newest facts.
+    engine
+        .handle(
+            Event::Override {
+                to: at(&engine),
+                reason: "drill".into(),
+            },
+            t(13),
+        )
+        .unwrap();
+    assessed(&mut engine, "failover", world(true, false), vec![], t(14));
+    let cmds = engine
+        .handle(
+            Event::Confirm {
+                to: at(&engine),
+                typed: Some("orders-global".into()),
+            },
+            t(15),
+        )
+        .unwrap();
+    assert!(matches!(
+        entries(&cmds)[0],
+        Entry::Confirmed { assessment: Some(a), .. } if a.observed_at == t(14)
+    ));
+}
+
 #[test]
 fn nothing_to_override_when_no_rule_is_broken() {
     let mut engine = at_failover();

@@ -239,3 +239,87 @@ async fn a_generated_drain_takes_a_region_out_of_rotation_and_restores_it() {
         "{check:?}"
     );
 }
+
+/// An operator reads the failover's confirmation while the region goes
+/// down: the facts and the safety rule's block follow the monitor's polls,
+/// so the block raised on a healthy primary lifts by itself once the
+/// primary is seen down, without the step being asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_confirmation_follows_the_polls() {
+    let mut env = demo_environment();
+    env.sim.time_scale = TIME_SCALE;
+    let world = Arc::new(SimWorld::live(&env));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/orders-unplanned-failover.yaml");
+    let runbook = format::load(&path).unwrap();
+    let service = env.service(&runbook.service).unwrap().clone();
+    // The smoke tests are never reached: the run stops at the failover.
+    let builtins =
+        Variables::from([("demo_app_url".to_string(), "http://127.0.0.1:9".to_string())]);
+    let vars = run_values(&runbook, &service, &Variables::new(), &builtins, "t").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = RunSpec {
+        runbook,
+        service,
+        vars,
+        operator: "trainee".into(),
+        session: "test".into(),
+        journal_dir: dir.path().join("journal"),
+        lock_dir: dir.path().join("locks"),
+        resume: None,
+        feed: drconsole::monitor::spawn_feed(
+            sim::provider(Arc::clone(&world), true).observe,
+            Duration::from_millis(100),
+        )
+        .0,
+        incident: None,
+        safety: Default::default(),
+    };
+    let mut handle = runner::start(spec, sim::provider(Arc::clone(&world), false)).unwrap();
+    let mut outage_injected = false;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let status = handle.status.borrow_and_update().clone();
+            match &status.view.prompt {
+                // A healthy primary: the outage check fails and is skipped,
+                // as an operator sure of the outage would.
+                Some(Prompt::Failed { step, .. }) if step == "confirm-outage" => {
+                    let skip = Input::Skip {
+                        step: step.clone(),
+                        reason: "paged: the region is going down".into(),
+                    };
+                    handle.inputs.send(skip).await.unwrap();
+                }
+                Some(prompt @ Prompt::Tick { .. }) => {
+                    let to = prompt.id();
+                    handle.inputs.send(Input::Tick { to }).await.unwrap();
+                }
+                Some(Prompt::ConfirmAction { assessment, .. })
+                    if assessment.blocked() && !outage_injected =>
+                {
+                    world
+                        .inject(Fault::RegionOutage {
+                            region: "us-east-1".into(),
+                        })
+                        .unwrap();
+                    outage_injected = true;
+                }
+                Some(Prompt::ConfirmAction { assessment, .. })
+                    if outage_injected && !assessment.blocked() =>
+                {
+                    return assessment.clone();
+                }
+                _ => {}
+            }
+            handle.status.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the block did not lift while the confirmation waited");
+    let _ = handle
+        .inputs
+        .send(Input::Abort {
+            reason: "test over".into(),
+        })
+        .await;
+}

@@ -203,8 +203,11 @@ impl StatusReport {
     /// (the dashboard shows NO DATA for the same lag), so neither the figure
     /// nor an `ok` is reported for them.
     pub fn with_lag_sources(mut self, specs: &[ServiceSpec]) -> Self {
+        // By identifier: a search per service would make `status` quadratic.
+        let specs: std::collections::HashMap<&str, &ServiceSpec> =
+            specs.iter().map(|s| (s.id.as_str(), s)).collect();
         for status in &mut self.services {
-            let Some(spec) = specs.iter().find(|s| s.id == status.service_id) else {
+            let Some(spec) = specs.get(status.service_id.as_str()) else {
                 continue;
             };
             let failed = lag_regions(spec, status.writer_region.as_deref())

@@ -864,6 +864,9 @@ impl Engine {
             } => {
                 if self.is_current(&step) && self.state() == &StepState::Running {
                     self.assessed(&snapshot, observed_at, &writer_moves, now, &mut cmds);
+                } else if self.is_current(&step) && self.state() == &StepState::AwaitingConfirmation
+                {
+                    self.reassessed(&snapshot, observed_at, &writer_moves);
                 }
             }
             Event::Observed {
@@ -1593,6 +1596,82 @@ impl Engine {
             });
         }
         self.transition(StepState::AwaitingConfirmation, now, cmds);
+    }
+
+    /// A newer observation while the operator reads the confirmation: the
+    /// facts and the rules' verdicts follow it, so that what is confirmed
+    /// (and journaled with the confirmation) is the estate as it is now, not
+    /// as it was when the step began. The call itself stays as shown.
+    fn reassessed(
+        &mut self,
+        snapshot: &Snapshot,
+        observed_at: DateTime<Utc>,
+        writer_moves: &[DateTime<Utc>],
+    ) {
+        let Some(Active::Action {
+            action,
+            assessment: Some(assessment),
+            ..
+        }) = &self.active
+        else {
+            return;
+        };
+        if observed_at <= assessment.observed_at {
+            return;
+        }
+        let rpo = self.runbook.objectives.rpo;
+        let facts = facts::gather(action, &self.service, snapshot, rpo);
+        let violations = safety::evaluate(
+            action,
+            &safety::Context {
+                service: &self.service,
+                snapshot,
+                rpo,
+                earlier_writer_moves: writer_moves,
+                settings: self.safety,
+                now: observed_at,
+            },
+        );
+        if let Some(Active::Action {
+            assessment: Some(assessment),
+            overridden,
+            ..
+        }) = &mut self.active
+        {
+            // An override answers the rules it was given on: a rule broken
+            // now that was not then asks again.
+            let rules = |v: &[safety::Violation]| -> Vec<&'static str> {
+                let mut r: Vec<_> = v.iter().map(|v| v.rule.label()).collect();
+                r.sort_unstable();
+                r
+            };
+            let newly_broken = rules(&violations)
+                .iter()
+                .any(|r| !rules(&assessment.violations).contains(r));
+            if newly_broken {
+                *overridden = None;
+            }
+            *assessment = Assessment {
+                observed_at,
+                facts,
+                violations,
+            };
+        }
+    }
+
+    /// What to observe again while an action waits for its confirmation:
+    /// `Some((step, global cluster whose writer moves count))`.
+    pub fn awaiting_action_confirmation(&self) -> Option<(String, Option<String>)> {
+        match &self.active {
+            Some(Active::Action {
+                action,
+                assessment: Some(_),
+                ..
+            }) if self.state() == &StepState::AwaitingConfirmation => {
+                Some((self.step_id(), action.moves_writer_of().map(str::to_string)))
+            }
+            _ => None,
+        }
     }
 
     fn retry(&mut self, now: DateTime<Utc>, cmds: &mut Vec<Command>) -> Result<(), Refusal> {

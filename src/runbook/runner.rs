@@ -412,6 +412,7 @@ impl Runner {
             self.publish();
             let waiting =
                 self.pending.is_some() || self.engine.current_state() == Some(&StepState::Waiting);
+            let confirming = self.engine.awaiting_action_confirmation();
             let renew_every = self
                 .shared
                 .as_ref()
@@ -440,14 +441,22 @@ impl Runner {
                 }
                 // A new poll, or the clock moving past a due time or a
                 // timeout: either may settle what the step waits for.
-                alive = self.feed.changed(), if self.pending.is_some() && self.monitor_alive => {
+                // While an action waits for its confirmation, each poll
+                // renews its facts and the safety rules' verdicts.
+                alive = self.feed.changed(), if (self.pending.is_some() || confirming.is_some()) && self.monitor_alive => {
                     if !alive {
                         self.monitor_alive = false;
                         self.notice = Some("the monitor has stopped: no new observations arrive".into());
                     }
-                    let event = self.poll_due().await;
-                    let now = self.provider.observe.now();
-                    queue.extend(self.feed(event, now));
+                    if self.pending.is_some() {
+                        let event = self.poll_due().await;
+                        let now = self.provider.observe.now();
+                        queue.extend(self.feed(event, now));
+                    } else if let Some((step, global_cluster)) = confirming {
+                        let event = self.reassessment(step, global_cluster).await;
+                        let now = self.provider.observe.now();
+                        queue.extend(self.feed(event, now));
+                    }
                 }
                 // While the operator thinks, the lease is kept: a console
                 // that cannot keep it stops before anyone else takes over.
@@ -595,6 +604,34 @@ impl Runner {
         self.feed.latest().unwrap_or_default()
     }
 
+    /// The latest poll as an assessment of the action awaiting its
+    /// confirmation. Unlike the first assessment it asks for no poll of its
+    /// own: it follows the monitor's.
+    async fn reassessment(&mut self, step: String, global_cluster: Option<String>) -> Event {
+        let observation = self.feed.latest().unwrap_or_default();
+        self.notice = (!observation.failures.is_empty())
+            .then(|| format!("facts incomplete: {}", observation.failures.join("; ")));
+        Event::Assessed {
+            step,
+            snapshot: Snapshot::clone(&observation.snapshot),
+            observed_at: observation.at,
+            writer_moves: self.writer_moves(global_cluster).await,
+        }
+    }
+
+    /// The writer moves journaled for `global_cluster`, read off the task.
+    async fn writer_moves(&self, global_cluster: Option<String>) -> Vec<DateTime<Utc>> {
+        match global_cluster {
+            Some(g) => {
+                let dir = self.journal_dir.clone();
+                tokio::task::spawn_blocking(move || super::journal::writer_moves(&dir, &g))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// Carries out one command; returns the outcome once the run has ended.
     async fn carry_out(
         &mut self,
@@ -683,15 +720,7 @@ impl Runner {
                 // The facts are as old as the poll they come from.
                 let observed_at = observation.at;
                 let now = self.provider.observe.now();
-                let writer_moves = match global_cluster {
-                    Some(g) => {
-                        let dir = self.journal_dir.clone();
-                        tokio::task::spawn_blocking(move || super::journal::writer_moves(&dir, &g))
-                            .await
-                            .unwrap_or_default()
-                    }
-                    None => Vec::new(),
-                };
+                let writer_moves = self.writer_moves(global_cluster).await;
                 let event = Event::Assessed {
                     step,
                     snapshot,
