@@ -2078,3 +2078,20 @@ fn a_two_person_action_goes_ahead_only_on_another_operators_approval() {
     // A late duplicate approval does nothing.
     assert!(approved(&mut engine, "carol").is_err());
 }
+
+/// An aborted run's clocks stop where it ended: the step it was on does not
+/// go on counting on screen.
+#[test]
+fn an_ended_run_says_when_it_ended() {
+    let mut engine = at_failover();
+    assert_eq!(engine.view().ended_at(), None);
+    engine
+        .handle(
+            Event::Abort {
+                reason: "not an outage".into(),
+            },
+            t(9),
+        )
+        .unwrap();
+    assert_eq!(engine.view().ended_at(), Some(t(9)));
+}

@@ -25,7 +25,8 @@ use crate::tui::{self, ConsoleContext, theme};
 pub struct DrillArgs {
     #[command(subcommand)]
     pub command: Option<DrillCommand>,
-    /// The scenario file to run (e.g. runbooks/drills/full-outage.yaml).
+    /// The scenario to run: a file (e.g. runbooks/drills/full-outage.yaml)
+    /// or the name of one in runbooks/drills (e.g. full-outage).
     #[arg(value_name = "SCENARIO")]
     pub scenario: Option<PathBuf>,
     /// Run with the expected runbook answered automatically; exit non-zero
@@ -66,7 +67,7 @@ pub async fn execute(
     paths: &Paths,
     config: &UserConfig,
 ) -> anyhow::Result<ExitCode> {
-    match (args.command, args.scenario) {
+    match (args.command, args.scenario.map(scenario_file)) {
         (Some(DrillCommand::Check { files }), _) => Ok(check(&files)),
         (Some(DrillCommand::History), _) => history(paths),
         (None, Some(scenario)) if args.headless => {
@@ -86,6 +87,27 @@ pub async fn execute(
             anyhow::bail!("name a scenario file, or `drill check FILE...` or `drill history`")
         }
     }
+}
+
+/// Where the drill scenarios shipped with the runbooks are.
+const SCENARIOS_DIR: &str = "runbooks/drills";
+
+/// `name` as given when it is a file, else the scenario of that name in
+/// [`SCENARIOS_DIR`] when there is one: `drill full-outage` is what a
+/// trainee types after reading `drill history` or the README.
+fn scenario_file(name: PathBuf) -> PathBuf {
+    if name.exists() || name.components().count() != 1 {
+        return name;
+    }
+    let named = std::path::Path::new(SCENARIOS_DIR).join(&name);
+    [
+        named.with_extension("yaml"),
+        named.with_extension("yml"),
+        named,
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .unwrap_or(name)
 }
 
 /// Loads and checks the scenario; diagnostics go to stderr.
@@ -270,4 +292,30 @@ fn history(paths: &Paths) -> anyhow::Result<ExitCode> {
         print!("{}", report::history_table(&past));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_is_found_by_its_name_or_taken_as_the_path_given() {
+        // Tests run from the repository, where the shipped drills are.
+        assert_eq!(
+            scenario_file("full-outage".into()),
+            PathBuf::from("runbooks/drills/full-outage.yaml")
+        );
+        let given = PathBuf::from("runbooks/drills/full-outage.yaml");
+        assert_eq!(scenario_file(given.clone()), given);
+        // Neither a file nor a shipped name: left as typed, for the loader
+        // to say it cannot read it.
+        assert_eq!(
+            scenario_file("no-such-drill".into()),
+            PathBuf::from("no-such-drill")
+        );
+        assert_eq!(
+            scenario_file("x/full-outage".into()),
+            PathBuf::from("x/full-outage")
+        );
+    }
 }

@@ -385,6 +385,20 @@ impl RunView {
         }
     }
 
+    /// When the run ended, on its own clock; `None` while it goes on. Its
+    /// steps' times stop there: an aborted run's last step is not still
+    /// being worked on.
+    pub fn ended_at(&self) -> Option<DateTime<Utc>> {
+        let elapsed = match &self.outcome {
+            Some(RunOutcome::Completed { elapsed } | RunOutcome::Aborted { elapsed, .. }) => {
+                elapsed
+            }
+            None => return None,
+        };
+        self.started_at
+            .checked_add_signed(chrono::Duration::from_std(*elapsed).ok()?)
+    }
+
     /// How long the outage had lasted when the run started.
     pub fn outage_lead(&self) -> Option<Duration> {
         let incident = self.incident.as_ref()?;

@@ -516,6 +516,8 @@ impl App {
             },
             Action::Back => match context {
                 Context::Dashboard => self.detail_open || !self.filter.is_empty(),
+                Context::RunbookList => runbooks.is_some_and(|r| !r.list_filter.is_empty()),
+                Context::RunsList => runbooks.is_some_and(|r| !r.runs_filter.is_empty()),
                 _ => true,
             },
             Action::SwitchFocus => self.detail_open,

@@ -100,9 +100,19 @@ pub fn steps(
         Constraint::Fill(1),
     ];
     let widths = column_widths(steps_area.width.saturating_sub(2), &constraints, 1);
+    // An ended run's clock stopped when it ended.
+    let clock = run.ended_at().map_or(now, |end| end.min(now));
     let rows = run.steps.iter().enumerate().map(|(i, step)| {
         let current = run.current == Some(i) && run.outcome.is_none();
-        step_row(theme, step, i, current, run.outcome.is_some(), now, &widths)
+        step_row(
+            theme,
+            step,
+            i,
+            current,
+            run.outcome.is_some(),
+            clock,
+            &widths,
+        )
     });
     let table = Table::new(rows, constraints).header(header).block(
         Block::default()
