@@ -1241,6 +1241,23 @@ pub(crate) mod tests {
         assert!(!app.runbooks.as_ref().unwrap().viewing_run());
     }
 
+    /// The first `q` with a run in progress warns on whatever screen it
+    /// is pressed; only the second leaves.
+    #[tokio::test]
+    async fn leaving_during_a_run_is_warned_about_on_every_screen() {
+        let mut app = app().await;
+        let env = app.environment.clone();
+        let (orders, _inputs) = started(&env, "orders", "r-orders");
+        start(&mut app, orders);
+        for screen in [Screen::Runs, Screen::Dashboard, Screen::Runbooks] {
+            app.screen = screen;
+            assert_eq!(app.on_key(key(KeyCode::Char('q'))), Update::Redraw);
+            let text = screen_text(&app, 160, 30);
+            assert!(text.contains("press q again"), "{screen:?}:\n{text}");
+            app.on_key(key(KeyCode::Char('j')));
+        }
+    }
+
     #[tokio::test]
     async fn the_demo_offers_its_outage_key_and_read_only_sessions_no_acting_keys() {
         let mut app = app().await;

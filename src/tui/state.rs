@@ -645,9 +645,8 @@ impl App {
         runbooks.notice = Some(format!(
             "a run is in progress: press {key} again to leave it (it resumes from its journal)"
         ));
-        if self.screen == Screen::Dashboard {
-            self.notice = runbooks.notice.clone();
-        }
+        // Every screen shows it: a second press must never come unwarned.
+        self.notice = runbooks.notice.clone();
         Update::Redraw
     }
 

@@ -1,6 +1,7 @@
 //! The bottom line: the keys that work now (from the key table, only those
 //! that do something where the console is), the `:` palette or the filter
-//! being typed, or a one-off notice on the dashboard until the next key.
+//! being typed, or a one-off notice until the next key (the Runbooks and
+//! Follow screens show theirs in their own status lines).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -24,7 +25,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else if let Some(notice) = app
         .notice
         .as_ref()
-        .filter(|_| app.screen == Screen::Dashboard)
+        .filter(|_| !matches!(app.screen, Screen::Runbooks | Screen::Follow))
     {
         Line::from(Span::styled(format!(" {notice}"), theme.at_risk))
     } else {
