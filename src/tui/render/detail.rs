@@ -143,6 +143,12 @@ fn lines(
 ) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     objectives(app, row, &mut out);
+    if pane == Pane::Run && !out.is_empty() {
+        // The verdict and availability lead: a pane of a few lines under
+        // a run says first whether the service is up, then its objectives.
+        let objectives = out.remove(0);
+        out.push(objectives);
+    }
     data(app, row, &mut out);
     // Bars for the lag history: what fits after the label and the scale.
     let chart = Chart {

@@ -91,8 +91,8 @@ pub fn render(
 }
 
 /// Lines under a table from which the service's live posture is drawn:
-/// fewer would show its borders and a line or two of the posture.
-pub const LIVE_MIN: u16 = 6;
+/// its borders, its verdict and where the rest is.
+pub const LIVE_MIN: u16 = 4;
 
 /// How `height` is shared between a table wanting `wanted` lines and the
 /// live posture under it: the table gets its rows and the posture the
@@ -604,7 +604,7 @@ mod tests {
     #[test]
     fn a_table_keeps_its_rows_and_the_live_posture_takes_a_rest_worth_a_pane() {
         assert_eq!(share(40, 15, true), (15, 25));
-        assert_eq!(share(20, 15, true), (20, 0), "5 lines say too little");
+        assert_eq!(share(18, 15, true), (18, 0), "3 lines say too little");
         assert_eq!(share(40, 15, false), (40, 0), "nothing to show under it");
         assert_eq!(share(10, 15, true), (10, 0), "a long runbook scrolls");
     }
