@@ -13,6 +13,8 @@
 //! ┌ Orders API as observed now ──────────────────────────────────────────┐
 //! │ the run's service live (run::live), in what a short runbook leaves    │
 //! └──────────────────────────────────────────────────────────────────────┘
+//!   with no run in this session: how to start one, and each runbook's
+//!   last run as the journals tell it
 //!   Enter opens the selected run on the Runbooks screen; text too long
 //!   for its column is cut at a word, and shown whole on that screen
 //! ```
@@ -44,7 +46,7 @@ pub fn render(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
         ))
         .title(super::runbooks::filter_title(theme, &state.runs_filter));
     if state.runs.is_empty() {
-        let text = vec![
+        let mut text = vec![
             Line::from(Span::styled(
                 "No runs in this session yet.",
                 theme.style.text,
@@ -54,6 +56,7 @@ pub fn render(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
                 theme.style.muted,
             )),
         ];
+        text.extend(journal_lines(theme, state, now));
         frame.render_widget(
             Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
             area,
@@ -114,6 +117,34 @@ pub fn render(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
             run::live(frame, app, row, live_area);
         }
     }
+}
+
+/// Each runbook's last run as the journals tell it (earlier sessions,
+/// other consoles), so a session that has not started one yet still says
+/// where each runbook was left.
+fn journal_lines<'a>(theme: &Theme, state: &'a RunbooksState, now: DateTime<Utc>) -> Vec<Line<'a>> {
+    let last: Vec<Line> = state
+        .setup
+        .runbooks
+        .iter()
+        .zip(&state.last_runs)
+        .filter_map(|(rb, last)| {
+            let (text, style) = super::runbooks::last_run_cell(theme, Some(last.as_ref()?), now);
+            Some(Line::from(vec![
+                Span::styled(format!("  {} ", rb.name), theme.style.text),
+                Span::styled(format!("({}): ", rb.service), theme.style.muted),
+                Span::styled(text, style),
+            ]))
+        })
+        .collect();
+    if last.is_empty() {
+        return last;
+    }
+    let heading = Line::from(Span::styled(
+        "Last runs in the journals:",
+        theme.style.title,
+    ));
+    [Line::default(), heading].into_iter().chain(last).collect()
 }
 
 /// Lines left under the list from which the selected run's steps show.
