@@ -2,7 +2,8 @@
 //! it (availability and its clock, the writer, RPO exposure, PITR), where
 //! the data came from, each region's checks, the replication topology as
 //! observed, backups and DNS; each check's checker regions when read
-//! (checkers.rs), and the AWS API budget (budget.rs).
+//! (checkers.rs), and the AWS API budget (budget.rs). The same lines,
+//! without the budget, fill the room under a run or a runbook (run.rs).
 //!
 //! ```text
 //! Objectives  RTO 15m · RPO 5m · warm standby: can meet RTO (best case 5m)
