@@ -1486,6 +1486,15 @@ pub(crate) mod tests {
         ];
         insta::assert_snapshot!("runbook_list_wide", screen_text(&app, 160, 24));
         insta::assert_snapshot!("runbook_list_80x24", screen_text(&app, 80, 24));
+        // A session with no run of its own says where each was left.
+        app.screen = Screen::Runs;
+        let runs = screen_text(&app, 120, 24);
+        assert!(runs.contains("No runs in this session yet."), "{runs}");
+        assert!(
+            runs.contains("(orders): unfinished step 4/12 · 12m00s ago"),
+            "{runs}"
+        );
+        assert!(runs.contains("(billing): completed 3d00h ago"), "{runs}");
     }
 
     /// Every character the key table binds outside text fields: typed into

@@ -108,9 +108,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             }
         }
         Screen::Runbooks => match &app.runbooks {
-            Some(state) => {
-                runbooks::render(frame, &app.theme, &app.keys, state, app.now, areas.table)
-            }
+            Some(state) => runbooks::render(frame, app, state, areas.table),
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
         Screen::Timeline => match &app.timeline {
@@ -122,7 +120,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
         Screen::Runs => match &app.runbooks {
-            Some(state) => runs::render(frame, &app.theme, state, app.now, areas.table),
+            Some(state) => runs::render(frame, app, state, areas.table),
             None => runbooks::render_none(frame, &app.theme, areas.table),
         },
         Screen::Readiness => {

@@ -2,7 +2,8 @@
 //! it (availability and its clock, the writer, RPO exposure, PITR), where
 //! the data came from, each region's checks, the replication topology as
 //! observed, backups and DNS; each check's checker regions when read
-//! (checkers.rs), and the AWS API budget (budget.rs).
+//! (checkers.rs), and the AWS API budget (budget.rs). The same lines,
+//! without the budget, fill the room under a run or a runbook (run.rs).
 //!
 //! ```text
 //! Objectives  RTO 15m · RPO 5m · warm standby: can meet RTO (best case 5m)
@@ -43,15 +44,42 @@ const CHART_MAX_WIDTH: usize = crate::monitor::history::DEFAULT_CAPACITY;
 /// The lag chart's height at most, however much room the pane has.
 const CHART_MAX_ROWS: usize = 24;
 
+/// Which pane the service's lines are for, each with its own order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pane {
+    /// The dashboard's detail: everything, in the table's order.
+    Detail,
+    /// Under a run or a runbook: DNS, which a failover repoints, comes
+    /// before the backups, so a short pane keeps what the run changes; the
+    /// API budget is the console's own cost, left to the dashboard.
+    Run,
+}
+
 /// Lines the pane wants at `width` (its inside), to size it.
 pub fn line_count(app: &App, width: u16) -> u16 {
-    u16::try_from(wrapped(app, width, 1).len()).unwrap_or(u16::MAX)
+    let Some(row) = app.selected_row() else {
+        return 1;
+    };
+    u16::try_from(wrapped(app, row, Pane::Detail, width, 1).len()).unwrap_or(u16::MAX)
+}
+
+/// The service a run acts on as observed now, for the room under a run
+/// or a runbook (run.rs): the detail's own lines, its lag history drawn
+/// taller to fill a tall `area`.
+pub fn beside_run(app: &App, row: &ServiceRow, area: Rect) -> Vec<Line<'static>> {
+    content(app, row, Pane::Run, area)
 }
 
 /// The pane's lines wrapped to `width`: the detail shows every value whole
 /// (a hostname, an error), so a line too long wraps under its value.
-fn wrapped(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
-    lines(app, width, chart_rows)
+fn wrapped(
+    app: &App,
+    row: &ServiceRow,
+    pane: Pane,
+    width: u16,
+    chart_rows: usize,
+) -> Vec<Line<'static>> {
+    lines(app, row, pane, width, chart_rows)
         .into_iter()
         .flat_map(|line| {
             let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
@@ -75,8 +103,12 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             style.border
         })
         .title(Span::styled(format!(" {name} "), style.title));
+    let content = match app.selected_row() {
+        Some(row) => content(app, row, Pane::Detail, area),
+        None => vec![Line::styled("no service selected", style.muted)],
+    };
     frame.render_widget(
-        Paragraph::new(content(app, area))
+        Paragraph::new(content)
             .block(block)
             .scroll((app.detail_scroll, 0)),
         area,
@@ -85,14 +117,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The pane's lines for `area`: a pane taller than its text (under a short
 /// table) draws the lag history taller, not blank lines.
-fn content(app: &App, area: Rect) -> Vec<Line<'static>> {
+fn content(app: &App, row: &ServiceRow, pane: Pane, area: Rect) -> Vec<Line<'static>> {
     let width = area.width.saturating_sub(2);
-    let lines = wrapped(app, width, 1);
+    let lines = wrapped(app, row, pane, width, 1);
     let room = usize::from(area.height.saturating_sub(2)).saturating_sub(lines.len());
     if room == 0 {
         return lines;
     }
-    wrapped(app, width, 1 + room.min(CHART_MAX_ROWS - 1))
+    wrapped(app, row, pane, width, 1 + room.min(CHART_MAX_ROWS - 1))
 }
 
 pub(super) fn label(text: &str, app: &App) -> Span<'static> {
@@ -103,14 +135,22 @@ pub(super) fn indent() -> Span<'static> {
     Span::raw(" ".repeat(LABEL_WIDTH))
 }
 
-fn lines(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
-    let Some(row) = app.selected_row() else {
-        return vec![Line::styled("no service selected", app.theme.style.muted)];
-    };
+fn lines(
+    app: &App,
+    row: &ServiceRow,
+    pane: Pane,
+    width: u16,
+    chart_rows: usize,
+) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     objectives(app, row, &mut out);
+    if pane == Pane::Run && !out.is_empty() {
+        // The verdict and availability lead: a pane of a few lines under
+        // a run says first whether the service is up, then its objectives.
+        let objectives = out.remove(0);
+        out.push(objectives);
+    }
     data(app, row, &mut out);
-    regions(app, row, &mut out);
     // Bars for the lag history: what fits after the label and the scale.
     let chart = Chart {
         width: usize::from(width)
@@ -118,10 +158,19 @@ fn lines(app: &App, width: u16, chart_rows: usize) -> Vec<Line<'static>> {
             .clamp(10, CHART_MAX_WIDTH),
         rows: chart_rows,
     };
+    regions(app, row, &mut out);
     replication(app, row, chart, &mut out);
-    backups(app, row, &mut out);
-    dns(app, row, &mut out);
-    out.extend(super::budget::lines(app));
+    match pane {
+        Pane::Detail => {
+            backups(app, row, &mut out);
+            dns(app, row, &mut out);
+            out.extend(super::budget::lines(app));
+        }
+        Pane::Run => {
+            dns(app, row, &mut out);
+            backups(app, row, &mut out);
+        }
+    }
     out
 }
 

@@ -30,7 +30,6 @@ use super::{dashboard, run};
 use crate::follow::decisions::Decision;
 use crate::follow::view::FollowedRun;
 use crate::tui::follow::FollowState;
-use crate::tui::keys::KeyMap;
 use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
@@ -60,7 +59,7 @@ pub fn render(frame: &mut Frame, app: &App, state: &FollowState, area: Rect) {
                 pane,
             );
         }
-        (Some(_), Some(followed)) => followed_run(frame, theme, &app.keys, followed, app.now, pane),
+        (Some(_), Some(followed)) => followed_run(frame, app, followed, pane),
     }
     frame.render_widget(
         Paragraph::new(status_line(theme, state, app.notice.as_deref(), app.now)),
@@ -75,14 +74,8 @@ fn block<'a>(theme: &Theme, title: &'a str) -> Block<'a> {
         .title(Span::styled(title, theme.style.title))
 }
 
-fn followed_run(
-    frame: &mut Frame,
-    theme: &Theme,
-    keys: &KeyMap,
-    followed: &FollowedRun,
-    now: DateTime<Utc>,
-    area: Rect,
-) {
+fn followed_run(frame: &mut Frame, app: &App, followed: &FollowedRun, area: Rect) {
+    let theme = &app.theme;
     // Each decision whole, its reason wrapped: why someone overrode a
     // safety rule is read here.
     let width = usize::from(area.width.saturating_sub(2));
@@ -98,7 +91,15 @@ fn followed_run(
     let decisions_height = wanted.clamp(3, (area.height / 3).max(3));
     let [run_area, decisions_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(decisions_height)]).areas(area);
-    run::render(frame, theme, keys, &followed.view, now, run_area);
+    run::render(
+        frame,
+        theme,
+        &app.keys,
+        &followed.view,
+        app.now,
+        run_area,
+        Some(app),
+    );
     let inner = usize::from(decisions_area.height.saturating_sub(2));
     // The newest decisions matter most when they do not all fit.
     if lines.len() > inner {

@@ -1,5 +1,6 @@
 //! A runbook run: its steps with state, budget and actual time, and the
-//! running RTO clock.
+//! running RTO clock; what it waits for now; and, in the room a short
+//! runbook leaves, its service as the console observes it now.
 //!
 //! ```text
 //! ┌ Orders — unplanned regional failover · orders · RTO 3m12s / 15m ─────┐
@@ -7,9 +8,15 @@
 //! │ ✓  1  Confirm the primary region is ...  check   1m      4s           │
 //! │ ▶  3  Fail the global database over ...  action  2m      12s     ...  │
 //! │ ·  4  Wait until the DR cluster is ...   wait    5m      —            │
-//! ├ Now ─────────────────────────────────────────────────────────────────┤
+//! └──────────────────────────────────────────────────────────────────────┘
+//! ┌ Now ─────────────────────────────────────────────────────────────────┐
 //! │ what the run waits for and the keys that answer it (prompt_lines)    │
 //! │ the current step's description, as the runbook words it             │
+//! └──────────────────────────────────────────────────────────────────────┘
+//! ┌ Orders API as observed now ──────────────────────────────────────────┐
+//! │ posture, availability and its clock, writer, RPO exposure, lag and   │
+//! │ its history, DNS serving, regions (detail.rs), when LIVE_MIN lines   │
+//! │ are left under a steps table sized to its rows                       │
 //! └──────────────────────────────────────────────────────────────────────┘
 //! ```
 
@@ -21,12 +28,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::cells::{maybe_duration, objective};
+use super::detail;
 use super::fit::{column_widths, fit, wrap_cell};
 use crate::format::short_duration;
 use crate::runbook::engine::{Prompt, RunView, StepView};
 use crate::runbook::journal::{RunOutcome, StepState};
 use crate::tui::keys::{Action, KeyMap};
+use crate::tui::state::App;
 use crate::tui::theme::Theme;
+use crate::tui::view::ServiceRow;
 
 /// Lines a step's note may take in the table.
 const NOTE_LINES: usize = 3;
@@ -38,6 +48,7 @@ pub fn render(
     run: &RunView,
     now: DateTime<Utc>,
     area: Rect,
+    app: Option<&App>,
 ) {
     let mut prompt = prompt_lines(theme, keys, run);
     prompt.extend(description_lines(theme, run));
@@ -48,8 +59,18 @@ pub fn render(
         .map(|l| l.width().max(1).div_ceil(inner_width))
         .sum();
     let prompt_height = (rows as u16 + 2).min(area.height / 2).max(3);
-    let [steps_area, prompt_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_height)]).areas(area);
+    let live = app.and_then(|app| Some((app, service_row(app, &run.service)?)));
+    let (steps_height, live_height) = share(
+        area.height.saturating_sub(prompt_height),
+        steps_height(run, area.width),
+        live.is_some(),
+    );
+    let [steps_area, prompt_area, live_area] = Layout::vertical([
+        Constraint::Length(steps_height),
+        Constraint::Length(prompt_height),
+        Constraint::Length(live_height),
+    ])
+    .areas(area);
     steps(frame, theme, run, now, steps_area);
 
     let now_block = Block::default()
@@ -62,7 +83,91 @@ pub fn render(
             .wrap(Wrap { trim: false }),
         prompt_area,
     );
+    if let Some((app, row)) = live
+        && live_height > 0
+    {
+        self::live(frame, app, row, live_area);
+    }
 }
+
+/// Lines under a table from which the service's live posture is drawn:
+/// its borders, its verdict and where the rest is.
+pub const LIVE_MIN: u16 = 4;
+
+/// How `height` is shared between a table wanting `wanted` lines and the
+/// live posture under it: the table gets its rows and the posture the
+/// rest, when there is a posture to show and the rest is worth a pane
+/// ([`LIVE_MIN`]); otherwise the table takes it all, scrolling.
+pub fn share(height: u16, wanted: u16, live: bool) -> (u16, u16) {
+    let rest = height.saturating_sub(wanted);
+    if live && rest >= LIVE_MIN {
+        (wanted, rest)
+    } else {
+        (height, 0)
+    }
+}
+
+/// The row of the service a run or a runbook acts on.
+pub fn service_row<'a>(app: &'a App, service: &str) -> Option<&'a ServiceRow> {
+    app.rows.iter().find(|r| r.posture.service_id == service)
+}
+
+/// The service as the console observes it now (the detail's lines,
+/// detail.rs): what the run is changing, in the room its steps leave. A
+/// pane too short for all of it says where the rest is.
+pub fn live(frame: &mut Frame, app: &App, row: &ServiceRow, area: Rect) {
+    let style = &app.theme.style;
+    let mut lines = detail::beside_run(app, row, area);
+    let inner = usize::from(area.height.saturating_sub(2));
+    if lines.len() > inner && inner > 0 {
+        let hidden = lines.len() - (inner - 1);
+        lines.truncate(inner - 1);
+        lines.push(Line::styled(
+            format!(
+                "… {hidden} more lines in the dashboard's detail ({})",
+                app.keys.label(Action::Dashboard)
+            ),
+            style.muted,
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(style.border)
+        .title(Line::from(vec![
+            Span::styled(format!(" {} ", row.posture.service_name), style.title),
+            Span::styled("as observed now ", style.muted),
+        ]));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// Lines the steps table wants at `width` to show every step: its borders,
+/// its heading, and each step's row as tall as its note.
+pub fn steps_height(run: &RunView, width: u16) -> u16 {
+    let widths = column_widths(width.saturating_sub(2), &STEP_COLUMNS, 1);
+    let note_width = widths.get(6).copied().unwrap_or_default();
+    let rows: usize = run
+        .steps
+        .iter()
+        .map(|step| {
+            wrap_cell(&note(step, run.outcome.is_some()), note_width, NOTE_LINES)
+                .len()
+                .max(1)
+        })
+        .sum();
+    u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(3)
+}
+
+/// The steps table's columns: state, number, title, kind, budget, actual,
+/// note.
+const STEP_COLUMNS: [Constraint; 7] = [
+    Constraint::Length(2),
+    Constraint::Length(3),
+    Constraint::Percentage(40),
+    Constraint::Length(7),
+    Constraint::Length(7),
+    Constraint::Length(7),
+    Constraint::Fill(1),
+];
 
 /// The run's steps in a bordered table titled with the runbook and the RTO
 /// clock; also the Runs screen's view of its selected run.
@@ -90,15 +195,7 @@ pub fn steps(
     ]);
     let header =
         Row::new(["", "#", "Step", "Kind", "Budget", "Actual", "Note"]).style(theme.style.title);
-    let constraints = [
-        Constraint::Length(2),
-        Constraint::Length(3),
-        Constraint::Percentage(40),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-    ];
+    let constraints = STEP_COLUMNS;
     let widths = column_widths(steps_area.width.saturating_sub(2), &constraints, 1);
     // An ended run's clock stopped when it ended.
     let clock = run.ended_at().map_or(now, |end| end.min(now));
@@ -135,16 +232,7 @@ fn step_row<'a>(
     widths: &[usize],
 ) -> Row<'a> {
     let width = |i: usize| widths.get(i).copied().unwrap_or_default();
-    // A run that ended (aborted) leaves its last step as it was: it is
-    // not waiting or running any more, and must not look it.
-    let in_flight = matches!(
-        step.run.state,
-        StepState::Running
-            | StepState::Waiting
-            | StepState::Verifying
-            | StepState::AwaitingConfirmation
-    );
-    let stopped = run_over && in_flight;
+    let stopped = stopped(step, run_over);
     let (icon, style) = if stopped {
         ("■", theme.style.unknown)
     } else {
@@ -156,12 +244,7 @@ fn step_row<'a>(
     } else {
         theme.style.text
     };
-    let note = match &step.run.state {
-        StepState::Failed { error } => error.clone(),
-        StepState::Skipped { reason } => format!("skipped: {reason}"),
-        _ if stopped => "stopped: the run ended here".to_string(),
-        _ => step.run.observed.clone().unwrap_or_default(),
-    };
+    let note = note(step, run_over);
     // A note (an error, what was observed) grows its row to a few lines
     // so it reads whole; a title is cut at a word (the prompt below names
     // the current step whole).
@@ -187,6 +270,30 @@ fn step_row<'a>(
         row.style(theme.style.selection)
     } else {
         row
+    }
+}
+
+/// A run that ended (aborted) leaves its last step as it was: it is not
+/// waiting or running any more, and must not look it.
+fn stopped(step: &StepView, run_over: bool) -> bool {
+    run_over
+        && matches!(
+            step.run.state,
+            StepState::Running
+                | StepState::Waiting
+                | StepState::Verifying
+                | StepState::AwaitingConfirmation
+        )
+}
+
+/// What the note column says of a step: its error, why it was skipped,
+/// or what was observed.
+fn note(step: &StepView, run_over: bool) -> String {
+    match &step.run.state {
+        StepState::Failed { error } => error.clone(),
+        StepState::Skipped { reason } => format!("skipped: {reason}"),
+        _ if stopped(step, run_over) => "stopped: the run ended here".to_string(),
+        _ => step.run.observed.clone().unwrap_or_default(),
     }
 }
 
@@ -495,13 +602,34 @@ mod tests {
         let theme = Theme::default();
         terminal
             .draw(|f| {
-                render(f, &theme, &KeyMap::default(), run, at(190), f.area());
+                render(f, &theme, &KeyMap::default(), run, at(190), f.area(), None);
                 if let Some(d) = dialog {
                     d.render(f, &theme, f.area());
                 }
             })
             .unwrap();
         terminal
+    }
+
+    #[test]
+    fn a_table_keeps_its_rows_and_the_live_posture_takes_a_rest_worth_a_pane() {
+        assert_eq!(share(40, 15, true), (15, 25));
+        assert_eq!(share(18, 15, true), (18, 0), "3 lines say too little");
+        assert_eq!(share(40, 15, false), (40, 0), "nothing to show under it");
+        assert_eq!(share(10, 15, true), (10, 0), "a long runbook scrolls");
+    }
+
+    #[test]
+    fn the_steps_table_wants_a_line_per_step_and_more_for_a_long_note() {
+        let mut run = awaiting_confirmation();
+        run.steps[0].run.observed = None;
+        assert_eq!(
+            steps_height(&run, 110),
+            4 + 3,
+            "four steps, heading, borders"
+        );
+        run.steps[0].run.observed = Some("word ".repeat(40));
+        assert_eq!(steps_height(&run, 110), 4 + 3 + (NOTE_LINES as u16 - 1));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! │▌Orders — unplanned …  orders  unfinished step 4/12 · 12m ago 15m 5m  sre@  │
 //! ├ Orders — unplanned regional failover ──────────────────────────────────────┤
 //! │ the selected runbook's description; its last run in full; the notice       │
+//! ├ Orders API as observed now ────────────────────────────────────────────────┤
+//! │ the runbook's service live (run.rs's live pane), in what a short list leaves│
 //! └────────────────────────────────────────────────────────────────────────────┘
 //!   columns join by priority as the width allows (runbook, last run,
 //!   service, RTO, RPO, last tested, owner, steps); a name too long for
@@ -27,26 +29,22 @@ use crate::format::printable;
 use crate::runbook::history::{LastRun, RunState};
 use crate::tui::keys::{Action, KeyMap};
 use crate::tui::runbooks::{Dialog, RunbooksState};
+use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
 /// A runbook not exercised for this long is a pitfall of its own.
 pub const STALE_RUNBOOK_DAYS: i64 = 90;
 
-pub fn render(
-    frame: &mut Frame,
-    theme: &Theme,
-    keys: &KeyMap,
-    state: &RunbooksState,
-    now: DateTime<Utc>,
-    area: Rect,
-) {
+pub fn render(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
+    let (theme, keys, now) = (&app.theme, &app.keys, app.now);
     match state.viewed() {
         Some(active) => {
             let [run_area, notice_area] =
                 Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
             // The console's clock, not the status's: a run waiting on the
             // operator publishes nothing, yet its RTO clock must keep running.
-            run::render(frame, theme, keys, &active.status.view, now, run_area);
+            let view = &active.status.view;
+            run::render(frame, theme, keys, view, now, run_area, Some(app));
             let notice = state.notice.as_ref().or(active.status.notice.as_ref());
             if let Some(n) = notice {
                 frame.render_widget(
@@ -55,7 +53,7 @@ pub fn render(
                 );
             }
         }
-        None => list(frame, theme, keys, state, now, area),
+        None => list(frame, app, state, area),
     }
     match &state.dialog {
         Some(Dialog::Confirm(d)) => d.render(frame, theme, frame.area()),
@@ -170,16 +168,12 @@ pub fn last_run_cell(theme: &Theme, last: Option<&LastRun>, now: DateTime<Utc>) 
     }
 }
 
-fn list(
-    frame: &mut Frame,
-    theme: &Theme,
-    keys: &KeyMap,
-    state: &RunbooksState,
-    now: DateTime<Utc>,
-    area: Rect,
-) {
+fn list(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
+    let (theme, keys, now) = (&app.theme, &app.keys, app.now);
     let about = about_lines(theme, keys, state, now);
-    // The pane below takes the lines it needs, leaving the table its rows.
+    // The pane below takes the lines it needs, leaving the table its rows;
+    // the selected runbook's service, as observed now, takes what a short
+    // list leaves.
     let about_text = Paragraph::new(about).wrap(Wrap { trim: false });
     let rows_needed = u16::try_from(state.shown_runbooks().len()).unwrap_or(u16::MAX);
     let table_min = rows_needed.saturating_add(3).max(4);
@@ -188,8 +182,25 @@ fn list(
         .saturating_add(2)
         .min(area.height.saturating_sub(table_min))
         .max(3);
-    let [table_area, about_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(about_height)]).areas(area);
+    let live = state
+        .selected_runbook()
+        .and_then(|rb| run::service_row(app, &rb.service));
+    let (table_height, live_height) = run::share(
+        area.height.saturating_sub(about_height),
+        table_min,
+        live.is_some(),
+    );
+    let [table_area, about_area, live_area] = Layout::vertical([
+        Constraint::Length(table_height),
+        Constraint::Length(about_height),
+        Constraint::Length(live_height),
+    ])
+    .areas(area);
+    if let Some(row) = live
+        && live_height > 0
+    {
+        run::live(frame, app, row, live_area);
+    }
     let today = now.date_naive();
     let shown = state.shown_runbooks();
     let runbooks: Vec<_> = shown

@@ -10,6 +10,11 @@
 //! ┌ Orders — unplanned regional failover · orders · RTO 2m10s / 15m ────┐
 //! │ the selected run's steps (run::steps), when the list leaves room      │
 //! └──────────────────────────────────────────────────────────────────────┘
+//! ┌ Orders API as observed now ──────────────────────────────────────────┐
+//! │ the run's service live (run::live), in what a short runbook leaves    │
+//! └──────────────────────────────────────────────────────────────────────┘
+//!   with no run in this session: how to start one, and each runbook's
+//!   last run as the journals tell it
 //!   Enter opens the selected run on the Runbooks screen; text too long
 //!   for its column is cut at a word, and shown whole on that screen
 //! ```
@@ -26,15 +31,11 @@ use super::run;
 use crate::format::short_duration;
 use crate::runbook::journal::RunOutcome;
 use crate::tui::runbooks::{RunEntry, RunbooksState};
+use crate::tui::state::App;
 use crate::tui::theme::Theme;
 
-pub fn render(
-    frame: &mut Frame,
-    theme: &Theme,
-    state: &RunbooksState,
-    now: DateTime<Utc>,
-    area: Rect,
-) {
+pub fn render(frame: &mut Frame, app: &App, state: &RunbooksState, area: Rect) {
+    let (theme, now) = (&app.theme, app.now);
     let active = state.runs.iter().filter(|r| r.in_progress()).count();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -45,7 +46,7 @@ pub fn render(
         ))
         .title(super::runbooks::filter_title(theme, &state.runs_filter));
     if state.runs.is_empty() {
-        let text = vec![
+        let mut text = vec![
             Line::from(Span::styled(
                 "No runs in this session yet.",
                 theme.style.text,
@@ -55,6 +56,7 @@ pub fn render(
                 theme.style.muted,
             )),
         ];
+        text.extend(journal_lines(theme, state, now));
         frame.render_widget(
             Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
             area,
@@ -63,12 +65,14 @@ pub fn render(
     }
     let header =
         Row::new(["", "Service", "Runbook", "Step", "RTO", "Started by"]).style(theme.style.title);
+    // The RTO clock (`14m59s / 15m`) and the operator need little; the
+    // runbook's name says most about a run, so it takes the most room.
     let constraints = [
         Constraint::Length(1),
         Constraint::Length(10),
+        Constraint::Fill(3),
         Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(15),
+        Constraint::Length(12),
         Constraint::Length(12),
     ];
     // Inside the border, after the one-column selection mark.
@@ -93,9 +97,54 @@ pub fn render(
     let at = shown.iter().position(|i| *i == state.runs_selected);
     let mut selection = TableState::default().with_selected(at);
     frame.render_stateful_widget(table, area, &mut selection);
-    if let Some((run, steps_area)) = preview {
-        run::steps(frame, theme, &run.status.view, now, steps_area);
+    if let Some((run, preview)) = preview {
+        let view = &run.status.view;
+        let live = run::service_row(app, &view.service);
+        let (steps_height, live_height) = run::share(
+            preview.height,
+            run::steps_height(view, preview.width),
+            live.is_some(),
+        );
+        let [steps_area, live_area] = Layout::vertical([
+            Constraint::Length(steps_height),
+            Constraint::Length(live_height),
+        ])
+        .areas(preview);
+        run::steps(frame, theme, view, now, steps_area);
+        if let Some(row) = live
+            && live_height > 0
+        {
+            run::live(frame, app, row, live_area);
+        }
     }
+}
+
+/// Each runbook's last run as the journals tell it (earlier sessions,
+/// other consoles), so a session that has not started one yet still says
+/// where each runbook was left.
+fn journal_lines<'a>(theme: &Theme, state: &'a RunbooksState, now: DateTime<Utc>) -> Vec<Line<'a>> {
+    let last: Vec<Line> = state
+        .setup
+        .runbooks
+        .iter()
+        .zip(&state.last_runs)
+        .filter_map(|(rb, last)| {
+            let (text, style) = super::runbooks::last_run_cell(theme, Some(last.as_ref()?), now);
+            Some(Line::from(vec![
+                Span::styled(format!("  {} ", rb.name), theme.style.text),
+                Span::styled(format!("({}): ", rb.service), theme.style.muted),
+                Span::styled(text, style),
+            ]))
+        })
+        .collect();
+    if last.is_empty() {
+        return last;
+    }
+    let heading = Line::from(Span::styled(
+        "Last runs in the journals:",
+        theme.style.title,
+    ));
+    [Line::default(), heading].into_iter().chain(last).collect()
 }
 
 /// Lines left under the list from which the selected run's steps show.

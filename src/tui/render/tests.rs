@@ -821,3 +821,173 @@ fn declare_dialog_shows_why_a_declaration_was_refused() {
     });
     insta::assert_snapshot!(draw(&app, 80, 24).backend());
 }
+
+/// The orders failover, twelve steps, in its fourth: waiting for the DR
+/// cluster to accept writes, 30 seconds into the outage of [`outage`].
+fn failover_run() -> crate::tui::runbooks::StartedRun {
+    use crate::runbook::engine::{RunView, StepRun, StepView};
+    use crate::runbook::journal::StepState;
+    let titles = [
+        ("check", "Confirm the primary region is unhealthy"),
+        ("notify", "Tell stakeholders the failover is starting"),
+        ("action", "Fail the global database over to the DR region"),
+        (
+            "wait",
+            "Wait until the DR cluster is available and accepts writes",
+        ),
+        ("action", "Point the service's record at the DR region"),
+        (
+            "wait",
+            "Wait for the DNS change to reach every Route 53 server",
+        ),
+        ("http", "Smoke test: application health"),
+        ("http", "Smoke test: database connectivity"),
+        ("http", "Smoke test: authentication"),
+        ("http", "Smoke test: read"),
+        ("http", "Smoke test: write"),
+        ("notify", "Announce recovery and the actual RTO"),
+    ];
+    let steps = titles
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, title))| {
+            let from = 12 + 4 * i as i64;
+            let (state, finished_at) = match i {
+                0..3 => (StepState::Done, Some(at(from + 4))),
+                3 => (StepState::Waiting, None),
+                _ => (StepState::Pending, None),
+            };
+            StepView {
+                id: format!("step-{}", i + 1),
+                title: (*title).into(),
+                description: (i == 3).then(|| {
+                    "Aurora promotes the secondary; the global writer endpoint follows.".into()
+                }),
+                kind,
+                budget: Some(Duration::from_secs(60)),
+                timeout: None,
+                run: StepRun {
+                    started_at: (i <= 3).then(|| at(from)),
+                    finished_at,
+                    observed: (i == 0).then(|| "us-east-1 unhealthy (3/16 checkers)".into()),
+                    attempts: u32::from(i <= 3),
+                    state,
+                },
+            }
+        })
+        .collect();
+    let view = RunView {
+        runbook: "Orders — unplanned regional failover".into(),
+        service: "orders".into(),
+        started_at: at(12),
+        incident: None,
+        rto_objective: mins(15),
+        steps,
+        current: Some(3),
+        prompt: None,
+        waiting_for: Some("cluster orders-usw2 is writer (times out at 11:12:20Z)".into()),
+        outcome: None,
+        read_only: false,
+    };
+    let (inputs, _) = tokio::sync::mpsc::channel(1);
+    crate::tui::runbooks::StartedRun {
+        inputs,
+        status: crate::runbook::runner::RunStatus {
+            run_id: "r-orders".into(),
+            operator: "ann".into(),
+            view,
+            journal: "orders-r-orders.jsonl".into(),
+            notice: None,
+            now: at(40),
+            handled: 0,
+        },
+        resumed: None,
+        discarded: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// [`outage`] with the failover of [`failover_run`] on the Runbooks screen.
+async fn running_failover() -> App {
+    let mut app = outage();
+    app.runbooks = crate::tui::runbooks::tests::app().await.runbooks.take();
+    crate::tui::runbooks::tests::start(&mut app, failover_run());
+    app.screen = crate::tui::state::Screen::Runbooks;
+    app
+}
+
+/// The most lines in a row that show nothing but borders.
+fn largest_blank_band(terminal: &Terminal<TestBackend>) -> usize {
+    let buffer = terminal.backend().buffer();
+    let blank =
+        |y: u16| (0..buffer.area.width).all(|x| matches!(buffer[(x, y)].symbol(), " " | "│"));
+    (0..buffer.area.height)
+        .fold((0, 0), |(run, most), y| {
+            let run = if blank(y) { run + 1 } else { 0 };
+            (run, most.max(run))
+        })
+        .1
+}
+
+const SIZES: [(u16, u16); 4] = [(80, 24), (120, 40), (160, 45), (220, 60)];
+/// Blank lines tolerated in a row: the lag chart stops growing at its
+/// cap, so a very tall pane may end in a line or two.
+const BAND_MAX: usize = 3;
+
+#[tokio::test]
+async fn a_short_runbook_leaves_its_room_to_the_services_live_posture() {
+    let app = running_failover().await;
+    for (width, height) in SIZES {
+        let shown = draw(&app, width, height);
+        let band = largest_blank_band(&shown);
+        assert!(band <= BAND_MAX, "{width}x{height}: {}", shown.backend());
+    }
+    let shown = draw(&app, 160, 45);
+    let buffer = shown.backend().buffer();
+    let (_, now) = find(buffer, "┌ Now ").expect("the Now pane");
+    let (_, last_step) = find(buffer, "Announce recovery").expect("the last step");
+    assert_eq!(now, last_step + 2, "the steps table is sized to its rows");
+    assert!(find(buffer, "Orders API as observed now").is_some());
+    assert!(find(buffer, "DNS         orders.example.com.").is_some());
+}
+
+#[tokio::test]
+async fn run_screen_wide() {
+    insta::assert_snapshot!(draw(&running_failover().await, 160, 45).backend());
+}
+
+#[tokio::test]
+async fn run_screen_narrow() {
+    insta::assert_snapshot!(draw(&running_failover().await, 80, 24).backend());
+}
+
+#[tokio::test]
+async fn the_runs_screen_and_the_runbook_list_leave_no_empty_band() {
+    let mut app = running_failover().await;
+    press(&mut app, KeyCode::Char('3'));
+    for (width, height) in SIZES {
+        let shown = draw(&app, width, height);
+        let band = largest_blank_band(&shown);
+        assert!(
+            band <= BAND_MAX,
+            "Runs at {width}x{height}: {}",
+            shown.backend()
+        );
+    }
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Esc);
+    let shown = draw(&app, 160, 45);
+    assert!(
+        find(shown.backend().buffer(), "Runbook ").is_some(),
+        "the list"
+    );
+    for (width, height) in SIZES {
+        let shown = draw(&app, width, height);
+        let band = largest_blank_band(&shown);
+        assert!(
+            band <= BAND_MAX,
+            "the list at {width}x{height}: {}",
+            shown.backend()
+        );
+    }
+}
