@@ -71,25 +71,26 @@ async fn recover_with(file: &str) -> Arc<SimWorld> {
     world
 }
 
-/// Runs `runbook` on `world` to completion, confirming, ticking and (where
-/// a rule blocks) overriding as an operator would.
-async fn run(env: &Environment, world: &Arc<SimWorld>, runbook: format::Runbook, file: &str) {
-    let (app, _server) =
-        sim::serve_demo_app(Arc::clone(world), SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-    let builtins = Variables::from([("demo_app_url".to_string(), format!("http://{app}"))]);
+/// A run of `runbook` by a trainee on `world`, its monitor polling every
+/// 100 ms, its journals under `dir`.
+fn run_spec(
+    env: &Environment,
+    world: &Arc<SimWorld>,
+    runbook: format::Runbook,
+    app_url: &str,
+    dir: &Path,
+) -> RunSpec {
+    let builtins = Variables::from([("demo_app_url".to_string(), app_url.to_string())]);
     let service = env.service(&runbook.service).unwrap().clone();
     let vars = run_values(&runbook, &service, &Variables::new(), &builtins, "trainee").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let spec = RunSpec {
+    RunSpec {
         runbook,
         service,
         vars,
         operator: "trainee".into(),
         session: "test".into(),
-        journal_dir: dir.path().join("journal"),
-        lock_dir: dir.path().join("locks"),
+        journal_dir: dir.join("journal"),
+        lock_dir: dir.join("locks"),
         resume: None,
         feed: drconsole::monitor::spawn_feed(
             sim::provider(Arc::clone(world), true).observe,
@@ -98,7 +99,18 @@ async fn run(env: &Environment, world: &Arc<SimWorld>, runbook: format::Runbook,
         .0,
         incident: None,
         safety: Default::default(),
-    };
+    }
+}
+
+/// Runs `runbook` on `world` to completion, confirming, ticking and (where
+/// a rule blocks) overriding as an operator would.
+async fn run(env: &Environment, world: &Arc<SimWorld>, runbook: format::Runbook, file: &str) {
+    let (app, _server) =
+        sim::serve_demo_app(Arc::clone(world), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = run_spec(env, world, runbook, &format!("http://{app}"), dir.path());
     let mut handle = runner::start(spec, sim::provider(Arc::clone(world), false)).unwrap();
 
     let mut answered = HashSet::new();
@@ -252,29 +264,9 @@ async fn a_waiting_confirmation_follows_the_polls() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/orders-unplanned-failover.yaml");
     let runbook = format::load(&path).unwrap();
-    let service = env.service(&runbook.service).unwrap().clone();
-    // The smoke tests are never reached: the run stops at the failover.
-    let builtins =
-        Variables::from([("demo_app_url".to_string(), "http://127.0.0.1:9".to_string())]);
-    let vars = run_values(&runbook, &service, &Variables::new(), &builtins, "t").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let spec = RunSpec {
-        runbook,
-        service,
-        vars,
-        operator: "trainee".into(),
-        session: "test".into(),
-        journal_dir: dir.path().join("journal"),
-        lock_dir: dir.path().join("locks"),
-        resume: None,
-        feed: drconsole::monitor::spawn_feed(
-            sim::provider(Arc::clone(&world), true).observe,
-            Duration::from_millis(100),
-        )
-        .0,
-        incident: None,
-        safety: Default::default(),
-    };
+    // The smoke tests are never reached: the run stops at the failover.
+    let spec = run_spec(&env, &world, runbook, "http://127.0.0.1:9", dir.path());
     let mut handle = runner::start(spec, sim::provider(Arc::clone(&world), false)).unwrap();
     let mut outage_injected = false;
     tokio::time::timeout(Duration::from_secs(60), async {

@@ -1585,29 +1585,13 @@ impl Engine {
             Ok(a) => a,
             Err(e) => return self.fail(e.to_string(), now, cmds),
         };
-        let rpo = self.runbook.objectives.rpo;
-        let facts = facts::gather(&resolved, &self.service, snapshot, rpo);
-        let violations = safety::evaluate(
-            &resolved,
-            &safety::Context {
-                service: &self.service,
-                snapshot,
-                rpo,
-                earlier_writer_moves: writer_moves,
-                settings: self.safety,
-                now: observed_at,
-            },
-        );
+        let fresh = self.assessment_of(&resolved, snapshot, observed_at, writer_moves);
         if let Some(Active::Action {
             action, assessment, ..
         }) = &mut self.active
         {
             *action = resolved;
-            *assessment = Some(Assessment {
-                observed_at,
-                facts,
-                violations,
-            });
+            *assessment = Some(fresh);
         }
         self.transition(StepState::AwaitingConfirmation, now, cmds);
     }
@@ -1633,19 +1617,7 @@ impl Engine {
         if observed_at <= assessment.observed_at {
             return;
         }
-        let rpo = self.runbook.objectives.rpo;
-        let facts = facts::gather(action, &self.service, snapshot, rpo);
-        let violations = safety::evaluate(
-            action,
-            &safety::Context {
-                service: &self.service,
-                snapshot,
-                rpo,
-                earlier_writer_moves: writer_moves,
-                settings: self.safety,
-                now: observed_at,
-            },
-        );
+        let fresh = self.assessment_of(action, snapshot, observed_at, writer_moves);
         if let Some(Active::Action {
             assessment: Some(assessment),
             overridden,
@@ -1659,17 +1631,40 @@ impl Engine {
                 r.sort_unstable();
                 r
             };
-            let newly_broken = rules(&violations)
+            let newly_broken = rules(&fresh.violations)
                 .iter()
                 .any(|r| !rules(&assessment.violations).contains(r));
             if newly_broken {
                 *overridden = None;
             }
-            *assessment = Assessment {
-                observed_at,
-                facts,
-                violations,
-            };
+            *assessment = fresh;
+        }
+    }
+
+    /// The facts that matter for `action` in `snapshot` and the safety
+    /// rules it breaks there.
+    fn assessment_of(
+        &self,
+        action: &Action,
+        snapshot: &Snapshot,
+        observed_at: DateTime<Utc>,
+        writer_moves: &[DateTime<Utc>],
+    ) -> Assessment {
+        let rpo = self.runbook.objectives.rpo;
+        Assessment {
+            observed_at,
+            facts: facts::gather(action, &self.service, snapshot, rpo),
+            violations: safety::evaluate(
+                action,
+                &safety::Context {
+                    service: &self.service,
+                    snapshot,
+                    rpo,
+                    earlier_writer_moves: writer_moves,
+                    settings: self.safety,
+                    now: observed_at,
+                },
+            ),
         }
     }
 
