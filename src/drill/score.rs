@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::scenario::{DrillObjectives, FailoverExpectation};
 use crate::domain::availability::Availability;
-use crate::format::short_duration;
+use crate::format::{objective, short_duration};
 use crate::provider::fault::GroundTruth;
 use crate::runbook::journal::{Entry, Record, StepState};
 
@@ -328,12 +328,12 @@ pub fn score(record: &DrillRecord) -> Report {
         (Some(_), None) => findings.push(format!(
             "{} was not UP again by the end of the drill (RTO objective {})",
             record.service,
-            short_duration(record.objectives.rto)
+            objective(record.objectives.rto)
         )),
         (_, Some(r)) if !rto_met => findings.push(format!(
             "RTO {} exceeded the objective {}",
             short_duration(r),
-            short_duration(record.objectives.rto)
+            objective(record.objectives.rto)
         )),
         _ => {}
     }
@@ -341,7 +341,7 @@ pub fn score(record: &DrillRecord) -> Report {
         findings.push(format!(
             "{lost_writes} writes lost, spanning {} (RPO objective {})",
             rpo.map_or("?".into(), short_duration),
-            short_duration(record.objectives.rpo)
+            objective(record.objectives.rpo)
         ));
     }
     match record.objectives.failover {
@@ -358,7 +358,7 @@ pub fn score(record: &DrillRecord) -> Report {
             "step `{}` overran its budget: {} against {} planned",
             s.id,
             s.actual_s.map_or("?".into(), short_duration),
-            s.planned_s.map_or("?".into(), short_duration)
+            s.planned_s.map_or("?".into(), objective)
         ));
     }
     for o in &journal.overrides {

@@ -185,13 +185,14 @@ fn trainee_run<'a>(
         .or_else(|| runs.first())
 }
 
-/// `T+mm:ss`, hours added when needed.
+/// `T+3m46s`: whole seconds, in the one duration format of every screen.
 pub fn clock(elapsed: Duration) -> String {
-    let s = elapsed.as_secs();
-    if s >= 3600 {
-        format!("T+{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("T+{:02}:{:02}", s / 60, s % 60)
+    match elapsed.as_secs() {
+        0 => "T+0s".to_string(),
+        s => format!(
+            "T+{}",
+            crate::format::short_duration(Duration::from_secs(s))
+        ),
     }
 }
 
@@ -360,8 +361,8 @@ mod tests {
 
     #[test]
     fn the_clock_counts_minutes_then_hours() {
-        assert_eq!(clock(Duration::from_secs(0)), "T+00:00");
-        assert_eq!(clock(Duration::from_secs(754)), "T+12:34");
-        assert_eq!(clock(Duration::from_secs(3723)), "T+1:02:03");
+        assert_eq!(clock(Duration::from_millis(300)), "T+0s");
+        assert_eq!(clock(Duration::from_millis(754_900)), "T+12m34s");
+        assert_eq!(clock(Duration::from_secs(3723)), "T+1h02m");
     }
 }

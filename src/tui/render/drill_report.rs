@@ -72,7 +72,13 @@ fn draw(
             vec![Line::styled(printable(why).into_owned(), style.breach)]
         }
         Some(Finished::Written { report, path }) => {
-            let mut lines = numbers(theme, report, &path.display().to_string());
+            // Long values (the report's path, a finding) wrap under their
+            // label rather than run off the pane.
+            let width = usize::from(inner.width);
+            let mut lines: Vec<Line<'static>> = numbers(theme, report, &path.display().to_string())
+                .into_iter()
+                .flat_map(|line| super::fit::wrap(line, width, 7))
+                .collect();
             lines.push(Line::raw(""));
             lines.extend(chart(theme, report, usize::from(inner.width)));
             lines
