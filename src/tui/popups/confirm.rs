@@ -275,13 +275,15 @@ impl ConfirmDialog {
         let evidence = self.evidence_lines(theme);
         // Rows as the lines wrap inside the borders: facts, rules and long
         // ARNs in the parameters take more than one.
-        let inner_width = usize::from(screen.width.min(84).saturating_sub(2).max(1));
+        // Wider on a wide screen, so an ARN in the call stays on its line.
+        let width = screen.width.saturating_sub(8).clamp(84, 116);
+        let inner_width = usize::from(screen.width.min(width).saturating_sub(2).max(1));
         let rows = |width: usize| width.max(1).div_ceil(inner_width);
         let evidence_rows: usize = evidence.iter().map(|l| rows(l.width())).sum();
         let param_rows: usize = params.lines().map(|l| rows(l.chars().count())).sum();
         // The first line may wrap once on a narrow dialog.
         let height = (param_rows + evidence_rows) as u16 + note_lines + 3 + 4 + 2;
-        let area = centered(screen, 84, height);
+        let area = centered(screen, width, height);
         frame.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
