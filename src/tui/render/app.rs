@@ -42,6 +42,22 @@ pub struct Areas {
     pub footer: Rect,
 }
 
+/// The table sized to its rows and, in the room it does not need, the
+/// selected service's detail: a calm dashboard of a few services would
+/// leave most of a tall screen blank. The lag history is drawn taller to
+/// fill it, whether or not the detail was opened (Enter opens it to focus
+/// and scroll). `None` for the detail when the room is too small.
+pub fn with_preview(body: Rect, app: &App) -> (Rect, Option<Rect>) {
+    let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
+    let spare = body.height.saturating_sub(rows.saturating_add(3));
+    if app.visible.is_empty() || spare < PREVIEW_MIN {
+        return (body, None);
+    }
+    let [table, detail] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(spare)]).areas(body);
+    (table, Some(detail))
+}
+
 /// Splits the screen; `None` when it is too small to draw on.
 pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
@@ -62,15 +78,7 @@ pub fn areas(screen: Rect, app: &App) -> Option<Areas> {
     if app.screen != Screen::Dashboard || app.visible.is_empty() {
         return Some(whole_body);
     }
-    // A calm dashboard of a few services would leave most of a tall screen
-    // blank: the room the table does not need shows the selected service,
-    // its lag history drawn taller to fill it, whether or not it was
-    // opened (Enter opens it to focus and scroll).
-    let rows = u16::try_from(app.visible.len()).unwrap_or(u16::MAX);
-    let spare = body.height.saturating_sub(rows.saturating_add(3));
-    if spare >= PREVIEW_MIN {
-        let [table, detail] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(spare)]).areas(body);
+    if let (table, Some(detail)) = with_preview(body, app) {
         return Some(Areas {
             detail: Some(detail),
             table,

@@ -151,10 +151,12 @@ fn lines(
         out.push(objectives);
     }
     data(app, row, &mut out);
-    // Bars for the lag history: what fits after the label and the scale.
+    // Bars for the lag history: what fits after the label and the scale
+    // (` ┤ 12m10s`, eleven columns with room to spare), so the chart's top
+    // line never wraps.
     let chart = Chart {
         width: usize::from(width)
-            .saturating_sub(LABEL_WIDTH + 8)
+            .saturating_sub(LABEL_WIDTH + 11)
             .clamp(10, CHART_MAX_WIDTH),
         rows: chart_rows,
     };

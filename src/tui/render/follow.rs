@@ -42,7 +42,11 @@ pub fn render(frame: &mut Frame, app: &App, state: &FollowState, area: Rect) {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(body);
-        dashboard::render(frame, app, left);
+        let (table, preview) = super::app::with_preview(left, app);
+        dashboard::render(frame, app, table);
+        if let Some(area) = preview {
+            super::detail::render(frame, app, area);
+        }
         right
     } else {
         body

@@ -85,6 +85,9 @@ pub fn render(
     let lines: Vec<Line> = entries.into_iter().flatten().collect();
     let end = lines.len().saturating_sub(hidden_after);
     let start = end.saturating_sub(height);
+    // Scrolled back to the oldest, the page is still a full one: the
+    // entries after fill it rather than blank rows.
+    let end = (start + height).min(lines.len()).max(end);
     let shown: Vec<Line> = if lines.is_empty() {
         vec![Line::styled(
             "Nothing recorded yet: changes the console sees and every run's steps appear here.",
@@ -216,6 +219,46 @@ mod tests {
             .draw(|f| render(f, &theme, &state, at(700), f.area()))
             .unwrap();
         insta::assert_snapshot!(terminal.backend());
+    }
+
+    /// `g` goes to the oldest entry; the page under it is still full.
+    #[test]
+    fn scrolled_to_the_oldest_the_page_is_full() {
+        let events: Vec<ObservedEvent> = (0..30)
+            .map(|i| availability(i * 60, "UP", if i % 2 == 0 { "DOWN" } else { "UP" }))
+            .collect();
+        let mut state = TimelineState::new(TimelineSetup {
+            journal_dir: "/nonexistent".into(),
+            events: EventLog::new("/nonexistent"),
+        });
+        state.built = Some(Arc::new(Built {
+            timeline: build(&[], &events, &Filter::default()),
+            problems: vec![],
+        }));
+        state.on_key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('g'),
+        ));
+        let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
+        let theme = Theme::default();
+        terminal
+            .draw(|f| render(f, &theme, &state, at(3600), f.area()))
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let rows: Vec<String> = (0..16)
+            .map(|y| (0..100).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect();
+        let blank = rows
+            .iter()
+            .filter(|r| {
+                r.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                    .is_empty()
+            })
+            .count();
+        assert!(
+            blank <= 1,
+            "blank rows under the oldest entry:\n{}",
+            rows.join("\n")
+        );
     }
 
     #[test]
