@@ -1566,6 +1566,19 @@ pub(crate) mod tests {
             (dialog.purpose, dialog.input.as_str()),
             (ReasonFor::Skip, BOUND)
         );
+        // Under a dialog the footer offers no key the dialog would type.
+        let footer = screen_text(&app, 160, 30);
+        let footer = footer.lines().last().unwrap();
+        assert!(
+            footer.contains("Esc") && footer.contains("Ctrl-C"),
+            "{footer}"
+        );
+        for word in ["skip", "abort", "q quit", "? help"] {
+            assert!(
+                !footer.contains(word),
+                "{word} offered under a dialog: {footer}"
+            );
+        }
     }
 
     #[tokio::test]

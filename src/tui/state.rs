@@ -466,6 +466,11 @@ impl App {
         vec![self.screen_context(), Context::Global]
     }
 
+    /// Whether a dialog is open: it takes every key.
+    pub fn dialog_open(&self) -> bool {
+        self.declaring.is_some() || self.runbooks.as_ref().is_some_and(|r| r.dialog.is_some())
+    }
+
     /// The context of the screen, under any overlay.
     pub fn screen_context(&self) -> Context {
         match self.screen {

@@ -22,6 +22,15 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             Span::styled(format!("{}▏", app.shown_filter()), theme.text),
             Span::styled("  Enter keep  Esc clear", theme.muted),
         ])
+    } else if app.dialog_open() {
+        // A dialog takes every key (its own lines say which): only the ways
+        // out are left to say here.
+        Line::from(vec![
+            Span::styled(" Esc", theme.key),
+            Span::styled(" cancel the dialog  ", theme.muted),
+            Span::styled("Ctrl-C", theme.key),
+            Span::styled(" quit", theme.muted),
+        ])
     } else if let Some(notice) = app
         .notice
         .as_ref()
