@@ -94,24 +94,33 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         "%H:%M:%S UTC"
     };
-    let (env, mode) = if wide { ("env ", "mode ") } else { ("", "") };
+    // Where room is short the mode says it is one after its name
+    // (`demo │ demo mode`) rather than before.
+    let (env, mode, mode_after) = if wide {
+        ("env ", "mode ", "")
+    } else {
+        ("", "", " mode")
+    };
     // A session that cannot act says so in a badge, not in the plain text
     // of the mode: whoever watches must not mistake it for one that can.
     let mode_span = if app.read_only {
         Span::styled(
             format!(
-                " {mode}{} ",
+                " {mode}{}{mode_after} ",
                 app.mode_label.replace("read-only", "READ-ONLY")
             ),
             warnings.read_only,
         )
     } else {
-        Span::styled(format!("{mode}{}", app.mode_label), theme.header)
+        Span::styled(
+            format!("{mode}{}{mode_after}", app.mode_label),
+            theme.header,
+        )
     };
     spans.extend([
-        // Labelled where there is room: the demo environment is called
-        // `demo` and so is its mode, and `demo │ demo` said neither. At 80
-        // columns the room goes to a simulated outage and stale sources.
+        // Labelled: the demo environment is called `demo` and so is its
+        // mode, and `demo │ demo` said neither. At 80 columns the short
+        // form leaves the room to a simulated outage and stale sources.
         Span::styled(format!("{env}{}", app.environment.name), theme.header),
         sep(),
         mode_span,
