@@ -13,7 +13,8 @@
 //! (two sources reporting one resource), the first one wins.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::snapshot::{
     DbClusterObs, DbInstanceObs, DnsRecordObs, GlobalClusterObs, HealthCheckObs, LagObs, Snapshot,
@@ -39,9 +40,21 @@ pub trait Lookup {
     fn pending_resync(&self, cluster: &DbClusterObs) -> bool;
 }
 
+/// DNS names compare without case and without the root dot.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
 /// The form of a DNS name two names share when they name the same record.
-fn dns_key(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
+/// Borrowed when the name is in that form already, as nearly all are.
+fn dns_key(name: &str) -> Cow<'_, str> {
+    let trimmed = name.trim_end_matches('.');
+    if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
 }
 
 impl Lookup for Snapshot {
@@ -66,10 +79,9 @@ impl Lookup for Snapshot {
     }
 
     fn dns_records(&self, zone_id: &str, name: &str) -> Vec<&DnsRecordObs> {
-        let key = dns_key(name);
         self.dns_records
             .iter()
-            .filter(|r| r.zone_id == zone_id && dns_key(&r.name) == key)
+            .filter(|r| r.zone_id == zone_id && same_name(&r.name, name))
             .collect()
     }
 
@@ -100,7 +112,7 @@ pub struct Positions {
 
 /// First occurrence wins, as a scan would find it.
 fn by_id<'a, T: 'a>(items: &'a [T], id: impl Fn(&'a T) -> &'a str) -> HashMap<String, usize> {
-    let mut map = HashMap::with_capacity(items.len());
+    let mut map = HashMap::with_capacity_and_hasher(items.len(), Default::default());
     for (position, item) in items.iter().enumerate() {
         map.entry(id(item).to_string()).or_insert(position);
     }
@@ -109,12 +121,12 @@ fn by_id<'a, T: 'a>(items: &'a [T], id: impl Fn(&'a T) -> &'a str) -> HashMap<St
 
 impl Positions {
     pub fn of(snapshot: &Snapshot) -> Self {
-        let mut dns_records: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
+        let mut dns_records: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::default();
         for (position, r) in snapshot.dns_records.iter().enumerate() {
             dns_records
                 .entry(r.zone_id.clone())
                 .or_default()
-                .entry(dns_key(&r.name))
+                .entry(dns_key(&r.name).into_owned())
                 .or_default()
                 .push(position);
         }
@@ -236,12 +248,12 @@ impl Lookup for SnapshotIndex<'_> {
         self.positions
             .dns_records
             .get(zone_id)
-            .and_then(|names| names.get(&key))
+            .and_then(|names| names.get(key.as_ref()))
             .map(|positions| {
                 positions
                     .iter()
                     .filter_map(|&p| self.snapshot.dns_records.get(p))
-                    .filter(|r| r.zone_id == zone_id && dns_key(&r.name) == key)
+                    .filter(|r| r.zone_id == zone_id && same_name(&r.name, name))
                     .collect()
             })
             .unwrap_or_default()

@@ -26,6 +26,7 @@ use super::topology::{self, Topology};
 use super::verdict::IMPROVE_AFTER_POLLS;
 
 pub use super::exposure::{ExposureSource, backup_age, effective_lag};
+pub use super::lookup::same_name;
 pub use super::verdict::{AT_RISK_FRACTION, Verdict};
 
 /// The RTO side: availability, since when, and the incident clock.
@@ -84,6 +85,39 @@ impl Posture {
     }
 }
 
+/// What one observation shows of a service whatever the time: its
+/// databases, whether and where it serves, each region's health. The
+/// tracker keeps it from the poll that saw it, so the rows drawn from the
+/// same data do not look the service up again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub topology: Option<Topology>,
+    pub availability: availability::AvailabilityObs,
+    pub primary_health: Health,
+    pub dr_health: Health,
+}
+
+pub fn see(service: &ServiceSpec, snap: &impl Lookup) -> Seen {
+    let topology = topology::observe(service, snap);
+    let availability = availability::assess(service, snap, topology.as_ref());
+    Seen {
+        topology,
+        availability,
+        primary_health: region_health(service, snap, &service.primary_region),
+        dr_health: region_health(service, snap, &service.dr_region),
+    }
+}
+
+fn rpo_side(service: &ServiceSpec, snap: &impl Lookup, seen: &Seen, at: DateTime<Utc>) -> RpoSide {
+    exposure::assess(
+        service,
+        snap,
+        seen.topology.as_ref(),
+        seen.availability.writer_region.as_deref(),
+        at,
+    )
+}
+
 /// What one poll says, as the history takes it: availability and the RPO
 /// verdict before hysteresis.
 pub fn observe(
@@ -91,26 +125,31 @@ pub fn observe(
     snap: &impl Lookup,
     at: DateTime<Utc>,
 ) -> (Availability, Verdict) {
-    let topology = topology::observe(service, snap);
-    let seen = availability::assess(service, snap, topology.as_ref());
-    let rpo = exposure::assess(
-        service,
-        snap,
-        topology.as_ref(),
-        seen.writer_region.as_deref(),
-        at,
-    );
-    (seen.state, rpo.verdict)
+    observe_seen(service, snap, &see(service, snap), at)
+}
+
+/// [`observe`] where `seen` is [`see`] of the same `snap`.
+pub fn observe_seen(
+    service: &ServiceSpec,
+    snap: &impl Lookup,
+    seen: &Seen,
+    at: DateTime<Utc>,
+) -> (Availability, Verdict) {
+    (
+        seen.availability.state,
+        rpo_side(service, snap, seen, at).verdict,
+    )
 }
 
 /// The posture from one observation and no history: what `status` shows.
 /// Whatever state the service is in counts from this observation (it may
 /// have begun earlier; the basis says so).
 pub fn assess(service: &ServiceSpec, snap: &impl Lookup, now: DateTime<Utc>) -> Posture {
-    let (state, rpo) = observe(service, snap, now);
+    let seen = see(service, snap);
+    let (state, rpo) = observe_seen(service, snap, &seen, now);
     let mut history = ServiceHistory::default();
     history.observe(state, rpo, now);
-    assess_with(service, snap, &history, now)
+    assess_seen(service, snap, &seen, &history, now)
 }
 
 /// The posture given the service's history: availability since when it
@@ -121,17 +160,20 @@ pub fn assess_with(
     history: &ServiceHistory,
     now: DateTime<Utc>,
 ) -> Posture {
-    let topology = topology::observe(service, snap);
-    let seen = availability::assess(service, snap, topology.as_ref());
-    let rpo_side = exposure::assess(
-        service,
-        snap,
-        topology.as_ref(),
-        seen.writer_region.as_deref(),
-        now,
-    );
+    assess_seen(service, snap, &see(service, snap), history, now)
+}
+
+/// [`assess_with`] where `seen` is [`see`] of the same `snap`.
+pub fn assess_seen(
+    service: &ServiceSpec,
+    snap: &impl Lookup,
+    seen: &Seen,
+    history: &ServiceHistory,
+    now: DateTime<Utc>,
+) -> Posture {
+    let rpo_side = rpo_side(service, snap, seen, now);
     let mut why = Vec::new();
-    let rto_side = rto_side(service, &seen, history, now, &mut why);
+    let rto_side = rto_side(service, &seen.availability, history, now, &mut why);
     let held_rpo = history.rpo().map(|h| h.shown());
     let rpo = held_rpo.map_or(rpo_side.verdict, |h| h.max(rpo_side.verdict));
     why.push(format!("RPO: {}", rpo_side.reason));
@@ -166,11 +208,11 @@ pub fn assess_with(
         rpo_side,
         rpo,
         tier_meets_rto,
-        primary_health: region_health(service, snap, &service.primary_region),
-        dr_health: region_health(service, snap, &service.dr_region),
-        serving_region: seen.serving_region,
-        writer_region: seen.writer_region,
-        topology,
+        primary_health: seen.primary_health,
+        dr_health: seen.dr_health,
+        serving_region: seen.availability.serving_region.clone(),
+        writer_region: seen.availability.writer_region.clone(),
+        topology: seen.topology.clone(),
         overall,
         why,
     }
@@ -299,12 +341,6 @@ pub fn serving_region(service: &ServiceSpec, snap: &impl Lookup) -> Option<Strin
     } else {
         None
     }
-}
-
-/// DNS names compare without case and without the root dot.
-pub fn same_name(a: &str, b: &str) -> bool {
-    a.trim_end_matches('.')
-        .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
 #[cfg(test)]

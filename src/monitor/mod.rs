@@ -17,5 +17,7 @@ pub mod tracking;
 pub use environment_update::{DiscoveryProgress, EnvironmentUpdate};
 pub use history::{LagHistory, LagSample};
 pub use poll::{Monitor, MonitorEvent, Observation, SnapshotFeed, observe_once, spawn, spawn_feed};
-pub use state::{Failure, Freshness, GoodReading, MonitorState, SourceStatus};
+pub use state::{
+    Failure, Freshness, FreshnessTable, GoodReading, MonitorState, ServiceSources, SourceStatus,
+};
 pub use tracking::Tracker;

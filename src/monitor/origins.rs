@@ -4,8 +4,9 @@
 //! resources a source reports change, not on every poll of the same estate.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::domain::environment::{Replication, ServiceSpec};
 use crate::domain::snapshot::{Snapshot, SourceId};
@@ -119,6 +120,11 @@ impl Origins {
                     .copied(),
             );
         }
+    }
+
+    /// How many sources hold positions.
+    pub(super) fn len(&self) -> usize {
+        self.sources.len()
     }
 
     /// The source at `position` of [`Self::of_service`].

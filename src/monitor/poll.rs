@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
 use super::state::MonitorState;
 use crate::domain::snapshot::{Snapshot, SourceReading};
@@ -83,6 +82,26 @@ impl SnapshotFeed {
     }
 }
 
+/// The share of one core an idle console's polling may take: the
+/// provider's own work (when it runs in this process) and the UI loop's
+/// taking in of each poll. A poll costing more than this share of the
+/// interval stretches the interval until it fits, so the console of a large
+/// estate stays idle on a slow machine too. Runs never wait for it: a run
+/// asks for a poll and gets it at once ([`SnapshotFeed::request`]).
+pub const POLL_CPU_SHARE: f64 = 0.01;
+
+/// The weight of the newest poll in the smoothed cost of polls.
+const COST_WEIGHT: f64 = 0.3;
+
+/// However costly a poll, the interval never stretches beyond this.
+pub const MAX_STRETCHED_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The interval in effect when a poll costs `cost` of the machine's work.
+pub fn cadence(interval: Duration, cost: Duration) -> Duration {
+    let fits = cost.div_f64(POLL_CPU_SHARE).min(MAX_STRETCHED_INTERVAL);
+    interval.max(fits)
+}
+
 /// A running monitor: its polls for the UI loop and its feed for runs.
 pub struct Monitor {
     pub events: mpsc::Receiver<MonitorEvent>,
@@ -91,6 +110,12 @@ pub struct Monitor {
     /// The service open in the detail pane, if any: the UI sets it without
     /// waiting, the next poll reads it.
     pub focus: watch::Sender<Option<FocusedService>>,
+    /// What taking in the last poll cost the UI loop: the UI sets it, the
+    /// next interval counts it (see [`POLL_CPU_SHARE`]).
+    pub cost: watch::Sender<Duration>,
+    /// The interval in effect: the one asked for, or longer while polls
+    /// cost more than their share.
+    pub cadence: watch::Receiver<Duration>,
 }
 
 /// Polls at once and then every `interval` until the receiver is dropped.
@@ -100,13 +125,33 @@ pub struct Monitor {
 pub fn spawn(observe: Arc<dyn Observe>, interval: Duration) -> Monitor {
     let (tx, events) = mpsc::channel(2);
     let (focus, focused) = watch::channel(None);
-    let (feed, task) = launch(observe, interval, Some(tx), focused);
+    let (cost, ui_cost) = watch::channel(Duration::ZERO);
+    let (cadence_tx, cadence) = watch::channel(interval);
+    let (feed, task) = launch(
+        observe,
+        interval,
+        Some(Reporting {
+            events: tx,
+            ui_cost,
+            cadence: cadence_tx,
+        }),
+        focused,
+    );
     Monitor {
         events,
         feed,
         task,
         focus,
+        cost,
+        cadence,
     }
+}
+
+/// Where a monitor with a UI loop reports, and hears back from it.
+struct Reporting {
+    events: mpsc::Sender<MonitorEvent>,
+    ui_cost: watch::Receiver<Duration>,
+    cadence: watch::Sender<Duration>,
 }
 
 /// A monitor with no UI loop to report to (the headless `runbook run`):
@@ -118,7 +163,7 @@ pub fn spawn_feed(observe: Arc<dyn Observe>, interval: Duration) -> (SnapshotFee
 fn launch(
     observe: Arc<dyn Observe>,
     interval: Duration,
-    events: Option<mpsc::Sender<MonitorEvent>>,
+    reporting: Option<Reporting>,
     focused: watch::Receiver<Option<FocusedService>>,
 ) -> (SnapshotFeed, JoinHandle<()>) {
     let (latest_tx, latest) = watch::channel(None);
@@ -127,14 +172,15 @@ fn launch(
         latest,
         refresh: Arc::clone(&refresh),
     };
-    let headless = events.is_none();
+    let headless = reporting.is_none();
     let handle = tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let interval = interval.max(Duration::from_millis(10));
+        let mut next = tokio::time::Instant::now();
+        let mut cost = None;
         loop {
             tokio::select! {
-                _ = ticks.tick() => {}
-                () = refresh.notified() => ticks.reset(),
+                () = tokio::time::sleep_until(next) => {}
+                () = refresh.notified() => {}
                 () = latest_tx.closed(), if headless => break,
             }
             let at = observe.now();
@@ -142,19 +188,42 @@ fn launch(
             let focus = focused.borrow().clone();
             let readings = observe.observe_focused(focus.as_ref()).await;
             latest_tx.send_replace(Some(Arc::new(Observation::from_readings(at, &readings))));
-            let event = MonitorEvent {
-                readings,
-                took: started.elapsed(),
+            let took = started.elapsed();
+            let own = if observe.polls_in_process() {
+                took
+            } else {
+                Duration::ZERO
             };
+            let ui = reporting
+                .as_ref()
+                .map_or(Duration::ZERO, |r| *r.ui_cost.borrow());
+            // Smoothed, so that one slow poll does not stretch the next
+            // interval alone and the cadence holds steady.
+            cost = Some(cost.map_or(own + ui, |c: Duration| {
+                c.mul_f64(1.0 - COST_WEIGHT) + (own + ui).mul_f64(COST_WEIGHT)
+            }));
+            let every = cadence(interval, cost.unwrap_or_default());
+            next = tokio::time::Instant::from_std(started) + every;
             tracing::debug!(
-                sources = event.readings.len(),
-                took_ms = event.took.as_millis() as u64,
+                sources = readings.len(),
+                took_ms = took.as_millis() as u64,
+                every_ms = every.as_millis() as u64,
                 "poll"
             );
-            if let Some(tx) = &events
-                && tx.send(event).await.is_err()
-            {
-                break;
+            if let Some(reporting) = &reporting {
+                reporting.cadence.send_if_modified(|shown| {
+                    let changed = *shown != every;
+                    *shown = every;
+                    changed
+                });
+                if reporting
+                    .events
+                    .send(MonitorEvent { readings, took })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
             }
         }
     });
@@ -292,6 +361,72 @@ mod tests {
             *observe.0.lock().unwrap(),
             vec![None, Some("orders".to_string()), None]
         );
+    }
+
+    #[test]
+    fn a_poll_costing_more_than_its_share_stretches_the_interval() {
+        let asked = Duration::from_secs(2);
+        assert_eq!(cadence(asked, Duration::from_millis(10)), asked);
+        assert_eq!(
+            cadence(asked, Duration::from_millis(100)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            cadence(asked, Duration::from_secs(5)),
+            MAX_STRETCHED_INTERVAL
+        );
+        assert_eq!(
+            cadence(Duration::from_secs(60), Duration::from_secs(5)),
+            Duration::from_secs(60)
+        );
+    }
+
+    /// A provider in this process whose every poll takes 30 ms of work.
+    struct Costly(AtomicU64);
+
+    #[async_trait]
+    impl Observe for Costly {
+        async fn observe(&self) -> Vec<SourceReading> {
+            std::thread::sleep(Duration::from_millis(30));
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Vec::new()
+        }
+        fn now(&self) -> DateTime<Utc> {
+            Utc::now()
+        }
+        fn polls_in_process(&self) -> bool {
+            true
+        }
+        async fn change_status(&self, _: &str) -> Result<ChangeStatus, SourceError> {
+            Ok(ChangeStatus::Insync)
+        }
+    }
+
+    #[tokio::test]
+    async fn costly_polls_come_less_often_but_an_ask_still_polls_at_once() {
+        let observe = Arc::new(Costly(AtomicU64::new(0)));
+        let Monitor {
+            mut events,
+            feed,
+            cost,
+            cadence,
+            ..
+        } = spawn(observe.clone(), Duration::from_millis(10));
+        events.recv().await.unwrap();
+        let first = *cadence.borrow();
+        assert!(first >= Duration::from_secs(2), "30 ms of work: {first:?}");
+        // The UI's 30 ms count too.
+        cost.send_replace(Duration::from_millis(30));
+        let quiet = tokio::time::timeout(Duration::from_millis(500), events.recv()).await;
+        assert!(quiet.is_err(), "no poll within 500 ms of a 2 s cadence");
+        feed.request();
+        tokio::time::timeout(Duration::from_secs(1), events.recv())
+            .await
+            .expect("a run's ask is not held back by the cadence")
+            .unwrap();
+        let second = *cadence.borrow();
+        assert!(second > first, "{second:?} after {first:?}");
+        assert_eq!(observe.0.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! What the monitor knows: per-source last good data, errors and staleness,
 //! the merged view of all sources, and lag history.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::history::{DEFAULT_CAPACITY, LagHistory, LagSample};
 use super::origins::Origins;
@@ -75,9 +76,55 @@ impl Freshness {
     }
 }
 
+/// The sources that reported one service's resources, by position among
+/// the sources with data, and whether some resource was reported by none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceSources {
+    positions: Vec<usize>,
+    missing: bool,
+}
+
+/// Each source's freshness at one moment: what a pass over every service
+/// judges them by.
+#[derive(Debug, Clone)]
+pub struct FreshnessTable {
+    by_position: Vec<Freshness>,
+    /// A source failing without ever having delivered data, if any.
+    never_delivered: Option<Freshness>,
+}
+
+impl FreshnessTable {
+    /// The freshness of the data behind a service reported by `sources`.
+    pub fn of(&self, sources: &ServiceSources) -> Freshness {
+        let mut result: Option<Freshness> = None;
+        let mut worst = |f: &Freshness| {
+            result = Some(match result.take() {
+                Some(r) => r.worst(f.clone()),
+                None => f.clone(),
+            });
+        };
+        for f in sources
+            .positions
+            .iter()
+            .filter_map(|&p| self.by_position.get(p))
+        {
+            worst(f);
+        }
+        if sources.missing
+            && let Some(f) = &self.never_delivered
+        {
+            worst(f);
+        }
+        result.unwrap_or_else(|| Freshness::fresh(None))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MonitorState {
     interval: Duration,
+    /// How many times the interval asked for polls now come (at least 1):
+    /// polls of a large estate are spaced out to bound their cost.
+    stretch: f64,
     history_capacity: usize,
     sources: BTreeMap<SourceId, SourceStatus>,
     merged: Snapshot,
@@ -86,6 +133,9 @@ pub struct MonitorState {
     /// the same resources, which is every poll of an unchanged estate.
     positions: Positions,
     lag_history: HashMap<String, LagHistory>,
+    /// Counts the changes of `merged`: what was computed from one version
+    /// holds while the version stays.
+    version: u64,
     /// Newest reading time (provider clock) and the gap before it.
     last_poll: Option<DateTime<Utc>>,
     poll_gap: Duration,
@@ -99,12 +149,14 @@ impl MonitorState {
     pub fn with_history(interval: Duration, history_capacity: usize) -> Self {
         Self {
             interval,
+            stretch: 1.0,
             history_capacity,
             sources: BTreeMap::new(),
             merged: Snapshot::default(),
             origins: Origins::default(),
             positions: Positions::default(),
-            lag_history: HashMap::new(),
+            lag_history: HashMap::default(),
+            version: 0,
             last_poll: None,
             poll_gap: Duration::ZERO,
         }
@@ -172,6 +224,13 @@ impl MonitorState {
             self.lag_history.retain(|id, _| shown.contains(id.as_str()));
         }
         self.merged = merged;
+        self.version += 1;
+    }
+
+    /// Which version of [`Self::merged`] this is: it changes whenever the
+    /// merged data may have.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The last good data of every source together.
@@ -240,7 +299,14 @@ impl MonitorState {
     /// the gap between polls as that clock saw it counts too: a simulator
     /// running ten times faster than real time ages data ten times faster.
     pub fn stale_after(&self) -> Duration {
-        self.interval.max(self.poll_gap) * STALE_AFTER_POLLS
+        self.interval.mul_f64(self.stretch).max(self.poll_gap) * STALE_AFTER_POLLS
+    }
+
+    /// Polls now come every `every` instead of every `asked`: data ages
+    /// into stale only after that many of the longer intervals, so a poll
+    /// spaced out by design is not mistaken for a missing one.
+    pub fn set_cadence(&mut self, every: Duration, asked: Duration) {
+        self.stretch = (every.as_secs_f64() / asked.as_secs_f64().max(f64::EPSILON)).max(1.0);
     }
 
     pub fn source_freshness(&self, source: &str, now: DateTime<Utc>) -> Option<Freshness> {
@@ -286,43 +352,40 @@ impl MonitorState {
     /// stale when some source is failing without ever having delivered data
     /// (it may be the one that would have reported it).
     pub fn service_freshness(&self, service: &ServiceSpec, now: DateTime<Utc>) -> Freshness {
-        let mut result: Option<Freshness> = None;
-        let mut missing = false;
-        // A service's resources come from a few sources: each is judged once.
-        let mut judged: u64 = 0;
+        self.freshness_table(now).of(&self.service_sources(service))
+    }
+
+    /// Which sources reported `service`'s resources, as
+    /// [`FreshnessTable::of`] takes them.
+    pub fn service_sources(&self, service: &ServiceSpec) -> ServiceSources {
+        let mut sources = ServiceSources::default();
         self.origins.of_service(service, |origin| match origin {
-            Some(position) => {
-                if let Some(bit) = 1u64.checked_shl(position as u32) {
-                    if judged & bit != 0 {
-                        return;
-                    }
-                    judged |= bit;
-                }
-                let f = self
-                    .source_freshness(self.origins.source(position), now)
-                    .unwrap_or_else(|| Freshness::fresh(None));
-                result = Some(match result.take() {
-                    Some(r) => r.worst(f),
-                    None => f,
-                });
+            Some(position) if !sources.positions.contains(&position) => {
+                sources.positions.push(position)
             }
-            None => missing = true,
+            Some(_) => {}
+            None => sources.missing = true,
         });
-        if missing {
-            let never_delivered = self
+        sources
+    }
+
+    /// Every source's freshness as of `now`, judged once for a pass over
+    /// many services.
+    pub fn freshness_table(&self, now: DateTime<Utc>) -> FreshnessTable {
+        FreshnessTable {
+            by_position: (0..self.origins.len())
+                .map(|position| {
+                    self.source_freshness(self.origins.source(position), now)
+                        .unwrap_or_else(|| Freshness::fresh(None))
+                })
+                .collect(),
+            never_delivered: self
                 .sources
                 .iter()
                 .filter(|(_, s)| s.last_good.is_none() && s.consecutive_failures > 0)
                 .map(|(id, s)| self.freshness_of(id, s, now))
-                .next();
-            if let Some(f) = never_delivered {
-                result = Some(match result {
-                    Some(r) => r.worst(f),
-                    None => f,
-                });
-            }
+                .next(),
         }
-        result.unwrap_or_else(|| Freshness::fresh(None))
     }
 
     /// Every service's posture from one observation, as `status` reports it.
@@ -400,6 +463,16 @@ mod tests {
     }
 
     use crate::domain::testing::s3_service;
+
+    #[test]
+    fn polls_spaced_out_by_design_age_into_stale_later() {
+        let mut m = MonitorState::new(Duration::from_secs(1));
+        m.apply(vec![good("route53", 0, checks(vec![]))]);
+        assert!(m.data_freshness(at(5)).stale);
+        m.set_cadence(Duration::from_secs(10), Duration::from_secs(1));
+        assert!(!m.data_freshness(at(5)).stale);
+        assert!(m.data_freshness(at(31)).stale);
+    }
 
     #[test]
     fn merges_the_last_good_data_of_every_source() {

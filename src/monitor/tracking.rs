@@ -3,31 +3,52 @@
 //! data; while some of a service's data is stale only worse news counts, so
 //! a failed poll keeps its incident open instead of guessing it is over.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, Utc};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::state::MonitorState;
+use super::state::{Freshness, FreshnessTable, MonitorState, ServiceSources};
 use crate::domain::environment::{Environment, ServiceSpec};
 use crate::domain::incident::{DeclareError, Incident, ServiceHistory};
 use crate::domain::lookup::Lookup;
-use crate::domain::posture::{self, Posture};
+use crate::domain::posture::{self, Posture, Seen};
 
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     histories: HashMap<String, ServiceHistory>,
     /// Services some of whose data was stale at the last poll taken.
     stale: HashSet<String>,
+    /// What the last poll taken showed of each service, and the version of
+    /// the monitor's data it was seen in: the rows drawn from that same
+    /// data take it instead of looking every service up a second time.
+    seen: HashMap<String, Kept>,
+    seen_in: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Kept {
+    seen: Seen,
+    sources: ServiceSources,
 }
 
 impl Tracker {
     /// Takes one poll, whose newest reading was taken `at`.
     pub fn observe(&mut self, env: &Environment, monitor: &MonitorState, at: DateTime<Utc>) {
         let index = monitor.index();
+        let freshness = monitor.freshness_table(at);
         for service in &env.services {
-            let (availability, rpo) = posture::observe(service, &index, at);
+            let seen = posture::see(service, &index);
+            let (availability, rpo) = posture::observe_seen(service, &index, &seen, at);
+            let sources = monitor.service_sources(service);
+            let stale = freshness.of(&sources).stale;
+            let kept = Kept { seen, sources };
+            match self.seen.get_mut(&service.id) {
+                Some(old) => *old = kept,
+                None => {
+                    self.seen.insert(service.id.clone(), kept);
+                }
+            }
             let history = self.histories.entry(service.id.clone()).or_default();
-            if monitor.service_freshness(service, at).stale {
+            if stale {
                 history.observe_stale(availability, rpo, at);
                 if !self.stale.contains(&service.id) {
                     self.stale.insert(service.id.clone());
@@ -41,6 +62,8 @@ impl Tracker {
         self.histories
             .retain(|id, _| services.contains(id.as_str()));
         self.stale.retain(|id| services.contains(id.as_str()));
+        self.seen.retain(|id, _| services.contains(id.as_str()));
+        self.seen_in = Some(monitor.version());
     }
 
     /// Whether some of the service's data was stale at the last poll taken:
@@ -58,16 +81,43 @@ impl Tracker {
         self.history(service_id)?.incident()
     }
 
-    /// A service's posture from `observed`, the monitor's merged data.
+    /// A service's posture from `monitor`'s merged data, which `observed`
+    /// looks up.
     pub fn posture(
         &self,
         service: &ServiceSpec,
+        monitor: &MonitorState,
         observed: &impl Lookup,
         now: DateTime<Utc>,
     ) -> Posture {
         let none = ServiceHistory::default();
         let history = self.history(&service.id).unwrap_or(&none);
-        posture::assess_with(service, observed, history, now)
+        match self.kept(service, monitor) {
+            Some(kept) => posture::assess_seen(service, observed, &kept.seen, history, now),
+            None => posture::assess_with(service, observed, history, now),
+        }
+    }
+
+    /// How current `monitor`'s data behind a service is, with each source
+    /// judged in `sources` (its [`MonitorState::freshness_table`]).
+    pub fn freshness(
+        &self,
+        service: &ServiceSpec,
+        monitor: &MonitorState,
+        sources: &FreshnessTable,
+    ) -> Freshness {
+        match self.kept(service, monitor) {
+            Some(kept) => sources.of(&kept.sources),
+            None => sources.of(&monitor.service_sources(service)),
+        }
+    }
+
+    /// What the last poll taken showed of `service`, while `monitor` still
+    /// holds the data of that poll.
+    fn kept(&self, service: &ServiceSpec, monitor: &MonitorState) -> Option<&Kept> {
+        self.seen
+            .get(&service.id)
+            .filter(|_| self.seen_in == Some(monitor.version()))
     }
 
     /// An operator declares that `service`'s incident began at `start`.
@@ -175,7 +225,7 @@ mod tests {
     fn failed_polls_keep_an_open_incident_open() {
         let (tracker, monitor) = run(&[Some(true), Some(false), None, None, None]);
         assert_eq!(tracker.incident("assets").unwrap().start, at(1));
-        let p = tracker.posture(&env().services[0], monitor.merged(), at(5));
+        let p = tracker.posture(&env().services[0], &monitor, monitor.merged(), at(5));
         assert_eq!(p.availability(), Availability::Down);
         assert_eq!(p.rto_side.exposure, Some(Duration::from_secs(4)));
         assert!(monitor.service_freshness(&env().services[0], at(5)).stale);
@@ -187,6 +237,26 @@ mod tests {
         assert!(tracker.incident("assets").is_none());
         let closed = tracker.history("assets").unwrap().last_closed().unwrap();
         assert_eq!((closed.start, closed.end), (at(1), Some(at(2))));
+    }
+
+    #[test]
+    fn the_posture_kept_from_the_poll_is_the_one_looked_up_afresh() {
+        let (tracker, monitor) = run(&[Some(true), Some(false)]);
+        let service = &env().services[0];
+        let history = tracker.history("assets").unwrap();
+        let index = monitor.index();
+        assert_eq!(
+            tracker.posture(service, &monitor, &index, at(3)),
+            posture::assess_with(service, &index, history, at(3))
+        );
+    }
+
+    #[test]
+    fn data_applied_after_the_last_poll_taken_is_looked_up_afresh() {
+        let (tracker, mut monitor) = run(&[Some(true)]);
+        monitor.apply(poll(1, Some(false)));
+        let p = tracker.posture(&env().services[0], &monitor, &monitor.index(), at(1));
+        assert_eq!(p.primary_health, Health::Unhealthy);
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub trait Observe: Send + Sync {
     /// The provider's clock. The simulator's runs faster than real time.
     fn now(&self) -> DateTime<Utc>;
 
+    /// Whether a poll's time is this process's own work (the embedded
+    /// simulator) rather than waiting on the network: the monitor counts it
+    /// in what a poll costs the machine.
+    fn polls_in_process(&self) -> bool {
+        false
+    }
+
     /// Route 53 change propagation (`GetChange`).
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError>;
 

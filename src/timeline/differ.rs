@@ -3,9 +3,10 @@
 //! serving target, each Aurora global database's status and writer.
 //! Pure: fed the monitor's state once per poll.
 
-use std::collections::HashMap;
+use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
 
 use super::events::{Change, ObservedEvent};
 use crate::domain::availability::Availability;
@@ -38,35 +39,43 @@ impl Differ {
     ) -> Vec<ObservedEvent> {
         let mut events = Vec::new();
         let snapshot = monitor.index();
+        // Reused for every service: a steady estate allocates nothing.
+        let mut value = String::new();
         for service in &env.services {
-            let id = Some(service.id.clone());
+            let id = || Some(service.id.clone());
             let history = tracker.history(&service.id);
             if let Some((availability, since, _)) = history.and_then(|h| h.availability())
                 && availability != Availability::Unknown
             {
-                let to = availability.label().to_string();
+                let to = availability.label();
                 if let Some(from) = self.changed(
                     "availability",
                     &service.id,
-                    &to,
+                    to,
                     availability != Availability::Up,
                 ) {
                     events.push(ObservedEvent {
                         at: since,
-                        service: id.clone(),
-                        change: Change::Availability { from, to },
+                        service: id(),
+                        change: Change::Availability {
+                            from,
+                            to: to.to_string(),
+                        },
                     });
                 }
             }
             if let Some(rpo) = history.and_then(|h| h.rpo()).map(|h| h.shown())
                 && rpo != Verdict::Unknown
             {
-                let to = rpo.label().to_string();
-                if let Some(from) = self.changed("rpo", &service.id, &to, rpo != Verdict::Ok) {
+                let to = rpo.label();
+                if let Some(from) = self.changed("rpo", &service.id, to, rpo != Verdict::Ok) {
                     events.push(ObservedEvent {
                         at,
-                        service: id.clone(),
-                        change: Change::Rpo { from, to },
+                        service: id(),
+                        change: Change::Rpo {
+                            from,
+                            to: to.to_string(),
+                        },
                     });
                 }
             }
@@ -84,7 +93,7 @@ impl Differ {
                 ) {
                     events.push(ObservedEvent {
                         at,
-                        service: id.clone(),
+                        service: id(),
                         change: Change::GlobalStatus {
                             global_cluster: global_cluster.clone(),
                             from,
@@ -93,15 +102,16 @@ impl Differ {
                     });
                 }
                 if let Some(writer) = global.writer() {
-                    let to = format!("{} ({})", writer.cluster_id, writer.region);
-                    if let Some(from) = self.changed("writer", global_cluster, &to, false) {
+                    value.clear();
+                    let _ = write!(value, "{} ({})", writer.cluster_id, writer.region);
+                    if let Some(from) = self.changed("writer", global_cluster, &value, false) {
                         events.push(ObservedEvent {
                             at,
-                            service: id.clone(),
+                            service: id(),
                             change: Change::Writer {
                                 global_cluster: global_cluster.clone(),
                                 from,
-                                to,
+                                to: value.clone(),
                             },
                         });
                     }
@@ -121,7 +131,7 @@ impl Differ {
                 {
                     events.push(ObservedEvent {
                         at,
-                        service: id.clone(),
+                        service: id(),
                         change: Change::Health {
                             check: check.id.clone(),
                             region: check.region.clone(),
@@ -143,15 +153,21 @@ impl Differ {
                 }
                 targets.sort_unstable();
                 targets.dedup();
-                let to = targets.join(", ");
-                if let Some(from) = self.changed("dns", name, &to, false) {
+                value.clear();
+                for (i, target) in targets.iter().enumerate() {
+                    if i > 0 {
+                        value.push_str(", ");
+                    }
+                    value.push_str(target);
+                }
+                if let Some(from) = self.changed("dns", name, &value, false) {
                     events.push(ObservedEvent {
                         at,
-                        service: id.clone(),
+                        service: id(),
                         change: Change::Dns {
                             record: name.to_string(),
                             from,
-                            to,
+                            to: value.clone(),
                         },
                     });
                 }

@@ -74,6 +74,8 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<Option<std::path::PathBu
         feed,
         task: poller,
         focus,
+        cost,
+        cadence,
     } = monitor::spawn(observe.clone(), ctx.poll_interval);
     // A drill's clock runs fast: data ages in simulated time.
     let seen_every = ctx.drill.as_ref().map_or(ctx.poll_interval, |d| {
@@ -120,7 +122,12 @@ pub async fn run(ctx: ConsoleContext) -> anyhow::Result<Option<std::path::PathBu
         run_rx,
         environments,
         observe.as_ref(),
-        &focus,
+        Channels {
+            focus: &focus,
+            cost: &cost,
+            cadence: &cadence,
+            asked: ctx.poll_interval,
+        },
     )
     .await;
     poller.abort();
@@ -153,17 +160,34 @@ enum Exit {
     MonitorStopped,
 }
 
+/// What the UI loop tells the monitor, and hears from it, besides polls.
+struct Channels<'a> {
+    focus: &'a tokio::sync::watch::Sender<Option<crate::provider::FocusedService>>,
+    cost: &'a tokio::sync::watch::Sender<std::time::Duration>,
+    cadence: &'a tokio::sync::watch::Receiver<std::time::Duration>,
+    /// The interval between polls asked for.
+    asked: std::time::Duration,
+}
+
 async fn event_loop(
     app: &mut App,
     polls: tokio::sync::mpsc::Receiver<monitor::MonitorEvent>,
     runs: tokio::sync::mpsc::Receiver<runbooks::RunMessage>,
     environments: Option<tokio::sync::mpsc::Receiver<monitor::EnvironmentUpdate>>,
     observe: &dyn crate::provider::Observe,
-    focus: &tokio::sync::watch::Sender<Option<crate::provider::FocusedService>>,
+    Channels {
+        focus,
+        cost,
+        cadence,
+        asked,
+    }: Channels<'_>,
 ) -> anyhow::Result<Exit> {
     let mut events = Events::new(polls, runs, environments)?;
     let mut tui = Tui::enter()?;
     let mut dirty = true;
+    // When the poll being taken in arrived: its cost runs to the frame
+    // that shows it.
+    let mut taking_in: Option<std::time::Instant> = None;
     loop {
         if dirty {
             // Rows a key brought on screen show their ages as of now.
@@ -178,6 +202,11 @@ async fn event_loop(
             });
             tui.draw(|frame| render::app::render(frame, app))?;
             dirty = false;
+            if let Some(started) = taking_in.take() {
+                let took = started.elapsed();
+                tracing::debug!(took_ms = took.as_millis() as u64, "poll taken in");
+                cost.send_replace(took);
+            }
         }
         let update = match events.next().await {
             AppEvent::Input(Event::Key(key)) => app.on_key(key),
@@ -185,6 +214,8 @@ async fn event_loop(
             AppEvent::Input(Event::Resize(..)) => Update::Redraw,
             AppEvent::Input(_) => Update::Nothing,
             AppEvent::Monitor(poll) => {
+                taking_in = Some(std::time::Instant::now());
+                app.set_poll_cadence(*cadence.borrow(), asked);
                 let polls = std::iter::once(poll).chain(events.queued_polls()).collect();
                 app.on_polls(polls, observe.now())
             }

@@ -11,6 +11,7 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
+use unicode_width::UnicodeWidthStr;
 
 use super::render;
 use super::view::{ServiceRow, refresh_rows, service_rows};
@@ -31,6 +32,23 @@ use crate::tui::readiness::ReadinessState;
 use crate::tui::runbooks::{Dialog, RunMessage, RunbooksState};
 use crate::tui::theme::{self, Theme};
 use crate::tui::timeline::TimelineState;
+
+/// The widest name and tier of the rows, in terminal columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Widest {
+    pub name: u16,
+    pub tier: u16,
+}
+
+impl Widest {
+    fn of(rows: &[ServiceRow]) -> Widest {
+        let width = |s: &str| u16::try_from(s.width()).unwrap_or(u16::MAX);
+        rows.iter().fold(Widest::default(), |w, r| Widest {
+            name: w.name.max(width(&r.posture.service_name)),
+            tier: w.tier.max(width(r.posture.tier.label())),
+        })
+    }
+}
 
 /// The screens of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +108,13 @@ pub struct App {
     pub filter_editing: bool,
     /// How long the last poll took (wall clock).
     pub last_poll_took: Option<Duration>,
+    /// The widest texts of some columns over every row: measured when the
+    /// rows are made, not on every frame.
+    pub widest: Widest,
+    /// The interval between polls when it is longer than the one asked
+    /// for: polls of this estate cost more than their share of the machine
+    /// (`monitor::POLL_CPU_SHARE`).
+    pub poll_stretched: Option<Duration>,
     /// The Runbooks screen, when the console was given runbooks to offer.
     pub runbooks: Option<RunbooksState>,
     /// `q` was pressed once while a run was in progress.
@@ -159,6 +184,8 @@ impl App {
             filter: String::new(),
             filter_editing: false,
             last_poll_took: None,
+            poll_stretched: None,
+            widest: Widest::default(),
             runbooks: None,
             quit_armed: false,
             faults: None,
@@ -185,6 +212,7 @@ impl App {
     /// row's posture, and the cells of those that may be on screen.
     pub fn refresh(&mut self) {
         self.rows = service_rows(&self.environment, &self.monitor, &self.tracker, self.now);
+        self.widest = Widest::of(&self.rows);
         self.apply_filter();
         self.refresh_due();
     }
@@ -294,6 +322,12 @@ impl App {
 
     /// Polls in the order they were taken: each counts for the history
     /// (hysteresis counts polls), the rows are recomputed once.
+    /// The monitor polls every `every`, having been asked for `asked`.
+    pub fn set_poll_cadence(&mut self, every: Duration, asked: Duration) {
+        self.poll_stretched = (every > asked).then_some(every);
+        self.monitor.set_cadence(every, asked);
+    }
+
     pub fn on_polls(&mut self, events: Vec<MonitorEvent>, now: DateTime<Utc>) -> Update {
         for event in events {
             self.last_poll_took = Some(event.took);

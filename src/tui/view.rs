@@ -20,7 +20,7 @@ use crate::domain::snapshot::{
     BackupObs, DnsRecordObs, FailoverRole, Health, HealthCheckObs, LagObs,
 };
 use crate::domain::topology::MemberRole;
-use crate::monitor::{Freshness, MonitorState, Tracker};
+use crate::monitor::{Freshness, FreshnessTable, MonitorState, Tracker};
 
 /// One service's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +140,34 @@ impl ServiceRow {
     }
 }
 
+/// What every row of one refresh is computed from.
+struct Inputs<'a> {
+    env: &'a Environment,
+    index: SnapshotIndex<'a>,
+    sources: FreshnessTable,
+    monitor: &'a MonitorState,
+    tracker: &'a Tracker,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Inputs<'a> {
+    fn new(
+        env: &'a Environment,
+        monitor: &'a MonitorState,
+        tracker: &'a Tracker,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Inputs {
+            env,
+            index: monitor.index(),
+            sources: monitor.freshness_table(now),
+            monitor,
+            tracker,
+            now,
+        }
+    }
+}
+
 /// Rows for every service of the environment, in its order, without
 /// their cells (see [`ServiceRow::detailed`]).
 pub fn service_rows(
@@ -148,10 +176,10 @@ pub fn service_rows(
     tracker: &Tracker,
     now: DateTime<Utc>,
 ) -> Vec<ServiceRow> {
-    let index = monitor.index();
+    let inputs = Inputs::new(env, monitor, tracker, now);
     env.services
         .iter()
-        .map(|service| service_row(env, service, &index, monitor, tracker, now, false))
+        .map(|service| service_row(&inputs, service, false))
         .collect()
 }
 
@@ -170,25 +198,26 @@ pub fn refresh_rows(
     if positions.is_empty() {
         return;
     }
-    let index = monitor.index();
+    let inputs = Inputs::new(env, monitor, tracker, now);
     for &i in positions {
         if let (Some(row), Some(service)) = (rows.get_mut(i), env.services.get(i)) {
-            *row = service_row(env, service, &index, monitor, tracker, now, detailed);
+            *row = service_row(&inputs, service, detailed);
         }
     }
 }
 
-fn service_row(
-    env: &Environment,
-    service: &ServiceSpec,
-    index: &SnapshotIndex,
-    monitor: &MonitorState,
-    tracker: &Tracker,
-    now: DateTime<Utc>,
-    detailed: bool,
-) -> ServiceRow {
-    let posture = tracker.posture(service, index, now);
-    let freshness = monitor.service_freshness(service, now);
+fn service_row(inputs: &Inputs, service: &ServiceSpec, detailed: bool) -> ServiceRow {
+    let Inputs {
+        env,
+        index,
+        sources,
+        monitor,
+        tracker,
+        now,
+    } = inputs;
+    let now = *now;
+    let posture = tracker.posture(service, monitor, index, now);
+    let freshness = tracker.freshness(service, monitor, sources);
     let clock = RowClock {
         computed_at: now,
         due: clock_due(&posture, &freshness, monitor.stale_after(), now),

@@ -78,6 +78,10 @@ impl Observe for SimObserver {
         self.0.now()
     }
 
+    fn polls_in_process(&self) -> bool {
+        true
+    }
+
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, SourceError> {
         self.0.change_status(change_id)
     }

@@ -33,12 +33,12 @@ use crate::domain::environment::Environment;
 /// How often a small world is saved when nothing but its clock changes.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 /// A periodic save waits at least this many times as long as the last one
-/// took, so that saving a large world costs at most half a per cent of a
-/// core: a world of 5,000 services takes about 100 ms to write, and saving
-/// it every 2 s was a third of an idle console's work. A crash then loses
-/// the last seconds of simulated drift, never an action or a fault: those
-/// are saved as they happen.
-const SAVE_COST_RATIO: u32 = 200;
+/// took, so that saving a large world costs at most a fifth of a per cent
+/// of a core: a world of 5,000 services takes about 100 ms to write, and
+/// saving it every 2 s was a third of an idle console's work. A crash then
+/// loses the last seconds of simulated drift (under a minute at 5,000
+/// services), never an action or a fault: those are saved as they happen.
+const SAVE_COST_RATIO: u32 = 500;
 
 /// Where the world of `env` is saved in `dir`: a file named after the
 /// environment, so demo sessions on other environments leave it alone.
@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(next_periodic_save(Duration::from_millis(1)), SAVE_EVERY);
         assert_eq!(
             next_periodic_save(Duration::from_millis(100)),
-            Duration::from_secs(20)
+            Duration::from_secs(50)
         );
     }
 

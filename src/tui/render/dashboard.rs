@@ -136,12 +136,7 @@ fn claims(app: &App) -> Vec<Claim> {
         most: ideal.max(min),
     };
     let text_width = |s: &str| u16::try_from(s.width()).unwrap_or(u16::MAX);
-    let names = app
-        .rows
-        .iter()
-        .map(|r| text_width(&r.posture.service_name))
-        .max()
-        .unwrap_or(0);
+    let names = app.widest.name;
     // `▶ ` and, with a run in progress, `● ` before the name.
     let marks = if app
         .rows
@@ -167,12 +162,7 @@ fn claims(app: &App) -> Vec<Claim> {
         .map(|h| u16::try_from(h.len()).unwrap_or(u16::MAX))
         .max()
         .unwrap_or(0);
-    let tiers = app
-        .rows
-        .iter()
-        .map(|r| text_width(r.posture.tier.label()))
-        .max()
-        .unwrap_or(0);
+    let tiers = app.widest.tier;
     let mut claims = vec![
         // Names whole up to 16 columns before any other column shows: the
         // name is what the row is about (a longer one is cut at a word).

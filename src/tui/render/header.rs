@@ -142,6 +142,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.header,
         )),
     }
+    // Polls of a large estate come less often than asked: the data's age
+    // says so, and this says it is by design, not a fault.
+    if let Some(every) = app.poll_stretched.filter(|_| wide) {
+        spans.push(Span::styled(
+            format!(" (polls every {})", short_duration(every)),
+            theme.header,
+        ));
+    }
     if !app.simulated_faults.is_empty() {
         spans.push(sep());
         spans.push(Span::styled(
