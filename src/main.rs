@@ -20,6 +20,11 @@ use drconsole::tui::theme;
 use drconsole::tui::{self, ConsoleContext};
 use drconsole::{logging, monitor, session};
 
+/// Many small allocations per poll and per service: glibc's malloc spent a
+/// growing share of a large estate's time consolidating free chunks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before any thread exists: the mask is process-wide.
     paths::keep_new_files_private();
@@ -273,7 +278,7 @@ async fn dispatch(
                     .as_ref()
                     .map(|d| status::failed_sources(&d.failed))
                     .unwrap_or_default(),
-                state.merged().clone(),
+                state.into_merged(),
             )
             .with_lag_sources(&session.environment.services);
             print!("{}", report.render(format));

@@ -1,9 +1,10 @@
 //! Environment files: the embedded demo, user files checked for consistency,
 //! and synthetic estates of any size for benchmarks.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::source_file::{FileError, Refusal, Step, parse_toml, read_text};
 use crate::domain::environment::{
@@ -69,7 +70,7 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
         &[Key("service")],
         "services",
     )?;
-    let mut regions = HashSet::new();
+    let mut regions = HashSet::default();
     for (i, region) in env.regions.iter().enumerate() {
         let at = vec![Key("regions"), Index(i)];
         region_name(region, &at, "regions")?;
@@ -92,9 +93,9 @@ pub fn validate(env: &Environment) -> Result<(), Refusal> {
             ),
         ));
     }
-    let mut service_ids = HashSet::new();
-    let mut resource_owner: HashMap<&str, &str> = HashMap::new();
-    let mut health_checks: HashMap<&str, &HealthCheckSpec> = HashMap::new();
+    let mut service_ids = HashSet::default();
+    let mut resource_owner: HashMap<&str, &str> = HashMap::default();
+    let mut health_checks: HashMap<&str, &HealthCheckSpec> = HashMap::default();
     for (n, service) in env.services.iter().enumerate() {
         let at = |steps: &[Step]| [&[Key("service"), Index(n)], steps].concat();
         let id = service.id.as_str();

@@ -90,8 +90,32 @@ impl SnapshotFeed {
 /// asks for a poll and gets it at once ([`SnapshotFeed::request`]).
 pub const POLL_CPU_SHARE: f64 = 0.01;
 
-/// The weight of the newest poll in the smoothed cost of polls.
-const COST_WEIGHT: f64 = 0.3;
+/// The last few polls' costs. Their median is what a poll costs: one slow
+/// poll (the first, taken in while the console starts) neither stretches
+/// the interval alone nor makes it swing.
+#[derive(Debug, Default)]
+struct RecentCosts(std::collections::VecDeque<Duration>);
+
+impl RecentCosts {
+    const KEPT: usize = 5;
+
+    fn push(&mut self, cost: Duration) {
+        if self.0.len() == Self::KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(cost);
+    }
+
+    /// The median, the lower of the middle two when they are even.
+    fn typical(&self) -> Duration {
+        let mut sorted: Vec<Duration> = self.0.iter().copied().collect();
+        sorted.sort_unstable();
+        sorted
+            .get(sorted.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or_default()
+    }
+}
 
 /// However costly a poll, the interval never stretches beyond this.
 pub const MAX_STRETCHED_INTERVAL: Duration = Duration::from_secs(30);
@@ -176,7 +200,7 @@ fn launch(
     let handle = tokio::spawn(async move {
         let interval = interval.max(Duration::from_millis(10));
         let mut next = tokio::time::Instant::now();
-        let mut cost = None;
+        let mut costs = RecentCosts::default();
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(next) => {}
@@ -197,12 +221,8 @@ fn launch(
             let ui = reporting
                 .as_ref()
                 .map_or(Duration::ZERO, |r| *r.ui_cost.borrow());
-            // Smoothed, so that one slow poll does not stretch the next
-            // interval alone and the cadence holds steady.
-            cost = Some(cost.map_or(own + ui, |c: Duration| {
-                c.mul_f64(1.0 - COST_WEIGHT) + (own + ui).mul_f64(COST_WEIGHT)
-            }));
-            let every = cadence(interval, cost.unwrap_or_default());
+            costs.push(own + ui);
+            let every = cadence(interval, costs.typical());
             next = tokio::time::Instant::from_std(started) + every;
             tracing::debug!(
                 sources = readings.len(),
@@ -381,6 +401,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn one_slow_poll_does_not_make_polls_costly() {
+        let ms = Duration::from_millis;
+        let mut costs = RecentCosts::default();
+        costs.push(ms(20));
+        costs.push(ms(2000));
+        assert_eq!(costs.typical(), ms(20));
+        for _ in 0..3 {
+            costs.push(ms(30));
+        }
+        assert_eq!(costs.typical(), ms(30));
+        for _ in 0..3 {
+            costs.push(ms(90));
+        }
+        assert_eq!(costs.typical(), ms(90), "a lasting change is followed");
+    }
+
     /// A provider in this process whose every poll takes 30 ms of work.
     struct Costly(AtomicU64);
 
@@ -419,14 +456,16 @@ mod tests {
         cost.send_replace(Duration::from_millis(30));
         let quiet = tokio::time::timeout(Duration::from_millis(500), events.recv()).await;
         assert!(quiet.is_err(), "no poll within 500 ms of a 2 s cadence");
-        feed.request();
-        tokio::time::timeout(Duration::from_secs(1), events.recv())
-            .await
-            .expect("a run's ask is not held back by the cadence")
-            .unwrap();
-        let second = *cadence.borrow();
-        assert!(second > first, "{second:?} after {first:?}");
-        assert_eq!(observe.0.load(Ordering::SeqCst), 2);
+        for _ in 0..2 {
+            feed.request();
+            tokio::time::timeout(Duration::from_secs(1), events.recv())
+                .await
+                .expect("a run's ask is not held back by the cadence")
+                .unwrap();
+        }
+        let later = *cadence.borrow();
+        assert!(later > first, "{later:?} after {first:?}");
+        assert_eq!(observe.0.load(Ordering::SeqCst), 3);
     }
 
     #[test]

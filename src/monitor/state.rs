@@ -238,6 +238,11 @@ impl MonitorState {
         &self.merged
     }
 
+    /// [`Self::merged`], taken out of the state that is done with.
+    pub fn into_merged(self) -> Snapshot {
+        self.merged
+    }
+
     /// [`Self::merged`], indexed.
     pub fn index(&self) -> SnapshotIndex<'_> {
         SnapshotIndex::with_positions(&self.merged, &self.positions)

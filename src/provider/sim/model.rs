@@ -1,10 +1,9 @@
 //! The simulated estate: regions, databases, buckets, health checks and DNS,
 //! built from an environment and advanced one simulated second at a time.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
+use rustc_hash::FxHashSet as HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::backup::BackupPlan;
@@ -278,8 +277,28 @@ impl Model {
             model.add_service(service, &mut seen);
         }
         model.apply_backup_drift(env);
-        model.advance_to(start);
+        model.warm_up(start);
         model
+    }
+
+    /// Runs the world up to `start` with its health checks at rest: the
+    /// warm-up is for the lags, and probing thousands of checks for a
+    /// minute was most of what `status` took on a large estate.
+    fn warm_up(&mut self, start: DateTime<Utc>) {
+        let first = later(self.time, Duration::seconds(1));
+        while let Some(next) = self.time.checked_add_signed(Duration::seconds(1))
+            && next <= start
+        {
+            self.time = next;
+            self.complete_due();
+            self.tick_lags();
+        }
+        // Nothing fails or changes role before the world starts, so every
+        // writer wrote through the whole warm-up: one span each, rather
+        // than a ledger entry per writer per second.
+        if first <= self.time {
+            self.take_writes_since(first);
+        }
     }
 
     /// Backup settings `[[sim.drift]]` changes (the rest of a drift is
@@ -580,7 +599,18 @@ impl Model {
                 .map(|since| (since, region.failing_checkers_percent));
             check.tick(now, outage, &mut self.rng);
         }
-        self.take_writes();
+        self.tick_replication();
+    }
+
+    /// One second of writes and of replication catching up.
+    fn tick_replication(&mut self) {
+        let now = self.time;
+        self.take_writes_since(now);
+        self.tick_lags();
+    }
+
+    /// One second of replication catching up.
+    fn tick_lags(&mut self) {
         // Replication out of a region that is down neither catches up nor
         // falls further behind by itself: `stalled_lag` adds the outage.
         for c in 0..self.clusters.len() {
@@ -755,7 +785,9 @@ impl Model {
 
     /// The demo application writes, for the second just ended, to every
     /// database that accepts writes now.
-    fn take_writes(&mut self) {
+    /// The writers of now accepted writes every second from the one ending
+    /// at `from` to now.
+    fn take_writes_since(&mut self, from: DateTime<Utc>) {
         let Model {
             regions,
             clusters,
@@ -780,7 +812,7 @@ impl Model {
             .map(|c| &c.id)
             .chain(instance_writers.map(|i| &i.id))
         {
-            writes.accept(id, *time);
+            writes.accept_through(id, from, *time);
         }
     }
 

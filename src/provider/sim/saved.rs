@@ -129,13 +129,49 @@ pub(super) fn fingerprint(env: &Environment) -> String {
     shape.sim.time_scale = 1.0;
     // Serializing plain data with no maps cannot fail; an empty text would
     // still give a fingerprint that only matches itself.
-    let text = serde_json::to_string(&shape).unwrap_or_default();
-    format!("{:016x}", fnv1a(text.as_bytes()))
+    // Hashed as it is written: the text of a large estate is megabytes.
+    let mut hash = Fnv1a::default();
+    let _ = serde_json::to_writer(&mut hash, &shape);
+    format!("{:016x}", hash.0)
 }
 
 /// FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 = bytes.iter().fold(self.0, |hash, b| {
+            (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worlds saved before the fingerprint was hashed as it was written
+    /// must still match: the same bytes, hashed alike.
+    #[test]
+    fn the_fingerprint_is_fnv1a_of_the_environment_as_json() {
+        let env = crate::config::environment_file::demo_environment();
+        let mut shape = env.clone();
+        shape.sim.time_scale = 1.0;
+        let text = serde_json::to_string(&shape).unwrap();
+        let whole = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        assert_eq!(fingerprint(&env), format!("{whole:016x}"));
+    }
 }

@@ -5,9 +5,10 @@
 //! replicated to; the ledger counts them rather than estimating them from
 //! a lag metric. Nothing here reaches an observation.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::fault::{GroundTruth, LostWrites};
@@ -51,9 +52,24 @@ pub(super) struct WriteLedger {
 
 impl WriteLedger {
     /// `resource` accepted the writes of the second ending at `now`.
-    pub(super) fn accept(&mut self, resource: &str, now: DateTime<Utc>) {
-        self.accepted = self.accepted.saturating_add(u64::from(WRITES_PER_SECOND));
-        let previous = now - Duration::seconds(1);
+    #[cfg(test)]
+    fn accept(&mut self, resource: &str, now: DateTime<Utc>) {
+        self.accept_through(resource, now, now);
+    }
+
+    /// `resource` accepted the writes of every second from the one ending
+    /// at `from` to the one ending at `now`.
+    pub(super) fn accept_through(
+        &mut self,
+        resource: &str,
+        from: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
+        let seconds = u64::try_from((now - from).num_seconds() + 1).unwrap_or(0);
+        self.accepted = self
+            .accepted
+            .saturating_add(u64::from(WRITES_PER_SECOND).saturating_mul(seconds));
+        let previous = from - Duration::seconds(1);
         if self.newest.is_empty() && !self.segments.is_empty() {
             self.index_segments();
         }
@@ -79,7 +95,7 @@ impl WriteLedger {
         self.newest.insert(resource.to_string(), number);
         self.segments.push_back(Segment {
             resource: resource.to_string(),
-            from: now,
+            from,
             to: now,
         });
     }
@@ -246,5 +262,26 @@ mod tests {
         ledger.accept("east", at(1));
         ledger.promoted("west", at(2), None);
         assert_eq!(ledger.truth().losses[0].count, 0);
+    }
+
+    #[test]
+    fn a_span_of_seconds_is_ledgered_as_each_of_its_seconds_would_be() {
+        let mut by_second = WriteLedger::default();
+        let mut spanned = WriteLedger::default();
+        for s in 1..=60 {
+            by_second.accept("east", at(s));
+            by_second.accept("west", at(s));
+        }
+        spanned.accept_through("east", at(1), at(60));
+        spanned.accept_through("west", at(1), at(60));
+        for s in 61..=65 {
+            for ledger in [&mut by_second, &mut spanned] {
+                ledger.accept("east", at(s));
+            }
+        }
+        assert_eq!(
+            serde_json::to_string(&by_second).unwrap(),
+            serde_json::to_string(&spanned).unwrap()
+        );
     }
 }
