@@ -48,7 +48,7 @@ pub fn same_name(a: &str, b: &str) -> bool {
 
 /// The form of a DNS name two names share when they name the same record.
 /// Borrowed when the name is in that form already, as nearly all are.
-fn dns_key(name: &str) -> Cow<'_, str> {
+pub fn dns_key(name: &str) -> Cow<'_, str> {
     let trimmed = name.trim_end_matches('.');
     if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(trimmed.to_ascii_lowercase())

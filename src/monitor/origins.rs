@@ -3,12 +3,12 @@
 //! resource and identifier, without building a key; rebuilt only when the
 //! resources a source reports change, not on every poll of the same estate.
 
-use std::borrow::Cow;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::domain::environment::{Replication, ServiceSpec};
+use crate::domain::lookup::dns_key;
 use crate::domain::snapshot::{Snapshot, SourceId};
 
 #[derive(Debug, Clone, Default)]
@@ -20,7 +20,7 @@ pub(super) struct Origins {
     clusters: HashMap<String, usize>,
     instances: HashMap<String, usize>,
     lags: HashMap<String, usize>,
-    /// By zone, then by DNS name as [`dns_name`] writes it.
+    /// By zone, then by DNS name as [`dns_key`] writes it.
     dns: HashMap<String, HashMap<String, usize>>,
     /// What each source reported when the maps were built.
     signatures: Vec<(SourceId, u64)>,
@@ -67,7 +67,7 @@ impl Origins {
             for r in &s.dns_records {
                 hold(
                     self.dns.entry(r.zone_id.clone()).or_default(),
-                    &dns_name(&r.name),
+                    &dns_key(&r.name),
                 );
             }
         }
@@ -116,7 +116,7 @@ impl Origins {
         if let Some(dns) = &service.dns {
             let zone = self.dns.get(&dns.zone_id);
             each(
-                zone.and_then(|names| names.get(dns_name(&dns.record).as_ref()))
+                zone.and_then(|names| names.get(dns_key(&dns.record).as_ref()))
                     .copied(),
             );
         }
@@ -130,17 +130,6 @@ impl Origins {
     /// The source at `position` of [`Self::of_service`].
     pub(super) fn source(&self, position: usize) -> &str {
         &self.sources[position]
-    }
-}
-
-/// A DNS name as two spellings of one record share it: without the root
-/// dot, in lower case.
-fn dns_name(name: &str) -> Cow<'_, str> {
-    let name = name.trim_end_matches('.');
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
     }
 }
 
@@ -177,6 +166,8 @@ fn signature(snapshot: &Snapshot) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
     use crate::domain::testing::{healthy_world, orders};
 
@@ -208,7 +199,7 @@ mod tests {
 
     #[test]
     fn dns_names_match_without_case_or_root_dot() {
-        assert_eq!(dns_name("Orders.Example.COM."), "orders.example.com");
-        assert!(matches!(dns_name("a.example.com."), Cow::Borrowed(_)));
+        assert_eq!(dns_key("Orders.Example.COM."), "orders.example.com");
+        assert!(matches!(dns_key("a.example.com."), Cow::Borrowed(_)));
     }
 }
