@@ -1368,17 +1368,9 @@ pub(crate) mod tests {
     }
 
     fn screen_text(app: &App, width: u16, height: u16) -> String {
-        let mut terminal =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|f| crate::tui::render::app::render(f, app))
-            .unwrap();
-        let buffer = terminal.backend().buffer();
-        buffer
-            .content()
-            .chunks(usize::from(width))
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
-            .collect()
+        crate::tui::render::testing::lines(&crate::tui::render::testing::draw_app(
+            app, width, height,
+        ))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -342,17 +342,10 @@ mod tests {
     }
 
     fn screen(review: &ReviewDialog, width: u16, height: u16) -> String {
-        let mut terminal =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|f| review.render(f, &Theme::default(), f.area()))
-            .unwrap();
-        let buffer = terminal.backend().buffer();
-        buffer
-            .content()
-            .chunks(usize::from(width))
-            .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
-            .collect()
+        let terminal = crate::tui::render::testing::draw(width, height, |f| {
+            review.render(f, &Theme::default(), f.area())
+        });
+        crate::tui::render::testing::lines(&terminal)
     }
 
     #[test]

@@ -128,23 +128,15 @@ mod tests {
     use ratatui::widgets::Paragraph;
 
     use super::*;
-    use crate::config::environment_file::demo_environment;
-    use crate::monitor::MonitorState;
     use crate::provider::aws::budget::{Api, Usage};
-    use crate::tui::theme::Theme;
+    use crate::tui::render::testing::demo_app;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 26, 12, 5, 0).unwrap()
     }
 
     fn app(api_budget: Option<Vec<Usage>>) -> App {
-        let mut app = App::new(
-            demo_environment(),
-            Theme::default(),
-            "aws",
-            MonitorState::new(Duration::from_secs(30)),
-            now(),
-        );
+        let mut app = demo_app("aws", Duration::from_secs(30), now());
         app.api_budget = api_budget;
         app
     }

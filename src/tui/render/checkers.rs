@@ -92,12 +92,11 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     use super::*;
-    use crate::config::environment_file::demo_environment;
     use crate::domain::snapshot::{CheckerReadout, Health, Snapshot, SourceReading};
     use crate::domain::testing::check;
-    use crate::monitor::{MonitorEvent, MonitorState};
+    use crate::monitor::MonitorEvent;
     use crate::provider::FocusedService;
-    use crate::tui::theme::Theme;
+    use crate::tui::render::testing::demo_app;
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_795_000_000, 0).unwrap()
@@ -113,13 +112,7 @@ mod tests {
 
     /// The demo's orders service, its east check read per checker.
     fn app_with(readout: CheckerReadout) -> App {
-        let mut app = App::new(
-            demo_environment(),
-            Theme::default(),
-            "aws",
-            MonitorState::new(Duration::from_secs(30)),
-            now(),
-        );
+        let mut app = demo_app("aws", Duration::from_secs(30), now());
         let snapshot = Snapshot {
             health_checks: vec![
                 check("hc-orders-use1", "us-east-1", Health::Healthy),

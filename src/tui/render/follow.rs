@@ -412,13 +412,7 @@ steps:
         app
     }
 
-    fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|f| crate::tui::render::app::render(f, app))
-            .unwrap();
-        terminal
-    }
+    use crate::tui::render::testing::draw_app as draw;
 
     fn screen_text(terminal: &Terminal<TestBackend>) -> String {
         let buffer = terminal.backend().buffer();

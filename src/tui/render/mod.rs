@@ -23,4 +23,6 @@ mod checkers;
 mod fit;
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

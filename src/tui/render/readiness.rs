@@ -214,8 +214,6 @@ mod tests {
 
     use chrono::{TimeZone, Utc};
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
 
     use crate::config::environment_file::demo_environment;
     use crate::monitor::{MonitorEvent, MonitorState};
@@ -262,13 +260,7 @@ mod tests {
         app
     }
 
-    fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal
-            .draw(|frame| super::super::app::render(frame, app))
-            .unwrap();
-        terminal
-    }
+    use crate::tui::render::testing::draw_app as draw;
 
     fn press(app: &mut App, code: KeyCode) {
         app.on_key(KeyEvent::new(code, KeyModifiers::NONE));

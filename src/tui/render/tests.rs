@@ -385,13 +385,7 @@ fn troubled() -> App {
     })
 }
 
-fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| super::app::render(frame, app))
-        .unwrap();
-    terminal
-}
+use super::testing::draw_app as draw;
 
 fn press(app: &mut App, code: KeyCode) -> Update {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE))

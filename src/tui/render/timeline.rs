@@ -263,13 +263,8 @@ mod tests {
 
     #[test]
     fn the_dashboard_offers_the_timeline_key_where_it_fits_beside_help_and_quit() {
-        let mut app = crate::tui::state::App::new(
-            crate::config::environment_file::demo_environment(),
-            Theme::default(),
-            "demo",
-            crate::monitor::MonitorState::new(std::time::Duration::from_secs(5)),
-            at(0),
-        );
+        let mut app =
+            crate::tui::render::testing::demo_app("demo", std::time::Duration::from_secs(5), at(0));
         app.timeline = Some(TimelineState::new(TimelineSetup {
             journal_dir: "/nonexistent".into(),
             events: EventLog::new("/nonexistent"),
