@@ -1344,14 +1344,14 @@ async fn route53_requests_per_poll_do_not_grow_with_the_services_when_cloudwatch
     );
 }
 
-#[tokio::test]
-async fn every_check_is_read_per_checker_when_cloudwatch_fails() {
-    let status = health_rules(&[OK, OK]).remove(1);
+/// Twenty services whose health checks Route 53 answers with `status`
+/// (after listing them), with CloudWatch failing in the east.
+fn twenty_services_cloudwatch_east_failing(status: &Rule) -> AwsObserver {
     let failing = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
         .then_http_response(|| error_response(500, "InternalFailure"));
     let mut watch = twenty_service_watch();
     watch.records.clear();
-    let obs = AwsObserver::new(
+    AwsObserver::new(
         ReadClients {
             rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
             cloudwatch: [
@@ -1364,7 +1364,13 @@ async fn every_check_is_read_per_checker_when_cloudwatch_fails() {
             budget: Arc::default(),
         },
         watch,
-    );
+    )
+}
+
+#[tokio::test]
+async fn every_check_is_read_per_checker_when_cloudwatch_fails() {
+    let status = health_rules(&[OK, OK]).remove(1);
+    let obs = twenty_services_cloudwatch_east_failing(&status);
     let readings = obs.observe().await;
     assert_eq!(status.num_calls(), 40);
     let snap = reading(&readings, "route53").result.as_ref().unwrap();
@@ -1563,24 +1569,7 @@ async fn the_open_services_extra_reads_stop_at_the_first_throttled() {
 async fn per_checker_reads_stop_at_the_first_throttled_batch() {
     let throttled = mock!(aws_sdk_route53::Client::get_health_check_status)
         .then_http_response(|| error_response(400, "Throttling"));
-    let failing = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
-        .then_http_response(|| error_response(500, "InternalFailure"));
-    let mut watch = twenty_service_watch();
-    watch.records.clear();
-    let obs = AwsObserver::new(
-        ReadClients {
-            rds: [(WEST.to_string(), rds_client(&quiet_rds_rules()))].into(),
-            cloudwatch: [
-                (EAST.to_string(), cloudwatch_client(&[failing])),
-                (WEST.to_string(), quiet_cloudwatch()),
-            ]
-            .into(),
-            route53: route53_client(&[paged_health_checks(), throttled.clone()]),
-            route53_changes: route53_client(&[]),
-            budget: Arc::default(),
-        },
-        watch,
-    );
+    let obs = twenty_services_cloudwatch_east_failing(&throttled);
     let readings = obs
         .observe_focused(Some(&focus_on("svc-7", &["hc-7", "hc-27"])))
         .await;

@@ -241,24 +241,28 @@ mod tests {
         assert!(!drill.watch(None), "a drill ends once");
     }
 
+    /// The console with a drill at 60× under way in it.
+    async fn console_in_drill(dir: &std::path::Path) -> crate::tui::state::App {
+        let drill = drill(60.0, dir).await;
+        let mut app = crate::tui::state::App::new(
+            drill.world.checked.environment.clone(),
+            crate::tui::theme::Theme::default(),
+            "drill",
+            crate::monitor::MonitorState::new(Duration::from_secs(1)),
+            chrono::Utc::now(),
+        );
+        app.drill = Some(drill);
+        app
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_first_quit_ends_the_drill_on_its_report_and_the_second_leaves() {
         use crossterm::event::KeyModifiers;
 
-        use crate::monitor::MonitorState;
-        use crate::tui::state::{App, Screen};
-        use crate::tui::theme::Theme;
+        use crate::tui::state::Screen;
 
         let dir = tempfile::tempdir().unwrap();
-        let drill = drill(60.0, dir.path()).await;
-        let mut app = App::new(
-            drill.world.checked.environment.clone(),
-            Theme::default(),
-            "drill",
-            MonitorState::new(Duration::from_secs(1)),
-            chrono::Utc::now(),
-        );
-        app.drill = Some(drill);
+        let mut app = console_in_drill(dir.path()).await;
         let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(app.on_key(key('q')), Update::Redraw);
         assert_eq!(app.screen, Screen::DrillReport);
@@ -270,21 +274,11 @@ mod tests {
     async fn once_the_drill_has_ended_a_key_in_the_footer_goes_back_to_its_report() {
         use crossterm::event::KeyModifiers;
 
-        use crate::monitor::MonitorState;
         use crate::tui::keys::Action;
         use crate::tui::state::{App, Screen};
-        use crate::tui::theme::Theme;
 
         let dir = tempfile::tempdir().unwrap();
-        let drill = drill(60.0, dir.path()).await;
-        let mut app = App::new(
-            drill.world.checked.environment.clone(),
-            Theme::default(),
-            "drill",
-            MonitorState::new(Duration::from_secs(1)),
-            chrono::Utc::now(),
-        );
-        app.drill = Some(drill);
+        let mut app = console_in_drill(dir.path()).await;
         let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         let footer = |app: &App| -> Vec<&'static str> {
             let items = app.keys.footer(&app.contexts(), |a| app.applies(a));

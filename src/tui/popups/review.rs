@@ -319,19 +319,24 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_edited_value_is_supplied() {
-        let mut review = billing_review();
+    /// The operator replaces the value of `parameter` with `text`.
+    fn type_into(review: &mut ReviewDialog, parameter: &str, text: &str) {
         let field = review
             .parameters
             .iter()
-            .position(|p| p.name == "dr_region")
+            .position(|p| p.name == parameter)
             .unwrap();
         review.field = field;
         review.parameters[field].value.clear();
-        for c in "eu-west-1".chars() {
-            press(&mut review, KeyCode::Char(c));
+        for c in text.chars() {
+            press(review, KeyCode::Char(c));
         }
+    }
+
+    #[test]
+    fn an_edited_value_is_supplied() {
+        let mut review = billing_review();
+        type_into(&mut review, "dr_region", "eu-west-1");
         let ReviewOutcome::Start(supplied) = press(&mut review, KeyCode::Enter) else {
             panic!("Enter starts");
         };
@@ -378,16 +383,7 @@ mod tests {
         );
 
         // The call follows what the operator types.
-        let field = review
-            .parameters
-            .iter()
-            .position(|p| p.name == "dr_region")
-            .unwrap();
-        review.field = field;
-        review.parameters[field].value.clear();
-        for c in "eu-west-1".chars() {
-            press(&mut review, KeyCode::Char(c));
-        }
+        type_into(&mut review, "dr_region", "eu-west-1");
         assert_eq!(review.first_call().unwrap().0.region, "eu-west-1");
 
         // On a short terminal the parameters run on one line: the call,
