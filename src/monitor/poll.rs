@@ -90,6 +90,15 @@ impl SnapshotFeed {
 /// asks for a poll and gets it at once ([`SnapshotFeed::request`]).
 pub const POLL_CPU_SHARE: f64 = 0.01;
 
+/// However costly a poll, the interval never stretches beyond this.
+pub const MAX_STRETCHED_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The interval in effect when a poll costs `cost` of the machine's work.
+pub fn cadence(interval: Duration, cost: Duration) -> Duration {
+    let fits = cost.div_f64(POLL_CPU_SHARE).min(MAX_STRETCHED_INTERVAL);
+    interval.max(fits)
+}
+
 /// The last few polls' costs. Their median is what a poll costs: one slow
 /// poll (the first, taken in while the console starts) neither stretches
 /// the interval alone nor makes it swing.
@@ -117,15 +126,6 @@ impl RecentCosts {
     }
 }
 
-/// However costly a poll, the interval never stretches beyond this.
-pub const MAX_STRETCHED_INTERVAL: Duration = Duration::from_secs(30);
-
-/// The interval in effect when a poll costs `cost` of the machine's work.
-pub fn cadence(interval: Duration, cost: Duration) -> Duration {
-    let fits = cost.div_f64(POLL_CPU_SHARE).min(MAX_STRETCHED_INTERVAL);
-    interval.max(fits)
-}
-
 /// A running monitor: its polls for the UI loop and its feed for runs.
 pub struct Monitor {
     pub events: mpsc::Receiver<MonitorEvent>,
@@ -142,7 +142,8 @@ pub struct Monitor {
     pub cadence: watch::Receiver<Duration>,
 }
 
-/// Polls at once and then every `interval` until the receiver is dropped.
+/// Polls at once and then every `interval` (or longer, see
+/// [`POLL_CPU_SHARE`]) until the receiver is dropped.
 ///
 /// A slow poll delays the next one rather than piling polls up, and the
 /// channel is small so a busy UI slows polling instead of queueing old data.
